@@ -1,0 +1,33 @@
+//! `alarm-intake`: CloudWatch alarm state changes (EventBridge, SNS or a
+//! direct alarm action) in; incidents opened, folded or resolved out.
+
+use klaxon::app::intake::Intake;
+use klaxon::aws::{dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, sfn::StepFunctions};
+use klaxon::runtime::{HandlerError, Settings, init_tracing};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
+    let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
+    let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let intake = Intake {
+        store: &store,
+        escalations: &escalations,
+        config: &config,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let intake = &intake;
+        async move {
+            intake
+                .handle(&event.payload)
+                .await
+                .map_err(HandlerError::from)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,36 @@
+//! `escalator`: runs one escalation step per queued message from the
+//! escalation workflow, pages the level's targets, and answers the workflow.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use klaxon::app::escalator::Escalator;
+use klaxon::aws::{
+    dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, sfn::StepFunctions, sns::SnsSms,
+};
+use klaxon::runtime::{Settings, init_tracing};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
+    let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
+    let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
+    let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let escalator = Escalator {
+        store: &store,
+        sms: &sms,
+        escalations: &escalations,
+        config: &config,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let escalator = &escalator;
+        async move {
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(
+                escalator.handle_batch(&event.payload).await,
+            )
+        }
+    }))
+    .await
+}

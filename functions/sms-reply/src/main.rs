@@ -1,0 +1,39 @@
+//! `sms-reply`: two-way SMS replies (`ACK 4821`, `RES 4821`) from the SNS
+//! topic AWS End User Messaging publishes them to.
+
+use klaxon::app::reply::Replies;
+use klaxon::aws::{
+    dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, sfn::StepFunctions, sns::SnsSms,
+};
+use klaxon::runtime::{HandlerError, Settings, init_tracing};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
+    let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
+    // Stopping executions needs only their ARNs, which incidents record.
+    let escalations =
+        StepFunctions::from_sdk(&sdk, settings.state_machine_arn.clone().unwrap_or_default());
+    let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let replies = Replies {
+        store: &store,
+        sms: &sms,
+        escalations: &escalations,
+        config: &config,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let replies = &replies;
+        async move {
+            replies
+                .handle(&event.payload)
+                .await
+                .map_err(HandlerError::from)
+        }
+    }))
+    .await
+}

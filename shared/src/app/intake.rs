@@ -1,0 +1,248 @@
+//! Alarm intake: parse, classify, open or fold, start or stop escalation.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::AppError;
+use crate::config::{InsufficientData, OncallConfig};
+use crate::core::alarm::{AlarmState, AlarmStateChange, parse_alarm_event};
+use crate::core::classify::classify;
+use crate::core::incident::{
+    AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key, new_incident_id,
+};
+use crate::core::time::iso;
+use crate::ports::{
+    ConfigSource, Escalations, FoldOutcome, IncidentStore, OpenOutcome, Transition,
+    TransitionOutcome,
+};
+
+/// How many times to retry when concurrent writers interleave.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// What intake did with one alarm state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IntakeOutcome {
+    Opened {
+        incident_id: String,
+    },
+    Folded {
+        incident_id: String,
+        alarm_count: u32,
+    },
+    Duplicate {
+        incident_id: String,
+    },
+    Resolved {
+        incident_id: String,
+    },
+    Ignored {
+        reason: String,
+    },
+}
+
+/// The ports intake needs.
+pub struct Intake<'a, S, E, C> {
+    pub store: &'a S,
+    pub escalations: &'a E,
+    pub config: &'a C,
+}
+
+impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
+    /// Handles one delivered event (any of the three alarm formats).
+    pub async fn handle(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
+        let changes = parse_alarm_event(event)?;
+        let config = self.config.current().await?;
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for change in &changes {
+            let outcome = self.process(&config, change).await?;
+            info!(
+                alarm = %change.alarm_name,
+                state = %change.state,
+                route = change.route.as_str(),
+                outcome = ?outcome,
+                "alarm state change handled"
+            );
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    async fn process(
+        &self,
+        config: &OncallConfig,
+        change: &AlarmStateChange,
+    ) -> Result<IntakeOutcome, AppError> {
+        match change.state {
+            AlarmState::Alarm => self.on_alarm(config, change).await,
+            AlarmState::InsufficientData
+                if config.routing.insufficient_data == InsufficientData::Alarm =>
+            {
+                self.on_alarm(config, change).await
+            }
+            AlarmState::InsufficientData => Ok(IntakeOutcome::Ignored {
+                reason: "INSUFFICIENT_DATA is ignored (routing.insufficient_data)".into(),
+            }),
+            AlarmState::Ok if config.routing.auto_resolve => self.on_ok(change).await,
+            AlarmState::Ok => Ok(IntakeOutcome::Ignored {
+                reason: "OK does not resolve (routing.auto_resolve is false)".into(),
+            }),
+        }
+    }
+
+    async fn on_alarm(
+        &self,
+        config: &OncallConfig,
+        change: &AlarmStateChange,
+    ) -> Result<IntakeOutcome, AppError> {
+        let key = dedup_key(change);
+        let alarm_entry = alarm_entry(change);
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(id) = self.store.open_for_dedup_key(&key).await? {
+                match self.store.fold_repeat(&id, &alarm_entry).await? {
+                    FoldOutcome::Folded { alarm_count } => {
+                        self.ensure_escalation(&id).await?;
+                        return Ok(IntakeOutcome::Folded {
+                            incident_id: id,
+                            alarm_count,
+                        });
+                    }
+                    FoldOutcome::Duplicate => {
+                        // A redelivery: make sure an interrupted first run finished.
+                        self.ensure_escalation(&id).await?;
+                        return Ok(IntakeOutcome::Duplicate { incident_id: id });
+                    }
+                    // Resolved between the lookup and the write: open anew.
+                    FoldOutcome::NotOpen => continue,
+                }
+            }
+            let now = Timestamp::now();
+            let classification = classify(&config.routing, change);
+            let incident = Incident::open(
+                new_incident_id(now),
+                change,
+                &classification,
+                &AckCode::random(),
+                now,
+            );
+            let entries = [
+                alarm_entry.clone(),
+                TimelineEntry::new(
+                    now,
+                    "classified",
+                    TimelineEvent::Classified {
+                        service: classification.service.clone(),
+                        severity: classification.severity,
+                        policy: classification.policy.clone(),
+                        decided_by: classification.decided_by.clone(),
+                        severity_from: classification.severity_from.clone(),
+                    },
+                ),
+                TimelineEntry::new(now, "opened", TimelineEvent::Opened),
+            ];
+            match self.store.open(&incident, &entries).await? {
+                OpenOutcome::Opened => {
+                    info!(
+                        incident = %incident.id,
+                        severity = %incident.severity,
+                        service = %incident.service,
+                        decided_by = %incident.decided_by,
+                        "incident opened"
+                    );
+                    self.start_escalation(&incident.id).await?;
+                    return Ok(IntakeOutcome::Opened {
+                        incident_id: incident.id,
+                    });
+                }
+                // Lost a race to a concurrent delivery, or drew a taken code: go round.
+                OpenOutcome::AlreadyOpen { .. } | OpenOutcome::CodeTaken => continue,
+            }
+        }
+        Err(AppError::Contended {
+            what: format!("opening an incident for {}", change.alarm_name),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    async fn start_escalation(&self, incident_id: &str) -> Result<(), AppError> {
+        let execution = self.escalations.start(incident_id).await?;
+        let entry = TimelineEntry::new(
+            Timestamp::now(),
+            "escalation",
+            TimelineEvent::EscalationStarted {
+                execution: execution.clone(),
+            },
+        );
+        self.store
+            .set_escalation(incident_id, &execution, &entry)
+            .await?;
+        Ok(())
+    }
+
+    /// Starts the escalation if an earlier run opened the incident but died
+    /// before starting it.
+    async fn ensure_escalation(&self, incident_id: &str) -> Result<(), AppError> {
+        if let Some(incident) = self.store.get(incident_id).await?
+            && incident.status.pages()
+            && incident.escalation_execution.is_none()
+        {
+            warn!(incident = %incident_id, "escalation was not recorded; starting it");
+            self.start_escalation(incident_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_ok(&self, change: &AlarmStateChange) -> Result<IntakeOutcome, AppError> {
+        let Some(id) = self.store.open_for_dedup_key(&dedup_key(change)).await? else {
+            return Ok(IntakeOutcome::Ignored {
+                reason: "OK for an alarm with no open incident".into(),
+            });
+        };
+        let entry = alarm_entry(change);
+        // The OK itself goes on the timeline whatever happens next.
+        self.store.append(&id, &entry).await?;
+        let resolved = TimelineEntry::new(
+            change.changed_at,
+            "resolved",
+            TimelineEvent::Resolved {
+                by: Actor::Alarm.display(),
+                via: Actor::Alarm.via().into(),
+            },
+        );
+        match self
+            .store
+            .transition(&id, Transition::Resolve, &Actor::Alarm, None, &resolved)
+            .await?
+        {
+            TransitionOutcome::Done(incident) => {
+                if let Some(execution) = &incident.escalation_execution {
+                    self.escalations
+                        .stop(execution, "alarm returned to OK")
+                        .await?;
+                }
+                info!(incident = %id, "incident resolved by alarm OK");
+                Ok(IntakeOutcome::Resolved { incident_id: id })
+            }
+            other => Ok(IntakeOutcome::Ignored {
+                reason: format!("incident {id} not resolved: {other:?}"),
+            }),
+        }
+    }
+}
+
+/// The timeline entry for an alarm state change. Its key is derived from the
+/// change itself, so a redelivery maps to the same entry.
+fn alarm_entry(change: &AlarmStateChange) -> TimelineEntry {
+    TimelineEntry::new(
+        change.changed_at,
+        format!("alarm#{}", change.state.as_str()),
+        TimelineEvent::AlarmState {
+            state: change.state,
+            reason: change.reason.clone(),
+            route: change.route.as_str().into(),
+            changed_at: iso(change.changed_at),
+        },
+    )
+}

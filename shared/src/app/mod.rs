@@ -1,0 +1,41 @@
+//! The handlers each Lambda function runs, written against [`crate::ports`].
+//! Functions wire them to AWS adapters; tests and the local harness call the
+//! same code with the same event JSON AWS would deliver.
+
+pub mod escalator;
+pub mod intake;
+pub mod operator;
+pub mod reply;
+
+use crate::core::alarm::IntakeError;
+use crate::ports::{BackendError, ConfigLoadError};
+
+/// Why a handler failed, and whether a retry can help.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The event itself is wrong; retrying the same event cannot help.
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Config(#[from] ConfigLoadError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// Concurrent writers kept winning; a later retry will settle it.
+    #[error("gave up after {attempts} attempts: {what}")]
+    Contended { what: String, attempts: u32 },
+}
+
+impl AppError {
+    /// Whether delivering the same event again can succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::InvalidEvent(_) | Self::Intake(_) => false,
+            Self::Config(ConfigLoadError::Backend(e)) | Self::Backend(e) => e.retryable,
+            // A missing or broken configuration can be fixed and the event redriven.
+            Self::Config(_) => true,
+            Self::Contended { .. } => true,
+        }
+    }
+}

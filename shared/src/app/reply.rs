@@ -1,0 +1,235 @@
+//! Two-way SMS replies: `ACK <code>` / `RES <code>` from a paged responder.
+//!
+//! AWS End User Messaging publishes each inbound SMS to an SNS topic; the
+//! function receives the SNS event. A reply acts only when its sender's
+//! number was paged for the incident the code names (checked in the same
+//! conditional write that changes the status). Senders who are not known
+//! responders get no answer and change nothing.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::AppError;
+use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
+use crate::core::phone::{Phone, mask};
+use crate::core::reply::{ReplyCommand, parse_reply};
+use crate::core::sms::{acknowledged_text, help_text, resolved_text};
+use crate::ports::{
+    ConfigSource, Escalations, IncidentStore, SmsSender, Transition, TransitionOutcome,
+};
+
+/// The inbound SMS as End User Messaging publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundSms {
+    pub origination_number: String,
+    #[serde(default)]
+    pub destination_number: Option<String>,
+    #[serde(default)]
+    pub message_keyword: Option<String>,
+    pub message_body: String,
+    pub inbound_message_id: String,
+    #[serde(default)]
+    pub previous_published_message_id: Option<String>,
+}
+
+/// What a reply did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReplyOutcome {
+    Acknowledged {
+        incident_id: String,
+    },
+    Resolved {
+        incident_id: String,
+    },
+    /// Understood but not allowed or not applicable; nothing changed.
+    Refused {
+        reason: String,
+    },
+    /// Not understood; nothing changed.
+    Unrecognised,
+    /// This inbound message was already handled.
+    Duplicate,
+}
+
+/// The ports a reply needs.
+pub struct Replies<'a, S, P, E, C> {
+    pub store: &'a S,
+    pub sms: &'a P,
+    pub escalations: &'a E,
+    pub config: &'a C,
+}
+
+impl<S, P, E, C> Replies<'_, S, P, E, C>
+where
+    S: IncidentStore,
+    P: SmsSender,
+    E: Escalations,
+    C: ConfigSource,
+{
+    /// Handles an SNS event carrying inbound SMS.
+    pub async fn handle(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
+        let records = event
+            .get("Records")
+            .and_then(Value::as_array)
+            .ok_or_else(|| AppError::InvalidEvent("not an SNS event: no 'Records' array".into()))?;
+        if records.is_empty() {
+            return Err(AppError::InvalidEvent("SNS event has no records".into()));
+        }
+        let mut outcomes = Vec::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            let message = record
+                .pointer("/Sns/Message")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    AppError::InvalidEvent(format!("SNS record {i}: 'Sns.Message' is missing"))
+                })?;
+            let inbound: InboundSms = serde_json::from_str(message).map_err(|e| {
+                AppError::InvalidEvent(format!("SNS record {i}: not an inbound SMS: {e}"))
+            })?;
+            outcomes.push(self.handle_sms(&inbound).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Handles one inbound SMS.
+    pub async fn handle_sms(&self, sms: &InboundSms) -> Result<ReplyOutcome, AppError> {
+        let sender = mask(&sms.origination_number);
+        let Ok(from) = Phone::parse(&sms.origination_number) else {
+            warn!(from = %sender, "reply from a number that is not E.164; ignored");
+            return Ok(ReplyOutcome::Refused {
+                reason: "sender is not an E.164 number".into(),
+            });
+        };
+        if !self
+            .store
+            .claim_inbound(&sms.inbound_message_id, Timestamp::now())
+            .await?
+        {
+            info!(from = %sender, "inbound message already handled");
+            return Ok(ReplyOutcome::Duplicate);
+        }
+        let config = self.config.current().await?;
+        let known = config
+            .person_by_phone(from.as_str())
+            .map(|(_, p)| p.name.clone());
+        let (transition, code) = match parse_reply(&sms.message_body) {
+            ReplyCommand::Acknowledge(code) => (Transition::Acknowledge, code),
+            ReplyCommand::Resolve(code) => (Transition::Resolve, code),
+            ReplyCommand::Unrecognised => {
+                info!(from = %sender, known = known.is_some(), "reply not understood");
+                if known.is_some() {
+                    self.answer(&from, &help_text("reply not understood."))
+                        .await?;
+                }
+                return Ok(ReplyOutcome::Unrecognised);
+            }
+        };
+        let Some(incident_id) = self.store.incident_for_code(&code).await? else {
+            info!(from = %sender, "no open incident has this code");
+            if known.is_some() {
+                self.answer(
+                    &from,
+                    &help_text(&format!("no open incident has code {}.", code.as_str())),
+                )
+                .await?;
+            }
+            return Ok(ReplyOutcome::Refused {
+                reason: "no open incident has this code".into(),
+            });
+        };
+        let actor = Actor::Sms {
+            person: known.clone().unwrap_or_else(|| "unknown responder".into()),
+            phone: from.as_str().to_string(),
+        };
+        let entry = TimelineEntry::new(
+            Timestamp::now(),
+            format!("reply#{}", sms.inbound_message_id),
+            match transition {
+                Transition::Acknowledge => TimelineEvent::Acknowledged {
+                    by: actor.display(),
+                    via: actor.via().into(),
+                },
+                Transition::Resolve => TimelineEvent::Resolved {
+                    by: actor.display(),
+                    via: actor.via().into(),
+                },
+            },
+        );
+        let outcome = self
+            .store
+            .transition(&incident_id, transition, &actor, Some(&from), &entry)
+            .await?;
+        match outcome {
+            TransitionOutcome::Done(incident) => {
+                self.after_change(&incident, transition, &from).await?;
+                Ok(match transition {
+                    Transition::Acknowledge => ReplyOutcome::Acknowledged { incident_id },
+                    Transition::Resolve => ReplyOutcome::Resolved { incident_id },
+                })
+            }
+            TransitionOutcome::NotPaged => {
+                warn!(incident = %incident_id, from = %sender, "reply from a number that was not paged for this incident; ignored");
+                Ok(ReplyOutcome::Refused {
+                    reason: "sender was not paged for this incident".into(),
+                })
+            }
+            TransitionOutcome::Refused(status) => {
+                info!(incident = %incident_id, %status, "reply refused by status");
+                self.answer(
+                    &from,
+                    &help_text(&format!("incident {incident_id} is already {status}.")),
+                )
+                .await?;
+                Ok(ReplyOutcome::Refused {
+                    reason: format!("incident is already {status}"),
+                })
+            }
+            TransitionOutcome::NotFound => Ok(ReplyOutcome::Refused {
+                reason: "incident not found".into(),
+            }),
+        }
+    }
+
+    async fn after_change(
+        &self,
+        incident: &Incident,
+        transition: Transition,
+        to: &Phone,
+    ) -> Result<(), AppError> {
+        if let Some(execution) = &incident.escalation_execution {
+            let reason = match transition {
+                Transition::Acknowledge => "acknowledged by SMS",
+                Transition::Resolve => "resolved by SMS",
+            };
+            self.escalations.stop(execution, reason).await?;
+        }
+        let text = match transition {
+            Transition::Acknowledge => acknowledged_text(incident),
+            Transition::Resolve => resolved_text(incident),
+        };
+        let message_id = self.answer(to, &text).await?;
+        self.store
+            .append(
+                &incident.id,
+                &TimelineEntry::new(
+                    Timestamp::now(),
+                    format!("confirm#{message_id}"),
+                    TimelineEvent::ConfirmationSent {
+                        to: to.masked(),
+                        message_id,
+                    },
+                ),
+            )
+            .await?;
+        info!(incident = %incident.id, to = %to.masked(), ?transition, "confirmed by SMS");
+        Ok(())
+    }
+
+    async fn answer(&self, to: &Phone, text: &str) -> Result<String, AppError> {
+        Ok(self.sms.send_sms(to, text).await?)
+    }
+}

@@ -1,0 +1,67 @@
+//! AWS adapters for the ports. Endpoints, region and credentials come from
+//! the standard AWS configuration (`AWS_ENDPOINT_URL` included), so the same
+//! code runs against AWS, moto or LocalStack.
+
+pub mod dynamo;
+pub mod sfn;
+pub mod sns;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::ports::BackendError;
+
+/// Loads the shared SDK configuration once per process.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Error codes AWS uses for throttling and transient faults.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "TooManyRequestsException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "KMSThrottlingException",
+];
+
+/// Turns an SDK error into a [`BackendError`] that says whether a retry can help.
+pub(crate) fn backend_error<E, R>(
+    service: &'static str,
+    operation: &'static str,
+    err: SdkError<E, R>,
+) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(ctx) => ctx
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        _ => false,
+    };
+    BackendError {
+        service,
+        operation,
+        message: DisplayErrorContext(&err).to_string(),
+        retryable,
+    }
+}
+
+/// The error code of a service error, if it is one.
+pub(crate) fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(ctx) => ctx.err().code(),
+        _ => None,
+    }
+}

@@ -1,0 +1,159 @@
+//! The escalation workflow on AWS Step Functions.
+
+use serde_json::json;
+
+use super::{backend_error, error_code};
+use crate::ports::{BackendError, Escalations, StepResult};
+
+/// Starts, stops and answers escalation executions of one state machine.
+#[derive(Clone, Debug)]
+pub struct StepFunctions {
+    client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl StepFunctions {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, state_machine_arn: impl Into<String>) -> Self {
+        Self::new(aws_sdk_sfn::Client::new(sdk), state_machine_arn)
+    }
+
+    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+
+    /// The execution ARN for an incident: the execution is named after it.
+    pub fn execution_arn(&self, incident_id: &str) -> String {
+        format!(
+            "{}:{}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1),
+            execution_name(incident_id)
+        )
+    }
+}
+
+/// Execution names allow 80 characters of `[A-Za-z0-9_-]`; incident ids fit.
+pub fn execution_name(incident_id: &str) -> String {
+    incident_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect()
+}
+
+/// Codes meaning the workflow no longer waits for this task.
+const GONE: &[&str] = &["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"];
+
+impl Escalations for StepFunctions {
+    async fn start(&self, incident_id: &str) -> Result<String, BackendError> {
+        // Same name and same input: a second start is a no-op on AWS.
+        let input = json!({"incident_id": incident_id, "step": 0}).to_string();
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(execution_name(incident_id))
+            .input(input)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.execution_arn),
+            Err(e) if error_code(&e) == Some("ExecutionAlreadyExists") => {
+                Ok(self.execution_arn(incident_id))
+            }
+            Err(e) => Err(backend_error("Step Functions", "StartExecution", e)),
+        }
+    }
+
+    async fn stop(&self, execution: &str, reason: &str) -> Result<(), BackendError> {
+        match self
+            .client
+            .stop_execution()
+            .execution_arn(execution)
+            .cause(reason)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ExecutionDoesNotExist") => Ok(()),
+            Err(e) => Err(backend_error("Step Functions", "StopExecution", e)),
+        }
+    }
+
+    async fn complete_step(
+        &self,
+        task_token: &str,
+        result: &StepResult,
+    ) -> Result<bool, BackendError> {
+        let output = serde_json::to_string(result).map_err(|e| BackendError {
+            service: "Step Functions",
+            operation: "SendTaskSuccess",
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        match self
+            .client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if error_code(&e).is_some_and(|c| GONE.contains(&c)) => Ok(false),
+            Err(e) => Err(backend_error("Step Functions", "SendTaskSuccess", e)),
+        }
+    }
+
+    async fn fail_step(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<bool, BackendError> {
+        let cause: String = cause.chars().take(32_000).collect();
+        match self
+            .client
+            .send_task_failure()
+            .task_token(task_token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if error_code(&e).is_some_and(|c| GONE.contains(&c)) => Ok(false),
+            Err(e) => Err(backend_error("Step Functions", "SendTaskFailure", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_is_named_after_the_incident() {
+        let conf = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .build();
+        let sfn = StepFunctions::new(
+            aws_sdk_sfn::Client::from_conf(conf),
+            "arn:aws:states:us-east-1:123456789012:stateMachine:klaxon-escalation",
+        );
+        assert_eq!(
+            sfn.execution_arn("20261121-K7Q2XM"),
+            "arn:aws:states:us-east-1:123456789012:execution:klaxon-escalation:20261121-K7Q2XM"
+        );
+        assert_eq!(execution_name("a b/c"), "a_b_c");
+    }
+}

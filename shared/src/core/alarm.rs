@@ -1,0 +1,807 @@
+//! Alarm intake: the three ways CloudWatch delivers an alarm state change,
+//! turned into one internal [`AlarmStateChange`].
+//!
+//! * the EventBridge `CloudWatch Alarm State Change` event (the default route);
+//! * an SNS notification whose `Message` is the classic alarm JSON (or, when
+//!   an EventBridge rule targets an SNS topic, the EventBridge event itself);
+//! * the direct Lambda alarm action payload (`alarmArn` / `alarmData`).
+//!
+//! Metric, metric-math, anomaly-detection and composite alarms all parse.
+//! Anything else becomes an [`IntakeError`] naming what was wrong.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::time::parse_instant;
+
+/// CloudWatch caps alarm names at 255 characters.
+pub const MAX_ALARM_NAME: usize = 255;
+/// CloudWatch caps alarm descriptions at 1024 characters.
+pub const MAX_DESCRIPTION: usize = 1024;
+/// Longest state reason kept; CloudWatch reasons are short, longer ones are cut.
+pub const MAX_REASON: usize = 1024;
+/// The largest event EventBridge or SNS can deliver (256 KiB).
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// The state an alarm moved into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    Alarm,
+    Ok,
+    InsufficientData,
+}
+
+impl AlarmState {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ALARM" => Some(Self::Alarm),
+            "OK" => Some(Self::Ok),
+            "INSUFFICIENT_DATA" => Some(Self::InsufficientData),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alarm => "ALARM",
+            Self::Ok => "OK",
+            Self::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+impl fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which kind of alarm changed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    Metric,
+    MetricMath,
+    AnomalyDetection,
+    Composite,
+}
+
+impl AlarmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Metric => "metric",
+            Self::MetricMath => "metric_math",
+            Self::AnomalyDetection => "anomaly_detection",
+            Self::Composite => "composite",
+        }
+    }
+}
+
+/// How the state change reached Klaxon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    EventBridge,
+    Sns,
+    AlarmAction,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EventBridge => "eventbridge",
+            Self::Sns => "sns",
+            Self::AlarmAction => "alarm_action",
+        }
+    }
+}
+
+/// A metric an alarm watches (empty for composite alarms).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MetricRef {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub dimensions: BTreeMap<String, String>,
+}
+
+/// One alarm state change, whichever route delivered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmStateChange {
+    pub alarm_arn: String,
+    pub alarm_name: String,
+    pub account: String,
+    pub region: String,
+    pub state: AlarmState,
+    pub previous_state: Option<AlarmState>,
+    pub reason: String,
+    /// When CloudWatch says the state changed.
+    pub changed_at: Timestamp,
+    pub description: Option<String>,
+    pub kind: AlarmKind,
+    pub metrics: Vec<MetricRef>,
+    pub route: Route,
+}
+
+impl AlarmStateChange {
+    /// Identifies this state change regardless of route or redelivery: the
+    /// same change delivered twice (or by two routes) has the same key.
+    pub fn change_key(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.alarm_arn,
+            self.state.as_str(),
+            self.changed_at.as_millisecond()
+        )
+    }
+}
+
+/// Why an event could not be turned into an alarm state change.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IntakeError {
+    #[error("event is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("event is {len} bytes; the largest event AWS delivers is {max} bytes")]
+    EventTooLarge { len: usize, max: usize },
+    #[error(
+        "not a CloudWatch alarm state change: expected an EventBridge event \
+         (detail-type 'CloudWatch Alarm State Change'), an SNS notification, or a \
+         Lambda alarm action (alarmArn/alarmData); got {0}"
+    )]
+    Unrecognised(String),
+    #[error(
+        "EventBridge event has source '{event_source}' and detail-type '{detail_type}'; \
+         expected 'aws.cloudwatch' / 'CloudWatch Alarm State Change'"
+    )]
+    WrongDetailType {
+        event_source: String,
+        detail_type: String,
+    },
+    #[error("{format}: required field '{field}' is missing or not a string")]
+    MissingField { format: &'static str, field: String },
+    #[error("{format}: field '{field}' is invalid: {reason}")]
+    InvalidField {
+        format: &'static str,
+        field: String,
+        reason: String,
+    },
+    #[error("{format}: field '{field}' is {len} characters; CloudWatch allows at most {max}")]
+    TooLong {
+        format: &'static str,
+        field: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("SNS event has no records")]
+    NoRecords,
+    #[error("SNS record {index}: {source}")]
+    InSnsRecord {
+        index: usize,
+        #[source]
+        source: Box<IntakeError>,
+    },
+}
+
+/// Parses raw bytes as delivered to the Lambda function.
+pub fn parse_alarm_bytes(bytes: &[u8]) -> Result<Vec<AlarmStateChange>, IntakeError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(IntakeError::EventTooLarge {
+            len: bytes.len(),
+            max: MAX_EVENT_BYTES,
+        });
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| IntakeError::NotJson(e.to_string()))?;
+    parse_alarm_event(&value)
+}
+
+/// Parses an already-decoded event. SNS events may carry several records, so
+/// the result is a list; the other routes always yield exactly one change.
+pub fn parse_alarm_event(event: &Value) -> Result<Vec<AlarmStateChange>, IntakeError> {
+    let Some(obj) = event.as_object() else {
+        return Err(IntakeError::Unrecognised(json_type(event).to_string()));
+    };
+    if obj.contains_key("Records") {
+        return parse_sns(event);
+    }
+    if obj.contains_key("alarmData") || obj.contains_key("alarmArn") {
+        return parse_alarm_action(event).map(|c| vec![c]);
+    }
+    if obj.contains_key("detail-type") || obj.contains_key("detail") {
+        return parse_eventbridge(event, Route::EventBridge).map(|c| vec![c]);
+    }
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
+    keys.sort_unstable();
+    Err(IntakeError::Unrecognised(format!(
+        "an object with keys [{}]",
+        keys.join(", ")
+    )))
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads fields by dotted path and reports the path when one is missing.
+struct Fields<'a> {
+    root: &'a Value,
+    format: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, path: &str) -> Option<&'a Value> {
+        path.split('.').try_fold(self.root, |v, key| v.get(key))
+    }
+
+    fn opt_str(&self, path: &str) -> Option<&'a str> {
+        self.get(path).and_then(Value::as_str)
+    }
+
+    fn req_str(&self, path: &str) -> Result<&'a str, IntakeError> {
+        match self.opt_str(path) {
+            Some(s) if !s.trim().is_empty() => Ok(s),
+            _ => Err(IntakeError::MissingField {
+                format: self.format,
+                field: path.to_string(),
+            }),
+        }
+    }
+
+    fn state(&self, path: &str) -> Result<AlarmState, IntakeError> {
+        let raw = self.req_str(path)?;
+        AlarmState::parse(raw).ok_or_else(|| IntakeError::InvalidField {
+            format: self.format,
+            field: path.to_string(),
+            reason: format!("'{}' is not ALARM, OK or INSUFFICIENT_DATA", clip(raw, 40)),
+        })
+    }
+
+    fn opt_state(&self, path: &str) -> Option<AlarmState> {
+        self.opt_str(path).and_then(AlarmState::parse)
+    }
+
+    fn instant(&self, path: &str) -> Result<Timestamp, IntakeError> {
+        let raw = self.req_str(path)?;
+        parse_instant(raw).ok_or_else(|| IntakeError::InvalidField {
+            format: self.format,
+            field: path.to_string(),
+            reason: format!("'{}' is not an ISO 8601 timestamp", clip(raw, 40)),
+        })
+    }
+
+    fn bounded(&self, path: &str, value: &str, max: usize) -> Result<(), IntakeError> {
+        let len = value.chars().count();
+        if len > max {
+            return Err(IntakeError::TooLong {
+                format: self.format,
+                field: path.to_string(),
+                len,
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    fn description(&self, path: &str) -> Result<Option<String>, IntakeError> {
+        match self.opt_str(path) {
+            Some(d) => {
+                self.bounded(path, d, MAX_DESCRIPTION)?;
+                Ok(Some(d.to_string()).filter(|d| !d.trim().is_empty()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// The parts of an alarm ARN: `arn:aws:cloudwatch:<region>:<account>:alarm:<name>`.
+fn split_alarm_arn(
+    arn: &str,
+    format: &'static str,
+    field: &str,
+) -> Result<(String, String, String), IntakeError> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    match parts.as_slice() {
+        [
+            "arn",
+            _partition,
+            "cloudwatch",
+            region,
+            account,
+            "alarm",
+            name,
+        ] if !region.is_empty() && !account.is_empty() && !name.is_empty() => {
+            Ok((region.to_string(), account.to_string(), name.to_string()))
+        }
+        _ => Err(IntakeError::InvalidField {
+            format,
+            field: field.to_string(),
+            reason: format!("'{}' is not a CloudWatch alarm ARN", clip(arn, 80)),
+        }),
+    }
+}
+
+/// Reads the `configuration` block shared by the EventBridge and alarm-action shapes.
+fn configuration(f: &Fields<'_>, base: &str) -> (AlarmKind, Vec<MetricRef>) {
+    let config = f.get(&format!("{base}.configuration"));
+    let Some(config) = config else {
+        return (AlarmKind::Metric, Vec::new());
+    };
+    if config.get("alarmRule").is_some() {
+        return (AlarmKind::Composite, Vec::new());
+    }
+    let mut kind = AlarmKind::Metric;
+    let mut metrics = Vec::new();
+    for m in config
+        .get("metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(expr) = m.get("expression").and_then(Value::as_str) {
+            kind = if expr.contains("ANOMALY_DETECTION_BAND") {
+                AlarmKind::AnomalyDetection
+            } else if kind == AlarmKind::AnomalyDetection {
+                kind
+            } else {
+                AlarmKind::MetricMath
+            };
+            continue;
+        }
+        if let Some(metric) = m.get("metricStat").and_then(|s| s.get("metric")) {
+            let dimensions = metric
+                .get("dimensions")
+                .and_then(Value::as_object)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            metrics.push(MetricRef {
+                namespace: metric
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                name: metric
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                dimensions,
+            });
+        }
+    }
+    (kind, metrics)
+}
+
+fn parse_eventbridge(event: &Value, route: Route) -> Result<AlarmStateChange, IntakeError> {
+    const FORMAT: &str = "EventBridge event";
+    let f = Fields {
+        root: event,
+        format: FORMAT,
+    };
+    let source = f.opt_str("source").unwrap_or("");
+    let detail_type = f.opt_str("detail-type").unwrap_or("");
+    if source != "aws.cloudwatch" || detail_type != "CloudWatch Alarm State Change" {
+        return Err(IntakeError::WrongDetailType {
+            event_source: clip(source, 60),
+            detail_type: clip(detail_type, 60),
+        });
+    }
+    let alarm_name = f.req_str("detail.alarmName")?;
+    f.bounded("detail.alarmName", alarm_name, MAX_ALARM_NAME)?;
+    let arn = event
+        .get("resources")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(Value::as_str)
+        .ok_or(IntakeError::MissingField {
+            format: FORMAT,
+            field: "resources[0]".into(),
+        })?;
+    let (arn_region, arn_account, _) = split_alarm_arn(arn, FORMAT, "resources[0]")?;
+    let description = f.description("detail.configuration.description")?;
+    let (kind, metrics) = configuration(&f, "detail");
+    Ok(AlarmStateChange {
+        alarm_arn: arn.to_string(),
+        alarm_name: alarm_name.to_string(),
+        account: f.opt_str("account").unwrap_or(&arn_account).to_string(),
+        region: f.opt_str("region").unwrap_or(&arn_region).to_string(),
+        state: f.state("detail.state.value")?,
+        previous_state: f.opt_state("detail.previousState.value"),
+        reason: clip(f.opt_str("detail.state.reason").unwrap_or(""), MAX_REASON),
+        changed_at: f.instant("detail.state.timestamp")?,
+        description,
+        kind,
+        metrics,
+        route,
+    })
+}
+
+fn parse_alarm_action(event: &Value) -> Result<AlarmStateChange, IntakeError> {
+    const FORMAT: &str = "Lambda alarm action";
+    let f = Fields {
+        root: event,
+        format: FORMAT,
+    };
+    let arn = f.req_str("alarmArn")?;
+    let (arn_region, arn_account, _) = split_alarm_arn(arn, FORMAT, "alarmArn")?;
+    let alarm_name = f.req_str("alarmData.alarmName")?;
+    f.bounded("alarmData.alarmName", alarm_name, MAX_ALARM_NAME)?;
+    let description = f.description("alarmData.configuration.description")?;
+    let (kind, metrics) = configuration(&f, "alarmData");
+    Ok(AlarmStateChange {
+        alarm_arn: arn.to_string(),
+        alarm_name: alarm_name.to_string(),
+        account: f.opt_str("accountId").unwrap_or(&arn_account).to_string(),
+        region: f.opt_str("region").unwrap_or(&arn_region).to_string(),
+        state: f.state("alarmData.state.value")?,
+        previous_state: f.opt_state("alarmData.previousState.value"),
+        reason: clip(
+            f.opt_str("alarmData.state.reason").unwrap_or(""),
+            MAX_REASON,
+        ),
+        changed_at: f.instant("alarmData.state.timestamp")?,
+        description,
+        kind,
+        metrics,
+        route: Route::AlarmAction,
+    })
+}
+
+fn parse_sns(event: &Value) -> Result<Vec<AlarmStateChange>, IntakeError> {
+    let records = event
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| IntakeError::Unrecognised("'Records' that is not an array".into()))?;
+    if records.is_empty() {
+        return Err(IntakeError::NoRecords);
+    }
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            parse_sns_record(record).map_err(|e| IntakeError::InSnsRecord {
+                index,
+                source: Box::new(e),
+            })
+        })
+        .collect()
+}
+
+fn parse_sns_record(record: &Value) -> Result<AlarmStateChange, IntakeError> {
+    const FORMAT: &str = "SNS notification";
+    let f = Fields {
+        root: record,
+        format: FORMAT,
+    };
+    let message = f.req_str("Sns.Message")?;
+    let inner: Value = serde_json::from_str(message).map_err(|e| IntakeError::InvalidField {
+        format: FORMAT,
+        field: "Sns.Message".into(),
+        reason: format!("not JSON ({e})"),
+    })?;
+    if inner.get("detail-type").is_some() {
+        // An EventBridge rule that targets an SNS topic wraps the event as-is.
+        return parse_eventbridge(&inner, Route::Sns);
+    }
+    parse_classic(&inner)
+}
+
+/// The classic alarm notification carried in an SNS `Message`.
+fn parse_classic(msg: &Value) -> Result<AlarmStateChange, IntakeError> {
+    const FORMAT: &str = "SNS alarm message";
+    let f = Fields {
+        root: msg,
+        format: FORMAT,
+    };
+    let arn = f.req_str("AlarmArn")?;
+    let (region, arn_account, _) = split_alarm_arn(arn, FORMAT, "AlarmArn")?;
+    let alarm_name = f.req_str("AlarmName")?;
+    f.bounded("AlarmName", alarm_name, MAX_ALARM_NAME)?;
+    let description = f.description("AlarmDescription")?;
+    let (kind, metrics) = if msg.get("AlarmRule").is_some() {
+        (AlarmKind::Composite, Vec::new())
+    } else {
+        classic_trigger(msg)
+    };
+    Ok(AlarmStateChange {
+        alarm_arn: arn.to_string(),
+        alarm_name: alarm_name.to_string(),
+        account: f
+            .opt_str("AWSAccountId")
+            .unwrap_or(&arn_account)
+            .to_string(),
+        // The classic message names the region in words ("US East (N. Virginia)"),
+        // so the code comes from the ARN.
+        region,
+        state: f.state("NewStateValue")?,
+        previous_state: f.opt_state("OldStateValue"),
+        reason: clip(f.opt_str("NewStateReason").unwrap_or(""), MAX_REASON),
+        changed_at: f.instant("StateChangeTime")?,
+        description,
+        kind,
+        metrics,
+        route: Route::Sns,
+    })
+}
+
+fn classic_trigger(msg: &Value) -> (AlarmKind, Vec<MetricRef>) {
+    let Some(trigger) = msg.get("Trigger") else {
+        return (AlarmKind::Metric, Vec::new());
+    };
+    let dims = |v: Option<&Value>| -> BTreeMap<String, String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                let name = d.get("name").and_then(Value::as_str)?;
+                let value = d.get("value").and_then(Value::as_str)?;
+                Some((name.to_string(), value.to_string()))
+            })
+            .collect()
+    };
+    if let Some(name) = trigger.get("MetricName").and_then(Value::as_str) {
+        return (
+            AlarmKind::Metric,
+            vec![MetricRef {
+                namespace: trigger
+                    .get("Namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                name: Some(name.to_string()),
+                dimensions: dims(trigger.get("Dimensions")),
+            }],
+        );
+    }
+    let mut kind = AlarmKind::MetricMath;
+    let mut metrics = Vec::new();
+    for m in trigger
+        .get("Metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(expr) = m.get("Expression").and_then(Value::as_str)
+            && expr.contains("ANOMALY_DETECTION_BAND")
+        {
+            kind = AlarmKind::AnomalyDetection;
+        }
+        if let Some(metric) = m.get("MetricStat").and_then(|s| s.get("Metric")) {
+            metrics.push(MetricRef {
+                namespace: metric
+                    .get("Namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                name: metric
+                    .get("MetricName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                dimensions: dims(metric.get("Dimensions")),
+            });
+        }
+    }
+    (kind, metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eventbridge(state: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch",
+            "account": "123456789012",
+            "time": "2026-11-21T06:00:00Z",
+            "region": "ap-northeast-1",
+            "resources": ["arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:api-5xx"],
+            "detail": {
+                "alarmName": "api-5xx",
+                "state": {"value": state, "reason": "Threshold Crossed", "timestamp": "2026-11-21T06:00:00.123+0000"},
+                "previousState": {"value": "OK", "reason": "", "timestamp": "2026-11-21T05:00:00.000+0000"},
+                "configuration": {
+                    "description": "API errors severity:critical",
+                    "metrics": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/ApiGateway", "name": "5XXError", "dimensions": {"ApiName": "shop"}}, "period": 60, "stat": "Sum"}, "returnData": true}]
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn parses_an_eventbridge_metric_alarm() {
+        let changes = parse_alarm_event(&eventbridge("ALARM")).unwrap();
+        let c = &changes[0];
+        assert_eq!(c.alarm_name, "api-5xx");
+        assert_eq!(c.state, AlarmState::Alarm);
+        assert_eq!(c.previous_state, Some(AlarmState::Ok));
+        assert_eq!(c.account, "123456789012");
+        assert_eq!(c.region, "ap-northeast-1");
+        assert_eq!(c.kind, AlarmKind::Metric);
+        assert_eq!(c.route, Route::EventBridge);
+        assert_eq!(c.metrics[0].name.as_deref(), Some("5XXError"));
+        assert_eq!(c.metrics[0].dimensions["ApiName"], "shop");
+        assert_eq!(
+            c.description.as_deref(),
+            Some("API errors severity:critical")
+        );
+    }
+
+    #[test]
+    fn recognises_composite_and_metric_math_and_anomaly_alarms() {
+        let mut e = eventbridge("ALARM");
+        e["detail"]["configuration"] = json!({"alarmRule": "ALARM(a) OR ALARM(b)"});
+        assert_eq!(parse_alarm_event(&e).unwrap()[0].kind, AlarmKind::Composite);
+
+        e["detail"]["configuration"] = json!({"metrics": [
+            {"id": "e1", "expression": "m1/m2*100", "returnData": true},
+            {"id": "m1", "metricStat": {"metric": {"namespace": "N", "name": "a"}}}
+        ]});
+        assert_eq!(
+            parse_alarm_event(&e).unwrap()[0].kind,
+            AlarmKind::MetricMath
+        );
+
+        e["detail"]["configuration"] = json!({"metrics": [
+            {"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 2)"},
+            {"id": "m1", "metricStat": {"metric": {"namespace": "N", "name": "a"}}}
+        ]});
+        assert_eq!(
+            parse_alarm_event(&e).unwrap()[0].kind,
+            AlarmKind::AnomalyDetection
+        );
+    }
+
+    #[test]
+    fn the_three_routes_give_the_same_change_key() {
+        let eb = &parse_alarm_event(&eventbridge("ALARM")).unwrap()[0];
+        let classic = json!({
+            "AlarmName": "api-5xx",
+            "AlarmDescription": "API errors severity:critical",
+            "AWSAccountId": "123456789012",
+            "NewStateValue": "ALARM",
+            "NewStateReason": "Threshold Crossed",
+            "StateChangeTime": "2026-11-21T06:00:00.123+0000",
+            "Region": "Asia Pacific (Tokyo)",
+            "AlarmArn": "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:api-5xx",
+            "OldStateValue": "OK",
+            "Trigger": {"MetricName": "5XXError", "Namespace": "AWS/ApiGateway", "Dimensions": [{"name": "ApiName", "value": "shop"}]}
+        });
+        let sns = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m-1", "Message": classic.to_string()}}]});
+        let via_sns = &parse_alarm_event(&sns).unwrap()[0];
+        let action = json!({
+            "source": "aws.cloudwatch",
+            "alarmArn": "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:api-5xx",
+            "accountId": "123456789012",
+            "time": "2026-11-21T06:00:00.123+0000",
+            "region": "ap-northeast-1",
+            "alarmData": {
+                "alarmName": "api-5xx",
+                "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2026-11-21T06:00:00.123+0000"},
+                "configuration": {"description": "API errors severity:critical"}
+            }
+        });
+        let via_action = &parse_alarm_event(&action).unwrap()[0];
+        assert_eq!(eb.change_key(), via_sns.change_key());
+        assert_eq!(eb.change_key(), via_action.change_key());
+        assert_eq!(via_sns.region, "ap-northeast-1");
+        assert_eq!(via_sns.metrics, eb.metrics);
+        assert_eq!(via_sns.route, Route::Sns);
+        assert_eq!(via_action.route, Route::AlarmAction);
+        assert_eq!(via_action.description, eb.description);
+    }
+
+    #[test]
+    fn rejects_other_eventbridge_events_by_name() {
+        let mut e = eventbridge("ALARM");
+        e["detail-type"] = json!("EC2 Instance State-change Notification");
+        let err = parse_alarm_event(&e).unwrap_err();
+        assert!(
+            err.to_string().contains("EC2 Instance State-change"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_the_missing_field() {
+        let mut e = eventbridge("ALARM");
+        e["detail"]["state"]
+            .as_object_mut()
+            .unwrap()
+            .remove("value");
+        let err = parse_alarm_event(&e).unwrap_err();
+        assert_eq!(
+            err,
+            IntakeError::MissingField {
+                format: "EventBridge event",
+                field: "detail.state.value".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_an_unknown_state_and_a_bad_timestamp() {
+        let e = eventbridge("BROKEN");
+        assert!(
+            parse_alarm_event(&e)
+                .unwrap_err()
+                .to_string()
+                .contains("detail.state.value")
+        );
+        let mut e = eventbridge("OK");
+        e["detail"]["state"]["timestamp"] = json!("soon");
+        assert!(
+            parse_alarm_event(&e)
+                .unwrap_err()
+                .to_string()
+                .contains("detail.state.timestamp")
+        );
+    }
+
+    #[test]
+    fn rejects_an_oversized_description_and_event() {
+        let mut e = eventbridge("ALARM");
+        e["detail"]["configuration"]["description"] = json!("x".repeat(1024 * 1024));
+        let err = parse_alarm_event(&e).unwrap_err();
+        assert!(
+            matches!(err, IntakeError::TooLong { max: 1024, .. }),
+            "{err}"
+        );
+        let bytes = serde_json::to_vec(&e).unwrap();
+        assert!(matches!(
+            parse_alarm_bytes(&bytes),
+            Err(IntakeError::EventTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        for raw in [
+            &b"not json"[..],
+            b"[]",
+            b"42",
+            b"{}",
+            b"{\"Records\": []}",
+            b"{\"Records\": [{\"Sns\": {\"Message\": \"{oops\"}}]}",
+            b"{\"alarmArn\": \"arn:aws:sns:us-east-1:1:topic\"}",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                parse_alarm_bytes(raw).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn an_sns_wrapped_eventbridge_event_is_accepted() {
+        let sns = json!({"Records": [{"Sns": {"Message": eventbridge("OK").to_string()}}]});
+        let c = &parse_alarm_event(&sns).unwrap()[0];
+        assert_eq!(c.state, AlarmState::Ok);
+        assert_eq!(c.route, Route::Sns);
+    }
+}

@@ -1,0 +1,216 @@
+//! Classification: which service, severity and escalation policy an alarm gets.
+//!
+//! Minimal rule engine: start from the configured default, let the first
+//! routing rule whose alarm-name pattern matches override it, and finally let
+//! a `severity:<sev>` token in the alarm description set the severity. The
+//! result records which rule decided, so the incident can show why.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::alarm::AlarmStateChange;
+use crate::config::CompiledRouting;
+
+/// Incident severity, SEV1 (worst) to SEV4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    #[serde(rename = "SEV1")]
+    Sev1,
+    #[serde(rename = "SEV2")]
+    Sev2,
+    #[serde(rename = "SEV3")]
+    Sev3,
+    #[serde(rename = "SEV4")]
+    Sev4,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sev1 => "SEV1",
+            Self::Sev2 => "SEV2",
+            Self::Sev3 => "SEV3",
+            Self::Sev4 => "SEV4",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Accepts `SEV1`..`SEV4`, `1`..`4`, and the PagerDuty-style words
+/// `critical`, `high`/`error`, `warning`/`medium`, `low`/`info`.
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sev1" | "1" | "critical" => Ok(Self::Sev1),
+            "sev2" | "2" | "high" | "error" => Ok(Self::Sev2),
+            "sev3" | "3" | "warning" | "medium" => Ok(Self::Sev3),
+            "sev4" | "4" | "low" | "info" => Ok(Self::Sev4),
+            other => Err(format!(
+                "'{other}' is not a severity (SEV1..SEV4, critical, high, warning, low)"
+            )),
+        }
+    }
+}
+
+/// What decided a classification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    pub service: String,
+    pub severity: Severity,
+    pub policy: String,
+    /// `default` or `rule:<name>`: what chose service and policy.
+    pub decided_by: String,
+    /// `default`, `rule:<name>` or `description token`: what chose severity.
+    pub severity_from: String,
+}
+
+/// Finds `severity:<value>` in an alarm description (case-insensitive key).
+/// Returns the first token that names a valid severity.
+pub fn severity_token(description: &str) -> Option<Severity> {
+    description.split_whitespace().find_map(|token| {
+        let (key, value) = token.split_once(':')?;
+        if !key.eq_ignore_ascii_case("severity") {
+            return None;
+        }
+        let value = value.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        value.parse().ok()
+    })
+}
+
+/// Classifies one alarm state change with the configured routing.
+pub fn classify(routing: &CompiledRouting, change: &AlarmStateChange) -> Classification {
+    let default = &routing.default;
+    let mut out = Classification {
+        service: default.service.clone(),
+        severity: default.severity,
+        policy: default.policy.clone(),
+        decided_by: "default".into(),
+        severity_from: "default".into(),
+    };
+    if let Some(rule) = routing.first_match(&change.alarm_name) {
+        let by = format!("rule:{}", rule.name);
+        if let Some(service) = &rule.service {
+            out.service = service.clone();
+        }
+        if let Some(policy) = &rule.policy {
+            out.policy = policy.clone();
+        }
+        if let Some(severity) = rule.severity {
+            out.severity = severity;
+            out.severity_from = by.clone();
+        }
+        out.decided_by = by;
+    }
+    if let Some(sev) = change.description.as_deref().and_then(severity_token) {
+        out.severity = sev;
+        out.severity_from = "description token".into();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OncallConfig;
+
+    const YAML: &str = r#"
+version: 1
+people:
+  alice: {name: Alice, phone: "+819012345678"}
+escalation_policies:
+  default:
+    levels: [{targets: [alice], timeout_minutes: 5}]
+  dba:
+    levels: [{targets: [alice], timeout_minutes: 1}]
+routing:
+  default: {service: general, severity: SEV3, policy: default}
+  rules:
+    - name: databases
+      match: {alarm_name: "rds-*"}
+      service: database
+      severity: SEV2
+      policy: dba
+    - name: everything-prod
+      match: {alarm_name: "*-prod"}
+      severity: SEV1
+"#;
+
+    fn change(name: &str, description: Option<&str>) -> AlarmStateChange {
+        AlarmStateChange {
+            alarm_arn: format!("arn:aws:cloudwatch:us-east-1:1:alarm:{name}"),
+            alarm_name: name.into(),
+            account: "1".into(),
+            region: "us-east-1".into(),
+            state: crate::core::alarm::AlarmState::Alarm,
+            previous_state: None,
+            reason: String::new(),
+            changed_at: jiff::Timestamp::UNIX_EPOCH,
+            description: description.map(str::to_string),
+            kind: crate::core::alarm::AlarmKind::Metric,
+            metrics: vec![],
+            route: crate::core::alarm::Route::EventBridge,
+        }
+    }
+
+    fn routing() -> CompiledRouting {
+        OncallConfig::from_yaml(YAML).unwrap().routing
+    }
+
+    #[test]
+    fn falls_back_to_the_default_route() {
+        let c = classify(&routing(), &change("checkout-latency", None));
+        assert_eq!(c.service, "general");
+        assert_eq!(c.severity, Severity::Sev3);
+        assert_eq!(c.policy, "default");
+        assert_eq!(c.decided_by, "default");
+    }
+
+    #[test]
+    fn first_matching_rule_wins() {
+        let c = classify(&routing(), &change("rds-cpu-prod", None));
+        assert_eq!(c.service, "database");
+        assert_eq!(c.severity, Severity::Sev2);
+        assert_eq!(c.policy, "dba");
+        assert_eq!(c.decided_by, "rule:databases");
+        let c = classify(&routing(), &change("api-prod", None));
+        assert_eq!(c.severity, Severity::Sev1);
+        assert_eq!(c.policy, "default");
+        assert_eq!(c.decided_by, "rule:everything-prod");
+    }
+
+    #[test]
+    fn description_token_sets_severity() {
+        let c = classify(
+            &routing(),
+            &change(
+                "rds-cpu",
+                Some("Primary DB hot. severity:critical, owner:dba"),
+            ),
+        );
+        assert_eq!(c.severity, Severity::Sev1);
+        assert_eq!(c.severity_from, "description token");
+        assert_eq!(c.decided_by, "rule:databases");
+    }
+
+    #[test]
+    fn severity_tokens_accept_many_spellings() {
+        assert_eq!(severity_token("SEVERITY:SEV4"), Some(Severity::Sev4));
+        assert_eq!(severity_token("x severity:2 y"), Some(Severity::Sev2));
+        assert_eq!(severity_token("severity:warning."), Some(Severity::Sev3));
+        assert_eq!(
+            severity_token("severity:bogus severity:low"),
+            Some(Severity::Sev4)
+        );
+        assert_eq!(severity_token("no token here"), None);
+        assert_eq!(severity_token("mysevere:1"), None);
+    }
+}

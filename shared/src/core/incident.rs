@@ -1,0 +1,425 @@
+//! Incidents, their life cycle and their timeline.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jiff::Timestamp;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use super::alarm::{AlarmState, AlarmStateChange};
+use super::classify::{Classification, Severity};
+use super::phone::mask;
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Triggered,
+    Acknowledged,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Triggered => "TRIGGERED",
+            Self::Acknowledged => "ACKNOWLEDGED",
+            Self::Resolved => "RESOLVED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "TRIGGERED" => Some(Self::Triggered),
+            "ACKNOWLEDGED" => Some(Self::Acknowledged),
+            "RESOLVED" => Some(Self::Resolved),
+            _ => None,
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self != Self::Resolved
+    }
+
+    /// Only a triggered incident can be acknowledged.
+    pub fn can_acknowledge(self) -> bool {
+        self == Self::Triggered
+    }
+
+    /// Any open incident can be resolved.
+    pub fn can_resolve(self) -> bool {
+        self.is_open()
+    }
+
+    /// Pages go out only while nobody has acknowledged.
+    pub fn pages(self) -> bool {
+        self == Self::Triggered
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who or what acted on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum Actor {
+    /// An SMS reply from a paged number.
+    Sms { person: String, phone: String },
+    /// An operator using the CLI.
+    Cli { user: String },
+    /// The alarm itself returned to OK.
+    Alarm,
+}
+
+impl Actor {
+    /// A name for humans; never a full phone number.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sms { person, phone } => format!("{person} ({})", mask(phone)),
+            Self::Cli { user } => user.clone(),
+            Self::Alarm => "alarm OK".into(),
+        }
+    }
+
+    pub fn via(&self) -> &'static str {
+        match self {
+            Self::Sms { .. } => "sms",
+            Self::Cli { .. } => "cli",
+            Self::Alarm => "alarm",
+        }
+    }
+}
+
+/// A per-incident code responders quote in replies: four random digits,
+/// independent of the incident id, unique among open incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AckCode(pub String);
+
+impl AckCode {
+    pub const LEN: usize = 4;
+
+    pub fn random() -> Self {
+        let n: u32 = rand::rng().random_range(0..10_000);
+        Self(format!("{n:04}"))
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == Self::LEN && s.bytes().all(|b| b.is_ascii_digit())).then(|| Self(s.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new incident id: UTC date plus six random Crockford base32 characters,
+/// e.g. `20261121-K7Q2XM`. Readable aloud, sortable by day.
+pub fn new_incident_id(now: Timestamp) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    let suffix: String = (0..6)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{suffix}", now.strftime("%Y%m%d"))
+}
+
+/// The dedup key: one open incident per key. Default: account, region and
+/// alarm ARN.
+pub fn dedup_key(change: &AlarmStateChange) -> String {
+    format!("{}|{}|{}", change.account, change.region, change.alarm_arn)
+}
+
+/// An incident as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub service: String,
+    pub policy: String,
+    pub decided_by: String,
+    pub severity_from: String,
+    pub alarm_name: String,
+    pub alarm_arn: String,
+    pub account: String,
+    pub region: String,
+    pub dedup_key: String,
+    pub description: Option<String>,
+    pub reason: String,
+    pub opened_at: Timestamp,
+    pub last_alarm_at: Timestamp,
+    pub alarm_count: u32,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub ack_code: String,
+    /// Numbers that were paged for this incident: the only ones whose replies count.
+    #[serde(skip)]
+    pub paged_numbers: BTreeSet<String>,
+    pub escalation_execution: Option<String>,
+}
+
+impl Incident {
+    /// A new, triggered incident for an alarm.
+    pub fn open(
+        id: String,
+        change: &AlarmStateChange,
+        classification: &Classification,
+        ack_code: &AckCode,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            title: change.alarm_name.clone(),
+            status: Status::Triggered,
+            severity: classification.severity,
+            service: classification.service.clone(),
+            policy: classification.policy.clone(),
+            decided_by: classification.decided_by.clone(),
+            severity_from: classification.severity_from.clone(),
+            alarm_name: change.alarm_name.clone(),
+            alarm_arn: change.alarm_arn.clone(),
+            account: change.account.clone(),
+            region: change.region.clone(),
+            dedup_key: dedup_key(change),
+            description: change.description.clone(),
+            reason: change.reason.clone(),
+            opened_at: now,
+            last_alarm_at: change.changed_at,
+            alarm_count: 1,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            ack_code: ack_code.0.clone(),
+            paged_numbers: BTreeSet::new(),
+            escalation_execution: None,
+        }
+    }
+}
+
+/// The channel a page went out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+        }
+    }
+}
+
+/// Something that happened to an incident, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    /// The alarm changed state (the opening ALARM, repeats, OK).
+    AlarmState {
+        state: AlarmState,
+        reason: String,
+        route: String,
+        changed_at: String,
+    },
+    Classified {
+        service: String,
+        severity: Severity,
+        policy: String,
+        decided_by: String,
+        severity_from: String,
+    },
+    Opened,
+    EscalationStarted {
+        execution: String,
+    },
+    Paged {
+        step: u32,
+        pass: u32,
+        level: u32,
+        person: String,
+        channel: Channel,
+        to: String,
+        message_id: String,
+    },
+    PageFailed {
+        step: u32,
+        person: String,
+        channel: Channel,
+        error: String,
+    },
+    /// A level target that could not be paged (no phone, unknown person).
+    PageSkipped {
+        step: u32,
+        person: String,
+        reason: String,
+    },
+    EscalationExhausted {
+        steps: u32,
+    },
+    Acknowledged {
+        by: String,
+        via: String,
+    },
+    Resolved {
+        by: String,
+        via: String,
+    },
+    ConfirmationSent {
+        to: String,
+        message_id: String,
+    },
+}
+
+impl TimelineEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AlarmState { .. } => "alarm_state",
+            Self::Classified { .. } => "classified",
+            Self::Opened => "opened",
+            Self::EscalationStarted { .. } => "escalation_started",
+            Self::Paged { .. } => "paged",
+            Self::PageFailed { .. } => "page_failed",
+            Self::PageSkipped { .. } => "page_skipped",
+            Self::EscalationExhausted { .. } => "escalation_exhausted",
+            Self::Acknowledged { .. } => "acknowledged",
+            Self::Resolved { .. } => "resolved",
+            Self::ConfirmationSent { .. } => "confirmation_sent",
+        }
+    }
+
+    /// One line for people reading the timeline.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::AlarmState {
+                state,
+                reason,
+                route,
+                ..
+            } => format!("alarm {state} via {route}: {reason}"),
+            Self::Classified {
+                service,
+                severity,
+                policy,
+                decided_by,
+                severity_from,
+            } => format!(
+                "classified {severity} service={service} policy={policy} (by {decided_by}; severity from {severity_from})"
+            ),
+            Self::Opened => "incident opened".into(),
+            Self::EscalationStarted { execution } => format!("escalation started: {execution}"),
+            Self::Paged {
+                pass,
+                level,
+                person,
+                channel,
+                to,
+                message_id,
+                ..
+            } => format!(
+                "paged {person} by {} at {to} (level {level}, pass {pass}), message {message_id}",
+                channel.as_str()
+            ),
+            Self::PageFailed {
+                person,
+                channel,
+                error,
+                ..
+            } => format!("page to {person} by {} failed: {error}", channel.as_str()),
+            Self::PageSkipped { person, reason, .. } => {
+                format!("warning: could not page {person}: {reason}")
+            }
+            Self::EscalationExhausted { steps } => {
+                format!("escalation policy exhausted after {steps} steps with no acknowledgement")
+            }
+            Self::Acknowledged { by, via } => format!("acknowledged by {by} via {via}"),
+            Self::Resolved { by, via } => format!("resolved by {by} via {via}"),
+            Self::ConfirmationSent { to, message_id } => {
+                format!("confirmation sent to {to}, message {message_id}")
+            }
+        }
+    }
+}
+
+/// A timeline entry: when, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    /// Makes the entry unique and, where it matters, idempotent: the same
+    /// event recorded twice has the same key.
+    pub key: String,
+    pub event: TimelineEvent,
+}
+
+impl TimelineEntry {
+    pub fn new(at: Timestamp, key: impl Into<String>, event: TimelineEvent) -> Self {
+        Self {
+            at,
+            key: key.into(),
+            event,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_triggered_incidents_can_be_acknowledged_or_page() {
+        assert!(Status::Triggered.can_acknowledge());
+        assert!(!Status::Acknowledged.can_acknowledge());
+        assert!(!Status::Resolved.can_acknowledge());
+        assert!(Status::Triggered.pages());
+        assert!(!Status::Acknowledged.pages());
+    }
+
+    #[test]
+    fn open_incidents_can_be_resolved_once() {
+        assert!(Status::Triggered.can_resolve());
+        assert!(Status::Acknowledged.can_resolve());
+        assert!(!Status::Resolved.can_resolve());
+        for s in [Status::Triggered, Status::Acknowledged, Status::Resolved] {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn ack_codes_are_four_digits() {
+        for _ in 0..100 {
+            let c = AckCode::random();
+            assert!(AckCode::parse(c.as_str()).is_some(), "{c:?}");
+        }
+        assert!(AckCode::parse("12a4").is_none());
+        assert!(AckCode::parse("12345").is_none());
+    }
+
+    #[test]
+    fn incident_ids_carry_the_day_and_differ() {
+        let now: Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
+        let a = new_incident_id(now);
+        let b = new_incident_id(now);
+        assert!(a.starts_with("20261121-"), "{a}");
+        assert_eq!(a.len(), 15);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn actors_never_show_a_whole_number() {
+        let a = Actor::Sms {
+            person: "Alice".into(),
+            phone: "+819012345678".into(),
+        };
+        assert_eq!(a.display(), "Alice (+81******5678)");
+        assert_eq!(a.via(), "sms");
+    }
+}

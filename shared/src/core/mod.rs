@@ -1,0 +1,10 @@
+//! The pure domain core: no I/O, no AWS types.
+
+pub mod alarm;
+pub mod classify;
+pub mod escalation;
+pub mod incident;
+pub mod phone;
+pub mod reply;
+pub mod sms;
+pub mod time;

@@ -1,0 +1,103 @@
+//! Parsing SMS replies: `ACK 4821`, `res4821`, `ＡＣＫ　４８２１`.
+//!
+//! Replies are normalised with Unicode NFKC (full-width letters, digits and
+//! the ideographic space become ASCII), upper-cased and trimmed before the
+//! keyword and the four-digit code are read.
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::incident::AckCode;
+
+/// What a reply asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyCommand {
+    Acknowledge(AckCode),
+    Resolve(AckCode),
+    /// Anything else; the text is kept (clipped) for logs.
+    Unrecognised,
+}
+
+/// Parses one SMS reply body.
+pub fn parse_reply(body: &str) -> ReplyCommand {
+    let normalised: String = body.nfkc().collect::<String>().to_uppercase();
+    let text = normalised
+        .trim()
+        .trim_end_matches(|c: char| matches!(c, '.' | '!' | '。' | '！'));
+    let (keyword, rest) = split_keyword(text);
+    let ack = match keyword {
+        "ACK" | "ACKNOWLEDGE" | "A" => true,
+        "RES" | "RESOLVE" | "R" => false,
+        _ => return ReplyCommand::Unrecognised,
+    };
+    let code = rest.trim_start().trim_start_matches('#').trim();
+    match AckCode::parse(code) {
+        Some(code) if ack => ReplyCommand::Acknowledge(code),
+        Some(code) => ReplyCommand::Resolve(code),
+        None => ReplyCommand::Unrecognised,
+    }
+}
+
+fn split_keyword(text: &str) -> (&str, &str) {
+    let end = text
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_alphabetic())
+        .map_or(text.len(), |(i, _)| i);
+    text.split_at(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ack(code: &str) -> ReplyCommand {
+        ReplyCommand::Acknowledge(AckCode(code.into()))
+    }
+
+    fn res(code: &str) -> ReplyCommand {
+        ReplyCommand::Resolve(AckCode(code.into()))
+    }
+
+    #[test]
+    fn understands_ack_and_res_with_or_without_space_in_any_case() {
+        let cases = [
+            ("ACK 4821", ack("4821")),
+            ("ack 4821", ack("4821")),
+            ("Ack4821", ack("4821")),
+            ("  ACK   4821  ", ack("4821")),
+            ("RES 0042", res("0042")),
+            ("res0042", res("0042")),
+            ("Resolve 0042", res("0042")),
+            ("acknowledge #4821", ack("4821")),
+            ("ACK 4821.", ack("4821")),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_reply(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn understands_full_width_japanese_phone_input() {
+        assert_eq!(parse_reply("ＡＣＫ　４８２１"), ack("4821"));
+        assert_eq!(parse_reply("ａｃｋ４８２１"), ack("4821"));
+        assert_eq!(parse_reply("ＲＥＳ　０１２３"), res("0123"));
+        assert_eq!(parse_reply("ＲＥＳ０１２３。"), res("0123"));
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for input in [
+            "",
+            "ACK",
+            "ACK 482",
+            "ACK 48211",
+            "ACK abcd",
+            "YES 4821",
+            "4821",
+            "了解",
+            "ACK ４８２Ｘ",
+            "BACK 4821",
+        ] {
+            assert_eq!(parse_reply(input), ReplyCommand::Unrecognised, "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Klaxon's library crate.
+//!
+//! * [`core`] is the pure domain: alarm parsing, classification, incidents,
+//!   SMS text and reply parsing, escalation steps. It needs no AWS types.
+//! * [`config`] is the on-call configuration (`oncall.yaml`) and its validation.
+//! * [`ports`] are the traits the application needs from the outside world.
+//! * [`aws`] holds the adapters that implement those ports with the AWS SDK.
+//! * [`app`] holds the handlers each Lambda function runs, written against ports.
+//! * [`runtime`] is the shared Lambda plumbing: tracing, typed settings, errors.
+
+pub mod app;
+pub mod aws;
+pub mod config;
+pub mod core;
+pub mod ports;
+pub mod runtime;

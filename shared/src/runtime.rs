@@ -1,0 +1,176 @@
+//! Lambda plumbing shared by every function: tracing, typed settings parsed
+//! once at cold start, and errors that tell Lambda whether to retry.
+
+use std::time::Duration;
+
+use lambda_runtime::Diagnostic;
+
+use crate::app::AppError;
+use crate::core::phone::Phone;
+
+/// Starts tracing. Lambda's advanced logging controls decide the level
+/// (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`) and the format
+/// (`AWS_LAMBDA_LOG_FORMAT=JSON` in the template).
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// A setting that is missing or malformed. Raised at cold start, before the
+/// first event, so a bad deployment fails loudly instead of mid-page.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Settings every function reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub incidents_table: String,
+    pub config_table: String,
+    pub config_cache: Duration,
+    pub state_machine_arn: Option<String>,
+    pub sms_origination_number: Option<Phone>,
+}
+
+pub const ENV_INCIDENTS_TABLE: &str = "KLAXON_INCIDENTS_TABLE";
+pub const ENV_CONFIG_TABLE: &str = "KLAXON_CONFIG_TABLE";
+pub const ENV_CONFIG_CACHE_SECONDS: &str = "KLAXON_CONFIG_CACHE_SECONDS";
+pub const ENV_STATE_MACHINE_ARN: &str = "KLAXON_STATE_MACHINE_ARN";
+pub const ENV_SMS_ORIGINATION_NUMBER: &str = "KLAXON_SMS_ORIGINATION_NUMBER";
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses settings from any lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| non_empty(name).ok_or(SettingsError::Missing(name));
+        let config_cache = match non_empty(ENV_CONFIG_CACHE_SECONDS) {
+            None => Duration::from_secs(60),
+            Some(v) => Duration::from_secs(v.trim().parse::<u64>().map_err(|e| {
+                SettingsError::Invalid {
+                    name: ENV_CONFIG_CACHE_SECONDS,
+                    reason: format!("'{v}': {e}"),
+                }
+            })?),
+        };
+        let sms_origination_number = non_empty(ENV_SMS_ORIGINATION_NUMBER)
+            .map(|v| Phone::parse(v.trim()))
+            .transpose()
+            .map_err(|reason| SettingsError::Invalid {
+                name: ENV_SMS_ORIGINATION_NUMBER,
+                reason,
+            })?;
+        Ok(Self {
+            incidents_table: required(ENV_INCIDENTS_TABLE)?,
+            config_table: required(ENV_CONFIG_TABLE)?,
+            config_cache,
+            state_machine_arn: non_empty(ENV_STATE_MACHINE_ARN),
+            sms_origination_number,
+        })
+    }
+
+    /// The state machine ARN, for functions that start escalations.
+    pub fn state_machine_arn(&self) -> Result<&str, SettingsError> {
+        self.state_machine_arn
+            .as_deref()
+            .ok_or(SettingsError::Missing(ENV_STATE_MACHINE_ARN))
+    }
+}
+
+/// A handler failure as Lambda sees it. `error_type` says whether a retry
+/// makes sense: `Klaxon.InvalidEvent` (never), `Klaxon.Retryable` (yes) or
+/// `Klaxon.Failed` (not without a fix; the event waits in the DLQ).
+#[derive(Debug)]
+pub struct HandlerError(pub AppError);
+
+impl From<AppError> for HandlerError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+impl HandlerError {
+    pub fn error_type(&self) -> &'static str {
+        match &self.0 {
+            AppError::InvalidEvent(_) | AppError::Intake(_) => "Klaxon.InvalidEvent",
+            e if e.retryable() => "Klaxon.Retryable",
+            _ => "Klaxon.Failed",
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        tracing::error!(error_type = e.error_type(), error = %e.0, "handler failed");
+        Diagnostic {
+            error_type: e.error_type().to_string(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn parses_settings_with_defaults() {
+        let s = Settings::from_lookup(lookup(&[
+            (ENV_INCIDENTS_TABLE, "k-incidents"),
+            (ENV_CONFIG_TABLE, "k-config"),
+            (ENV_SMS_ORIGINATION_NUMBER, ""),
+        ]))
+        .unwrap();
+        assert_eq!(s.config_cache, Duration::from_secs(60));
+        assert_eq!(s.sms_origination_number, None);
+        assert!(s.state_machine_arn().is_err());
+    }
+
+    #[test]
+    fn rejects_missing_and_malformed_settings() {
+        let err = Settings::from_lookup(lookup(&[(ENV_CONFIG_TABLE, "c")])).unwrap_err();
+        assert!(err.to_string().contains(ENV_INCIDENTS_TABLE));
+        let err = Settings::from_lookup(lookup(&[
+            (ENV_INCIDENTS_TABLE, "i"),
+            (ENV_CONFIG_TABLE, "c"),
+            (ENV_CONFIG_CACHE_SECONDS, "soon"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains(ENV_CONFIG_CACHE_SECONDS));
+        let err = Settings::from_lookup(lookup(&[
+            (ENV_INCIDENTS_TABLE, "i"),
+            (ENV_CONFIG_TABLE, "c"),
+            (ENV_SMS_ORIGINATION_NUMBER, "0120-000-000"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("E.164"));
+    }
+
+    #[test]
+    fn bad_events_are_not_retryable() {
+        let e = HandlerError(AppError::InvalidEvent("x".into()));
+        assert_eq!(e.error_type(), "Klaxon.InvalidEvent");
+        let e = HandlerError(AppError::Backend(crate::ports::BackendError {
+            service: "DynamoDB",
+            operation: "PutItem",
+            message: "throttled".into(),
+            retryable: true,
+        }));
+        assert_eq!(e.error_type(), "Klaxon.Retryable");
+    }
+}

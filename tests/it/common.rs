@@ -1,0 +1,161 @@
+//! Shared test set-up: a fresh stack, responders with unique numbers, and
+//! waiting for what the emulator observed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use klaxon::core::incident::{Incident, TimelineEntry};
+use klaxon::ports::IncidentStore;
+use klaxon_local::{Local, Pump, SentSms};
+use rand::RngExt;
+
+/// How long a test waits for something asynchronous before failing.
+pub const PATIENCE: Duration = Duration::from_secs(40);
+
+/// A test's world: its own stack, its own responders.
+pub struct World {
+    pub local: Arc<Local>,
+    pub alice: String,
+    pub bob: String,
+    pub carol: String,
+    pub tag: String,
+}
+
+fn unique() -> String {
+    let n: u32 = rand::rng().random_range(0..1_000_000);
+    format!("{n:06}")
+}
+
+/// An on-call file: alice on level 1, bob on level 2, carol never paged.
+pub fn oncall_yaml(w: &World, level_seconds: u32, repeat: u32) -> String {
+    format!(
+        r#"
+version: 1
+people:
+  alice: {{name: Alice, phone: "{}"}}
+  bob: {{name: Bob, phone: "{}"}}
+  carol: {{name: Carol, phone: "{}"}}
+escalation_policies:
+  default:
+    repeat: {repeat}
+    levels:
+      - {{targets: [alice], timeout_seconds: {level_seconds}}}
+      - {{targets: [bob], timeout_seconds: {level_seconds}}}
+routing:
+  default: {{service: checkout, severity: SEV2, policy: default}}
+  rules:
+    - name: payments
+      match: {{alarm_name: "payments-*"}}
+      service: payments
+      severity: SEV1
+"#,
+        w.alice, w.bob, w.carol
+    )
+}
+
+impl World {
+    /// A new stack with the default test configuration.
+    pub async fn new(level_seconds: u32, repeat: u32) -> Self {
+        let tag = unique();
+        let local = Local::up(&format!("t{tag}"))
+            .await
+            .expect("local stack (is the emulator running? see README)");
+        let w = Self {
+            local: Arc::new(local),
+            alice: format!("+8190{tag}01"),
+            bob: format!("+8190{tag}02"),
+            carol: format!("+8190{tag}03"),
+            tag,
+        };
+        w.local
+            .apply_config(&oncall_yaml(&w, level_seconds, repeat))
+            .await
+            .expect("apply config");
+        w
+    }
+
+    pub fn alarm_name(&self, base: &str) -> String {
+        format!("{base}-{}", self.tag)
+    }
+
+    pub fn pump(&self) -> Pump {
+        Pump::start(Arc::clone(&self.local))
+    }
+
+    pub async fn sms_to(&self, phone: &str) -> Vec<SentSms> {
+        self.local.emulator.sms_to(phone).await.expect("read SMS")
+    }
+
+    /// Waits until `phone` has received at least `n` SMS.
+    pub async fn wait_for_sms(&self, phone: &str, n: usize) -> Vec<SentSms> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let got = self.sms_to(phone).await;
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {n} SMS to {phone}, got {}: {got:?}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn incident(&self, id: &str) -> Incident {
+        self.local
+            .store
+            .get(id)
+            .await
+            .expect("get incident")
+            .expect("incident exists")
+    }
+
+    pub async fn timeline(&self, id: &str) -> Vec<TimelineEntry> {
+        self.local.store.timeline(id).await.expect("timeline")
+    }
+
+    /// Waits until the incident's escalation execution has ended, and
+    /// returns its status.
+    pub async fn wait_execution_end(&self, id: &str) -> String {
+        let execution = self
+            .incident(id)
+            .await
+            .escalation_execution
+            .expect("escalation recorded");
+        let sfn = aws_sdk_sfn::Client::new(&self.local.sdk);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let out = sfn
+                .describe_execution()
+                .execution_arn(&execution)
+                .send()
+                .await
+                .expect("describe execution");
+            let status = out.status().as_str().to_string();
+            if status != "RUNNING" {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "execution still running"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The ack code in a page text (`... ACK 4821 ...`).
+pub fn ack_code(page: &str) -> String {
+    let after = page.split("ACK ").nth(1).expect("page has ACK");
+    after.chars().take(4).collect()
+}
+
+/// The single incident id an intake outcome names.
+pub fn opened_id(outcomes: &[klaxon::app::intake::IntakeOutcome]) -> String {
+    match &outcomes[..] {
+        [klaxon::app::intake::IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
+        other => panic!("expected one opened incident, got {other:?}"),
+    }
+}

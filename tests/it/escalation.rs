@@ -1,0 +1,213 @@
+//! The escalation workflow running in the emulator's Step Functions, each
+//! step handled by Klaxon's escalator through the SQS callback.
+
+use std::time::Duration;
+
+use klaxon::app::intake::IntakeOutcome;
+use klaxon::app::reply::ReplyOutcome;
+use klaxon::core::incident::{Status, TimelineEvent};
+use klaxon::ports::IncidentStore;
+use klaxon_local::events::{Delivery, alarm, sms_reply};
+
+use crate::common::{World, ack_code, opened_id};
+
+#[tokio::test]
+async fn no_reply_within_the_level_timeout_pages_level_two() {
+    let w = World::new(2, 0).await;
+    let pump = w.pump();
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("esc"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+
+    let alice = w.wait_for_sms(&w.alice, 1).await;
+    let bob = w.wait_for_sms(&w.bob, 1).await;
+    assert_eq!(ack_code(&alice[0].message), ack_code(&bob[0].message));
+
+    // Level 2 is the last level and repeat is 0: the policy runs out.
+    assert_eq!(w.wait_execution_end(&id).await, "SUCCEEDED");
+    let timeline = w.timeline(&id).await;
+    let pages: Vec<(u32, String)> = timeline
+        .iter()
+        .filter_map(|e| match &e.event {
+            TimelineEvent::Paged { level, person, .. } => Some((*level, person.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        pages,
+        vec![(1, "Alice".to_string()), (2, "Bob".to_string())]
+    );
+    let paged_at: Vec<_> = timeline
+        .iter()
+        .filter(|e| e.event.kind() == "paged")
+        .map(|e| e.at)
+        .collect();
+    let gap = paged_at[1].duration_since(paged_at[0]);
+    assert!(
+        gap.as_secs_f64() >= 2.0,
+        "level 2 waited the level timeout, gap {gap:?}"
+    );
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.event.kind() == "escalation_exhausted")
+    );
+    assert_eq!(w.sms_to(&w.alice).await.len(), 1);
+    assert_eq!(w.incident(&id).await.status, Status::Triggered);
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn the_policy_repeats_as_configured() {
+    let w = World::new(1, 1).await;
+    let pump = w.pump();
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("rep"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    assert_eq!(w.wait_execution_end(&id).await, "SUCCEEDED");
+    assert_eq!(w.sms_to(&w.alice).await.len(), 2, "two passes");
+    assert_eq!(w.sms_to(&w.bob).await.len(), 2, "two passes");
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn ack_from_the_paged_number_stops_paging_and_confirms() {
+    let w = World::new(3, 2).await;
+    let pump = w.pump();
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("ack"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    let page = w.wait_for_sms(&w.alice, 1).await;
+    let code = ack_code(&page[0].message);
+
+    let out = w
+        .local
+        .deliver_reply(
+            &sms_reply(&w.alice, &format!("ack {code}"), &format!("in-{}", w.tag)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![ReplyOutcome::Acknowledged {
+            incident_id: id.clone()
+        }]
+    );
+
+    let incident = w.incident(&id).await;
+    assert_eq!(incident.status, Status::Acknowledged);
+    assert!(
+        incident
+            .acknowledged_by
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Alice")
+    );
+    assert!(incident.acknowledged_at.is_some());
+    let alice = w.wait_for_sms(&w.alice, 2).await;
+    assert!(
+        alice[1].message.contains("acknowledged"),
+        "confirmation: {}",
+        alice[1].message
+    );
+    assert_eq!(w.wait_execution_end(&id).await, "ABORTED");
+    // Well past level 1's timeout: nobody else is paged.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(w.sms_to(&w.bob).await.is_empty(), "level 2 never paged");
+    assert_eq!(
+        w.sms_to(&w.alice).await.len(),
+        2,
+        "page + confirmation only"
+    );
+    let kinds: Vec<&str> = w
+        .timeline(&id)
+        .await
+        .iter()
+        .map(|e| e.event.kind())
+        .collect();
+    assert!(kinds.contains(&"acknowledged"), "{kinds:?}");
+    assert!(kinds.contains(&"confirmation_sent"), "{kinds:?}");
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn ok_resolves_the_incident_and_stops_the_escalation() {
+    let w = World::new(3, 2).await;
+    let pump = w.pump();
+    let name = w.alarm_name("ok");
+    let id = opened_id(
+        &w.local
+            .deliver_alarm(
+                &alarm(
+                    Delivery::EventBridge,
+                    &name,
+                    "ALARM",
+                    "2026-11-21T06:00:00.000Z",
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap(),
+    );
+    w.wait_for_sms(&w.alice, 1).await;
+    let out = w
+        .local
+        .deliver_alarm(
+            &alarm(
+                Delivery::EventBridge,
+                &name,
+                "OK",
+                "2026-11-21T06:01:00.000Z",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![IntakeOutcome::Resolved {
+            incident_id: id.clone()
+        }]
+    );
+    let incident = w.incident(&id).await;
+    assert_eq!(incident.status, Status::Resolved);
+    assert!(incident.resolved_at.is_some());
+    assert_eq!(w.wait_execution_end(&id).await, "ABORTED");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(w.sms_to(&w.bob).await.is_empty(), "no more pages");
+    assert_eq!(w.sms_to(&w.alice).await.len(), 1);
+    assert!(w.local.store.list_open().await.unwrap().is_empty());
+
+    // A new ALARM after resolution opens a new incident.
+    let again = opened_id(
+        &w.local
+            .deliver_alarm(
+                &alarm(
+                    Delivery::EventBridge,
+                    &name,
+                    "ALARM",
+                    "2026-11-21T06:10:00.000Z",
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_ne!(again, id);
+    pump.stop().await;
+}

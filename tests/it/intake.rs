@@ -1,0 +1,211 @@
+//! Intake against the emulator: one incident, one escalation, one page,
+//! whatever the delivery count or concurrency.
+
+use std::time::Duration;
+
+use klaxon::app::intake::IntakeOutcome;
+use klaxon::core::incident::Status;
+use klaxon::ports::IncidentStore;
+use klaxon_local::events::{Delivery, alarm};
+
+use crate::common::{World, ack_code, opened_id};
+
+#[tokio::test]
+async fn an_eventbridge_alarm_opens_an_incident_and_pages_level_one_with_the_ack_code() {
+    let w = World::new(30, 0).await;
+    let pump = w.pump();
+    let name = w.alarm_name("checkout-5xx");
+    let event = alarm(
+        Delivery::EventBridge,
+        &name,
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+
+    let incident = w.incident(&id).await;
+    assert_eq!(incident.status, Status::Triggered);
+    assert_eq!(incident.alarm_name, name);
+    assert!(
+        incident.escalation_execution.is_some(),
+        "escalation started"
+    );
+    let sms = w.wait_for_sms(&w.alice, 1).await;
+    assert_eq!(sms.len(), 1);
+    assert!(sms[0].message.contains(&name), "{}", sms[0].message);
+    assert!(
+        sms[0].message.contains("SEV1"),
+        "description token: {}",
+        sms[0].message
+    );
+    assert_eq!(ack_code(&sms[0].message), incident.ack_code);
+    assert!(w.sms_to(&w.bob).await.is_empty(), "level 2 not paged yet");
+    let timeline = w.timeline(&id).await;
+    let kinds: Vec<&str> = timeline.iter().map(|e| e.event.kind()).collect();
+    for expected in [
+        "alarm_state",
+        "classified",
+        "opened",
+        "escalation_started",
+        "paged",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_event_five_times_in_a_row_is_one_incident_and_one_page() {
+    let w = World::new(30, 0).await;
+    let pump = w.pump();
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("dup"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let first = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    for _ in 0..4 {
+        let again = w.local.deliver_alarm(&event).await.unwrap();
+        assert_eq!(
+            again,
+            vec![IntakeOutcome::Duplicate {
+                incident_id: first.clone()
+            }]
+        );
+    }
+    w.wait_for_sms(&w.alice, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.sms_to(&w.alice).await.len(), 1);
+    assert_eq!(w.incident(&first).await.alarm_count, 1);
+    assert_eq!(
+        w.local
+            .store
+            .list_open()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|i| i.id == first)
+            .count(),
+        1
+    );
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_event_twenty_times_concurrently_is_one_incident_and_one_page() {
+    let w = World::new(30, 0).await;
+    let pump = w.pump();
+    let name = w.alarm_name("storm");
+    let event = alarm(
+        Delivery::EventBridge,
+        &name,
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let local = w.local.clone();
+        let event = event.clone();
+        tasks.push(tokio::spawn(
+            async move { local.deliver_alarm(&event).await },
+        ));
+    }
+    let mut opened = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        for outcome in t.await.unwrap().unwrap() {
+            match outcome {
+                IntakeOutcome::Opened { incident_id } => {
+                    opened.push(incident_id.clone());
+                    ids.insert(incident_id);
+                }
+                IntakeOutcome::Duplicate { incident_id } => {
+                    ids.insert(incident_id);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert_eq!(opened.len(), 1, "exactly one delivery opened it");
+    assert_eq!(ids.len(), 1, "every delivery names the same incident");
+    let open: Vec<_> = w
+        .local
+        .store
+        .list_open()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.alarm_name == name)
+        .collect();
+    assert_eq!(open.len(), 1);
+    w.wait_for_sms(&w.alice, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.sms_to(&w.alice).await.len(), 1, "one level-1 SMS");
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeat_alarm_while_open_is_counted_on_the_timeline_without_a_new_page() {
+    let w = World::new(30, 0).await;
+    let pump = w.pump();
+    let name = w.alarm_name("flap");
+    let first = alarm(
+        Delivery::EventBridge,
+        &name,
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&first).await.unwrap());
+    w.wait_for_sms(&w.alice, 1).await;
+    let repeat = alarm(
+        Delivery::EventBridge,
+        &name,
+        "ALARM",
+        "2026-11-21T06:03:00.000Z",
+    )
+    .unwrap();
+    assert_eq!(
+        w.local.deliver_alarm(&repeat).await.unwrap(),
+        vec![IntakeOutcome::Folded {
+            incident_id: id.clone(),
+            alarm_count: 2
+        }]
+    );
+    let alarm_entries = w
+        .timeline(&id)
+        .await
+        .into_iter()
+        .filter(|e| e.event.kind() == "alarm_state")
+        .count();
+    assert_eq!(alarm_entries, 2);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.sms_to(&w.alice).await.len(), 1, "no new page");
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn insufficient_data_is_ignored_by_default() {
+    let w = World::new(30, 0).await;
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("nodata"),
+        "INSUFFICIENT_DATA",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let out = w.local.deliver_alarm(&event).await.unwrap();
+    assert!(
+        matches!(out[..], [IntakeOutcome::Ignored { .. }]),
+        "{out:?}"
+    );
+    assert!(w.local.store.list_open().await.unwrap().is_empty());
+}

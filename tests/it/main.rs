@@ -1,0 +1,12 @@
+//! Integration tests: Klaxon's real handlers and adapters against the local
+//! AWS emulator (`AWS_ENDPOINT_URL`), each test in its own stack created
+//! from `infra/template.yaml`.
+
+mod common;
+mod escalation;
+mod formats;
+mod garbage;
+mod intake;
+mod replies;
+mod rule_pattern;
+mod template;

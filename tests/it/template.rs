@@ -1,0 +1,173 @@
+//! The local stack and the SAM template must agree: everything local is
+//! derived from `infra/template.yaml`, and these tests fail if a resource
+//! the functions rely on is not provisioned the same way.
+
+use std::collections::BTreeSet;
+
+use klaxon_local::ids;
+use klaxon_local::stack::state_machine_definition;
+use serde_norway::Value;
+
+use crate::common::World;
+
+/// Resource types the emulator cannot run; they matter only on AWS.
+const AWS_ONLY: &[&str] = &[
+    "AWS::Serverless::Function",
+    "AWS::Lambda::Permission",
+    "AWS::Logs::LogGroup",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+];
+/// Resource types the harness provisions.
+const PROVISIONED: &[&str] = &[
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::Serverless::StateMachine",
+];
+
+#[tokio::test]
+async fn every_template_resource_is_provisioned_locally_or_known_to_be_aws_only() {
+    let w = World::new(60, 0).await;
+    let doc = &w.local.stack.template.doc;
+    let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap();
+    let mut unknown = BTreeSet::new();
+    for (id, body) in resources {
+        let id = id.as_str().unwrap();
+        let kind = body.get("Type").and_then(Value::as_str).unwrap();
+        if PROVISIONED.contains(&kind) {
+            assert!(
+                w.local.stack.physical(id).is_ok(),
+                "{id} ({kind}) not provisioned"
+            );
+        } else if !AWS_ONLY.contains(&kind) {
+            unknown.insert(format!("{id}: {kind}"));
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "the harness does not know these resources: {unknown:?}"
+    );
+    for id in [ids::INTAKE, ids::SMS_REPLY, ids::ESCALATOR] {
+        w.local
+            .stack
+            .settings(id)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn local_tables_have_the_template_key_schema_and_indexes() {
+    let w = World::new(60, 0).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&w.local.sdk);
+    for id in [ids::INCIDENTS_TABLE, ids::CONFIG_TABLE] {
+        let body = w.local.stack.template.resource(id).unwrap();
+        let props = body.get("Properties").unwrap();
+        let table = ddb
+            .describe_table()
+            .table_name(w.local.stack.physical(id).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let keys = |v: Option<&Value>| -> Vec<(String, String)> {
+            v.and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .map(|k| {
+                    (
+                        k.get("AttributeName")
+                            .and_then(Value::as_str)
+                            .unwrap()
+                            .to_string(),
+                        k.get("KeyType")
+                            .and_then(Value::as_str)
+                            .unwrap()
+                            .to_string(),
+                    )
+                })
+                .collect()
+        };
+        let actual: Vec<(String, String)> = table
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(actual, keys(props.get("KeySchema")), "{id} key schema");
+        let mut expected_gsis: Vec<(String, Vec<(String, String)>)> = props
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .map(|g| {
+                (
+                    g.get("IndexName")
+                        .and_then(Value::as_str)
+                        .unwrap()
+                        .to_string(),
+                    keys(g.get("KeySchema")),
+                )
+            })
+            .collect();
+        let mut actual_gsis: Vec<(String, Vec<(String, String)>)> = table
+            .global_secondary_indexes()
+            .iter()
+            .map(|g| {
+                (
+                    g.index_name().unwrap().to_string(),
+                    g.key_schema()
+                        .iter()
+                        .map(|k| {
+                            (
+                                k.attribute_name().to_string(),
+                                k.key_type().as_str().to_string(),
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        expected_gsis.sort();
+        actual_gsis.sort();
+        assert_eq!(actual_gsis, expected_gsis, "{id} indexes");
+    }
+}
+
+#[tokio::test]
+async fn the_local_state_machine_runs_the_asl_file_from_infra() {
+    let w = World::new(60, 0).await;
+    let sfn = aws_sdk_sfn::Client::new(&w.local.sdk);
+    let arn = w.local.stack.physical(ids::STATE_MACHINE).unwrap();
+    let described = sfn
+        .describe_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let body = w.local.stack.template.resource(ids::STATE_MACHINE).unwrap();
+    let expected = state_machine_definition(
+        &w.local.stack.template,
+        ids::STATE_MACHINE,
+        body.get("Properties").unwrap(),
+        &w.local.stack.ctx,
+    )
+    .unwrap();
+    let actual: serde_json::Value = serde_json::from_str(described.definition()).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    assert_eq!(actual, expected);
+    let queue = w.local.stack.physical(ids::ESCALATION_QUEUE).unwrap();
+    assert!(
+        described.definition().contains(queue),
+        "queue URL substituted"
+    );
+    assert!(
+        !described.definition().contains("${"),
+        "no substitution left"
+    );
+}

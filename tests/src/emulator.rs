@@ -1,0 +1,125 @@
+//! What only the local emulator can tell: the SMS "sent" and its switches.
+//! Works with moto (the default) and LocalStack, whichever
+//! `AWS_ENDPOINT_URL` points at.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::HarnessError;
+
+/// One SMS the emulator accepted through SNS `Publish`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SentSms {
+    pub message_id: String,
+    pub phone_number: String,
+    pub message: String,
+}
+
+/// The emulator behind `AWS_ENDPOINT_URL`.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    pub endpoint: String,
+    http: reqwest::Client,
+}
+
+fn http_err(context: &str, e: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Emulator(format!("{context}: {e}"))
+}
+
+impl Emulator {
+    /// The emulator named by `AWS_ENDPOINT_URL`. Without it, the harness
+    /// refuses to run rather than touch a real account.
+    pub fn from_env() -> Result<Self, HarnessError> {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+            HarnessError::Emulator(
+                "AWS_ENDPOINT_URL is not set: start the emulator with `scripts/local-aws.sh start` \
+                 and `source .klaxon/env`"
+                    .into(),
+            )
+        })?;
+        Ok(Self {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// Lets moto's Step Functions really execute state machines. Harmless
+    /// elsewhere (LocalStack executes them anyway).
+    pub async fn enable_step_functions(&self) -> Result<(), HarnessError> {
+        let url = format!("{}/moto-api/config", self.endpoint);
+        let body = serde_json::json!({"stepfunctions": {"execute_state_machine": true}});
+        match self.http.post(&url).json(&body).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(http_err("enabling Step Functions execution", e)),
+        }
+    }
+
+    /// Every SMS sent so far.
+    pub async fn sms_sent(&self) -> Result<Vec<SentSms>, HarnessError> {
+        let moto = format!("{}/moto-api/data.json", self.endpoint);
+        let response = self
+            .http
+            .get(&moto)
+            .send()
+            .await
+            .map_err(|e| http_err("reading moto state", e))?;
+        if response.status().is_success() {
+            let data: Value = response
+                .json()
+                .await
+                .map_err(|e| http_err("moto state", e))?;
+            let sms = data
+                .pointer("/sns/SMS")
+                .cloned()
+                .unwrap_or(Value::Array(vec![]));
+            return serde_json::from_value(sms).map_err(|e| http_err("moto SMS list", e));
+        }
+        // LocalStack keeps SMS at its own internal endpoint.
+        let localstack = format!("{}/_aws/sns/sms-messages", self.endpoint);
+        let data: Value = self
+            .http
+            .get(&localstack)
+            .send()
+            .await
+            .map_err(|e| http_err("reading LocalStack SMS", e))?
+            .json()
+            .await
+            .map_err(|e| http_err("LocalStack SMS", e))?;
+        let mut out = Vec::new();
+        for (_region, by_number) in data
+            .get("sms_messages")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            for (number, messages) in by_number.as_object().into_iter().flatten() {
+                for m in messages.as_array().into_iter().flatten() {
+                    out.push(SentSms {
+                        message_id: m
+                            .get("MessageId")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        phone_number: number.clone(),
+                        message: m
+                            .get("Message")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The SMS sent to one number, oldest first.
+    pub async fn sms_to(&self, phone: &str) -> Result<Vec<SentSms>, HarnessError> {
+        Ok(self
+            .sms_sent()
+            .await?
+            .into_iter()
+            .filter(|m| m.phone_number == phone)
+            .collect())
+    }
+}

@@ -1,0 +1,261 @@
+//! The local AWS harness: Klaxon's stack in an emulator, created from
+//! `infra/template.yaml`, plus the event routing the emulator cannot do
+//! (EventBridge/SNS invoking Lambda, SQS event source mappings). Handlers
+//! are Klaxon's real code, called with the JSON AWS would deliver.
+
+pub mod emulator;
+pub mod events;
+pub mod stack;
+pub mod template;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use klaxon::app::AppError;
+use klaxon::app::escalator::Escalator;
+use klaxon::app::intake::{Intake, IntakeOutcome};
+use klaxon::app::reply::{Replies, ReplyOutcome};
+use klaxon::aws::dynamo::{DynamoConfig, DynamoIncidents};
+use klaxon::aws::sfn::StepFunctions;
+use klaxon::aws::sns::SnsSms;
+use klaxon::config::OncallConfig;
+use serde_json::{Value, json};
+
+pub use emulator::{Emulator, SentSms};
+pub use stack::Stack;
+pub use template::Template;
+
+/// Logical ids in `infra/template.yaml` the harness relies on.
+pub mod ids {
+    pub const INTAKE: &str = "AlarmIntakeFunction";
+    pub const SMS_REPLY: &str = "SmsReplyFunction";
+    pub const ESCALATOR: &str = "EscalatorFunction";
+    pub const ESCALATION_QUEUE: &str = "EscalationQueue";
+    pub const INCIDENTS_TABLE: &str = "IncidentsTable";
+    pub const CONFIG_TABLE: &str = "ConfigTable";
+    pub const STATE_MACHINE: &str = "EscalationStateMachine";
+    pub const ALARM_RULE_EVENT: &str = "AlarmStateChange";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("template: {0}")]
+    Template(String),
+    #[error("AWS: {0}")]
+    Aws(String),
+    #[error("emulator: {0}")]
+    Emulator(String),
+    #[error("config: {0}")]
+    Config(String),
+}
+
+/// One local stack with Klaxon's adapters wired to it.
+pub struct Local {
+    pub sdk: SdkConfig,
+    pub emulator: Emulator,
+    pub stack: Stack,
+    pub store: DynamoIncidents,
+    pub config: DynamoConfig,
+    pub sms: SnsSms,
+    pub escalations: StepFunctions,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Local {
+    /// Connects to the emulator and provisions (or reuses) a stack.
+    pub async fn up(stack_name: &str) -> Result<Self, HarnessError> {
+        let emulator = Emulator::from_env()?;
+        emulator.enable_step_functions().await?;
+        let sdk = klaxon::aws::sdk_config().await;
+        let template = Template::repo()?;
+        let stack = Stack::provision(&sdk, &template, stack_name).await?;
+        // Each adapter is configured from the settings the template gives
+        // the function that uses it.
+        let intake = stack.settings(ids::INTAKE)?;
+        let escalator = stack.settings(ids::ESCALATOR)?;
+        let store = DynamoIncidents::from_sdk(&sdk, &intake.incidents_table);
+        // No caching locally, so an applied configuration takes effect at once.
+        let config = DynamoConfig::from_sdk(&sdk, &intake.config_table, Duration::ZERO);
+        let sms = SnsSms::from_sdk(&sdk, escalator.sms_origination_number.clone());
+        let escalations = StepFunctions::from_sdk(
+            &sdk,
+            escalator
+                .state_machine_arn()
+                .map_err(|e| HarnessError::Template(e.to_string()))?,
+        );
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        Ok(Self {
+            sdk,
+            emulator,
+            stack,
+            store,
+            config,
+            sms,
+            escalations,
+            sqs,
+        })
+    }
+
+    /// Validates and stores an on-call configuration, as `klaxon config apply` does.
+    pub async fn apply_config(&self, yaml: &str) -> Result<(), HarnessError> {
+        OncallConfig::from_yaml(yaml).map_err(|e| HarnessError::Config(e.to_string()))?;
+        let revision = self
+            .config
+            .load()
+            .await
+            .map_err(|e| HarnessError::Aws(e.to_string()))?
+            .map_or(0, |c| c.revision);
+        self.config
+            .store(yaml, "klaxon-local", revision)
+            .await
+            .map_err(|e| HarnessError::Aws(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Delivers an event to the intake handler, as EventBridge, SNS or a
+    /// CloudWatch alarm action would invoke the function.
+    pub async fn deliver_alarm(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
+        Intake {
+            store: &self.store,
+            escalations: &self.escalations,
+            config: &self.config,
+        }
+        .handle(event)
+        .await
+    }
+
+    /// Delivers an inbound-SMS SNS event to the reply handler.
+    pub async fn deliver_reply(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
+        Replies {
+            store: &self.store,
+            sms: &self.sms,
+            escalations: &self.escalations,
+            config: &self.config,
+        }
+        .handle(event)
+        .await
+    }
+
+    /// One round of the escalator's SQS event source mapping: receive up to
+    /// ten step messages, hand them to the escalator as the SQS event AWS
+    /// would send, delete the ones it did not report as failed.
+    pub async fn pump_once(&self, wait: Duration) -> Result<usize, HarnessError> {
+        let queue = self.stack.physical(ids::ESCALATION_QUEUE)?.to_string();
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(i32::try_from(wait.as_secs()).unwrap_or(1))
+            .send()
+            .await
+            .map_err(|e| {
+                HarnessError::Aws(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+            })?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let queue_arn = self
+            .stack
+            .ctx
+            .attrs
+            .get(&format!("{}.Arn", ids::ESCALATION_QUEUE))
+            .cloned()
+            .unwrap_or_default();
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "md5OfBody": m.md5_of_body(),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn,
+                    "awsRegion": self.stack.ctx.region,
+                })
+            })
+            .collect();
+        let event: aws_lambda_events::sqs::SqsEvent =
+            serde_json::from_value(json!({ "Records": records }))
+                .map_err(|e| HarnessError::Aws(format!("building SQS event: {e}")))?;
+        let response = Escalator {
+            store: &self.store,
+            sms: &self.sms,
+            escalations: &self.escalations,
+            config: &self.config,
+        }
+        .handle_batch(&event)
+        .await;
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        for m in &messages {
+            if failed.contains(&m.message_id().unwrap_or_default()) {
+                continue;
+            }
+            if let Some(handle) = m.receipt_handle() {
+                self.sqs
+                    .delete_message()
+                    .queue_url(&queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        HarnessError::Aws(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+                    })?;
+            }
+        }
+        Ok(messages.len())
+    }
+}
+
+/// The escalator's event source mapping, running in the background until
+/// dropped.
+pub struct Pump {
+    stop: Arc<AtomicBool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Pump {
+    pub fn start(local: Arc<Local>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let task = tokio::spawn(async move {
+            while !flag.load(Ordering::Relaxed) {
+                if let Err(e) = local.pump_once(Duration::from_secs(1)).await {
+                    tracing::warn!(error = %e, "pump round failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        });
+        Self {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Stops after the current round.
+    pub async fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

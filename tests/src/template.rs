@@ -1,0 +1,230 @@
+//! Reads `infra/template.yaml`: the one description of Klaxon's resources.
+//! The local stack is provisioned from it, so local and deployed resources
+//! cannot drift apart.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_norway::Value;
+
+use crate::HarnessError;
+
+/// The SAM template, parsed (CloudFormation short-form tags kept).
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub path: PathBuf,
+    pub doc: Value,
+}
+
+/// What an intrinsic function may refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub stack_name: String,
+    pub region: String,
+    pub account: String,
+    /// `Ref` of a resource or parameter.
+    pub refs: BTreeMap<String, String>,
+    /// `GetAtt` of `Resource.Attribute`.
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl Template {
+    /// The repository's template (`infra/template.yaml`).
+    pub fn repo() -> Result<Self, HarnessError> {
+        Self::load(&repo_root().join("infra").join("template.yaml"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, HarnessError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| HarnessError::Template(format!("{}: {e}", path.display())))?;
+        let doc: Value = serde_norway::from_str(&text)
+            .map_err(|e| HarnessError::Template(format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            doc,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Logical ids and bodies of resources of one type, in file order.
+    pub fn resources_of(&self, kind: &str) -> Vec<(String, &Value)> {
+        self.doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter(|(_, body)| body.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(id, body)| id.as_str().map(|id| (id.to_string(), body)))
+            .collect()
+    }
+
+    pub fn resource(&self, id: &str) -> Result<&Value, HarnessError> {
+        self.doc
+            .get("Resources")
+            .and_then(|r| r.get(id))
+            .ok_or_else(|| HarnessError::Template(format!("resource {id} not in template")))
+    }
+
+    /// Parameter defaults, as `Ref` values.
+    pub fn parameter_defaults(&self) -> BTreeMap<String, String> {
+        self.doc
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| {
+                let default = match v.get("Default")? {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => return None,
+                };
+                Some((k.as_str()?.to_string(), default))
+            })
+            .collect()
+    }
+
+    /// The environment a function gets: `Globals.Function.Environment`
+    /// merged with its own, intrinsics resolved.
+    pub fn function_environment(
+        &self,
+        function_id: &str,
+        ctx: &Context,
+    ) -> Result<BTreeMap<String, String>, HarnessError> {
+        let mut env = BTreeMap::new();
+        let global = self
+            .doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"));
+        let own = self
+            .resource(function_id)?
+            .get("Properties")
+            .and_then(|p| p.get("Environment"))
+            .and_then(|e| e.get("Variables"));
+        for vars in [global, own].into_iter().flatten() {
+            for (k, v) in vars.as_mapping().into_iter().flatten() {
+                let key = k
+                    .as_str()
+                    .ok_or_else(|| HarnessError::Template("non-string env var name".into()))?;
+                env.insert(key.to_string(), resolve(v, ctx)?);
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Resolves a scalar with `!Ref`, `!Sub` and `!GetAtt` (short or long form).
+pub fn resolve(value: &Value, ctx: &Context) -> Result<String, HarnessError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            intrinsic(tag.trim_start_matches('!'), &tagged.value, ctx)
+        }
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m
+                .iter()
+                .next()
+                .ok_or_else(|| HarnessError::Template("empty".into()))?;
+            let name = k.as_str().unwrap_or_default();
+            let short = name.strip_prefix("Fn::").unwrap_or(name);
+            intrinsic(short, v, ctx)
+        }
+        other => Err(HarnessError::Template(format!(
+            "cannot resolve {other:?} to a string"
+        ))),
+    }
+}
+
+fn intrinsic(name: &str, arg: &Value, ctx: &Context) -> Result<String, HarnessError> {
+    match name {
+        "Ref" => {
+            let target = arg
+                .as_str()
+                .ok_or_else(|| HarnessError::Template("!Ref needs a name".into()))?;
+            pseudo(target, ctx)
+                .or_else(|| ctx.refs.get(target).cloned())
+                .ok_or_else(|| HarnessError::Template(format!("!Ref {target}: unknown locally")))
+        }
+        "GetAtt" => {
+            let path = match arg {
+                Value::String(s) => s.clone(),
+                Value::Sequence(parts) => parts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("."),
+                _ => return Err(HarnessError::Template("bad !GetAtt".into())),
+            };
+            ctx.attrs
+                .get(&path)
+                .cloned()
+                .ok_or_else(|| HarnessError::Template(format!("!GetAtt {path}: unknown locally")))
+        }
+        "Sub" => {
+            let text = arg.as_str().ok_or_else(|| {
+                HarnessError::Template("only the string form of !Sub is supported locally".into())
+            })?;
+            substitute(text, ctx)
+        }
+        other => Err(HarnessError::Template(format!(
+            "intrinsic {other} is not supported locally"
+        ))),
+    }
+}
+
+fn pseudo(name: &str, ctx: &Context) -> Option<String> {
+    match name {
+        "AWS::StackName" => Some(ctx.stack_name.clone()),
+        "AWS::Region" => Some(ctx.region.clone()),
+        "AWS::AccountId" => Some(ctx.account.clone()),
+        "AWS::Partition" => Some("aws".into()),
+        "AWS::URLSuffix" => Some("amazonaws.com".into()),
+        _ => None,
+    }
+}
+
+/// `${Name}` and `${Resource.Attr}` substitution, as `Fn::Sub` does.
+pub fn substitute(text: &str, ctx: &Context) -> Result<String, HarnessError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| HarnessError::Template(format!("unclosed ${{ in {text}")))?;
+        let name = &after[..end];
+        let value = if name.starts_with('!') {
+            // `${!Literal}` escapes to `${Literal}`.
+            format!("${{{}}}", &name[1..])
+        } else if let Some(v) = pseudo(name, ctx).or_else(|| ctx.refs.get(name).cloned()) {
+            v
+        } else if let Some(v) = ctx.attrs.get(name) {
+            v.clone()
+        } else {
+            return Err(HarnessError::Template(format!(
+                "${{{name}}}: unknown locally"
+            )));
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
