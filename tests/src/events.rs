@@ -32,6 +32,16 @@ pub fn alarm(
 ) -> Result<Value, HarnessError> {
     let arn = format!("arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:{alarm}");
     let cw_time = at.replace('Z', "+0000");
+    // Each state comes with CloudWatch's wording for it.
+    let reason = match state {
+        "OK" => {
+            "Threshold Crossed: 1 out of the last 1 datapoints [0.0] was not greater than the threshold (5.0)."
+        }
+        "INSUFFICIENT_DATA" => "Insufficient Data: 1 datapoint was unknown.",
+        _ => {
+            "Threshold Crossed: 1 out of the last 1 datapoints [12.0] was greater than the threshold (5.0)."
+        }
+    };
     match delivery {
         Delivery::EventBridge => {
             let mut e = sample("eventbridge-alarm.json")?;
@@ -41,6 +51,7 @@ pub fn alarm(
             e["detail"]["alarmName"] = json!(alarm);
             e["detail"]["state"]["value"] = json!(state);
             e["detail"]["state"]["timestamp"] = json!(cw_time);
+            e["detail"]["state"]["reason"] = json!(reason);
             Ok(e)
         }
         Delivery::Sns => {
@@ -54,6 +65,7 @@ pub fn alarm(
             msg["AlarmArn"] = json!(arn);
             msg["NewStateValue"] = json!(state);
             msg["StateChangeTime"] = json!(cw_time);
+            msg["NewStateReason"] = json!(reason);
             e["Records"][0]["Sns"]["Message"] = json!(msg.to_string());
             Ok(e)
         }
@@ -64,6 +76,7 @@ pub fn alarm(
             e["alarmData"]["alarmName"] = json!(alarm);
             e["alarmData"]["state"]["value"] = json!(state);
             e["alarmData"]["state"]["timestamp"] = json!(cw_time);
+            e["alarmData"]["state"]["reason"] = json!(reason);
             Ok(e)
         }
     }

@@ -1,1 +1,283 @@
-fn main() {}
+//! `klaxon-local`: runs Klaxon against the local AWS emulator.
+//!
+//! * `up`: create the stack's resources from `infra/template.yaml`, apply an
+//!   on-call file, and write `.klaxon/stack.env` (the functions' environment,
+//!   for `cargo lambda watch`).
+//! * `pump`: the escalator's SQS event source mapping, which the emulator
+//!   cannot run: hands queued escalation steps to Klaxon's escalator.
+//! * `demo`: the whole loop, step by step.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use klaxon::app::intake::IntakeOutcome;
+use klaxon::app::reply::ReplyOutcome;
+use klaxon::config::OncallConfig;
+use klaxon::core::phone::mask;
+use klaxon::ports::IncidentStore;
+use klaxon_local::events::{Delivery, alarm, sms_reply};
+use klaxon_local::template::repo_root;
+use klaxon_local::{HarnessError, Local, Pump, ids};
+
+#[derive(Parser)]
+#[command(name = "klaxon-local", about = "Klaxon on the local AWS emulator")]
+struct Cli {
+    /// Stack name; resources are named as the template names them.
+    #[arg(long, global = true, env = "KLAXON_STACK", default_value = "klaxon")]
+    stack: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the stack's resources and apply an on-call file.
+    Up {
+        #[arg(long, default_value = "examples/local-oncall.yaml")]
+        config: String,
+    },
+    /// Run the escalator's queue consumer until interrupted.
+    Pump,
+    /// Run the demo scenario and print each step.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber_init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up { config } => up(&cli.stack, &config).await.map(|_| ()),
+        Command::Pump => pump(&cli.stack).await,
+        Command::Demo => demo(&cli.stack).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("klaxon-local: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn tracing_subscriber_init() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        klaxon::runtime::init_tracing();
+    }
+}
+
+async fn up(stack: &str, config_path: &str) -> Result<Local, HarnessError> {
+    let local = Local::up(stack).await?;
+    let path = repo_root().join(config_path);
+    let yaml = std::fs::read_to_string(&path)
+        .map_err(|e| HarnessError::Config(format!("{}: {e}", path.display())))?;
+    local.apply_config(&yaml).await?;
+    let mut env = std::collections::BTreeMap::new();
+    for id in [ids::INTAKE, ids::SMS_REPLY, ids::ESCALATOR] {
+        env.extend(local.stack.function_env(id)?);
+    }
+    let dir = repo_root().join(".klaxon");
+    std::fs::create_dir_all(&dir).map_err(|e| HarnessError::Config(e.to_string()))?;
+    let mut text = String::from(
+        "# Written by `klaxon-local up`: the functions' environment from infra/template.yaml.\n",
+    );
+    text.push_str(&format!("export KLAXON_STACK={stack}\n"));
+    for (k, v) in &env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    std::fs::write(dir.join("stack.env"), text).map_err(|e| HarnessError::Config(e.to_string()))?;
+    println!(
+        "stack '{stack}' is up: tables {} and {}, state machine {}",
+        local.stack.physical(ids::INCIDENTS_TABLE)?,
+        local.stack.physical(ids::CONFIG_TABLE)?,
+        local.stack.physical(ids::STATE_MACHINE)?
+    );
+    println!("applied {config_path}; environment written to .klaxon/stack.env");
+    Ok(local)
+}
+
+async fn pump(stack: &str) -> Result<(), HarnessError> {
+    let local = Local::up(stack).await?;
+    println!(
+        "pumping {} into the escalator (Ctrl-C to stop)",
+        local.stack.physical(ids::ESCALATION_QUEUE)?
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            round = local.pump_once(Duration::from_secs(2)) => {
+                if let Err(e) = round {
+                    eprintln!("pump: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Waits for the `n`th SMS to `phone`, printing it.
+async fn next_sms(
+    local: &Local,
+    phone: &str,
+    n: usize,
+    patience: Duration,
+) -> Result<String, HarnessError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let got = local.emulator.sms_to(phone).await?;
+        if got.len() >= n {
+            return Ok(got[n - 1].message.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(HarnessError::Emulator(format!(
+                "no SMS #{n} to {} after {patience:?}",
+                mask(phone)
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn demo(stack: &str) -> Result<(), HarnessError> {
+    println!(
+        "== Klaxon demo on the local emulator ({})",
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
+    );
+    let local = Arc::new(up(stack, "examples/local-oncall.yaml").await?);
+    let config = OncallConfig::from_yaml(
+        &std::fs::read_to_string(repo_root().join("examples/local-oncall.yaml"))
+            .map_err(|e| HarnessError::Config(e.to_string()))?,
+    )
+    .map_err(|e| HarnessError::Config(e.to_string()))?;
+    let phone = |id: &str| -> Result<String, HarnessError> {
+        config
+            .person(id)
+            .and_then(|p| p.phone.clone())
+            .ok_or_else(|| HarnessError::Config(format!("{id} has no phone")))
+    };
+    let (aiko, ben) = (phone("aiko")?, phone("ben")?);
+    let level_seconds: Vec<u32> = config
+        .policy("default")
+        .map(|p| p.levels.iter().map(|l| l.timeout_secs()).collect())
+        .unwrap_or_default();
+    let pump = Pump::start(Arc::clone(&local));
+    let before_aiko = local.emulator.sms_to(&aiko).await?.len();
+    let before_ben = local.emulator.sms_to(&ben).await?.len();
+
+    let now = jiff::Timestamp::now();
+    let alarm_name = format!("checkout-5xx-demo-{}", now.strftime("%H%M%S"));
+    let at = klaxon::core::time::iso(now);
+    println!(
+        "\n1. CloudWatch: alarm {alarm_name} goes to ALARM (EventBridge event, as events/eventbridge-alarm.json)"
+    );
+    let event = alarm(Delivery::EventBridge, &alarm_name, "ALARM", &at)?;
+    let outcome = local
+        .deliver_alarm(&event)
+        .await
+        .map_err(|e| HarnessError::Aws(e.to_string()))?;
+    let id = match &outcome[..] {
+        [IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
+        other => {
+            return Err(HarnessError::Aws(format!(
+                "unexpected intake outcome {other:?}"
+            )));
+        }
+    };
+    let incident = local
+        .store
+        .get(&id)
+        .await
+        .map_err(|e| HarnessError::Aws(e.to_string()))?
+        .ok_or_else(|| HarnessError::Aws("incident missing".into()))?;
+    println!(
+        "   incident {id} opened: {} service={} (decided by {}, severity from {})",
+        incident.severity, incident.service, incident.decided_by, incident.severity_from
+    );
+    println!(
+        "   escalation: Step Functions execution {}",
+        incident.escalation_execution.clone().unwrap_or_default()
+    );
+
+    let page = next_sms(&local, &aiko, before_aiko + 1, Duration::from_secs(30)).await?;
+    println!(
+        "\n2. Level 1 paged: SMS to Aiko ({}):\n   \"{page}\"",
+        mask(&aiko)
+    );
+
+    println!(
+        "\n3. No reply within level 1's {} s timeout ...",
+        level_seconds.first().copied().unwrap_or(0)
+    );
+    let page2 = next_sms(&local, &ben, before_ben + 1, Duration::from_secs(60)).await?;
+    println!(
+        "   Level 2 paged: SMS to Ben ({}):\n   \"{page2}\"",
+        mask(&ben)
+    );
+
+    let code = incident.ack_code.clone();
+    println!("\n4. Ben replies \"ACK {code}\" (two-way SMS → SNS → sms-reply)");
+    let reply = sms_reply(&ben, &format!("ACK {code}"), &format!("demo-{id}"))?;
+    let out = local
+        .deliver_reply(&reply)
+        .await
+        .map_err(|e| HarnessError::Aws(e.to_string()))?;
+    if out
+        != vec![ReplyOutcome::Acknowledged {
+            incident_id: id.clone(),
+        }]
+    {
+        return Err(HarnessError::Aws(format!(
+            "unexpected reply outcome {out:?}"
+        )));
+    }
+    let confirm = next_sms(&local, &ben, before_ben + 2, Duration::from_secs(10)).await?;
+    println!("   ACKNOWLEDGED. Confirmation to Ben:\n   \"{confirm}\"");
+
+    let quiet = level_seconds.iter().copied().max().unwrap_or(10) + 2;
+    println!("\n5. Waiting {quiet} s: no more pages ...");
+    tokio::time::sleep(Duration::from_secs(u64::from(quiet))).await;
+    let aiko_total = local.emulator.sms_to(&aiko).await?.len() - before_aiko;
+    let ben_total = local.emulator.sms_to(&ben).await?.len() - before_ben;
+    println!(
+        "   SMS since the alarm: Aiko {aiko_total} (the page), Ben {ben_total} (the page and the confirmation)"
+    );
+    if aiko_total != 1 || ben_total != 2 {
+        return Err(HarnessError::Aws(
+            "pages continued after the acknowledgement".into(),
+        ));
+    }
+
+    println!("\n6. CloudWatch: alarm {alarm_name} returns to OK");
+    let ok_at = klaxon::core::time::iso(jiff::Timestamp::now());
+    let out = local
+        .deliver_alarm(&alarm(Delivery::EventBridge, &alarm_name, "OK", &ok_at)?)
+        .await
+        .map_err(|e| HarnessError::Aws(e.to_string()))?;
+    println!("   {out:?}");
+    pump.stop().await;
+
+    let incident = local
+        .store
+        .get(&id)
+        .await
+        .map_err(|e| HarnessError::Aws(e.to_string()))?
+        .ok_or_else(|| HarnessError::Aws("incident missing".into()))?;
+    println!(
+        "\n== Incident {id}: {} (acknowledged by {}, resolved by {})",
+        incident.status,
+        incident.acknowledged_by.unwrap_or_default(),
+        incident.resolved_by.unwrap_or_default()
+    );
+    println!("Timeline:");
+    for e in local
+        .store
+        .timeline(&id)
+        .await
+        .map_err(|e| HarnessError::Aws(e.to_string()))?
+    {
+        println!("  {}  {}", klaxon::core::time::iso(e.at), e.event.summary());
+    }
+    println!("\nSee it again with: cargo run -q -p klaxon-cli -- incidents show {id}");
+    Ok(())
+}

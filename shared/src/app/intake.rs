@@ -118,30 +118,7 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
                     FoldOutcome::NotOpen => continue,
                 }
             }
-            let now = Timestamp::now();
-            let classification = classify(&config.routing, change);
-            let incident = Incident::open(
-                new_incident_id(now),
-                change,
-                &classification,
-                &AckCode::random(),
-                now,
-            );
-            let entries = [
-                alarm_entry.clone(),
-                TimelineEntry::new(
-                    now,
-                    "classified",
-                    TimelineEvent::Classified {
-                        service: classification.service.clone(),
-                        severity: classification.severity,
-                        policy: classification.policy.clone(),
-                        decided_by: classification.decided_by.clone(),
-                        severity_from: classification.severity_from.clone(),
-                    },
-                ),
-                TimelineEntry::new(now, "opened", TimelineEvent::Opened),
-            ];
+            let (incident, entries) = new_incident(config, change, Timestamp::now());
             match self.store.open(&incident, &entries).await? {
                 OpenOutcome::Opened => {
                     info!(
@@ -230,6 +207,39 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
             }),
         }
     }
+}
+
+/// A new incident for an alarm, with its first timeline entries: the alarm
+/// state, the classification decision and the opening. Pure: no I/O.
+pub fn new_incident(
+    config: &OncallConfig,
+    change: &AlarmStateChange,
+    now: Timestamp,
+) -> (Incident, [TimelineEntry; 3]) {
+    let classification = classify(&config.routing, change);
+    let incident = Incident::open(
+        new_incident_id(now),
+        change,
+        &classification,
+        &AckCode::random(),
+        now,
+    );
+    let entries = [
+        alarm_entry(change),
+        TimelineEntry::new(
+            now,
+            "classified",
+            TimelineEvent::Classified {
+                service: classification.service,
+                severity: classification.severity,
+                policy: classification.policy,
+                decided_by: classification.decided_by,
+                severity_from: classification.severity_from,
+            },
+        ),
+        TimelineEntry::new(now, "opened", TimelineEvent::Opened),
+    ];
+    (incident, entries)
 }
 
 /// The timeline entry for an alarm state change. Its key is derived from the

@@ -226,6 +226,43 @@ fn put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// The transaction that opens an incident: the dedup and ack-code pointers
+/// (each only if free), the incident, and its first timeline entries.
+/// Item 0 is the dedup pointer and item 1 the code pointer.
+pub fn open_transaction(
+    table: &str,
+    incident: &Incident,
+    entries: &[TimelineEntry],
+) -> Result<Vec<TransactWriteItem>, BackendError> {
+    let pointer = |pk: String, sk: &str| {
+        let mut item = key(pk, sk);
+        item.insert("incident_id".into(), s(&incident.id));
+        item.insert("opened_at".into(), s(iso(incident.opened_at)));
+        item
+    };
+    let mut items = vec![
+        put(
+            table,
+            pointer(dedup_pk(&incident.dedup_key), "DEDUP"),
+            Some("attribute_not_exists(pk)"),
+        )?,
+        put(
+            table,
+            pointer(code_pk(&incident.ack_code), "CODE"),
+            Some("attribute_not_exists(pk)"),
+        )?,
+        put(
+            table,
+            incident_item(incident),
+            Some("attribute_not_exists(pk)"),
+        )?,
+    ];
+    for entry in entries {
+        items.push(put(table, timeline_item(&incident.id, entry)?, None)?);
+    }
+    Ok(items)
+}
+
 /// Which items of a cancelled transaction failed their condition, where the
 /// service says so.
 fn cancelled(
@@ -335,29 +372,7 @@ impl IncidentStore for DynamoIncidents {
         incident: &Incident,
         entries: &[TimelineEntry],
     ) -> Result<OpenOutcome, BackendError> {
-        let t = &self.table;
-        let pointer = |pk: String, sk: &str| {
-            let mut item = key(pk, sk);
-            item.insert("incident_id".into(), s(&incident.id));
-            item.insert("opened_at".into(), s(iso(incident.opened_at)));
-            item
-        };
-        let mut items = vec![
-            put(
-                t,
-                pointer(dedup_pk(&incident.dedup_key), "DEDUP"),
-                Some("attribute_not_exists(pk)"),
-            )?,
-            put(
-                t,
-                pointer(code_pk(&incident.ack_code), "CODE"),
-                Some("attribute_not_exists(pk)"),
-            )?,
-            put(t, incident_item(incident), Some("attribute_not_exists(pk)"))?,
-        ];
-        for entry in entries {
-            items.push(put(t, timeline_item(&incident.id, entry)?, None)?);
-        }
+        let items = open_transaction(&self.table, incident, entries)?;
         match self.transact(items).await? {
             None => Ok(OpenOutcome::Opened),
             Some(flags) => {

@@ -9,7 +9,9 @@ use crate::ports::{BackendError, Escalations, StepResult};
 #[derive(Clone, Debug)]
 pub struct StepFunctions {
     client: aws_sdk_sfn::Client,
-    state_machine_arn: String,
+    /// Needed to start executions; stopping and answering use execution
+    /// ARNs and task tokens only.
+    state_machine_arn: Option<String>,
 }
 
 impl StepFunctions {
@@ -20,18 +22,36 @@ impl StepFunctions {
     pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
         Self {
             client,
-            state_machine_arn: state_machine_arn.into(),
+            state_machine_arn: Some(state_machine_arn.into()),
         }
     }
 
+    /// For callers that only stop executions they know by ARN (the SMS
+    /// reply function, the CLI): starting one fails.
+    pub fn without_state_machine(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_sfn::Client::new(sdk),
+            state_machine_arn: None,
+        }
+    }
+
+    fn state_machine(&self) -> Result<&str, BackendError> {
+        self.state_machine_arn.as_deref().ok_or(BackendError {
+            service: "Step Functions",
+            operation: "StartExecution",
+            message: "no state machine configured (KLAXON_STATE_MACHINE_ARN)".into(),
+            retryable: false,
+        })
+    }
+
     /// The execution ARN for an incident: the execution is named after it.
-    pub fn execution_arn(&self, incident_id: &str) -> String {
-        format!(
+    pub fn execution_arn(&self, incident_id: &str) -> Result<String, BackendError> {
+        Ok(format!(
             "{}:{}",
-            self.state_machine_arn
+            self.state_machine()?
                 .replacen(":stateMachine:", ":execution:", 1),
             execution_name(incident_id)
-        )
+        ))
     }
 }
 
@@ -60,7 +80,7 @@ impl Escalations for StepFunctions {
         match self
             .client
             .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
+            .state_machine_arn(self.state_machine()?)
             .name(execution_name(incident_id))
             .input(input)
             .send()
@@ -68,7 +88,7 @@ impl Escalations for StepFunctions {
         {
             Ok(out) => Ok(out.execution_arn),
             Err(e) if error_code(&e) == Some("ExecutionAlreadyExists") => {
-                Ok(self.execution_arn(incident_id))
+                self.execution_arn(incident_id)
             }
             Err(e) => Err(backend_error("Step Functions", "StartExecution", e)),
         }
@@ -151,7 +171,7 @@ mod tests {
             "arn:aws:states:us-east-1:123456789012:stateMachine:klaxon-escalation",
         );
         assert_eq!(
-            sfn.execution_arn("20261121-K7Q2XM"),
+            sfn.execution_arn("20261121-K7Q2XM").unwrap(),
             "arn:aws:states:us-east-1:123456789012:execution:klaxon-escalation:20261121-K7Q2XM"
         );
         assert_eq!(execution_name("a b/c"), "a_b_c");
