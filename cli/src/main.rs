@@ -159,7 +159,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            esay!("klaxon: {}", f.message);
+            eprintln!("klaxon: {}", f.message);
             ExitCode::from(f.code)
         }
     }
@@ -248,7 +248,7 @@ fn validate(file: &PathBuf, json: bool) -> Result<(OncallConfig, String), Failur
                 print_json(&json!({"valid": false, "file": file, "issues": e.issues}));
             } else {
                 for issue in &e.issues {
-                    esay!("{}: {issue}", file.display());
+                    eprintln!("{}: {issue}", file.display());
                 }
             }
             Err(Failure {
@@ -427,6 +427,6 @@ fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
 fn print_json(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => say!("{text}"),
-        Err(e) => esay!("klaxon: cannot print JSON: {e}"),
+        Err(e) => eprintln!("klaxon: cannot print JSON: {e}"),
     }
 }
