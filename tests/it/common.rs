@@ -154,7 +154,7 @@ pub fn ack_code(page: &str) -> String {
 
 /// The single incident id an intake outcome names.
 pub fn opened_id(outcomes: &[klaxon::app::intake::IntakeOutcome]) -> String {
-    match &outcomes[..] {
+    match outcomes {
         [klaxon::app::intake::IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
         other => panic!("expected one opened incident, got {other:?}"),
     }

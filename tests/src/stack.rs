@@ -42,7 +42,7 @@ fn sdk_err<E: std::error::Error + 'static, R: std::fmt::Debug>(
     ))
 }
 
-fn props<'a>(body: &'a Value) -> Option<&'a Value> {
+fn props(body: &Value) -> Option<&Value> {
     body.get("Properties")
 }
 

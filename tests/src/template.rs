@@ -210,9 +210,9 @@ pub fn substitute(text: &str, ctx: &Context) -> Result<String, HarnessError> {
             .find('}')
             .ok_or_else(|| HarnessError::Template(format!("unclosed ${{ in {text}")))?;
         let name = &after[..end];
-        let value = if name.starts_with('!') {
+        let value = if let Some(literal) = name.strip_prefix('!') {
             // `${!Literal}` escapes to `${Literal}`.
-            format!("${{{}}}", &name[1..])
+            format!("${{{literal}}}")
         } else if let Some(v) = pseudo(name, ctx).or_else(|| ctx.refs.get(name).cloned()) {
             v
         } else if let Some(v) = ctx.attrs.get(name) {

@@ -17,7 +17,7 @@
 //! is open; they are written and deleted in the same transactions that open
 //! and resolve it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -178,7 +178,7 @@ fn incident_from_item(item: &Item) -> Result<Incident, BackendError> {
             .get("paged_numbers")
             .and_then(|v| v.as_ss().ok())
             .map(|v| v.iter().cloned().collect())
-            .unwrap_or_else(BTreeSet::new),
+            .unwrap_or_default(),
         escalation_execution: get_s(item, "escalation_execution").map(str::to_string),
     })
 }

@@ -20,9 +20,7 @@ pub enum ReplyCommand {
 /// Parses one SMS reply body.
 pub fn parse_reply(body: &str) -> ReplyCommand {
     let normalised: String = body.nfkc().collect::<String>().to_uppercase();
-    let text = normalised
-        .trim()
-        .trim_end_matches(|c: char| matches!(c, '.' | '!' | '。' | '！'));
+    let text = normalised.trim().trim_end_matches(['.', '!', '。', '！']);
     let (keyword, rest) = split_keyword(text);
     let ack = match keyword {
         "ACK" | "ACKNOWLEDGE" | "A" => true,
