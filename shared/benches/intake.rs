@@ -119,7 +119,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     let (incident, entries) = new_incident(&config, &change, now);
-    c.bench_function("intake/build/transaction", |b| {
+    c.bench_function("intake/transaction", |b| {
         b.iter(|| open_transaction(TABLE, black_box(&incident), black_box(&entries)).unwrap())
     });
 }

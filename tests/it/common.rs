@@ -26,7 +26,8 @@ fn unique() -> String {
     format!("{n:06}")
 }
 
-/// An on-call file: alice on level 1, bob on level 2, carol never paged.
+/// An on-call file: alice on level 1, bob on level 2; alarms named
+/// `payments-*` page carol instead.
 pub fn oncall_yaml(w: &World, level_seconds: u32, repeat: u32) -> String {
     format!(
         r#"
@@ -41,6 +42,9 @@ escalation_policies:
     levels:
       - {{targets: [alice], timeout_seconds: {level_seconds}}}
       - {{targets: [bob], timeout_seconds: {level_seconds}}}
+  payments:
+    levels:
+      - {{targets: [carol], timeout_seconds: {level_seconds}}}
 routing:
   default: {{service: checkout, severity: SEV2, policy: default}}
   rules:
@@ -48,6 +52,7 @@ routing:
       match: {{alarm_name: "payments-*"}}
       service: payments
       severity: SEV1
+      policy: payments
 "#,
         w.alice, w.bob, w.carol
     )

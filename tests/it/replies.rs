@@ -14,8 +14,8 @@ async fn open_and_page(w: &World, base: &str) -> (String, String) {
         "2026-11-21T06:00:00.000Z",
     )
     .unwrap();
-    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
     let before = w.sms_to(&w.alice).await.len();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
     let sms = w.wait_for_sms(&w.alice, before + 1).await;
     let code = ack_code(&sms.last().unwrap().message);
     (id, code)
@@ -69,20 +69,44 @@ async fn ack_from_a_number_that_was_not_paged_changes_nothing() {
 async fn ack_with_another_incidents_code_changes_nothing() {
     let w = World::new(60, 0).await;
     let pump = w.pump();
-    let (first, first_code) = open_and_page(&w, "one").await;
-    let (second, second_code) = open_and_page(&w, "two").await;
+    // Alice is paged for the first incident, Carol for the payments one.
+    let (alices, alices_code) = open_and_page(&w, "one").await;
+    let payments = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("payments-api"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let carols = opened_id(&w.local.deliver_alarm(&payments).await.unwrap());
+    let carols_code = ack_code(&w.wait_for_sms(&w.carol, 1).await[0].message);
     assert_ne!(
-        first_code, second_code,
+        alices_code, carols_code,
         "open incidents hold distinct codes"
     );
-    // Bob was paged for neither: with either code, nothing changes.
+
+    // Alice quotes Carol's incident's code: she was not paged for it.
     let out = w
         .local
         .deliver_reply(
             &sms_reply(
-                &w.bob,
-                &format!("ACK {second_code}"),
+                &w.alice,
+                &format!("ACK {carols_code}"),
                 &format!("x-{}", w.tag),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out[..], [ReplyOutcome::Refused { .. }]), "{out:?}");
+    // Carol quotes Alice's incident's code.
+    let out = w
+        .local
+        .deliver_reply(
+            &sms_reply(
+                &w.carol,
+                &format!("RES {alices_code}"),
+                &format!("y-{}", w.tag),
             )
             .unwrap(),
         )
@@ -92,18 +116,18 @@ async fn ack_with_another_incidents_code_changes_nothing() {
     // A code no open incident holds is refused too.
     let unused = (0..10_000)
         .map(|n| format!("{n:04}"))
-        .find(|c| *c != first_code && *c != second_code)
+        .find(|c| *c != alices_code && *c != carols_code)
         .unwrap();
     let out = w
         .local
         .deliver_reply(
-            &sms_reply(&w.alice, &format!("ACK {unused}"), &format!("y-{}", w.tag)).unwrap(),
+            &sms_reply(&w.alice, &format!("ACK {unused}"), &format!("z-{}", w.tag)).unwrap(),
         )
         .await
         .unwrap();
     assert!(matches!(out[..], [ReplyOutcome::Refused { .. }]), "{out:?}");
-    assert_eq!(w.incident(&first).await.status, Status::Triggered);
-    assert_eq!(w.incident(&second).await.status, Status::Triggered);
+    assert_eq!(w.incident(&alices).await.status, Status::Triggered);
+    assert_eq!(w.incident(&carols).await.status, Status::Triggered);
     pump.stop().await;
 }
 

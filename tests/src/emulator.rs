@@ -54,27 +54,46 @@ impl Emulator {
         }
     }
 
+    /// Whether the emulator is moto (it answers on `/moto-api/`).
+    async fn is_moto(&self) -> bool {
+        let url = format!("{}/moto-api/", self.endpoint);
+        matches!(self.http.get(&url).send().await, Ok(r) if r.status().is_success())
+    }
+
     /// Every SMS sent so far.
     pub async fn sms_sent(&self) -> Result<Vec<SentSms>, HarnessError> {
-        let moto = format!("{}/moto-api/data.json", self.endpoint);
-        let response = self
-            .http
-            .get(&moto)
-            .send()
-            .await
-            .map_err(|e| http_err("reading moto state", e))?;
-        if response.status().is_success() {
-            let data: Value = response
-                .json()
-                .await
-                .map_err(|e| http_err("moto state", e))?;
-            let sms = data
-                .pointer("/sns/SMS")
-                .cloned()
-                .unwrap_or(Value::Array(vec![]));
-            return serde_json::from_value(sms).map_err(|e| http_err("moto SMS list", e));
+        if self.is_moto().await {
+            self.moto_sms().await
+        } else {
+            self.localstack_sms().await
         }
-        // LocalStack keeps SMS at its own internal endpoint.
+    }
+
+    /// moto lists SMS in its state dump. Serialising that dump can fail
+    /// while other requests change the state; a later read succeeds.
+    async fn moto_sms(&self) -> Result<Vec<SentSms>, HarnessError> {
+        let url = format!("{}/moto-api/data.json", self.endpoint);
+        let mut last = String::new();
+        for _ in 0..10 {
+            match self.http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let data: Value = r.json().await.map_err(|e| http_err("moto state", e))?;
+                    let sms = data
+                        .pointer("/sns/SMS")
+                        .cloned()
+                        .unwrap_or(Value::Array(vec![]));
+                    return serde_json::from_value(sms).map_err(|e| http_err("moto SMS list", e));
+                }
+                Ok(r) => last = format!("HTTP {}", r.status()),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Err(http_err("reading moto state", last))
+    }
+
+    /// LocalStack keeps SMS at its own internal endpoint.
+    async fn localstack_sms(&self) -> Result<Vec<SentSms>, HarnessError> {
         let localstack = format!("{}/_aws/sns/sms-messages", self.endpoint);
         let data: Value = self
             .http

@@ -42,6 +42,29 @@ where
     E: Escalations,
     C: ConfigSource,
 {
+    /// Handles an SQS batch of step messages. Failed records are reported
+    /// individually, so SQS retries only those (and after `maxReceiveCount`
+    /// moves them to the dead-letter queue).
+    pub async fn handle_batch(
+        &self,
+        event: &aws_lambda_events::sqs::SqsEvent,
+    ) -> aws_lambda_events::sqs::SqsBatchResponse {
+        let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+        for record in &event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let Some(body) = record.body.as_deref() else {
+                warn!(message_id = %id, "SQS record without a body");
+                response.add_failure(id);
+                continue;
+            };
+            if let Err(e) = self.handle_message(body).await {
+                warn!(message_id = %id, error = %e, retryable = e.retryable(), "escalation step failed");
+                response.add_failure(id);
+            }
+        }
+        response
+    }
+
     /// Handles one queued step message (the SQS record body).
     pub async fn handle_message(&self, body: &str) -> Result<StepResult, AppError> {
         let request: StepRequest = serde_json::from_str(body)
@@ -223,36 +246,5 @@ where
             )
             .await?;
         Ok(())
-    }
-}
-
-impl<S, P, E, C> Escalator<'_, S, P, E, C>
-where
-    S: IncidentStore,
-    P: SmsSender,
-    E: Escalations,
-    C: ConfigSource,
-{
-    /// Handles an SQS batch of step messages. Failed records are reported
-    /// individually, so SQS retries only those (and after `maxReceiveCount`
-    /// moves them to the dead-letter queue).
-    pub async fn handle_batch(
-        &self,
-        event: &aws_lambda_events::sqs::SqsEvent,
-    ) -> aws_lambda_events::sqs::SqsBatchResponse {
-        let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
-        for record in &event.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let Some(body) = record.body.as_deref() else {
-                warn!(message_id = %id, "SQS record without a body");
-                response.add_failure(id);
-                continue;
-            };
-            if let Err(e) = self.handle_message(body).await {
-                warn!(message_id = %id, error = %e, retryable = e.retryable(), "escalation step failed");
-                response.add_failure(id);
-            }
-        }
-        response
     }
 }

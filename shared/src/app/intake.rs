@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::AppError;
+use super::{AppError, transition_event};
 use crate::config::{InsufficientData, OncallConfig};
 use crate::core::alarm::{AlarmState, AlarmStateChange, parse_alarm_event};
 use crate::core::classify::classify;
@@ -183,10 +183,7 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
         let resolved = TimelineEntry::new(
             change.changed_at,
             "resolved",
-            TimelineEvent::Resolved {
-                by: Actor::Alarm.display(),
-                via: Actor::Alarm.via().into(),
-            },
+            transition_event(Transition::Resolve, &Actor::Alarm),
         );
         match self
             .store

@@ -8,7 +8,8 @@ pub mod operator;
 pub mod reply;
 
 use crate::core::alarm::IntakeError;
-use crate::ports::{BackendError, ConfigLoadError};
+use crate::core::incident::{Actor, TimelineEvent};
+use crate::ports::{BackendError, ConfigLoadError, Transition};
 
 /// Why a handler failed, and whether a retry can help.
 #[derive(Debug, thiserror::Error)]
@@ -37,5 +38,14 @@ impl AppError {
             Self::Config(_) => true,
             Self::Contended { .. } => true,
         }
+    }
+}
+
+/// The timeline event recording a status change by `actor`.
+pub fn transition_event(transition: Transition, actor: &Actor) -> TimelineEvent {
+    let (by, via) = (actor.display(), actor.via().to_string());
+    match transition {
+        Transition::Acknowledge => TimelineEvent::Acknowledged { by, via },
+        Transition::Resolve => TimelineEvent::Resolved { by, via },
     }
 }

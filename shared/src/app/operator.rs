@@ -2,8 +2,8 @@
 
 use jiff::Timestamp;
 
-use super::AppError;
-use crate::core::incident::{Actor, TimelineEntry, TimelineEvent};
+use super::{AppError, transition_event};
+use crate::core::incident::{Actor, TimelineEntry};
 use crate::ports::{Escalations, IncidentStore, Transition, TransitionOutcome};
 
 /// Acknowledges or resolves an incident as an operator, and stops its
@@ -19,16 +19,7 @@ pub async fn change_status<S: IncidentStore, E: Escalations>(
         user: user.to_string(),
     };
     let now = Timestamp::now();
-    let event = match transition {
-        Transition::Acknowledge => TimelineEvent::Acknowledged {
-            by: actor.display(),
-            via: actor.via().into(),
-        },
-        Transition::Resolve => TimelineEvent::Resolved {
-            by: actor.display(),
-            via: actor.via().into(),
-        },
-    };
+    let event = transition_event(transition, &actor);
     let entry = TimelineEntry::new(now, event.kind(), event);
     let outcome = store
         .transition(incident_id, transition, &actor, None, &entry)

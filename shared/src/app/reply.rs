@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::AppError;
+use super::{AppError, transition_event};
 use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::{Phone, mask};
 use crate::core::reply::{ReplyCommand, parse_reply};
@@ -148,16 +148,7 @@ where
         let entry = TimelineEntry::new(
             Timestamp::now(),
             format!("reply#{}", sms.inbound_message_id),
-            match transition {
-                Transition::Acknowledge => TimelineEvent::Acknowledged {
-                    by: actor.display(),
-                    via: actor.via().into(),
-                },
-                Transition::Resolve => TimelineEvent::Resolved {
-                    by: actor.display(),
-                    via: actor.via().into(),
-                },
-            },
+            transition_event(transition, &actor),
         );
         let outcome = self
             .store

@@ -320,6 +320,28 @@ impl DynamoIncidents {
         }
     }
 
+    /// Puts an item unless one with its key exists; `false` if it did.
+    async fn put_if_absent(&self, item: Item, key_attr: &str) -> Result<bool, BackendError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(format!("attribute_not_exists({key_attr})"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(backend_error("DynamoDB", "PutItem", e)),
+        }
+    }
+
     async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, BackendError> {
         let out = self
             .client
@@ -482,24 +504,8 @@ impl IncidentStore for DynamoIncidents {
     }
 
     async fn append(&self, incident_id: &str, entry: &TimelineEntry) -> Result<bool, BackendError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(timeline_item(incident_id, entry)?))
-            .condition_expression("attribute_not_exists(sk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend_error("DynamoDB", "PutItem", e)),
-        }
+        self.put_if_absent(timeline_item(incident_id, entry)?, "sk")
+            .await
     }
 
     async fn set_escalation(
@@ -729,24 +735,7 @@ impl IncidentStore for DynamoIncidents {
         item.insert("at".into(), s(iso(now)));
         let expires = now + (INBOUND_TTL_DAYS * 24).hours();
         item.insert("expires_at".into(), n(expires.as_second()));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend_error("DynamoDB", "PutItem", e)),
-        }
+        self.put_if_absent(item, "pk").await
     }
 }
 
