@@ -192,6 +192,12 @@ pub trait IncidentStore: Send + Sync {
         message_id: &str,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Gives a claim back after handling failed, so a redelivery is handled.
+    fn release_inbound(
+        &self,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 }
 
 /// Sends SMS.

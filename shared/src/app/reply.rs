@@ -15,7 +15,7 @@ use super::{AppError, transition_event};
 use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::{Phone, mask};
 use crate::core::reply::{ReplyCommand, parse_reply};
-use crate::core::sms::{acknowledged_text, help_text, resolved_text};
+use crate::core::sms::{acknowledged_text, already_text, help_text, resolved_text};
 use crate::ports::{
     ConfigSource, Escalations, IncidentStore, SmsSender, Transition, TransitionOutcome,
 };
@@ -95,8 +95,26 @@ where
         Ok(outcomes)
     }
 
-    /// Handles one inbound SMS.
+    /// Handles one inbound SMS, at most once per inbound message id. If
+    /// handling fails, the claim is given back so a redelivery can act.
     pub async fn handle_sms(&self, sms: &InboundSms) -> Result<ReplyOutcome, AppError> {
+        if Phone::parse(&sms.origination_number).is_ok()
+            && !self
+                .store
+                .claim_inbound(&sms.inbound_message_id, Timestamp::now())
+                .await?
+        {
+            info!(from = %mask(&sms.origination_number), "inbound message already handled");
+            return Ok(ReplyOutcome::Duplicate);
+        }
+        let result = self.act(sms).await;
+        if result.is_err() {
+            self.store.release_inbound(&sms.inbound_message_id).await?;
+        }
+        result
+    }
+
+    async fn act(&self, sms: &InboundSms) -> Result<ReplyOutcome, AppError> {
         let sender = mask(&sms.origination_number);
         let Ok(from) = Phone::parse(&sms.origination_number) else {
             warn!(from = %sender, "reply from a number that is not E.164; ignored");
@@ -104,14 +122,6 @@ where
                 reason: "sender is not an E.164 number".into(),
             });
         };
-        if !self
-            .store
-            .claim_inbound(&sms.inbound_message_id, Timestamp::now())
-            .await?
-        {
-            info!(from = %sender, "inbound message already handled");
-            return Ok(ReplyOutcome::Duplicate);
-        }
         let config = self.config.current().await?;
         let known = config
             .person_by_phone(from.as_str())
@@ -170,11 +180,8 @@ where
             }
             TransitionOutcome::Refused(status) => {
                 info!(incident = %incident_id, %status, "reply refused by status");
-                self.answer(
-                    &from,
-                    &help_text(&format!("incident {incident_id} is already {status}.")),
-                )
-                .await?;
+                self.answer(&from, &already_text(&incident_id, status))
+                    .await?;
                 Ok(ReplyOutcome::Refused {
                     reason: format!("incident is already {status}"),
                 })

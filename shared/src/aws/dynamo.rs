@@ -737,6 +737,17 @@ impl IncidentStore for DynamoIncidents {
         item.insert("expires_at".into(), n(expires.as_second()));
         self.put_if_absent(item, "pk").await
     }
+
+    async fn release_inbound(&self, message_id: &str) -> Result<(), BackendError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("INBOUND#{message_id}"), "INBOUND")))
+            .send()
+            .await
+            .map_err(|e| backend_error("DynamoDB", "DeleteItem", e))?;
+        Ok(())
+    }
 }
 
 /// The configuration item: the YAML as applied, readable in the console.

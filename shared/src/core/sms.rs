@@ -5,7 +5,7 @@
 //! GSM-7 (Japanese, for instance) switches the whole message to UCS-2.
 //! Pages keep the reply instruction whole and shorten the names instead.
 
-use super::incident::Incident;
+use super::incident::{Incident, Status};
 
 /// GSM 03.38 basic character set.
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
@@ -106,6 +106,11 @@ pub fn resolved_text(incident: &Incident) -> String {
         &incident.alarm_name,
         &format!(" ({}).", incident.id),
     )
+}
+
+/// Tells a paged responder someone else already acted.
+pub fn already_text(incident_id: &str, status: Status) -> String {
+    format!("Klaxon: incident {incident_id} is already {status}; nothing to do.")
 }
 
 /// Tells a known responder their reply was not understood, or came too late.
