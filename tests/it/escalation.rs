@@ -82,7 +82,8 @@ async fn the_policy_repeats_as_configured() {
 
 #[tokio::test]
 async fn ack_from_the_paged_number_stops_paging_and_confirms() {
-    let w = World::new(3, 2).await;
+    // Level 1 waits 10 s: ample time to reply before level 2, even on a busy machine.
+    let w = World::new(10, 2).await;
     let pump = w.pump();
     let event = alarm(
         Delivery::EventBridge,
@@ -127,7 +128,7 @@ async fn ack_from_the_paged_number_stops_paging_and_confirms() {
     );
     assert_eq!(w.wait_execution_end(&id).await, "ABORTED");
     // Well past level 1's timeout: nobody else is paged.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(w.sms_to(&w.bob).await.is_empty(), "level 2 never paged");
     assert_eq!(
         w.sms_to(&w.alice).await.len(),
@@ -147,7 +148,7 @@ async fn ack_from_the_paged_number_stops_paging_and_confirms() {
 
 #[tokio::test]
 async fn ok_resolves_the_incident_and_stops_the_escalation() {
-    let w = World::new(3, 2).await;
+    let w = World::new(10, 2).await;
     let pump = w.pump();
     let name = w.alarm_name("ok");
     let id = opened_id(
@@ -188,7 +189,7 @@ async fn ok_resolves_the_incident_and_stops_the_escalation() {
     assert_eq!(incident.status, Status::Resolved);
     assert!(incident.resolved_at.is_some());
     assert_eq!(w.wait_execution_end(&id).await, "ABORTED");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(w.sms_to(&w.bob).await.is_empty(), "no more pages");
     assert_eq!(w.sms_to(&w.alice).await.len(), 1);
     assert!(w.local.store.list_open().await.unwrap().is_empty());
