@@ -254,7 +254,16 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         .deliver_alarm(&alarm(Delivery::EventBridge, &alarm_name, "OK", &ok_at)?)
         .await
         .map_err(|e| HarnessError::Aws(e.to_string()))?;
-    println!("   {out:?}");
+    if out
+        != vec![IntakeOutcome::Resolved {
+            incident_id: id.clone(),
+        }]
+    {
+        return Err(HarnessError::Aws(format!(
+            "unexpected intake outcome {out:?}"
+        )));
+    }
+    println!("   RESOLVED; its escalation is stopped");
     pump.stop().await;
 
     let incident = local
