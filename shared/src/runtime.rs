@@ -9,10 +9,40 @@ use crate::app::AppError;
 use crate::core::phone::Phone;
 
 /// Starts tracing. Lambda's advanced logging controls decide the level
-/// (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`) and the format
-/// (`AWS_LAMBDA_LOG_FORMAT=JSON` in the template).
+/// (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, default INFO) and the format
+/// (`AWS_LAMBDA_LOG_FORMAT=JSON` in the template). A plain level filter, not
+/// an env-filter, keeps regex out of the function binaries.
 pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
+    let level = log_level(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL")
+            .or_else(|_| std::env::var("RUST_LOG"))
+            .ok()
+            .as_deref(),
+    );
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(false)
+        .without_time();
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Lambda's log levels (TRACE..FATAL) as a tracing level filter.
+fn log_level(raw: Option<&str>) -> tracing_subscriber::filter::LevelFilter {
+    use tracing_subscriber::filter::LevelFilter;
+    match raw.map(|l| l.trim().to_ascii_lowercase()).as_deref() {
+        Some("trace") => LevelFilter::TRACE,
+        Some("debug") => LevelFilter::DEBUG,
+        Some("warn") | Some("warning") => LevelFilter::WARN,
+        Some("error") | Some("fatal") => LevelFilter::ERROR,
+        Some("off") => LevelFilter::OFF,
+        _ => LevelFilter::INFO,
+    }
 }
 
 /// A setting that is missing or malformed. Raised at cold start, before the
@@ -159,6 +189,15 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("E.164"));
+    }
+
+    #[test]
+    fn lambda_log_levels_map_to_filters() {
+        use tracing_subscriber::filter::LevelFilter;
+        assert_eq!(log_level(Some("DEBUG")), LevelFilter::DEBUG);
+        assert_eq!(log_level(Some("FATAL")), LevelFilter::ERROR);
+        assert_eq!(log_level(Some("nonsense")), LevelFilter::INFO);
+        assert_eq!(log_level(None), LevelFilter::INFO);
     }
 
     #[test]

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
 use crate::core::classify::Severity;
@@ -78,7 +77,7 @@ pub struct DefaultRoute {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleMatch {
-    /// A glob over the alarm name (`*`, `?`, `[abc]`, `{a,b}`).
+    /// A glob over the alarm name (`*`, `?`, `[abc]`, `[!abc]`), case-sensitive.
     pub alarm_name: String,
 }
 
@@ -138,7 +137,7 @@ pub struct RawConfig {
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
     pub name: String,
-    matcher: GlobMatcher,
+    matcher: glob::Pattern,
     pub service: Option<String>,
     pub severity: Option<Severity>,
     pub policy: Option<String>,
@@ -155,7 +154,7 @@ pub struct CompiledRouting {
 
 impl CompiledRouting {
     pub fn first_match(&self, alarm_name: &str) -> Option<&CompiledRule> {
-        self.rules.iter().find(|r| r.matcher.is_match(alarm_name))
+        self.rules.iter().find(|r| r.matcher.matches(alarm_name))
     }
 }
 
@@ -379,17 +378,17 @@ impl OncallConfig {
             if let Some(p) = &rule.policy {
                 check_policy(format!("{rpath}.policy"), p, &mut issue);
             }
-            match Glob::new(&rule.matches.alarm_name) {
-                Ok(glob) => rules.push(CompiledRule {
+            match glob::Pattern::new(&rule.matches.alarm_name) {
+                Ok(matcher) => rules.push(CompiledRule {
                     name: rule.name.clone(),
-                    matcher: glob.compile_matcher(),
+                    matcher,
                     service: rule.service.clone(),
                     severity: rule.severity,
                     policy: rule.policy.clone(),
                 }),
                 Err(e) => issue(
                     format!("{rpath}.match.alarm_name"),
-                    format!("invalid glob: {}", e.kind()),
+                    format!("invalid glob at character {}: {}", e.pos, e.msg),
                 ),
             }
         }
