@@ -10,9 +10,20 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 
 use crate::ports::BackendError;
 
-/// Loads the shared SDK configuration once per process.
+/// Loads the shared SDK configuration once per process: the standard
+/// provider chains (so `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles and the
+/// Lambda role all apply), with an HTTPS client on rustls + ring.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
 }
 
 /// Error codes AWS uses for throttling and transient faults.
