@@ -13,7 +13,7 @@ use super::incident::AckCode;
 pub enum ReplyCommand {
     Acknowledge(AckCode),
     Resolve(AckCode),
-    /// Anything else; the text is kept (clipped) for logs.
+    /// Anything else.
     Unrecognised,
 }
 
