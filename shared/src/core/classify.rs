@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use super::alarm::AlarmStateChange;
 use crate::config::CompiledRouting;
@@ -73,10 +74,12 @@ pub struct Classification {
     pub severity_from: String,
 }
 
-/// Finds `severity:<value>` in an alarm description (case-insensitive key).
-/// Returns the first token that names a valid severity.
+/// Finds `severity:<value>` in an alarm description (case-insensitive key;
+/// full-width forms such as `ｓｅｖｅｒｉｔｙ：ｃｒｉｔｉｃａｌ` are normalised
+/// first). Returns the first token that names a valid severity.
 pub fn severity_token(description: &str) -> Option<Severity> {
-    description.split_whitespace().find_map(|token| {
+    let normalised: String = description.nfkc().collect();
+    normalised.split_whitespace().find_map(|token| {
         let (key, value) = token.split_once(':')?;
         if !key.eq_ignore_ascii_case("severity") {
             return None;
@@ -211,6 +214,10 @@ routing:
             Some(Severity::Sev4)
         );
         assert_eq!(severity_token("no token here"), None);
+        assert_eq!(
+            severity_token("決済の障害　severity：critical"),
+            Some(Severity::Sev1)
+        );
         assert_eq!(severity_token("mysevere:1"), None);
     }
 }

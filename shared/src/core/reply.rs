@@ -27,7 +27,21 @@ pub fn parse_reply(body: &str) -> ReplyCommand {
         "RES" | "RESOLVE" | "R" => false,
         _ => return ReplyCommand::Unrecognised,
     };
-    let code = rest.trim_start().trim_start_matches('#').trim();
+    // The code: the digits right after the keyword. Words after it ("ACK 4821
+    // on it") are allowed; a longer number is not a code.
+    let rest = rest.trim_start().trim_start_matches('#').trim_start();
+    let digits = rest
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(rest.len(), |(i, _)| i);
+    let (code, after) = rest.split_at(digits);
+    if after
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_whitespace() && !matches!(c, ',' | '.' | '!' | '?'))
+    {
+        return ReplyCommand::Unrecognised;
+    }
     match AckCode::parse(code) {
         Some(code) if ack => ReplyCommand::Acknowledge(code),
         Some(code) => ReplyCommand::Resolve(code),
@@ -67,6 +81,8 @@ mod tests {
             ("Resolve 0042", res("0042")),
             ("acknowledge #4821", ack("4821")),
             ("ACK 4821.", ack("4821")),
+            ("ACK 4821 on it", ack("4821")),
+            ("ack 4821, thanks", ack("4821")),
         ];
         for (input, expected) in cases {
             assert_eq!(parse_reply(input), expected, "{input:?}");
@@ -79,6 +95,7 @@ mod tests {
         assert_eq!(parse_reply("ａｃｋ４８２１"), ack("4821"));
         assert_eq!(parse_reply("ＲＥＳ　０１２３"), res("0123"));
         assert_eq!(parse_reply("ＲＥＳ０１２３。"), res("0123"));
+        assert_eq!(parse_reply("ＡＣＫ　４８２１　対応します"), ack("4821"));
     }
 
     #[test]
@@ -94,6 +111,8 @@ mod tests {
             "了解",
             "ACK ４８２Ｘ",
             "BACK 4821",
+            "ACK 4821x",
+            "ACK 4821-1",
         ] {
             assert_eq!(parse_reply(input), ReplyCommand::Unrecognised, "{input:?}");
         }
