@@ -29,9 +29,17 @@ case "${1:-}" in
     emulator_running || started_here=1
     start_emulator
     if [[ $started_here == 1 ]]; then
-      trap 'scripts/local-aws.sh stop' EXIT
+      trap 'scripts/local-aws.sh stop >/dev/null 2>&1' EXIT
     fi
-    cargo test --workspace --locked
+    log="$STATE/test.log"
+    set +e
+    cargo test --workspace --locked 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    # One closing line for the whole run (cargo prints one per test binary).
+    awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i == "passed;") p += $(i - 1); if ($i == "failed;") f += $(i - 1) } }
+         END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+    exit "$status"
     ;;
   up)
     start_emulator
