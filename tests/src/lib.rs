@@ -245,8 +245,10 @@ impl Pump {
     /// Stops after the current round.
     pub async fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+        {
+            tracing::warn!(error = %e, "pump task ended abnormally");
         }
     }
 }
