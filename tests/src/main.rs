@@ -139,6 +139,15 @@ async fn next_sms(
     }
 }
 
+/// The demo stops at the first step that did not go as the scenario says.
+fn expect_outcome<T: PartialEq + std::fmt::Debug>(got: &[T], want: &T) -> Result<(), HarnessError> {
+    if got == std::slice::from_ref(want) {
+        Ok(())
+    } else {
+        Err(HarnessError::Aws(format!("expected {want:?}, got {got:?}")))
+    }
+}
+
 async fn demo(stack: &str) -> Result<(), HarnessError> {
     println!(
         "== Klaxon demo on the local emulator ({})",
@@ -222,15 +231,12 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         .deliver_reply(&reply)
         .await
         .map_err(|e| HarnessError::Aws(e.to_string()))?;
-    if out
-        != vec![ReplyOutcome::Acknowledged {
+    expect_outcome(
+        &out,
+        &ReplyOutcome::Acknowledged {
             incident_id: id.clone(),
-        }]
-    {
-        return Err(HarnessError::Aws(format!(
-            "unexpected reply outcome {out:?}"
-        )));
-    }
+        },
+    )?;
     let confirm = next_sms(&local, &ben, before_ben + 2, Duration::from_secs(10)).await?;
     println!("   ACKNOWLEDGED. Confirmation to Ben:\n   \"{confirm}\"");
 
@@ -254,15 +260,12 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         .deliver_alarm(&alarm(Delivery::EventBridge, &alarm_name, "OK", &ok_at)?)
         .await
         .map_err(|e| HarnessError::Aws(e.to_string()))?;
-    if out
-        != vec![IntakeOutcome::Resolved {
+    expect_outcome(
+        &out,
+        &IntakeOutcome::Resolved {
             incident_id: id.clone(),
-        }]
-    {
-        return Err(HarnessError::Aws(format!(
-            "unexpected intake outcome {out:?}"
-        )));
-    }
+        },
+    )?;
     println!("   RESOLVED; its escalation is stopped");
     pump.stop().await;
 
