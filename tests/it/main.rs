@@ -7,6 +7,7 @@ mod escalation;
 mod formats;
 mod garbage;
 mod intake;
+mod oncall;
 mod replies;
 mod rule_pattern;
 mod template;

@@ -6,7 +6,8 @@
 //! | --- | --- | --- |
 //! | incident | `INC#<id>` | `META` |
 //! | timeline entry | `INC#<id>` | `TL#<ISO time>#<key>` |
-//! | page dedup claim | `INC#<id>` | `PAGE#<step>#<person>#<channel>` |
+//! | fired escalation level | `INC#<id>` | `LEVEL#<step>` |
+//! | page dedup claim | `INC#<id>` | `PAGE#<step>#<person>#<channel>#<contact>` |
 //! | open incident for a dedup key | `DEDUP#<key>` | `DEDUP` |
 //! | open incident for an ack code | `CODE#<code>` | `CODE` |
 //! | handled inbound SMS | `INBOUND#<message id>` | `INBOUND` |
@@ -28,13 +29,15 @@ use jiff::{Timestamp, ToSpan};
 
 use super::backend_error;
 use crate::config::OncallConfig;
+use crate::config::ResolvedTarget;
 use crate::core::classify::Severity;
+use crate::core::routing::Urgency;
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::time::{iso, parse_instant};
 use crate::ports::{
     BackendError, ClaimOutcome, ConfigLoadError, ConfigSource, FoldOutcome, IncidentStore,
-    OpenOutcome, PageClaim, Transition, TransitionOutcome,
+    LevelRecord, OpenOutcome, PageClaim, Transition, TransitionOutcome,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -117,10 +120,17 @@ fn incident_item(i: &Incident) -> Item {
     put("title", s(&i.title));
     put("status", s(i.status.as_str()));
     put("severity", s(i.severity.as_str()));
+    put("urgency", s(i.urgency.to_string()));
     put("service", s(&i.service));
     put("policy", s(&i.policy));
     put("decided_by", s(&i.decided_by));
     put("severity_from", s(&i.severity_from));
+    if !i.matched.is_empty() {
+        put(
+            "matched",
+            AttributeValue::L(i.matched.iter().map(s).collect()),
+        );
+    }
     put("alarm_name", s(&i.alarm_name));
     put("alarm_arn", s(&i.alarm_arn));
     put("account", s(&i.account));
@@ -151,6 +161,15 @@ fn incident_from_item(item: &Item) -> Result<Incident, BackendError> {
         severity: severity
             .parse::<Severity>()
             .map_err(|e| corrupt(format!("severity: {e}")))?,
+        urgency: match get_s(item, "urgency") {
+            Some("low") => Urgency::Low,
+            _ => Urgency::High,
+        },
+        matched: item
+            .get("matched")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default(),
         service: req_s(item, "service")?.to_string(),
         policy: req_s(item, "policy")?.to_string(),
         decided_by: get_s(item, "decided_by").unwrap_or_default().to_string(),
@@ -180,6 +199,37 @@ fn incident_from_item(item: &Item) -> Result<Incident, BackendError> {
             .map(|v| v.iter().cloned().collect())
             .unwrap_or_default(),
         escalation_execution: get_s(item, "escalation_execution").map(str::to_string),
+    })
+}
+
+fn level_from_item(item: &Item) -> Result<LevelRecord, BackendError> {
+    let num = |field: &str| -> Result<u32, BackendError> {
+        item.get(field)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt(format!("level record without '{field}'")))
+    };
+    let targets = item
+        .get("targets")
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .filter_map(|t| t.as_m().ok())
+                .filter_map(|m| {
+                    Some(ResolvedTarget {
+                        person: get_s(m, "person")?.to_string(),
+                        via: get_s(m, "via").map(str::to_string),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(LevelRecord {
+        step: num("step")?,
+        pass: num("pass")?,
+        level: num("level")?,
+        fired_at: req_time(item, "fired_at")?,
+        targets,
     })
 }
 
@@ -539,17 +589,31 @@ impl IncidentStore for DynamoIncidents {
         now: Timestamp,
     ) -> Result<ClaimOutcome, BackendError> {
         let t = &self.table;
-        let update = Update::builder()
+        // The claim records the person's numbers: from now on their replies count.
+        let mut update = Update::builder()
             .table_name(t)
             .set_key(Some(key(incident_pk(incident_id), META)))
-            .update_expression("ADD paged_numbers :phone")
             .condition_expression("#status = :triggered")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":phone",
-                AttributeValue::Ss(vec![claim.phone.as_str().to_string()]),
-            )
             .expression_attribute_values(":triggered", s(Status::Triggered.as_str()))
+            .expression_attribute_values(":now", s(iso(now)));
+        update = if claim.ack_numbers.is_empty() {
+            update.update_expression("SET last_page_at = :now")
+        } else {
+            update
+                .update_expression("SET last_page_at = :now ADD paged_numbers :phones")
+                .expression_attribute_values(
+                    ":phones",
+                    AttributeValue::Ss(
+                        claim
+                            .ack_numbers
+                            .iter()
+                            .map(|p| p.as_str().to_string())
+                            .collect(),
+                    ),
+                )
+        };
+        let update = update
             .build()
             .map_err(|e| build_error("TransactWriteItems", e))?;
         let mut page = key(incident_pk(incident_id), &format!("PAGE#{}", claim.key()));
@@ -558,6 +622,7 @@ impl IncidentStore for DynamoIncidents {
         page.insert("claimed_at".into(), s(iso(now)));
         page.insert("person".into(), s(&claim.person));
         page.insert("channel".into(), s(claim.channel.as_str()));
+        page.insert("contact".into(), s(&claim.contact));
         let stale = now - STALE_CLAIM_SECONDS.seconds();
         let page_put = Put::builder()
             .table_name(t)
@@ -582,6 +647,50 @@ impl IncidentStore for DynamoIncidents {
                 None => Err(corrupt(format!("incident {incident_id} vanished"))),
             },
         }
+    }
+
+    async fn fire_level(
+        &self,
+        incident_id: &str,
+        record: &LevelRecord,
+        entries: &[TimelineEntry],
+    ) -> Result<LevelRecord, BackendError> {
+        let sk = format!("LEVEL#{:04}", record.step);
+        let mut item = key(incident_pk(incident_id), &sk);
+        item.insert("entity".into(), s("level"));
+        item.insert("step".into(), n(record.step));
+        item.insert("pass".into(), n(record.pass));
+        item.insert("level".into(), n(record.level));
+        item.insert("fired_at".into(), s(iso(record.fired_at)));
+        item.insert(
+            "targets".into(),
+            AttributeValue::L(
+                record
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        let mut m = HashMap::from([("person".to_string(), s(&t.person))]);
+                        if let Some(via) = &t.via {
+                            m.insert("via".into(), s(via));
+                        }
+                        AttributeValue::M(m)
+                    })
+                    .collect(),
+            ),
+        );
+        let mut items = vec![put(&self.table, item, Some("attribute_not_exists(sk)"))?];
+        for entry in entries {
+            items.push(put(&self.table, timeline_item(incident_id, entry)?, None)?);
+        }
+        if self.transact(items).await?.is_none() {
+            return Ok(record.clone());
+        }
+        // Fired before (a retry, or a concurrent run): use what was stored.
+        let stored = self
+            .get_item(incident_pk(incident_id), &sk)
+            .await?
+            .ok_or_else(|| corrupt(format!("level record {sk} of {incident_id} vanished")))?;
+        level_from_item(&stored)
     }
 
     async fn complete_page(

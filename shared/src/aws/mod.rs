@@ -2,8 +2,10 @@
 //! the standard AWS configuration (`AWS_ENDPOINT_URL` included), so the same
 //! code runs against AWS, moto or LocalStack.
 
+pub mod cloudwatch;
 pub mod dynamo;
 pub mod sfn;
+pub mod ses;
 pub mod sns;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
