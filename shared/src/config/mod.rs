@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::classify::Severity;
 use crate::core::phone::Phone;
+#[cfg(feature = "sources")] pub mod sources;
 
 /// The schema version this build understands.
 pub const SCHEMA_VERSION: u32 = 1;
