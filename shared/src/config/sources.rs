@@ -12,6 +12,7 @@
 //! the longest matching key first and fall back to shorter ones, keeping the
 //! reading that resolves the most of the path.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -26,24 +27,18 @@ use super::ConfigError;
 #[derive(Debug, Clone)]
 enum Node {
     Scalar(String),
-    Map(Vec<Entry>),
+    /// Entries by key; complex keys (mappings or sequences used as keys) are
+    /// not kept, and of a repeated key only the first.
+    Map(BTreeMap<String, Edge>),
     Seq(Vec<Edge>),
 }
 
 /// A link to a child node and the line that introduces it (the key's line for
-/// a map entry, the item's first line for a sequence item).
+/// a map entry, the line where the item's content starts for a sequence item).
 #[derive(Debug, Clone, Copy)]
 struct Edge {
     line: usize,
     node: usize,
-}
-
-/// A map entry; complex keys (mappings or sequences used as keys) have no text
-/// and never match a path.
-#[derive(Debug, Clone)]
-struct Entry {
-    key: Option<String>,
-    edge: Edge,
 }
 
 /// An open container while the event stream is walked.
@@ -77,7 +72,7 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut index = LineIndex::default();
         let mut frames: Vec<Frame> = Vec::new();
-        let mut anchors: Vec<(usize, usize)> = Vec::new();
+        let mut anchors: BTreeMap<usize, usize> = BTreeMap::new();
         for event in Parser::new_from_str(text) {
             let Ok((event, span)) = event else { break };
             let line = span.start.line();
@@ -86,7 +81,7 @@ impl LineIndex {
                     (index.push(Node::Scalar(value.into_owned())), anchor, None)
                 }
                 Event::MappingStart(anchor, _) => {
-                    let node = index.push(Node::Map(Vec::new()));
+                    let node = index.push(Node::Map(BTreeMap::new()));
                     (node, anchor, Some(Frame::Map { node, key: None }))
                 }
                 Event::SequenceStart(anchor, _) => {
@@ -94,8 +89,8 @@ impl LineIndex {
                     (node, anchor, Some(Frame::Seq { node }))
                 }
                 Event::Alias(id) => {
-                    let node = match anchors.iter().rev().find(|(a, _)| *a == id) {
-                        Some(&(_, node)) => node,
+                    let node = match anchors.get(&id) {
+                        Some(&node) => node,
                         None => index.push(Node::Scalar(String::new())),
                     };
                     (node, 0, None)
@@ -108,7 +103,7 @@ impl LineIndex {
                 Event::Nothing | Event::StreamStart | Event::DocumentStart(_) => continue,
             };
             if anchor != 0 {
-                anchors.push((anchor, node));
+                anchors.insert(anchor, node);
             }
             index.attach(frames.last_mut(), Edge { line, node });
             if let Some(frame) = container {
@@ -144,23 +139,21 @@ impl LineIndex {
                     };
                     *key = Some((text, edge.line));
                 }
-                Some((key, line)) => {
+                Some((Some(key), line)) => {
                     if let Some(Node::Map(entries)) = self.nodes.get_mut(*node) {
-                        entries.push(Entry {
-                            key,
-                            edge: Edge {
-                                line,
-                                node: edge.node,
-                            },
+                        entries.entry(key).or_insert(Edge {
+                            line,
+                            node: edge.node,
                         });
                     }
                 }
+                Some((None, _)) => {}
             },
         }
     }
 
     /// 1-based line of the node at `path`: the key's line for a map entry, the
-    /// item's first line for a sequence item, the document's first line for the
+    /// line where the item's content starts for a sequence item, the document's first line for the
     /// root (`.` or empty). A path that is not in the document falls back to its
     /// longest indexed prefix. `None` only for a document with no content.
     pub fn line_of(&self, path: &str) -> Option<usize> {
@@ -193,29 +186,21 @@ impl LineIndex {
         let steps: Vec<(Edge, &str)> = match self.nodes.get(node)? {
             Node::Scalar(_) => return None,
             Node::Map(entries) => {
-                let mut steps: Vec<(usize, Edge, &str)> = entries
-                    .iter()
-                    .filter_map(|entry| {
-                        let key = entry.key.as_deref()?;
-                        let after = rest.strip_prefix(key)?;
-                        let after = match after.as_bytes().first() {
-                            None => after,
-                            Some(b'.') => &after[1..],
-                            Some(b'[') => after,
-                            Some(_) => return None,
-                        };
-                        Some((key.len(), entry.edge, after))
+                // A key ends where a segment may end: before `.`, `[` or the
+                // end of the path. Longest candidate first.
+                let mut ends: Vec<usize> = rest.match_indices(['.', '[']).map(|(i, _)| i).collect();
+                ends.push(rest.len());
+                ends.iter()
+                    .rev()
+                    .filter_map(|&end| {
+                        let edge = *entries.get(&rest[..end])?;
+                        let after = &rest[end..];
+                        Some((edge, after.strip_prefix('.').unwrap_or(after)))
                     })
-                    .collect();
-                // Longest key first; the sort is stable, so among equal keys the
-                // first occurrence wins.
-                steps.sort_by(|a, b| b.0.cmp(&a.0));
-                steps.into_iter().map(|(_, e, after)| (e, after)).collect()
+                    .collect()
             }
             Node::Seq(items) => {
-                let Some(inner) = rest.strip_prefix('[') else {
-                    return None;
-                };
+                let inner = rest.strip_prefix('[')?;
                 let close = inner.find(']')?;
                 let i: usize = inner[..close].parse().ok()?;
                 let edge = *items.get(i)?;
@@ -247,10 +232,12 @@ impl LineIndex {
 pub struct Located {
     /// The file name as read (`config/people.yaml`).
     pub file: String,
+    /// 1-based line, where known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     /// Field path in the merged document; empty for the whole file.
     pub path: String,
+    /// What is wrong, without the location.
     pub message: String,
 }
 
