@@ -77,7 +77,7 @@ impl World {
         let local = Local::up(&format!("t{tag}"))
             .await
             .expect("local stack (is the emulator running? see README)");
-        let w = Self {
+        Self {
             local: Arc::new(local),
             alice: format!("+8190{tag}01"),
             bob: format!("+8190{tag}02"),

@@ -162,7 +162,7 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
     let phone = |id: &str| -> Result<String, HarnessError> {
         config
             .person(id)
-            .and_then(|p| p.phone.clone())
+            .and_then(|p| p.ack_numbers().first().map(|n| n.as_str().to_string()))
             .ok_or_else(|| HarnessError::Config(format!("{id} has no phone")))
     };
     let (aiko, ben) = (phone("aiko")?, phone("ben")?);

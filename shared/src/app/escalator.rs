@@ -160,7 +160,9 @@ where
 
         let now = Timestamp::now();
         let fired = self.fire(&config, &incident, &step, now).await?;
-        let elapsed = u32::try_from(now.as_second() - fired.fired_at.as_second()).unwrap_or(0);
+        // Whole seconds since the level fired, rounded down, so the next
+        // wake-up is never earlier than the level's timeout.
+        let elapsed = u32::try_from(now.duration_since(fired.fired_at).as_secs()).unwrap_or(0);
 
         let mut delays = Vec::new();
         for target in &fired.targets {

@@ -33,7 +33,7 @@ impl AlarmTags for CloudWatchTags {
             .tags
             .unwrap_or_default()
             .into_iter()
-            .map(|t| (t.key, t.value))
+            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
             .collect())
     }
 }

@@ -641,6 +641,14 @@ impl IncidentStore for DynamoIncidents {
         ];
         match self.transact(items).await? {
             None => Ok(ClaimOutcome::Claimed),
+            // Cancelled for another reason than a condition (a conflicting
+            // concurrent transaction): nobody holds the claim yet, try again.
+            Some(flags) if !flags.is_empty() && !flags.iter().any(|f| *f) => Err(BackendError {
+                service: "DynamoDB",
+                operation: "TransactWriteItems",
+                message: "page claim conflicted with a concurrent write".into(),
+                retryable: true,
+            }),
             Some(_) => match self.get(incident_id).await? {
                 Some(i) if !i.status.pages() => Ok(ClaimOutcome::NotPaging(i.status)),
                 Some(_) => Ok(ClaimOutcome::AlreadyClaimed),
@@ -686,10 +694,17 @@ impl IncidentStore for DynamoIncidents {
             return Ok(record.clone());
         }
         // Fired before (a retry, or a concurrent run): use what was stored.
+        // Missing means the transaction lost to a concurrent one still in
+        // flight: a retry will find it.
         let stored = self
             .get_item(incident_pk(incident_id), &sk)
             .await?
-            .ok_or_else(|| corrupt(format!("level record {sk} of {incident_id} vanished")))?;
+            .ok_or_else(|| BackendError {
+                service: "DynamoDB",
+                operation: "TransactWriteItems",
+                message: format!("level {sk} of {incident_id} is being recorded concurrently"),
+                retryable: true,
+            })?;
         level_from_item(&stored)
     }
 

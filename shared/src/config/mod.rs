@@ -568,6 +568,9 @@ fn check_policy(
     // Everyone the policy could ever page (schedules: every participant).
     let mut reachable = false;
     let mut interrupts = false;
+    // A target person with problems of their own is reported there; the
+    // reachability check would only repeat it.
+    let mut incomplete = false;
     for (li, level) in policy.levels.iter().enumerate() {
         let lpath = format!("{base}.levels[{li}]");
         match (level.timeout_minutes, level.timeout_seconds) {
@@ -617,11 +620,20 @@ fn check_policy(
                         issues.add(tpath, format!("unknown schedule '{sid}'"));
                         continue;
                     }
-                    Some(spec) => spec.people().collect(),
+                    Some(spec) => spec
+                        .layers
+                        .iter()
+                        .flat_map(|l| l.participants.iter())
+                        .chain(spec.overrides.iter().map(|o| &o.person))
+                        .map(String::as_str)
+                        .collect(),
                 },
             };
             for id in ids {
-                let Some(p) = people.get(id) else { continue };
+                let Some(p) = people.get(id) else {
+                    incomplete = true;
+                    continue;
+                };
                 // Voice is not delivered by this version: it does not count.
                 reachable |= p
                     .rules(Urgency::High)
@@ -645,6 +657,9 @@ fn check_policy(
                 }
             }
         }
+    }
+    if incomplete {
+        return;
     }
     if !policy.levels.is_empty() && !reachable {
         issues.add(

@@ -171,7 +171,10 @@ impl Profile {
         };
         if let Some(phone) = &spec.phone {
             add("phone".into(), Channel::Sms, phone, Some("phone"));
-            add("phone".into(), Channel::Voice, phone, Some("phone"));
+            // A bad number is reported once, for the SMS contact.
+            if Phone::parse(phone).is_ok() {
+                add("phone".into(), Channel::Voice, phone, Some("phone"));
+            }
         }
         if let Some(email) = &spec.email {
             add("email".into(), Channel::Email, email, Some("email"));

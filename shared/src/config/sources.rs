@@ -851,7 +851,9 @@ escalation_policies:
     const ROUTING: &str = "\
 version: 1
 routing:
-  default: {service: general, severity: SEV3, policy: default}
+  default: {service: general, severity: SEV3}
+services:
+  general: {escalation_policy: default}
 ";
 
     fn three_files() -> Vec<(String, String)> {
@@ -891,11 +893,11 @@ routing:
             .collect();
         assert_eq!(
             keys,
-            ["version", "people", "escalation_policies", "routing"]
+            ["version", "people", "escalation_policies", "routing", "services"]
         );
         assert_eq!(merged["people"]["bob"]["name"], Value::from("Bob"));
         assert_eq!(
-            merged["routing"]["default"]["policy"],
+            merged["services"]["general"]["escalation_policy"],
             Value::from("default")
         );
     }

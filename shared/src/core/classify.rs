@@ -1,9 +1,6 @@
-//! Classification: which service, severity and escalation policy an alarm gets.
-//!
-//! Minimal rule engine: start from the configured default, let the first
-//! routing rule whose alarm-name pattern matches override it, and finally let
-//! a `severity:<sev>` token in the alarm description set the severity. The
-//! result records which rule decided, so the incident can show why.
+//! Severity, and the `key:value` tokens of alarm descriptions that routing
+//! rules match on (`severity:critical`, `team:payments`). The rule engine
+//! itself is [`crate::core::routing`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,9 +8,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
-
-use super::alarm::AlarmStateChange;
-use crate::config::CompiledRouting;
 
 /// Incident severity, SEV1 (worst) to SEV4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,18 +58,6 @@ impl FromStr for Severity {
     }
 }
 
-/// What decided a classification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Classification {
-    pub service: String,
-    pub severity: Severity,
-    pub policy: String,
-    /// `default` or `rule:<name>`: what chose service and policy.
-    pub decided_by: String,
-    /// `default`, `rule:<name>` or `description token`: what chose severity.
-    pub severity_from: String,
-}
-
 /// The description in Unicode NFKC form, so full-width text such as
 /// `ｔｅａｍ：ｐａｙｍｅｎｔｓ` reads as `team:payments`. Borrows when the text
 /// is already normalised (always the case for ASCII).
@@ -122,120 +104,9 @@ pub fn severity_token(description: &str) -> Option<Severity> {
         .find_map(|(_, value)| value.parse().ok())
 }
 
-/// Classifies one alarm state change with the configured routing.
-pub fn classify(routing: &CompiledRouting, change: &AlarmStateChange) -> Classification {
-    let default = &routing.default;
-    let mut out = Classification {
-        service: default.service.clone(),
-        severity: default.severity,
-        policy: default.policy.clone(),
-        decided_by: "default".into(),
-        severity_from: "default".into(),
-    };
-    if let Some(rule) = routing.first_match(&change.alarm_name) {
-        let by = format!("rule:{}", rule.name);
-        if let Some(service) = &rule.service {
-            out.service = service.clone();
-        }
-        if let Some(policy) = &rule.policy {
-            out.policy = policy.clone();
-        }
-        if let Some(severity) = rule.severity {
-            out.severity = severity;
-            out.severity_from = by.clone();
-        }
-        out.decided_by = by;
-    }
-    if let Some(sev) = change.description.as_deref().and_then(severity_token) {
-        out.severity = sev;
-        out.severity_from = "description token".into();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::OncallConfig;
-
-    const YAML: &str = r#"
-version: 1
-people:
-  alice: {name: Alice, phone: "+819012345678"}
-escalation_policies:
-  default:
-    levels: [{targets: [alice], timeout_minutes: 5}]
-  dba:
-    levels: [{targets: [alice], timeout_minutes: 1}]
-routing:
-  default: {service: general, severity: SEV3, policy: default}
-  rules:
-    - name: databases
-      match: {alarm_name: "rds-*"}
-      service: database
-      severity: SEV2
-      policy: dba
-    - name: everything-prod
-      match: {alarm_name: "*-prod"}
-      severity: SEV1
-"#;
-
-    fn change(name: &str, description: Option<&str>) -> AlarmStateChange {
-        AlarmStateChange {
-            alarm_arn: format!("arn:aws:cloudwatch:us-east-1:1:alarm:{name}"),
-            alarm_name: name.into(),
-            account: "1".into(),
-            region: "us-east-1".into(),
-            state: crate::core::alarm::AlarmState::Alarm,
-            previous_state: None,
-            reason: String::new(),
-            changed_at: jiff::Timestamp::UNIX_EPOCH,
-            description: description.map(str::to_string),
-            kind: crate::core::alarm::AlarmKind::Metric,
-            metrics: vec![],
-            route: crate::core::alarm::Route::EventBridge,
-        }
-    }
-
-    fn routing() -> CompiledRouting {
-        OncallConfig::from_yaml(YAML).unwrap().routing
-    }
-
-    #[test]
-    fn falls_back_to_the_default_route() {
-        let c = classify(&routing(), &change("checkout-latency", None));
-        assert_eq!(c.service, "general");
-        assert_eq!(c.severity, Severity::Sev3);
-        assert_eq!(c.policy, "default");
-        assert_eq!(c.decided_by, "default");
-    }
-
-    #[test]
-    fn first_matching_rule_wins() {
-        let c = classify(&routing(), &change("rds-cpu-prod", None));
-        assert_eq!(c.service, "database");
-        assert_eq!(c.severity, Severity::Sev2);
-        assert_eq!(c.policy, "dba");
-        assert_eq!(c.decided_by, "rule:databases");
-        let c = classify(&routing(), &change("api-prod", None));
-        assert_eq!(c.severity, Severity::Sev1);
-        assert_eq!(c.policy, "default");
-        assert_eq!(c.decided_by, "rule:everything-prod");
-    }
-
-    #[test]
-    fn description_token_sets_severity() {
-        let c = classify(
-            &routing(),
-            &change(
-                "rds-cpu",
-                Some("Primary DB hot. severity:critical, owner:dba"),
-            ),
-        );
-        assert_eq!(c.severity, Severity::Sev1);
-        assert_eq!(c.severity_from, "description token");
-        assert_eq!(c.decided_by, "rule:databases");
-    }
 
     #[test]
     fn severity_tokens_accept_many_spellings() {
