@@ -6,5 +6,6 @@ pub mod escalation;
 pub mod incident;
 pub mod phone;
 pub mod reply;
+pub mod schedule;
 pub mod sms;
 pub mod time;
