@@ -22,7 +22,11 @@ pub(super) fn compile(
     let mut problems = Problems::new();
     let time_zone = zone(&spec.time_zone, "time_zone", &mut problems);
     if spec.layers.is_empty() {
-        problem(&mut problems, "layers", "a schedule needs at least one layer");
+        problem(
+            &mut problems,
+            "layers",
+            "a schedule needs at least one layer",
+        );
     }
     let mut layers = Vec::with_capacity(spec.layers.len());
     for (i, layer) in spec.layers.iter().enumerate() {
@@ -34,12 +38,18 @@ pub(super) fn compile(
                 format!("duplicate layer name {:?} (also layers[{j}])", layer.name),
             );
         }
-        if let Some(layer) = compile_layer(layer, &path, time_zone.as_ref(), is_person, &mut problems)
+        if let Some(layer) =
+            compile_layer(layer, &path, time_zone.as_ref(), is_person, &mut problems)
         {
             layers.push(layer);
         }
     }
-    let overrides = compile_overrides(&spec.overrides, time_zone.as_ref(), is_person, &mut problems);
+    let overrides = compile_overrides(
+        &spec.overrides,
+        time_zone.as_ref(),
+        is_person,
+        &mut problems,
+    );
     match time_zone {
         Some(time_zone) if problems.is_empty() => Ok(Schedule {
             time_zone,
@@ -107,7 +117,11 @@ fn compile_layer(
     let handoff = match &spec.handoff {
         None => Some(9 * 3_600),
         Some(text) => clock(text, false).or_else(|| {
-            problem(problems, format!("{path}.handoff"), clock_message(text, false));
+            problem(
+                problems,
+                format!("{path}.handoff"),
+                clock_message(text, false),
+            );
             None
         }),
     };
@@ -122,7 +136,11 @@ fn compile_layer(
             None
         }
         (Some(text), RotationUnit::Weekly) => weekday(text).or_else(|| {
-            problem(problems, format!("{path}.handoff_day"), weekday_message(text));
+            problem(
+                problems,
+                format!("{path}.handoff_day"),
+                weekday_message(text),
+            );
             None
         }),
     };
@@ -195,7 +213,9 @@ fn restrictions(spec: &LayerSpec, path: &str, problems: &mut Problems) -> Option
     for (j, window) in spec.restrictions.iter().enumerate() {
         let path = format!("{path}.restrictions[{j}]");
         let days: Vec<Weekday> = match &window.days {
-            None => (0..7).filter_map(|d| Weekday::from_monday_zero_offset(d).ok()).collect(),
+            None => (0..7)
+                .filter_map(|d| Weekday::from_monday_zero_offset(d).ok())
+                .collect(),
             Some(names) if names.is_empty() => {
                 problem(
                     problems,
@@ -214,7 +234,9 @@ fn restrictions(spec: &LayerSpec, path: &str, problems: &mut Problems) -> Option
                             format!("{name:?} is listed twice"),
                         ),
                         Some(day) => days.push(day),
-                        None => problem(problems, format!("{path}.days[{m}]"), weekday_message(name)),
+                        None => {
+                            problem(problems, format!("{path}.days[{m}]"), weekday_message(name))
+                        }
                     }
                 }
                 days
@@ -222,11 +244,19 @@ fn restrictions(spec: &LayerSpec, path: &str, problems: &mut Problems) -> Option
         };
         let from = clock(&window.from, false);
         if from.is_none() {
-            problem(problems, format!("{path}.from"), clock_message(&window.from, false));
+            problem(
+                problems,
+                format!("{path}.from"),
+                clock_message(&window.from, false),
+            );
         }
         let to = clock(&window.to, true);
         if to.is_none() {
-            problem(problems, format!("{path}.to"), clock_message(&window.to, true));
+            problem(
+                problems,
+                format!("{path}.to"),
+                clock_message(&window.to, true),
+            );
         }
         let (Some(from), Some(to)) = (from, to) else {
             continue;
@@ -235,7 +265,11 @@ fn restrictions(spec: &LayerSpec, path: &str, problems: &mut Problems) -> Option
             problem(problems, path, "empty window: from equals to");
             continue;
         }
-        let length = if to > from { to - from } else { to + DAY - from };
+        let length = if to > from {
+            to - from
+        } else {
+            to + DAY - from
+        };
         for day in days {
             let start = i64::from(day.to_monday_zero_offset()) * DAY + from;
             intervals.push((start, start + length, j));
@@ -268,7 +302,10 @@ fn restrictions(spec: &LayerSpec, path: &str, problems: &mut Problems) -> Option
         return None;
     }
     Some(Windows::merge(
-        intervals.into_iter().map(|(start, end, _)| (start, end)).collect(),
+        intervals
+            .into_iter()
+            .map(|(start, end, _)| (start, end))
+            .collect(),
     ))
 }
 
@@ -394,7 +431,12 @@ fn date(text: &str, path: &str, problems: &mut Problems) -> Option<Date> {
 
 /// An override time: RFC 3339 with an offset, a zoned `…[Zone]` string, or
 /// civil time in the schedule's zone.
-fn instant(text: &str, tz: Option<&TimeZone>, path: &str, problems: &mut Problems) -> Option<Timestamp> {
+fn instant(
+    text: &str,
+    tz: Option<&TimeZone>,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<Timestamp> {
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Some(ts);
     }

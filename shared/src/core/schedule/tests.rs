@@ -96,7 +96,11 @@ fn daily_handoffs_around_dst_changes_happen_at_exact_instants() {
         );
         for (i, at) in expected.iter().enumerate() {
             let (before, after) = if i == 0 { ("a", "b") } else { ("b", "a") };
-            assert_eq!(who(&s, &second_before(at)), Some(before), "{zone} before {at}");
+            assert_eq!(
+                who(&s, &second_before(at)),
+                Some(before),
+                "{zone} before {at}"
+            );
             assert_eq!(who(&s, at), Some(after), "{zone} at {at}");
         }
         assert_eq!(s.on_call(ts(expected[0])).until, Some(ts(expected[1])));
@@ -162,7 +166,11 @@ fn one_participant_is_always_on_call_and_only_restrictions_end_the_answer() {
     let s = schedule(
         "time_zone: UTC\nlayers:\n  - {name: solo, rotation: daily, start: 2026-01-01, participants: [a]}\n",
     );
-    for at in ["2026-01-01T09:00:00Z", "2026-06-01T00:00:00Z", "2099-12-31T23:00:00Z"] {
+    for at in [
+        "2026-01-01T09:00:00Z",
+        "2026-06-01T00:00:00Z",
+        "2099-12-31T23:00:00Z",
+    ] {
         let now = s.on_call(ts(at));
         assert_eq!(now.person, Some("a"));
         assert_eq!(now.until, None, "at {at}");
@@ -389,6 +397,82 @@ layers:
         s.on_call(ts("2026-01-05T10:00:00Z")).until,
         Some(ts("2026-01-05T15:00:00Z"))
     );
+    // Sunday night running into Monday morning, across the week boundary.
+    let s = schedule(
+        r#"
+time_zone: UTC
+layers:
+  - name: l
+    rotation: daily
+    start: 2026-01-01
+    handoff: "00:00"
+    participants: [a]
+    restrictions:
+      - {days: [mon], from: "08:00", to: "12:00"}
+      - {days: [sun], from: "20:00", to: "08:00"}
+"#,
+    );
+    let now = s.on_call(ts("2026-01-11T21:00:00Z"));
+    assert_eq!(now.person, Some("a"));
+    assert_eq!(now.until, Some(ts("2026-01-12T12:00:00Z")));
+    assert_eq!(
+        s.on_call(ts("2026-01-12T13:00:00Z")).until,
+        Some(ts("2026-01-18T20:00:00Z"))
+    );
+}
+
+#[test]
+fn handoffs_that_a_long_dst_gap_reorders_follow_the_last_one_crossed() {
+    // Antarctica/Troll jumps from +00 to +02 at 01:00 UTC on 2026-03-29, so
+    // civil 01:00–03:00 does not exist and hourly handoffs map out of order:
+    // 00:30 → 00:30Z (a), 01:30 → 01:30Z (a), 02:30 → 02:30Z (b),
+    // 03:30 → 01:30Z (c), 04:30 → 02:30Z (a), 05:30 → 03:30Z (a),
+    // 06:30 → 04:30Z (b). At each instant the latest shift whose start has
+    // passed is on call.
+    let s = schedule(
+        "time_zone: Antarctica/Troll\nlayers:\n  - {name: l, rotation: hourly, handoff: \"00:30\", start: 2026-03-29, participants: [a, a, b, c]}\n",
+    );
+    let now = s.on_call(ts("2026-03-29T00:45:00Z"));
+    assert_eq!(now.person, Some("a"));
+    assert_eq!(now.until, Some(ts("2026-03-29T01:30:00Z")));
+    let shifts = s.shifts(ts("2026-03-29T00:00:00Z"), ts("2026-03-29T05:00:00Z"));
+    let got: Vec<(Option<&str>, String)> = shifts
+        .iter()
+        .map(|s| (s.person, s.start.to_string()))
+        .collect();
+    let want = [
+        (None, "2026-03-29T00:00:00Z"),
+        (Some("a"), "2026-03-29T00:30:00Z"),
+        (Some("c"), "2026-03-29T01:30:00Z"),
+        (Some("a"), "2026-03-29T02:30:00Z"),
+        (Some("b"), "2026-03-29T04:30:00Z"),
+    ];
+    let want: Vec<(Option<&str>, String)> = want.iter().map(|&(p, t)| (p, t.to_string())).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn hourly_handoffs_inside_a_dst_fold_happen_once_in_the_first_pass() {
+    // New York falls back on 2026-11-01: 01:00–02:00 happens twice. The
+    // 01:45 handoff is the first pass (EDT, 05:45Z); the shift then lasts
+    // until 02:45 EST (07:45Z), 2 h.
+    let s = schedule(
+        "time_zone: America/New_York\nlayers:\n  - {name: l, rotation: hourly, handoff: \"00:45\", start: 2026-11-01, participants: [a, b, c]}\n",
+    );
+    let cases = [
+        ("2026-11-01T05:44:59Z", "a"), // 01:44:59 EDT
+        ("2026-11-01T05:45:00Z", "b"), // 01:45 EDT
+        ("2026-11-01T06:30:00Z", "b"), // 01:30 EST, second pass
+        ("2026-11-01T06:50:00Z", "b"), // 01:50 EST
+        ("2026-11-01T07:45:00Z", "c"), // 02:45 EST
+    ];
+    for (at, expected) in cases {
+        assert_eq!(who(&s, at), Some(expected), "at {at}");
+    }
+    assert_eq!(
+        s.on_call(ts("2026-11-01T06:30:00Z")).until,
+        Some(ts("2026-11-01T07:45:00Z"))
+    );
 }
 
 #[test]
@@ -413,7 +497,13 @@ overrides:
     assert_eq!(inside.until, Some(ts("2026-11-21T05:30:00Z")));
     let after = s.on_call(ts("2026-11-21T05:30:00Z"));
     assert_eq!(after.person, Some("chloe"));
-    assert!(matches!(after.source, Source::Layer { index: 0, name: "jp" }));
+    assert!(matches!(
+        after.source,
+        Source::Layer {
+            index: 0,
+            name: "jp"
+        }
+    ));
     assert_eq!(after.until, Some(ts("2026-11-22T00:00:00Z")));
     // The second one spans a handoff (aiko's own shift starts inside it).
     let spanning = s.on_call(ts("2026-11-22T06:00:00Z"));
@@ -425,12 +515,24 @@ overrides:
         .map(|s| (s.person, s.start.to_string(), s.end.to_string()))
         .collect();
     let want = [
-        (Some("chloe"), "2026-11-21T00:00:00Z", "2026-11-21T01:00:00Z"),
+        (
+            Some("chloe"),
+            "2026-11-21T00:00:00Z",
+            "2026-11-21T01:00:00Z",
+        ),
         (Some("ben"), "2026-11-21T01:00:00Z", "2026-11-21T05:30:00Z"),
-        (Some("chloe"), "2026-11-21T05:30:00Z", "2026-11-22T00:00:00Z"),
+        (
+            Some("chloe"),
+            "2026-11-21T05:30:00Z",
+            "2026-11-22T00:00:00Z",
+        ),
         (Some("aiko"), "2026-11-22T00:00:00Z", "2026-11-22T06:00:00Z"),
         (Some("aiko"), "2026-11-22T06:00:00Z", "2026-11-23T00:00:00Z"),
-        (Some("chloe"), "2026-11-23T00:00:00Z", "2026-11-23T12:00:00Z"),
+        (
+            Some("chloe"),
+            "2026-11-23T00:00:00Z",
+            "2026-11-23T12:00:00Z",
+        ),
     ];
     let want: Vec<(Option<&str>, String, String)> = want
         .iter()
@@ -545,8 +647,14 @@ overrides:
 #[test]
 fn shifts_of_an_empty_range_are_empty() {
     let s = schedule(BUSINESS_HOURS_OVER_24X7);
-    assert!(s.shifts(ts("2026-11-02T10:00:00Z"), ts("2026-11-02T10:00:00Z")).is_empty());
-    assert!(s.shifts(ts("2026-11-03T10:00:00Z"), ts("2026-11-02T10:00:00Z")).is_empty());
+    assert!(
+        s.shifts(ts("2026-11-02T10:00:00Z"), ts("2026-11-02T10:00:00Z"))
+            .is_empty()
+    );
+    assert!(
+        s.shifts(ts("2026-11-03T10:00:00Z"), ts("2026-11-02T10:00:00Z"))
+            .is_empty()
+    );
 }
 
 /// `(yaml, path, part of the message)`: each spec must fail with that
@@ -744,24 +852,6 @@ mod properties {
         "Antarctica/Troll",
     ];
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    /// DST change dates of the zones above (2025–2027).
-    const DST_DATES: [&str; 14] = [
-        "2026-03-08",
-        "2026-11-01",
-        "2026-03-29",
-        "2026-10-25",
-        "2026-04-05",
-        "2026-10-04",
-        "2026-09-27",
-        "2025-03-09",
-        "2025-11-02",
-        "2025-03-30",
-        "2025-10-26",
-        "2027-03-14",
-        "2027-03-28",
-        "2027-04-04",
-    ];
-
     fn clock() -> impl Strategy<Value = String> {
         (0..24u32, prop_oneof![Just(0u32), Just(30), 0..60u32])
             .prop_map(|(h, m)| format!("{h:02}:{m:02}"))
@@ -780,6 +870,34 @@ mod properties {
             })
     }
 
+    /// Two windows on the same days that do not overlap (they may touch).
+    fn split_day() -> impl Strategy<Value = Vec<RestrictionSpec>> {
+        (
+            proptest::option::of(proptest::sample::subsequence(DAYS.to_vec(), 1..=7)),
+            proptest::collection::btree_set(0..=1440u32, 4),
+            any::<bool>(),
+        )
+            .prop_map(|(days, minutes, touch)| {
+                let m: Vec<u32> = minutes.into_iter().collect();
+                let hhmm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+                let days: Option<Vec<String>> =
+                    days.map(|d| d.into_iter().map(String::from).collect());
+                let second_from = if touch { m[1] } else { m[2] };
+                vec![
+                    RestrictionSpec {
+                        days: days.clone(),
+                        from: hhmm(m[0]),
+                        to: hhmm(m[1]),
+                    },
+                    RestrictionSpec {
+                        days,
+                        from: hhmm(second_from),
+                        to: hhmm(m[3]),
+                    },
+                ]
+            })
+    }
+
     prop_compose! {
         fn layer(restricted: bool, ended: bool)(
             unit in prop_oneof![
@@ -793,11 +911,18 @@ mod properties {
             start in 0..900i64,
             end in proptest::option::of(1..400i64),
             zone in proptest::sample::select(ZONES.to_vec()),
-            participants in proptest::collection::vec(
-                proptest::sample::select(vec!["a", "b", "c", "d", "e", "f"]),
-                0..=6,
-            ),
-            restrictions in proptest::collection::vec(restriction(), 0..=2),
+            participants in prop_oneof![
+                1 => Just(Vec::new()),
+                12 => proptest::collection::vec(
+                    proptest::sample::select(vec!["a", "b", "c", "d", "e", "f"]),
+                    1..=6,
+                ),
+            ],
+            restrictions in prop_oneof![
+                6 => proptest::collection::vec(restriction(), 0..=1),
+                2 => split_day(),
+                1 => proptest::collection::vec(restriction(), 2..=3),
+            ],
         ) -> LayerSpec {
             let start_date = Date::constant(2025, 1, 1) + Span::new().days(start);
             LayerSpec {
@@ -819,48 +944,83 @@ mod properties {
         }
     }
 
-    /// A UTC instant in 2025–2027, often on a DST change date.
+    /// A random instant in 2025–2027.
     fn instant() -> impl Strategy<Value = Timestamp> {
-        let date = prop_oneof![
-            proptest::sample::select(DST_DATES.to_vec())
-                .prop_map(|d| d.parse::<Date>().unwrap()),
-            (0..1100i64).prop_map(|d| Date::constant(2025, 1, 1) + Span::new().days(d)),
-        ];
-        (date, 0..86_400i64, 0..1_000_000_000i32).prop_map(|(date, second, nanos)| {
-            let midnight = date.to_zoned(TimeZone::UTC).unwrap().timestamp();
-            midnight + SignedDuration::new(second, nanos)
-        })
+        (1_735_689_600..1_830_297_600i64, 0..1_000_000_000i32)
+            .prop_map(|(second, nanos)| Timestamp::new(second, nanos).unwrap())
     }
 
-    fn schedule_spec() -> impl Strategy<Value = ScheduleSpec> {
+    /// Where to probe a schedule: a random instant, or half the time an
+    /// instant within 4 h of a UTC offset change of one of its layers'
+    /// zones (`pick` chooses the layer).
+    #[derive(Debug, Clone, Copy)]
+    struct Probe {
+        base: Timestamp,
+        near: bool,
+        offset: SignedDuration,
+        pick: usize,
+    }
+
+    impl Probe {
+        fn at(&self, layers: &[LayerSpec]) -> Timestamp {
+            let layer = &layers[self.pick % layers.len()];
+            let zone = TimeZone::get(layer.time_zone.as_deref().unwrap()).unwrap();
+            match zone.following(self.base).next() {
+                Some(change) if self.near => change.timestamp() + self.offset,
+                _ => self.base,
+            }
+        }
+    }
+
+    fn probe() -> impl Strategy<Value = Probe> {
+        (
+            instant(),
+            any::<bool>(),
+            -4 * 3_600_000_000_000i64..4 * 3_600_000_000_000i64,
+            0..3usize,
+        )
+            .prop_map(|(base, near, nanos, pick)| Probe {
+                base,
+                near,
+                offset: SignedDuration::from_nanos(nanos),
+                pick,
+            })
+    }
+
+    /// A random schedule (1–3 layers, 0–3 overrides) and an instant to probe
+    /// it at; the overrides lie around that instant.
+    fn scenario() -> impl Strategy<Value = (ScheduleSpec, Timestamp)> {
         (
             proptest::collection::vec(layer(true, true), 1..=3),
             proptest::sample::select(ZONES.to_vec()),
-            instant(),
-            proptest::collection::vec((1..200_000i64, 1..100_000i64), 0..=3),
+            probe(),
+            proptest::collection::vec((0..3_000i64, 1..3_000i64), 0..=3),
             any::<bool>(),
         )
-            .prop_map(|(mut layers, zone, base, gaps, civil)| {
+            .prop_map(|(mut layers, zone, probe, gaps, civil)| {
                 for (i, layer) in layers.iter_mut().enumerate() {
                     layer.name = format!("layer{i}");
                 }
-                // Non-overlapping overrides: alternating gaps and lengths.
+                let at = probe.at(&layers);
+                // Non-overlapping overrides from 2 days before `at`:
+                // alternating gaps and lengths, in minutes.
                 let tz = TimeZone::get(zone).unwrap();
-                let mut at = base;
+                let mut end = at - SignedDuration::from_hours(48);
                 let people = ["a", "b", "c"];
                 let overrides = gaps
                     .iter()
                     .enumerate()
                     .map(|(i, &(gap, length))| {
-                        let from = at + SignedDuration::from_secs(gap * 60);
-                        let to = from + SignedDuration::from_secs(length * 60);
-                        at = to;
+                        let from = end + SignedDuration::from_mins(gap);
+                        let to = from + SignedDuration::from_mins(length);
+                        end = to;
                         let text = |t: Timestamp| {
                             if civil {
-                                // Whole minutes: civil time in the schedule's zone
-                                // may be ambiguous; compatible picks the same instant
-                                // the compiler does.
-                                tz.to_datetime(t).strftime("%Y-%m-%dT%H:%M:%S").to_string()
+                                // Civil time in the schedule's zone; in a DST
+                                // fold it means the earlier instant.
+                                tz.to_datetime(t)
+                                    .strftime("%Y-%m-%dT%H:%M:%S%.f")
+                                    .to_string()
                             } else {
                                 t.to_string()
                             }
@@ -872,12 +1032,13 @@ mod properties {
                         }
                     })
                     .collect();
-                ScheduleSpec {
+                let spec = ScheduleSpec {
                     time_zone: zone.to_string(),
                     description: None,
                     layers,
                     overrides,
-                }
+                };
+                (spec, at)
             })
     }
 
@@ -897,7 +1058,8 @@ mod properties {
                             || message.contains("empty window")
                             || message.contains("overlapping")
                             || (path.starts_with("overrides[")
-                                && (message.contains("after from") || message.contains("overlaps"))),
+                                && (message.contains("after from")
+                                    || message.contains("overlaps"))),
                         "{path}: {message}"
                     );
                 }
@@ -912,11 +1074,11 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(400))]
+        #![proptest_config(ProptestConfig::with_cases(512))]
 
         /// (1) The answer holds on all of `[at, until)`.
         #[test]
-        fn answer_holds_until_it_says(spec in schedule_spec(), at in instant()) {
+        fn answer_holds_until_it_says((spec, at) in scenario()) {
             let Some(schedule) = compile(&spec) else { return Ok(()) };
             let now = schedule.on_call(at);
             let expected = (now.person, now.source);
@@ -945,8 +1107,7 @@ mod properties {
         /// (2) The same instant written in another zone gives the same answer.
         #[test]
         fn answer_does_not_depend_on_the_zone_the_instant_is_written_in(
-            spec in schedule_spec(),
-            at in instant(),
+            (spec, at) in scenario(),
             zone in proptest::sample::select(ZONES.to_vec()),
         ) {
             let Some(schedule) = compile(&spec) else { return Ok(()) };
@@ -958,11 +1119,11 @@ mod properties {
         /// (3) `shifts` partitions the range and agrees with `on_call`.
         #[test]
         fn shifts_partition_the_range(
-            spec in schedule_spec(),
-            from in instant(),
+            (spec, at) in scenario(),
             minutes in 1..(14 * 24 * 60i64),
         ) {
             let Some(schedule) = compile(&spec) else { return Ok(()) };
+            let from = at - SignedDuration::from_mins(minutes / 2);
             let to = from + SignedDuration::from_mins(minutes);
             let shifts = schedule.shifts(from, to);
             prop_assert!(!shifts.is_empty());
@@ -990,10 +1151,11 @@ mod properties {
         #[test]
         fn plain_layer_is_never_empty_after_its_first_handoff(
             mut layer in layer(false, false),
-            at in instant(),
+            probe in probe(),
         ) {
             prop_assume!(!layer.participants.is_empty());
             layer.name = "l".into();
+            let at = probe.at(std::slice::from_ref(&layer));
             let zone = TimeZone::get(layer.time_zone.as_deref().unwrap()).unwrap();
             let spec = ScheduleSpec {
                 time_zone: "UTC".into(),
@@ -1031,10 +1193,15 @@ mod properties {
         #[test]
         fn single_layer_matches_brute_force(
             mut layer in layer(true, false),
-            offset_hours in 0..(60 * 24i64),
-            second in 0..3600i64,
+            probe in probe(),
+            days_before in 0..60i64,
         ) {
             layer.name = "l".into();
+            // Start the layer up to 60 days before the probe.
+            let at = probe.at(std::slice::from_ref(&layer));
+            let zone = TimeZone::get(layer.time_zone.as_deref().unwrap()).unwrap();
+            let start = zone.to_datetime(at).date() - Span::new().days(days_before);
+            layer.start = start.to_string();
             let spec = ScheduleSpec {
                 time_zone: "UTC".into(),
                 description: None,
@@ -1042,11 +1209,6 @@ mod properties {
                 overrides: Vec::new(),
             };
             let Some(schedule) = compile(&spec) else { return Ok(()) };
-            let zone = TimeZone::get(layer.time_zone.as_deref().unwrap()).unwrap();
-            let start: Date = layer.start.parse().unwrap();
-            let at = start.to_zoned(TimeZone::UTC).unwrap().timestamp()
-                + SignedDuration::from_hours(offset_hours - 24)
-                + SignedDuration::from_secs(second);
             let expected = brute_force(&layer, &zone, at);
             prop_assert_eq!(schedule.on_call(at).person, expected.as_deref(), "at {}", at);
         }
@@ -1097,7 +1259,10 @@ mod properties {
                 let date = local + Span::new().days(offset);
                 for r in &layer.restrictions {
                     let weekday = DAYS[date.weekday().to_monday_zero_offset() as usize];
-                    if r.days.as_ref().is_some_and(|d| !d.iter().any(|d| d == weekday)) {
+                    if r.days
+                        .as_ref()
+                        .is_some_and(|d| !d.iter().any(|d| d == weekday))
+                    {
                         continue;
                     }
                     let from: Time = r.from.parse().unwrap();
@@ -1125,8 +1290,14 @@ mod properties {
             }
             // A window of a week or more means the pattern covers every
             // moment (the enumerated range cuts its edges short).
-            if merged.iter().any(|&(b, e)| e.duration_since(b) >= SignedDuration::from_hours(7 * 24)) {
-                return Some(layer.participants[k.rem_euclid(layer.participants.len() as i64) as usize].clone());
+            if merged
+                .iter()
+                .any(|&(b, e)| e.duration_since(b) >= SignedDuration::from_hours(7 * 24))
+            {
+                return Some(
+                    layer.participants[k.rem_euclid(layer.participants.len() as i64) as usize]
+                        .clone(),
+                );
             }
             let edges: Vec<(Timestamp, bool)> = merged
                 .iter()
