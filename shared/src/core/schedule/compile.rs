@@ -182,9 +182,19 @@ fn compile_layer(
         return None;
     }
     let first_day = match (spec.rotation, handoff_day) {
-        (RotationUnit::Weekly, Some(day)) => start
-            .checked_add(jiff::Span::new().days(start.weekday().until(day)))
-            .ok()?,
+        (RotationUnit::Weekly, Some(day)) => {
+            match start.checked_add(jiff::Span::new().days(start.weekday().until(day))) {
+                Ok(first_day) => first_day,
+                Err(_) => {
+                    problem(
+                        problems,
+                        format!("{path}.start"),
+                        format!("no {day:?} on or after {start} in the supported range"),
+                    );
+                    return None;
+                }
+            }
+        }
         _ => start,
     };
     let anchor = civil_seconds(first_day.to_datetime(Time::midnight())) + handoff;

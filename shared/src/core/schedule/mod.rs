@@ -8,8 +8,9 @@
 //!   `anchor + k × every × unit`, converted with jiff's "compatible"
 //!   disambiguation (a nonexistent 02:30 becomes 03:30, an ambiguous 02:30
 //!   is the earlier one). Shift `k` belongs to `participants[k mod n]`.
-//!   A shift whose start maps to the same instant as the next one (its
-//!   start fell in a DST gap) is empty.
+//!   At any instant the latest shift whose start has passed is on call, so
+//!   a shift whose civil start falls in a DST gap and maps to the same
+//!   instant as a later shift's start (or after it) is skipped.
 //! * The **anchor** (start of shift 0) is the `handoff` time on `start`, or
 //!   for weekly rotations on the first `handoff_day` on/after `start`.
 //!   Before it, and from `end` 00:00 on, the layer has nobody.
@@ -24,9 +25,9 @@
 //!   hands off), a restriction edge, an override edge, a layer start or end
 //!   of this or a higher layer. `None`: it never changes again.
 //!
-//! Edge ordering assumes no zone changes its offset by more than the
-//! largest jump it makes between 1970 and 2200; dates outside that range
-//! may be approximate around DST changes.
+//! Finding the last edge crossed looks as far ahead as the zone's largest
+//! offset jump between 1970 and 2200; around a bigger jump outside that
+//! range the answer may be approximate.
 
 mod compile;
 mod layer;

@@ -645,6 +645,35 @@ overrides:
 }
 
 #[test]
+fn extreme_instants_and_dates_are_answered_without_panicking() {
+    let s = schedule(
+        r#"
+time_zone: Pacific/Kiritimati
+layers:
+  - {name: far, rotation: hourly, start: 9999-12-30, participants: [a, b], time_zone: Pacific/Pago_Pago}
+  - name: early
+    rotation: weekly
+    start: 0001-01-01
+    participants: [c]
+    restrictions: [{days: [sun], from: "22:00", to: "02:00"}]
+overrides:
+  - {person: a, from: "9999-12-31T10:00", to: "9999-12-31T11:00"}
+"#,
+    );
+    for at in [Timestamp::MIN, Timestamp::MAX, Timestamp::UNIX_EPOCH] {
+        let now = s.on_call(at);
+        assert!(now.until.is_none_or(|until| until > at), "at {at}");
+        let end = at
+            .checked_add(jiff::SignedDuration::from_hours(24 * 30))
+            .unwrap_or(Timestamp::MAX);
+        let shifts = s.shifts(at, end);
+        assert!(shifts.iter().all(|s| s.start < s.end));
+    }
+    let last = s.shifts(ts("9999-12-28T00:00:00Z"), Timestamp::MAX);
+    assert_eq!(last.last().unwrap().end, Timestamp::MAX);
+}
+
+#[test]
 fn shifts_of_an_empty_range_are_empty() {
     let s = schedule(BUSINESS_HOURS_OVER_24X7);
     assert!(
@@ -711,6 +740,11 @@ fn validation_reports_each_problem_at_its_path() {
             "365 days",
         ),
         (layer(", end: 2026-01-01"), "layers[0].end", "after start"),
+        (
+            "time_zone: UTC\nlayers: [{name: l, rotation: weekly, handoff_day: mon, start: 9999-12-31, participants: [a]}]".into(),
+            "layers[0].start",
+            "supported range",
+        ),
         (layer(", end: 2025-12-01"), "layers[0].end", "after start"),
         (
             "time_zone: UTC\nlayers:\n  - {name: l, rotation: daily, start: 2026-01-01, participants: [a]}\n  - {name: l, rotation: daily, start: 2026-01-01, participants: [b]}".into(),
