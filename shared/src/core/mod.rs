@@ -8,5 +8,6 @@ pub mod incident;
 pub mod phone;
 pub mod reply;
 pub mod routing;
+pub mod schedule;
 pub mod sms;
 pub mod time;
