@@ -917,6 +917,16 @@ routing:
     }
 
     #[test]
+    fn time_zones_resolve_without_a_system_database() {
+        // The Lambda runtime may have no /usr/share/zoneinfo: the bundled
+        // copy must know the zones people use.
+        let bundled = jiff::tz::TimeZoneDatabase::bundled();
+        for name in ["Asia/Tokyo", "Europe/Berlin", "America/New_York", "UTC"] {
+            assert!(bundled.get(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
     fn reports_yaml_syntax_errors_with_a_line() {
         let found = issues("version: 1\npeople: [\n");
         assert!(found[0].line.is_some(), "{found:?}");
