@@ -204,4 +204,3 @@ fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
         say!("  {}  {}", show_time(e.at, tz), e.event.summary());
     }
 }
-

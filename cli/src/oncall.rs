@@ -75,7 +75,12 @@ fn lookup<'a>(config: &'a OncallConfig, name: &str) -> Result<&'a Schedule, Fail
     config.schedule(name).ok_or_else(|| Failure {
         message: format!(
             "no schedule '{name}' (known: {})",
-            config.schedules.keys().cloned().collect::<Vec<_>>().join(", ")
+            config
+                .schedules
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         code: 1,
     })
@@ -123,16 +128,8 @@ pub async fn oncall(
         }));
         return Ok(());
     }
-    say!(
-        "on call at {}",
-        show_time(at, tz.unwrap_or(&TimeZone::UTC))
-    );
-    say!(
-        "{:<18} {:<24} {:<22} UNTIL",
-        "SCHEDULE",
-        "ON CALL",
-        "FROM"
-    );
+    say!("on call at {}", show_time(at, tz.unwrap_or(&TimeZone::UTC)));
+    say!("{:<18} {:<24} {:<22} UNTIL", "SCHEDULE", "ON CALL", "FROM");
     for (name, _, shown, now) in &rows {
         say!(
             "{:<18} {:<24} {:<22} {}",

@@ -20,10 +20,11 @@ pub fn parse_instant(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     if let Ok(ts) = t.parse::<Timestamp>() {
         return Ok(ts);
     }
-    let civil = t
-        .parse::<DateTime>()
-        .ok()
-        .or_else(|| t.parse::<Date>().ok().map(|d| d.to_datetime(jiff::civil::Time::midnight())));
+    let civil = t.parse::<DateTime>().ok().or_else(|| {
+        t.parse::<Date>()
+            .ok()
+            .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+    });
     match civil {
         Some(dt) => dt
             .to_zoned(tz.clone())

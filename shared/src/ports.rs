@@ -216,6 +216,20 @@ pub trait IncidentStore: Send + Sync {
         month: &str,
     ) -> impl Future<Output = Result<Vec<Incident>, BackendError>> + Send;
 
+    /// Remembers that the alarm's OK resolved an incident (for flapping).
+    fn note_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+        incident_id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The last incident of a dedup key that its alarm's OK resolved, and when.
+    fn last_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+    ) -> impl Future<Output = Result<Option<(String, Timestamp)>, BackendError>> + Send;
+
     /// Claims an inbound message id; `false` if it was already processed.
     fn claim_inbound(
         &self,
@@ -274,10 +288,14 @@ pub struct StepResult {
 
 /// The escalation workflows (Step Functions).
 pub trait Escalations: Send + Sync {
-    /// Starts the incident's escalation; starting it again is harmless.
-    /// Returns the execution id.
-    fn start(&self, incident_id: &str)
-    -> impl Future<Output = Result<String, BackendError>> + Send;
+    /// Starts the incident's escalation, first holding `hold_seconds` (a
+    /// flapping alarm); starting it again is harmless. Returns the
+    /// execution id.
+    fn start(
+        &self,
+        incident_id: &str,
+        hold_seconds: u32,
+    ) -> impl Future<Output = Result<String, BackendError>> + Send;
 
     /// Stops an escalation; stopping a finished one is harmless.
     fn stop(

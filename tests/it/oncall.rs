@@ -107,9 +107,7 @@ fn fired(timeline: &[TimelineEntry]) -> Vec<(u32, Vec<String>, Timestamp)> {
     timeline
         .iter()
         .filter_map(|e| match &e.event {
-            TimelineEvent::LevelFired { step, targets, .. } => {
-                Some((*step, targets.clone(), e.at))
-            }
+            TimelineEvent::LevelFired { step, targets, .. } => Some((*step, targets.clone(), e.at)),
             _ => None,
         })
         .collect()
@@ -242,7 +240,12 @@ async fn an_ack_in_the_middle_stops_every_later_notification() {
     w.wait_for_email(&w.email("ben"), 1).await;
     let aiko_sms = w.wait_for_sms(&phone(&w, 1), 1).await;
     let code = ack_code(&aiko_sms[0].message);
-    let reply = sms_reply(&phone(&w, 2), &format!("ACK {code}"), &format!("in-{}", w.tag)).unwrap();
+    let reply = sms_reply(
+        &phone(&w, 2),
+        &format!("ACK {code}"),
+        &format!("in-{}", w.tag),
+    )
+    .unwrap();
     w.local.deliver_reply(&reply).await.expect("reply handled");
     assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
     assert_eq!(w.wait_execution_end(&id).await, "ABORTED");
@@ -299,5 +302,73 @@ async fn low_urgency_never_sends_sms() {
     for n in 1..=3 {
         assert!(w.sms_to(&phone(&w, n)).await.is_empty());
     }
+    pump.stop().await;
+}
+
+#[tokio::test]
+async fn a_flapping_alarm_is_recorded_but_pages_only_after_the_window() {
+    let w = World::bare().await;
+    let yaml = crate::common::oncall_yaml(&w, 30, 0).replace(
+        "checkout: {escalation_policy: default}",
+        "checkout: {escalation_policy: default, flapping_window_seconds: 6}",
+    );
+    assert!(yaml.contains("flapping_window_seconds"));
+    w.local.apply_config(&yaml).await.expect("apply");
+    let pump = w.pump();
+    let name = w.alarm_name("api-flap");
+    let deliver = |state: &'static str, at: &'static str| {
+        let event = alarm(Delivery::EventBridge, &name, state, at).unwrap();
+        let local = std::sync::Arc::clone(&w.local);
+        async move { local.deliver_alarm(&event).await.expect("delivered") }
+    };
+
+    // A real alarm pages at once; its OK resolves it.
+    let first = opened_id(&deliver("ALARM", "2026-11-21T06:00:00.000Z").await);
+    w.wait_for_sms(&w.alice, 1).await;
+    deliver("OK", "2026-11-21T06:01:00.000Z").await;
+
+    // It fires again within the window: a new incident records the flap,
+    // and nobody is paged; an OK within the window resolves it quietly.
+    let flap = opened_id(&deliver("ALARM", "2026-11-21T06:01:30.000Z").await);
+    assert_ne!(flap, first);
+    let timeline = w.timeline(&flap).await;
+    let hold = timeline
+        .iter()
+        .find_map(|e| match &e.event {
+            TimelineEvent::Flapping {
+                previous,
+                hold_seconds,
+            } => Some((previous.clone(), *hold_seconds)),
+            _ => None,
+        })
+        .expect("the flap is on the timeline");
+    assert_eq!(hold.0, first);
+    assert!(hold.1 > 0 && hold.1 <= 6, "{hold:?}");
+    deliver("OK", "2026-11-21T06:01:40.000Z").await;
+    assert_eq!(w.incident(&flap).await.status, Status::Resolved);
+
+    // Fired again and staying in ALARM: held too, then paged once the
+    // window has passed.
+    let alarm_at = Timestamp::now();
+    let held = opened_id(&deliver("ALARM", "2026-11-21T06:02:10.000Z").await);
+    assert!(
+        w.timeline(&held)
+            .await
+            .iter()
+            .any(|e| e.event.kind() == "flapping"),
+        "another flap: the previous incident was resolved by OK just now"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(w.sms_to(&w.alice).await.len(), 1, "held: nobody paged yet");
+    w.wait_for_sms(&w.alice, 2).await;
+    let waited = secs(alarm_at, Timestamp::now());
+    assert!(
+        waited >= 5.0,
+        "paged {waited:.1} s after the alarm, within the window"
+    );
+    assert!(
+        pages(&w.timeline(&flap).await).is_empty(),
+        "the quiet flap paged nobody"
+    );
     pump.stop().await;
 }

@@ -111,7 +111,12 @@ impl Emulator {
     /// Every email sent through SES (moto only).
     pub async fn emails_sent(&self) -> Result<Vec<SentEmail>, HarnessError> {
         let data = self.moto_state().await?;
-        let text = |m: &Value, k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |m: &Value, k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         Ok(data
             .pointer("/ses/Message")
             .and_then(Value::as_array)

@@ -82,7 +82,9 @@ impl Stack {
         };
         for (k, v) in parameters {
             if !ctx.refs.contains_key(&k) {
-                return Err(HarnessError::Template(format!("no parameter {k} in the template")));
+                return Err(HarnessError::Template(format!(
+                    "no parameter {k} in the template"
+                )));
             }
             ctx.refs.insert(k, v);
         }

@@ -22,8 +22,8 @@ use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::sms::page_text;
 use crate::ports::{
-    BackendError, ClaimOutcome, ConfigSource, EmailSender, Escalations, IncidentStore,
-    LevelRecord, PageClaim, SmsSender, StepResult,
+    BackendError, ClaimOutcome, ConfigSource, EmailSender, Escalations, IncidentStore, LevelRecord,
+    PageClaim, SmsSender, StepResult,
 };
 
 /// The message the workflow sends for each step.
@@ -177,10 +177,7 @@ where
                 if !is_due(rule.after_secs, elapsed) {
                     continue;
                 }
-                if let Sent::Stop = self
-                    .notify(&incident, &step, &fired, person, rule)
-                    .await?
-                {
+                if let Sent::Stop = self.notify(&incident, &step, &fired, person, rule).await? {
                     info!(incident = %incident_id, "stopped paging: status changed");
                     return Ok(done(index));
                 }
@@ -245,7 +242,10 @@ where
                 },
             ));
         }
-        let stored = self.store.fire_level(&incident.id, &record, &entries).await?;
+        let stored = self
+            .store
+            .fire_level(&incident.id, &record, &entries)
+            .await?;
         if stored.fired_at == now {
             info!(
                 incident = %incident.id,
@@ -294,7 +294,10 @@ where
                         format!("warn#{}", claim.key()),
                         TimelineEvent::Warning {
                             step: step.index,
-                            message: format!("{} not notified by {}: {why}", person.id, rule.channel),
+                            message: format!(
+                                "{} not notified by {}: {why}",
+                                person.id, rule.channel
+                            ),
                         },
                     ),
                 )
@@ -352,7 +355,11 @@ where
                     .await?;
                 // A permanent failure (a rejected address) must not hold up
                 // everyone else: it stays on the timeline as a failure.
-                return if e.retryable { Err(e.into()) } else { Ok(Sent::Done) };
+                return if e.retryable {
+                    Err(e.into())
+                } else {
+                    Ok(Sent::Done)
+                };
             }
         };
         let entry = TimelineEntry::new(
@@ -368,7 +375,9 @@ where
                 message_id: message_id.clone(),
             },
         );
-        self.store.complete_page(&incident.id, &claim, &entry).await?;
+        self.store
+            .complete_page(&incident.id, &claim, &entry)
+            .await?;
         info!(
             incident = %incident.id,
             step = step.index,

@@ -9,11 +9,12 @@ use tracing::{info, warn};
 
 use super::{AppError, transition_event};
 use crate::config::OncallConfig;
-use crate::core::routing::InsufficientData;
 use crate::core::alarm::{AlarmState, AlarmStateChange, parse_alarm_event};
+use crate::core::escalation::flap_hold;
 use crate::core::incident::{
     AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key, new_incident_id,
 };
+use crate::core::routing::InsufficientData;
 use crate::core::time::iso;
 use crate::ports::{
     AlarmTags, ConfigSource, Escalations, FoldOutcome, IncidentStore, OpenOutcome, Transition,
@@ -120,8 +121,20 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                 }
             }
             let tags = self.tags_for(config, change).await;
-            let (incident, entries) =
-                new_incident_with(config, change, tags.as_ref(), Timestamp::now());
+            let now = Timestamp::now();
+            let (incident, entries) = new_incident_with(config, change, tags.as_ref(), now);
+            let mut entries = entries.to_vec();
+            let hold = self.flapping(config, &incident, now).await?;
+            if let Some((previous, hold_seconds)) = &hold {
+                entries.push(TimelineEntry::new(
+                    now,
+                    "flapping",
+                    TimelineEvent::Flapping {
+                        previous: previous.clone(),
+                        hold_seconds: *hold_seconds,
+                    },
+                ));
+            }
             match self.store.open(&incident, &entries).await? {
                 OpenOutcome::Opened => {
                     info!(
@@ -131,7 +144,8 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                         decided_by = %incident.decided_by,
                         "incident opened"
                     );
-                    self.start_escalation(&incident.id).await?;
+                    let hold_seconds = hold.map_or(0, |(_, h)| h);
+                    self.start_escalation(&incident.id, hold_seconds).await?;
                     return Ok(IntakeOutcome::Opened {
                         incident_id: incident.id,
                     });
@@ -146,8 +160,33 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
         })
     }
 
-    async fn start_escalation(&self, incident_id: &str) -> Result<(), AppError> {
-        let execution = self.escalations.start(incident_id).await?;
+    /// Whether this ALARM is a flap: its service suppresses flapping and
+    /// the alarm's last incident was resolved by its OK within the window.
+    /// Returns that incident and how long to hold paging.
+    async fn flapping(
+        &self,
+        config: &OncallConfig,
+        incident: &Incident,
+        now: Timestamp,
+    ) -> Result<Option<(String, u32)>, AppError> {
+        let window = config
+            .service(&incident.service)
+            .map_or(0, |s| s.flapping_window_secs());
+        if window == 0 {
+            return Ok(None);
+        }
+        let Some((previous, resolved_at)) = self
+            .store
+            .last_resolved_by_alarm(&incident.dedup_key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(flap_hold(window, resolved_at, now).map(|hold| (previous, hold)))
+    }
+
+    async fn start_escalation(&self, incident_id: &str, hold_seconds: u32) -> Result<(), AppError> {
+        let execution = self.escalations.start(incident_id, hold_seconds).await?;
         let entry = TimelineEntry::new(
             Timestamp::now(),
             "escalation",
@@ -169,7 +208,9 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
             && incident.escalation_execution.is_none()
         {
             warn!(incident = %incident_id, "escalation was not recorded; starting it");
-            self.start_escalation(incident_id).await?;
+            // A held start is recognised by its name: starting it again
+            // with another input keeps the first.
+            self.start_escalation(incident_id, 0).await?;
         }
         Ok(())
     }
@@ -232,6 +273,9 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                         .stop(execution, "alarm returned to OK")
                         .await?;
                 }
+                self.store
+                    .note_resolved_by_alarm(&incident.dedup_key, &id, Timestamp::now())
+                    .await?;
                 info!(incident = %id, "incident resolved by alarm OK");
                 Ok(IntakeOutcome::Resolved { incident_id: id })
             }

@@ -11,6 +11,7 @@
 //! | open incident for a dedup key | `DEDUP#<key>` | `DEDUP` |
 //! | open incident for an ack code | `CODE#<code>` | `CODE` |
 //! | handled inbound SMS | `INBOUND#<message id>` | `INBOUND` |
+//! | last incident its alarm's OK resolved | `LASTOK#<dedup key>` | `LASTOK` |
 //!
 //! Open incidents carry `gsi_open = OPEN` (sparse index `open-incidents`);
 //! every incident carries `gsi_month` (index `incidents-by-month`), so lists
@@ -31,9 +32,9 @@ use super::backend_error;
 use crate::config::OncallConfig;
 use crate::config::ResolvedTarget;
 use crate::core::classify::Severity;
-use crate::core::routing::Urgency;
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
+use crate::core::routing::Urgency;
 use crate::core::time::{iso, parse_instant};
 use crate::ports::{
     BackendError, ClaimOutcome, ConfigLoadError, ConfigSource, FoldOutcome, IncidentStore,
@@ -46,6 +47,9 @@ const META: &str = "META";
 /// A page claim older than this may be taken over by a retry (the first
 /// attempt died between claiming and sending).
 const STALE_CLAIM_SECONDS: i64 = 60;
+/// How long the last OK-resolved incident of an alarm is remembered (longer
+/// than any flapping window).
+const LASTOK_TTL_DAYS: i64 = 2;
 /// How long handled inbound message ids are remembered.
 const INBOUND_TTL_DAYS: i64 = 7;
 
@@ -852,6 +856,45 @@ impl IncidentStore for DynamoIncidents {
     async fn list_month(&self, month: &str) -> Result<Vec<Incident>, BackendError> {
         self.query_index("incidents-by-month", "gsi_month", month)
             .await
+    }
+
+    async fn note_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+        incident_id: &str,
+        at: Timestamp,
+    ) -> Result<(), BackendError> {
+        let mut item = key(format!("LASTOK#{dedup_key}"), "LASTOK");
+        item.insert("incident_id".into(), s(incident_id));
+        item.insert("resolved_at".into(), s(iso(at)));
+        item.insert(
+            "expires_at".into(),
+            n((at + (LASTOK_TTL_DAYS * 24).hours()).as_second()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| backend_error("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    async fn last_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+    ) -> Result<Option<(String, Timestamp)>, BackendError> {
+        let Some(item) = self
+            .get_item(format!("LASTOK#{dedup_key}"), "LASTOK")
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            req_s(&item, "incident_id")?.to_string(),
+            req_time(&item, "resolved_at")?,
+        )))
     }
 
     async fn claim_inbound(&self, message_id: &str, now: Timestamp) -> Result<bool, BackendError> {

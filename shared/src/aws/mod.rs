@@ -4,8 +4,8 @@
 
 pub mod cloudwatch;
 pub mod dynamo;
-pub mod sfn;
 pub mod ses;
+pub mod sfn;
 pub mod sns;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

@@ -40,7 +40,12 @@ fn content(text: &str) -> Result<Content, BackendError> {
 }
 
 impl EmailSender for SesEmail {
-    async fn send_email(&self, to: &str, subject: &str, body: &str) -> Result<String, BackendError> {
+    async fn send_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, BackendError> {
         let message = Message::builder()
             .subject(content(subject)?)
             .body(Body::builder().text(content(body)?).build())

@@ -62,10 +62,15 @@ pub struct ServiceSpec {
     /// Resolve the open incident when its alarm returns to OK (default yes).
     #[serde(default = "yes")]
     pub auto_resolve: bool,
-    /// An ALARM within this many minutes of an OK that resolved the incident
-    /// is recorded on that incident instead of paging again (0 = off).
-    #[serde(default)]
-    pub flapping_window_minutes: u32,
+    /// Flapping suppression: an ALARM within this many minutes of the OK
+    /// that resolved the alarm's last incident opens a new incident (so the
+    /// flap is recorded) but holds its paging until the window has passed;
+    /// an OK before then resolves it without anyone being paged (0 = off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping_window_minutes: Option<u32>,
+    /// Finer-grained alternative to `flapping_window_minutes`, for drills and tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping_window_seconds: Option<u32>,
     /// Urgency when the routing decision does not set one (default high).
     #[serde(default)]
     pub urgency: Urgency,
@@ -73,6 +78,17 @@ pub struct ServiceSpec {
 
 fn yes() -> bool {
     true
+}
+
+impl ServiceSpec {
+    /// The flapping suppression window in seconds (0 = off).
+    pub fn flapping_window_secs(&self) -> u32 {
+        match (self.flapping_window_minutes, self.flapping_window_seconds) {
+            (Some(m), _) => m.saturating_mul(60),
+            (None, Some(s)) => s,
+            (None, None) => 0,
+        }
+    }
 }
 
 /// One level of an escalation policy.
@@ -387,10 +403,7 @@ impl OncallConfig {
             {
                 issues.add(
                     format!("{base}.escalation_policy"),
-                    format!(
-                        "unknown escalation policy '{}'",
-                        service.escalation_policy
-                    ),
+                    format!("unknown escalation policy '{}'", service.escalation_policy),
                 );
             }
             if let Some(team) = &service.team
@@ -398,13 +411,17 @@ impl OncallConfig {
             {
                 issues.add(format!("{base}.team"), format!("unknown team '{team}'"));
             }
-            if service.flapping_window_minutes > MAX_FLAPPING_MINUTES {
+            if service.flapping_window_minutes.is_some()
+                && service.flapping_window_seconds.is_some()
+            {
+                issues.add(
+                    base.clone(),
+                    "set flapping_window_minutes or flapping_window_seconds, not both",
+                );
+            } else if service.flapping_window_secs() > MAX_FLAPPING_MINUTES * 60 {
                 issues.add(
                     format!("{base}.flapping_window_minutes"),
-                    format!(
-                        "{} is more than one day ({MAX_FLAPPING_MINUTES})",
-                        service.flapping_window_minutes
-                    ),
+                    format!("{} s is more than one day", service.flapping_window_secs()),
                 );
             }
         }
@@ -524,9 +541,9 @@ impl OncallConfig {
                     }
                 }
                 Target::Schedule(sid) => match self.schedules.get(sid) {
-                    None => out
-                        .warnings
-                        .push(format!("schedule '{sid}' is no longer in the configuration")),
+                    None => out.warnings.push(format!(
+                        "schedule '{sid}' is no longer in the configuration"
+                    )),
                     Some(schedule) => match schedule.on_call(at).person {
                         Some(person) => {
                             if seen.insert(person.to_string()) {
@@ -557,7 +574,10 @@ fn check_policy(
     warnings: &mut Issues,
 ) {
     if policy.levels.is_empty() {
-        issues.add(format!("{base}.levels"), "a policy needs at least one level");
+        issues.add(
+            format!("{base}.levels"),
+            "a policy needs at least one level",
+        );
     }
     if policy.repeat > MAX_REPEAT {
         issues.add(
@@ -746,7 +766,9 @@ routing:
                 "timestamp": "2026-11-21T06:00:00.000+0000"},
                 "configuration": {"metrics": []}}
         });
-        crate::core::alarm::parse_alarm_event(&event).unwrap().remove(0)
+        crate::core::alarm::parse_alarm_event(&event)
+            .unwrap()
+            .remove(0)
     }
 
     #[test]
@@ -807,8 +829,14 @@ routing:
             .replace("[bob, alice]", "[bob, carol]")
             .replace("{schedule: primary}", "{schedule: secondary}")
             .replace("members: [alice, bob]", "members: [alice, dave]")
-            .replace("service: db, severity: SEV1", "service: dbs, severity: SEV1, policy: nightly")
-            .replace("{escalation_policy: default, team: core}", "{escalation_policy: default, team: ops}");
+            .replace(
+                "service: db, severity: SEV1",
+                "service: dbs, severity: SEV1, policy: nightly",
+            )
+            .replace(
+                "{escalation_policy: default, team: core}",
+                "{escalation_policy: default, team: ops}",
+            );
         assert_eq!(
             paths(&yaml),
             vec![
@@ -834,7 +862,10 @@ routing:
     #[test]
     fn reports_bad_timeouts_repeats_zones_and_numbers() {
         let yaml = GOOD
-            .replace("timeout_minutes: 5", "timeout_minutes: 5, timeout_seconds: 3")
+            .replace(
+                "timeout_minutes: 5",
+                "timeout_minutes: 5, timeout_seconds: 3",
+            )
             .replace("repeat: 2", "repeat: 12")
             .replace("time_zone: Asia/Tokyo}", "time_zone: Asia/Tokio}")
             .replace("+14155550123", "0415 555 0123");
@@ -853,10 +884,15 @@ routing:
     fn schedule_problems_carry_the_schedule_path() {
         let yaml = GOOD
             .replace("participants: [alice, bob]", "participants: []")
-            .replace("time_zone: Asia/Tokyo\n    layers", "time_zone: Mars/Base\n    layers");
+            .replace(
+                "time_zone: Asia/Tokyo\n    layers",
+                "time_zone: Mars/Base\n    layers",
+            );
         let found = paths(&yaml);
         assert!(
-            found.iter().any(|p| p == "schedules.primary.layers[0].participants"),
+            found
+                .iter()
+                .any(|p| p == "schedules.primary.layers[0].participants"),
             "{found:?}"
         );
         assert!(
@@ -910,7 +946,8 @@ routing:
         assert!(
             c.warnings
                 .iter()
-                .any(|w| w.path == "escalation_policies.default.levels[1]" && w.message.contains("bob's sms")),
+                .any(|w| w.path == "escalation_policies.default.levels[1]"
+                    && w.message.contains("bob's sms")),
             "{:?}",
             c.warnings
         );

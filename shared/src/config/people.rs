@@ -114,16 +114,19 @@ impl Profile {
         if spec.name.trim().is_empty() {
             issues.push(("name".into(), "must not be empty".into()));
         }
-        let time_zone = spec.time_zone.as_deref().and_then(|tz| match TimeZone::get(tz) {
-            Ok(z) => Some(z),
-            Err(_) => {
-                issues.push((
-                    "time_zone".into(),
-                    format!("unknown time zone '{tz}' (use an IANA name such as Asia/Tokyo)"),
-                ));
-                None
-            }
-        });
+        let time_zone = spec
+            .time_zone
+            .as_deref()
+            .and_then(|tz| match TimeZone::get(tz) {
+                Ok(z) => Some(z),
+                Err(_) => {
+                    issues.push((
+                        "time_zone".into(),
+                        format!("unknown time zone '{tz}' (use an IANA name such as Asia/Tokyo)"),
+                    ));
+                    None
+                }
+            });
 
         let mut contacts: Vec<Contact> = Vec::new();
         let mut add = |path: String, channel: Channel, address: &str, label: Option<&str>| {
@@ -146,7 +149,11 @@ impl Profile {
             let label = match label {
                 Some(l) => l.to_string(),
                 None => {
-                    let taken = |l: &str| contacts.iter().any(|c| c.channel == channel && c.label == l);
+                    let taken = |l: &str| {
+                        contacts
+                            .iter()
+                            .any(|c| c.channel == channel && c.label == l)
+                    };
                     let mut label = channel.as_str().to_string();
                     let mut n = 1;
                     while taken(&label) {
@@ -160,7 +167,10 @@ impl Profile {
                 .iter()
                 .any(|c| c.channel == channel && c.label == label)
             {
-                issues.push((path, format!("a {channel} contact method labelled '{label}' already exists")));
+                issues.push((
+                    path,
+                    format!("a {channel} contact method labelled '{label}' already exists"),
+                ));
                 return;
             }
             contacts.push(Contact {
@@ -187,7 +197,11 @@ impl Profile {
                 m.label.as_deref(),
             );
         }
-        if contacts.is_empty() && spec.contact_methods.is_empty() && spec.phone.is_none() && spec.email.is_none() {
+        if contacts.is_empty()
+            && spec.contact_methods.is_empty()
+            && spec.phone.is_none()
+            && spec.email.is_none()
+        {
             issues.push((
                 String::new(),
                 "has no contact method (phone, email or contact_methods)".into(),
@@ -196,11 +210,23 @@ impl Profile {
 
         let rules = spec.notification_rules.as_ref();
         let high = match rules.and_then(|r| r.high.as_ref()) {
-            Some(list) => compile_rules("notification_rules.high", list, Urgency::High, &contacts, &mut issues),
+            Some(list) => compile_rules(
+                "notification_rules.high",
+                list,
+                Urgency::High,
+                &contacts,
+                &mut issues,
+            ),
             None => default_rules(Urgency::High, &contacts),
         };
         let low = match rules.and_then(|r| r.low.as_ref()) {
-            Some(list) => compile_rules("notification_rules.low", list, Urgency::Low, &contacts, &mut issues),
+            Some(list) => compile_rules(
+                "notification_rules.low",
+                list,
+                Urgency::Low,
+                &contacts,
+                &mut issues,
+            ),
             None => default_rules(Urgency::Low, &contacts),
         };
 
@@ -277,7 +303,10 @@ fn compile_rules(
             (None, None) => 0,
         };
         if after_secs > MAX_RULE_DELAY_SECONDS {
-            issues.push((path, format!("a delay of {after_secs} s is more than one day")));
+            issues.push((
+                path,
+                format!("a delay of {after_secs} s is more than one day"),
+            ));
             continue;
         }
         if urgency == Urgency::Low && r.channel.interrupts() {
@@ -372,7 +401,11 @@ mod tests {
     #[test]
     fn shorthands_give_sms_voice_and_email_with_default_rules() {
         let p = person("{name: Aiko, phone: '+819012340001', email: a@example.com}").unwrap();
-        let kinds: Vec<_> = p.contacts.iter().map(|c| (c.channel, c.label.as_str())).collect();
+        let kinds: Vec<_> = p
+            .contacts
+            .iter()
+            .map(|c| (c.channel, c.label.as_str()))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -416,10 +449,9 @@ notification_rules:
 
     #[test]
     fn low_urgency_rules_may_not_use_sms_or_voice() {
-        let e = person(
-            "{name: C, phone: '+14155550102', notification_rules: {low: [{channel: sms}]}}",
-        )
-        .unwrap_err();
+        let e =
+            person("{name: C, phone: '+14155550102', notification_rules: {low: [{channel: sms}]}}")
+                .unwrap_err();
         assert_eq!(e[0].0, "notification_rules.low[0].channel");
     }
 

@@ -893,7 +893,13 @@ services:
             .collect();
         assert_eq!(
             keys,
-            ["version", "people", "escalation_policies", "routing", "services"]
+            [
+                "version",
+                "people",
+                "escalation_policies",
+                "routing",
+                "services"
+            ]
         );
         assert_eq!(merged["people"]["bob"]["name"], Value::from("Bob"));
         assert_eq!(

@@ -7,11 +7,7 @@ use super::time::iso;
 pub fn page_email(incident: &Incident) -> (String, String) {
     let subject = format!(
         "[Klaxon] {} {} ALARM {}/{} ({})",
-        incident.severity,
-        incident.urgency,
-        incident.service,
-        incident.alarm_name,
-        incident.id
+        incident.severity, incident.urgency, incident.service, incident.alarm_name, incident.id
     );
     let mut body = format!(
         "Incident {id} is {status}.\n\n\

@@ -36,6 +36,21 @@ pub struct Wake {
     pub next_step: bool,
 }
 
+/// How long to hold paging for an alarm that fires again `window_secs` or
+/// less after its OK resolved the previous incident (a flap); `None` when
+/// it is not a flap.
+pub fn flap_hold(
+    window_secs: u32,
+    resolved_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Option<u32> {
+    if window_secs == 0 || now < resolved_at {
+        return None;
+    }
+    let since = u32::try_from(now.duration_since(resolved_at).as_secs()).ok()?;
+    (since < window_secs).then(|| window_secs - since)
+}
+
 /// Whether a notification `delay_secs` after the level fired is due
 /// `elapsed_secs` after it fired.
 pub fn is_due(delay_secs: u32, elapsed_secs: u32) -> bool {
@@ -44,7 +59,11 @@ pub fn is_due(delay_secs: u32, elapsed_secs: u32) -> bool {
 
 /// The next wake-up of a level that fired `elapsed_secs` ago, given the
 /// delays of all its notifications and its timeout.
-pub fn next_wake(delays: impl IntoIterator<Item = u32>, elapsed_secs: u32, timeout_secs: u32) -> Wake {
+pub fn next_wake(
+    delays: impl IntoIterator<Item = u32>,
+    elapsed_secs: u32,
+    timeout_secs: u32,
+) -> Wake {
     let pending = delays
         .into_iter()
         .filter(|&d| !is_due(d, elapsed_secs) && d < timeout_secs)
@@ -99,10 +118,7 @@ mod tests {
                     timeout_seconds: None,
                 },
                 Level {
-                    targets: vec![
-                        Target::Person("bob".into()),
-                        Target::Person("carol".into()),
-                    ],
+                    targets: vec![Target::Person("bob".into()), Target::Person("carol".into())],
                     timeout_minutes: None,
                     timeout_seconds: Some(30),
                 },
@@ -121,7 +137,10 @@ mod tests {
             })
             .collect();
         assert_eq!(walk, vec![(1, 1, 300), (1, 2, 30), (2, 1, 300), (2, 2, 30)]);
-        assert_eq!(step(&p, 1).unwrap().targets[1], Target::Person("carol".into()));
+        assert_eq!(
+            step(&p, 1).unwrap().targets[1],
+            Target::Person("carol".into())
+        );
     }
 
     #[test]
@@ -129,6 +148,17 @@ mod tests {
         assert!(step(&policy(0), 2).is_none());
         assert!(step(&policy(1), 4).is_none());
         assert!(step(&policy(0), u32::MAX).is_none());
+    }
+
+    #[test]
+    fn an_alarm_soon_after_its_ok_is_held_for_the_rest_of_the_window() {
+        let ok: jiff::Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
+        let at = |s: i64| ok + jiff::SignedDuration::from_secs(s);
+        assert_eq!(flap_hold(600, ok, at(120)), Some(480));
+        assert_eq!(flap_hold(600, ok, at(0)), Some(600));
+        assert_eq!(flap_hold(600, ok, at(600)), None, "the window has passed");
+        assert_eq!(flap_hold(0, ok, at(1)), None, "suppression is off");
+        assert_eq!(flap_hold(600, ok, at(-5)), None, "clock skew: not a flap");
     }
 
     #[test]
@@ -150,7 +180,7 @@ mod tests {
             }
         );
         // Woken a little early: the SMS is due anyway, next is the timeout.
-        assert_eq!(next_wake(delays, 119, 300).next_step, true);
+        assert!(next_wake(delays, 119, 300).next_step);
         assert!(is_due(120, 119));
         assert!(!is_due(120, 100));
         // Woken late, past the timeout: move on at once.

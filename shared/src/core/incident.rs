@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::alarm::{AlarmState, AlarmStateChange};
 use super::classify::Severity;
+use super::phone::mask;
 use super::routing::Urgency;
 use crate::config::Decision;
-use super::phone::mask;
 
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -280,6 +280,12 @@ pub enum TimelineEvent {
         matched: Vec<String>,
     },
     Opened,
+    /// The alarm fired again soon after its OK resolved the previous
+    /// incident: paging is held for the rest of the service's window.
+    Flapping {
+        previous: String,
+        hold_seconds: u32,
+    },
     EscalationStarted {
         execution: String,
     },
@@ -335,6 +341,7 @@ impl TimelineEvent {
             Self::AlarmState { .. } => "alarm_state",
             Self::Classified { .. } => "classified",
             Self::Opened => "opened",
+            Self::Flapping { .. } => "flapping",
             Self::EscalationStarted { .. } => "escalation_started",
             Self::Paged { .. } => "paged",
             Self::PageFailed { .. } => "page_failed",
@@ -375,6 +382,12 @@ impl TimelineEvent {
                 )
             }
             Self::Opened => "incident opened".into(),
+            Self::Flapping {
+                previous,
+                hold_seconds,
+            } => format!(
+                "flapping: the alarm fired again soon after its OK resolved {previous}; paging held {hold_seconds} s (an OK before then resolves this without a page)"
+            ),
             Self::EscalationStarted { execution } => format!("escalation started: {execution}"),
             Self::Paged {
                 pass,

@@ -121,11 +121,11 @@ pub fn help_text(detail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::alarm::{AlarmKind, AlarmState, AlarmStateChange, Route};
     use crate::config::Decision;
+    use crate::core::alarm::{AlarmKind, AlarmState, AlarmStateChange, Route};
     use crate::core::classify::Severity;
-    use crate::core::routing::{Classification, Urgency};
     use crate::core::incident::AckCode;
+    use crate::core::routing::{Classification, Urgency};
 
     fn incident(alarm: &str) -> Incident {
         let change = AlarmStateChange {
