@@ -39,7 +39,8 @@ fn schema_errors(instance: &Value) -> Vec<String> {
 #[test]
 fn committed_schema_matches_what_the_binary_prints() {
     let run = klaxon(&["config", "schema"]).expect_code(0);
-    let committed = std::fs::read_to_string(root().join(SCHEMA)).expect("read the committed schema");
+    let committed =
+        std::fs::read_to_string(root().join(SCHEMA)).expect("read the committed schema");
     assert!(
         committed == run.stdout,
         "{SCHEMA} is out of date with the configuration types; regenerate it from the \
@@ -86,7 +87,9 @@ fn an_unknown_field_fails_the_schema() {
     config["people"]["aiko"]["emial"] = "aiko@example.com".into();
     let errors = schema_errors(&config);
     assert!(
-        errors.iter().any(|e| e.starts_with("/people/aiko") && e.contains("emial")),
+        errors
+            .iter()
+            .any(|e| e.starts_with("/people/aiko") && e.contains("emial")),
         "{errors:?}"
     );
 }
@@ -102,9 +105,10 @@ fn an_unknown_top_level_section_fails_the_schema() {
 fn a_value_of_the_wrong_type_fails_the_schema() {
     let cases: [(&str, fn(&mut Value)); 4] = [
         ("/version", |c| c["version"] = "one".into()),
-        ("/escalation_policies/platform/levels/0/timeout_minutes", |c| {
-            c["escalation_policies"]["platform"]["levels"][0]["timeout_minutes"] = "5".into()
-        }),
+        (
+            "/escalation_policies/platform/levels/0/timeout_minutes",
+            |c| c["escalation_policies"]["platform"]["levels"][0]["timeout_minutes"] = "5".into(),
+        ),
         ("/schedules/primary/layers/0/rotation", |c| {
             c["schedules"]["primary"]["layers"][0]["rotation"] = "fortnightly".into()
         }),
