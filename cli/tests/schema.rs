@@ -103,7 +103,8 @@ fn an_unknown_top_level_section_fails_the_schema() {
 
 #[test]
 fn a_value_of_the_wrong_type_fails_the_schema() {
-    let cases: [(&str, fn(&mut Value)); 4] = [
+    type Break = fn(&mut Value);
+    let cases: [(&str, Break); 4] = [
         ("/version", |c| c["version"] = "one".into()),
         (
             "/escalation_policies/platform/levels/0/timeout_minutes",
