@@ -109,8 +109,14 @@ fn counts(config: &OncallConfig) -> serde_json::Value {
 /// and the document to store, or every problem with its file and line.
 pub fn load(path: &Path) -> Result<(OncallConfig, String, Vec<Located>), Vec<Located>> {
     let whole = |message: String| {
+        let file = path.display().to_string();
+        // Errors from reading already start with the path; say it once.
+        let message = match message.strip_prefix(&format!("{file}: ")) {
+            Some(rest) => rest.to_string(),
+            None => message,
+        };
         vec![Located {
-            file: path.display().to_string(),
+            file,
             line: None,
             path: String::new(),
             message,
