@@ -297,12 +297,13 @@ impl OncallConfig {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let line = inner.location().map(|l| l.line());
+            let message = strip_path(&path, &strip_location(&inner.to_string()));
             ConfigError {
                 issues: vec![ConfigIssue {
                     path: if path == "." { String::new() } else { path },
                     file: None,
                     line,
-                    message: strip_location(&inner.to_string()),
+                    message,
                 }],
             }
         })?;
@@ -694,6 +695,15 @@ fn check_policy(
     }
 }
 
+/// serde_norway starts some messages with the (partial) path, which is
+/// reported separately.
+fn strip_path(path: &str, msg: &str) -> String {
+    match msg.split_once(": ") {
+        Some((head, rest)) if !head.is_empty() && path.starts_with(head) => rest.to_string(),
+        _ => msg.to_string(),
+    }
+}
+
 /// serde_norway appends " at line X column Y"; the line is reported separately.
 fn strip_location(msg: &str) -> String {
     match msg.find(" at line ") {
@@ -855,7 +865,11 @@ routing:
         let yaml = GOOD.replace("email: alice@example.com", "emial: alice@example.com");
         let found = issues(&yaml);
         assert_eq!(found[0].path, "people.alice.emial");
-        assert!(found[0].message.contains("emial"), "{}", found[0].message);
+        assert!(
+            found[0].message.starts_with("unknown field `emial`"),
+            "{}",
+            found[0].message
+        );
         assert_eq!(found[0].line, Some(4));
     }
 
