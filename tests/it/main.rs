@@ -9,5 +9,6 @@ mod garbage;
 mod intake;
 mod oncall;
 mod replies;
+mod routing;
 mod rule_pattern;
 mod template;

@@ -37,3 +37,47 @@ impl AlarmTags for CloudWatchTags {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // moto 5.2.5 does not speak the CBOR protocol the CloudWatch SDK uses,
+    // so the adapter is checked against a mocked client instead.
+    use aws_sdk_cloudwatch::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_cloudwatch::types::Tag;
+    use aws_smithy_mocks::{mock, mock_client};
+
+    use super::*;
+
+    const ARN: &str = "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:orders-latency";
+
+    #[tokio::test]
+    async fn reads_the_alarms_tags_as_a_map() {
+        let rule = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)
+            .match_requests(|r| r.resource_arn() == Some(ARN))
+            .then_output(|| {
+                ListTagsForResourceOutput::builder()
+                    .tags(Tag::builder().key("team").value("payments").build())
+                    .tags(Tag::builder().key("env").value("prod").build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudwatch, [&rule]);
+        let tags = CloudWatchTags::new(client).tags(ARN).await.unwrap();
+        assert_eq!(tags.len(), 2);
+        assert_eq!(tags["team"], "payments");
+        assert_eq!(tags["env"], "prod");
+    }
+
+    #[tokio::test]
+    async fn an_alarm_without_tags_gives_an_empty_map() {
+        let rule = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)
+            .then_output(|| ListTagsForResourceOutput::builder().build());
+        let client = mock_client!(aws_sdk_cloudwatch, [&rule]);
+        assert!(
+            CloudWatchTags::new(client)
+                .tags(ARN)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
