@@ -968,13 +968,27 @@ routing:
     }
 
     #[test]
-    fn time_zones_resolve_without_a_system_database() {
-        // The Lambda runtime may have no /usr/share/zoneinfo: the bundled
-        // copy must know the zones people use.
-        let bundled = jiff::tz::TimeZoneDatabase::bundled();
-        for name in ["Asia/Tokyo", "Europe/Berlin", "America/New_York", "UTC"] {
-            assert!(bundled.get(name).is_ok(), "{name}");
-        }
+    fn flapping_windows_take_one_unit_and_at_most_a_day() {
+        let c = OncallConfig::from_yaml(&GOOD.replace(
+            "{escalation_policy: default, team: core}",
+            "{escalation_policy: default, team: core, flapping_window_minutes: 10}",
+        ))
+        .unwrap();
+        assert_eq!(c.service("general").unwrap().flapping_window_secs(), 600);
+        assert_eq!(c.service("db").unwrap().flapping_window_secs(), 0);
+        let both = GOOD.replace(
+            "{escalation_policy: default, team: core}",
+            "{escalation_policy: default, flapping_window_minutes: 1, flapping_window_seconds: 5}",
+        );
+        assert_eq!(paths(&both), vec!["services.general"]);
+        let long = GOOD.replace(
+            "{escalation_policy: default, team: core}",
+            "{escalation_policy: default, flapping_window_minutes: 1441}",
+        );
+        assert_eq!(
+            paths(&long),
+            vec!["services.general.flapping_window_minutes"]
+        );
     }
 
     #[test]
