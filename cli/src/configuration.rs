@@ -87,10 +87,26 @@ pub async fn run(stack: &StackArgs, cmd: ConfigCommand) -> Result<(), Failure> {
             Ok(())
         }
         ConfigCommand::Schema => {
-            let schema = klaxon::config::json_schema();
+            let schema = sorted(klaxon::config::json_schema());
             say!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(())
         }
+    }
+}
+
+/// The value with every object's keys in sorted order, so the printed
+/// schema is the same whether or not serde_json preserves insertion order
+/// (a feature other crates in a build can switch on).
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
     }
 }
 
