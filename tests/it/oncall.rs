@@ -18,6 +18,11 @@ const SMS_AFTER: u32 = 2;
 /// Three people with email-then-SMS rules; level 1 targets the `primary`
 /// schedule, whose override hands it from aiko to chloe at `handoff`.
 fn three_level_yaml(w: &World, repeat: u32, handoff: Timestamp) -> String {
+    timed_yaml(w, repeat, handoff, LEVEL, SMS_AFTER)
+}
+
+/// [`three_level_yaml`] with other level timeouts and SMS delays.
+fn timed_yaml(w: &World, repeat: u32, handoff: Timestamp, level: u32, sms_after: u32) -> String {
     let person = |id: &str, name: &str, n: u32| {
         format!(
             r#"  {id}:
@@ -28,7 +33,7 @@ fn three_level_yaml(w: &World, repeat: u32, handoff: Timestamp) -> String {
     notification_rules:
       high:
         - {{channel: email, after_seconds: 0}}
-        - {{channel: sms, after_seconds: {SMS_AFTER}}}
+        - {{channel: sms, after_seconds: {sms_after}}}
       low:
         - {{channel: email}}
 "#,
@@ -64,9 +69,9 @@ escalation_policies:
   three-levels:
     repeat: {repeat}
     levels:
-      - {{targets: [{{schedule: primary}}], timeout_seconds: {LEVEL}}}
-      - {{targets: [ben], timeout_seconds: {LEVEL}}}
-      - {{targets: [chloe, {{schedule: empty}}], timeout_seconds: {LEVEL}}}
+      - {{targets: [{{schedule: primary}}], timeout_seconds: {level}}}
+      - {{targets: [ben], timeout_seconds: {level}}}
+      - {{targets: [chloe, {{schedule: empty}}], timeout_seconds: {level}}}
 routing:
   default: {{service: api, severity: SEV2}}
   rules:
@@ -220,8 +225,11 @@ async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_del
 async fn an_ack_in_the_middle_stops_every_later_notification() {
     let w = World::bare().await;
     let far = Timestamp::now() + SignedDuration::from_hours(24);
+    // Longer delays than the other tests: the acknowledgement must land
+    // between ben's email and his SMS even on a loaded machine.
+    let (level, sms_after) = (12, 8);
     w.local
-        .apply_config(&three_level_yaml(&w, 2, far))
+        .apply_config(&timed_yaml(&w, 2, far, level, sms_after))
         .await
         .expect("apply");
     let pump = w.pump();
@@ -233,13 +241,12 @@ async fn an_ack_in_the_middle_stops_every_later_notification() {
     )
     .unwrap();
     let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    let code = w.incident(&id).await.ack_code;
 
-    // Level 2 fires: ben gets his email; he acknowledges from his phone
+    // Level 2 fires: ben gets his email, and acknowledges from his phone
     // before his SMS is due. Being paged by email is enough to be allowed
     // to acknowledge.
     w.wait_for_email(&w.email("ben"), 1).await;
-    let aiko_sms = w.wait_for_sms(&phone(&w, 1), 1).await;
-    let code = ack_code(&aiko_sms[0].message);
     let reply = sms_reply(
         &phone(&w, 2),
         &format!("ACK {code}"),
@@ -247,12 +254,14 @@ async fn an_ack_in_the_middle_stops_every_later_notification() {
     )
     .unwrap();
     w.local.deliver_reply(&reply).await.expect("reply handled");
-    assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
+    let incident = w.incident(&id).await;
+    assert_eq!(incident.status, Status::Acknowledged);
+    let acked_at = incident.acknowledged_at.expect("acknowledged_at");
     assert_eq!(w.wait_execution_end(&id).await, "ABORTED");
 
     // Nothing after the ack: ben's only SMS is the confirmation of his ack,
     // and chloe gets nothing at all.
-    tokio::time::sleep(Duration::from_secs(u64::from(LEVEL) + 2)).await;
+    tokio::time::sleep(Duration::from_secs(u64::from(sms_after) + 2)).await;
     let ben_sms = w.sms_to(&phone(&w, 2)).await;
     assert_eq!(ben_sms.len(), 1, "{ben_sms:?}");
     assert!(
@@ -269,9 +278,10 @@ async fn an_ack_in_the_middle_stops_every_later_notification() {
             .unwrap()
             .is_empty()
     );
-    let timeline = w.timeline(&id).await;
-    let after_ack: Vec<_> = pages(&timeline).into_iter().filter(|p| p.0 > 1).collect();
+    let sent = pages(&w.timeline(&id).await);
+    let after_ack: Vec<_> = sent.iter().filter(|p| p.3 > acked_at).collect();
     assert!(after_ack.is_empty(), "{after_ack:#?}");
+    assert!(sent.iter().all(|p| p.0 <= 1), "{sent:#?}");
     pump.stop().await;
 }
 
