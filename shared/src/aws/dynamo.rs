@@ -416,6 +416,7 @@ impl DynamoIncidents {
         value: &str,
     ) -> Result<Vec<Incident>, BackendError> {
         let mut incidents = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         let mut start = None;
         loop {
             let out = self
@@ -432,7 +433,11 @@ impl DynamoIncidents {
                 .await
                 .map_err(|e| backend_error("DynamoDB", "Query", e))?;
             for item in out.items() {
-                incidents.push(incident_from_item(item)?);
+                let incident = incident_from_item(item)?;
+                // An index is eventually consistent; never list an incident twice.
+                if seen.insert(incident.id.clone()) {
+                    incidents.push(incident);
+                }
             }
             start = out.last_evaluated_key;
             if start.is_none() {
