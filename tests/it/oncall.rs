@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use klaxon::core::incident::{Channel, Status, TimelineEntry, TimelineEvent};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 
-use crate::common::{World, ack_code, opened_id};
+use crate::common::{World, opened_id};
 
 /// Each level waits this long before the next one.
 const LEVEL: u32 = 4;
