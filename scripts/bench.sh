@@ -8,8 +8,12 @@
 #   b. Cold start: native (host) release binaries run against a stub Lambda
 #      Runtime API (tests/src/bin/coldstart.rs); time from process spawn to
 #      the first GET /2018-06-01/runtime/invocation/next. min/median/p90.
-#   c. Intake latency: criterion bench shared/benches/intake.rs. Budget:
-#      parse + classify + build the write <= 50 us per event (intake/full/*).
+#   c. Criterion benches in shared/benches/. Budgets:
+#      intake.rs  parse + classify + build the write <= 50 us per event (intake/full/*)
+#      oncall.rs  who is on call now, 3 layers x 10 people + 50 overrides <= 10 us
+#                 (oncall/now_three_layers)
+#      config.rs  load + validate a 500-person, 100-schedule file <= 50 ms
+#                 (config/load_validate)
 #
 # Usage (from anywhere; needs python3 for the venv, rustup and cargo):
 #   scripts/bench.sh
@@ -26,6 +30,8 @@ JOBS="${BENCH_JOBS:-2}"
 BOOTSTRAP_BUDGET=6000000
 ZIP_BUDGET=3000000
 INTAKE_BUDGET_NS=50000
+ONCALL_BUDGET_NS=10000
+CONFIG_BUDGET_NS=50000000
 ARM_TARGET=aarch64-unknown-linux-gnu
 LOGS="$ROOT/target/bench"
 ZIP_DIR="$ROOT/target/lambda-zip"
@@ -85,46 +91,51 @@ for f in "${FUNCTIONS[@]}"; do
 done
 
 # ------------------------------------------------------------- c. criterion
-log "c. cargo bench -p klaxon-shared --bench intake"
-if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --bench intake >"$LOGS/intake.log" 2>&1; then
-  tail -n 40 "$LOGS/intake.log" >&2
-  exit 1
-fi
-# Criterion prints the id, then `time: [low estimate high]` (on the next line
-# when the id is long). Join them: "<id> time: [...]".
-awk '
-  /^Benchmarking / { next }
-  /time:/ { line = $0; sub(/^[[:space:]]+/, "", line)
-            if ($0 ~ /^[[:space:]]/) print id "  " line; else print line; next }
-  /^[^[:space:]]/ { id = $1 }
-' "$LOGS/intake.log" >"$LOGS/intake.estimates"
-if [[ ! -s "$LOGS/intake.estimates" ]]; then
-  cat "$LOGS/intake.log" >&2
+: >"$LOGS/criterion.estimates"
+for bench in intake oncall config; do
+  log "c. cargo bench -p klaxon-shared --bench $bench"
+  if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
+    tail -n 40 "$LOGS/$bench.log" >&2
+    exit 1
+  fi
+  # Criterion prints the id, then `time: [low estimate high]` (on the next
+  # line when the id is long). Join them: "<id> time: [...]".
+  awk '
+    /^Benchmarking / { next }
+    /time:/ { line = $0; sub(/^[[:space:]]+/, "", line)
+              if ($0 ~ /^[[:space:]]/) print id "  " line; else print line; next }
+    /^[^[:space:]]/ { id = $1 }
+  ' "$LOGS/$bench.log" >>"$LOGS/criterion.estimates"
+done
+if [[ ! -s "$LOGS/criterion.estimates" ]]; then
   echo "bench: no criterion estimates found" >&2
   exit 1
 fi
-cat "$LOGS/intake.estimates"
+cat "$LOGS/criterion.estimates"
 
 # Markdown rows: | id | estimate | [low, high] | budget |
-BENCH_ROWS="$(awk -v budget="$INTAKE_BUDGET_NS" '
+BENCH_ROWS="$(awk -v intake="$INTAKE_BUDGET_NS" -v oncall="$ONCALL_BUDGET_NS" -v config="$CONFIG_BUDGET_NS" '
   function ns(v, u) {
     if (u == "ps") return v / 1000; if (u == "ns") return v
     if (u == "ms") return v * 1e6;  if (u == "s") return v * 1e9
     return v * 1000   # µs / us
+  }
+  function check(est, budget, label) {
+    if (est > budget) { bad = 1; return label " **FAIL**" }
+    return label " PASS"
   }
   {
     id = $1
     s = $0; sub(/.*\[/, "", s); sub(/\].*/, "", s); split(s, a, " ")
     est = ns(a[3], a[4])
     verdict = ""
-    if (id ~ /\/full\//) {
-      verdict = (est <= budget) ? "≤ 50 µs PASS" : "≤ 50 µs **FAIL**"
-      if (est > budget) bad = 1
-    }
+    if (id ~ /^intake\/full\//) verdict = check(est, intake, "≤ 50 µs")
+    if (id == "oncall/now_three_layers") verdict = check(est, oncall, "≤ 10 µs")
+    if (id == "config/load_validate") verdict = check(est, config, "≤ 50 ms")
     printf "| `%s` | %s %s | [%s %s, %s %s] | %s |\n", id, a[3], a[4], a[1], a[2], a[5], a[6], verdict
   }
   END { exit bad }
-' "$LOGS/intake.estimates")" || fail=1
+' "$LOGS/criterion.estimates")" || fail=1
 
 # ---------------------------------------------------------------- summary
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
@@ -145,7 +156,7 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
       "$v" "${CS[$f]}"
   done
   echo
-  echo "| Intake benchmark (criterion) | estimate | 95% CI | budget |"
+  echo "| Benchmark (criterion) | estimate | 95% CI | budget |"
   echo "|---|---:|---:|:---:|"
   printf '%s\n' "$BENCH_ROWS"
   echo

@@ -159,7 +159,9 @@ cmd_start() {
     fi
     log "starting moto on $ENDPOINT (log: ${LOG_FILE#"$ROOT"/})"
     # MOTO_PORT: the Step Functions executor calls other services through it.
-    MOTO_PORT="$PORT" nohup "$VENV/bin/moto_server" -H "$HOST" -p "$PORT" \
+    # scripts/moto_server.py is moto_server with DynamoDB writes made atomic
+    # (see the file for why).
+    MOTO_PORT="$PORT" nohup "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H "$HOST" -p "$PORT" \
       >"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
     echo "$PORT" >"$STATE/moto.port"

@@ -13,7 +13,6 @@ use klaxon::app::intake::new_incident;
 use klaxon::aws::dynamo::open_transaction;
 use klaxon::config::OncallConfig;
 use klaxon::core::alarm::{AlarmStateChange, parse_alarm_bytes};
-use klaxon::core::classify::classify;
 
 const TABLE: &str = "klaxon-incidents";
 
@@ -28,6 +27,14 @@ people:
   carol: {name: Carol Jones, phone: "+447700900123"}
   dave: {name: Dave Brown, phone: "+61412345678", email: dave@example.com}
   erin: {name: Erin Lee, email: erin@example.com}
+services:
+  general: {escalation_policy: default}
+  database: {escalation_policy: dba}
+  messaging: {escalation_policy: default}
+  search: {escalation_policy: default}
+  checkout: {escalation_policy: default}
+  payments: {escalation_policy: default}
+  platform: {escalation_policy: default, urgency: low}
 escalation_policies:
   default:
     repeat: 2
@@ -41,13 +48,12 @@ escalation_policies:
       - {targets: [carol], timeout_minutes: 3}
       - {targets: [dave, alice], timeout_minutes: 10}
 routing:
-  default: {service: general, severity: SEV3, policy: default}
-  auto_resolve: true
+  default: {service: general, severity: SEV3}
   insufficient_data: ignore
   rules:
-    - {name: rds, match: {alarm_name: "rds-*"}, service: database, severity: SEV2, policy: dba}
-    - {name: aurora, match: {alarm_name: "aurora-{writer,reader}-*"}, service: database, policy: dba}
-    - {name: dynamodb-throttle, match: {alarm_name: "ddb-*-throttl*"}, service: database, severity: SEV3, policy: dba}
+    - {name: rds, match: {alarm_name: "rds-*"}, service: database, severity: SEV2}
+    - {name: aurora, match: {alarm_name: "aurora-{writer,reader}-*"}, service: database}
+    - {name: dynamodb-throttle, match: {alarm_name: "ddb-*-throttl*"}, service: database, severity: SEV3}
     - {name: queue-age, match: {alarm_name: "sqs-*-age"}, service: messaging, severity: SEV3}
     - {name: dlq, match: {alarm_name: "*-dlq-*"}, service: messaging, severity: SEV2}
     - {name: staging, match: {alarm_name: "*-staging"}, severity: SEV4}
@@ -94,8 +100,8 @@ fn benches(c: &mut Criterion) {
     // transaction has its 3 pointer/incident items + 3 timeline entries.
     let change = only_change(&formats[0].1);
     assert_eq!(
-        classify(&config.routing, &change).decided_by,
-        "rule:checkout"
+        config.decide(&change, None).classification.rule.as_deref(),
+        Some("checkout")
     );
     assert_eq!(intake_once(&config, &formats[0].1, now), 6);
 
@@ -110,7 +116,7 @@ fn benches(c: &mut Criterion) {
         });
     }
     c.bench_function("intake/classify", |b| {
-        b.iter(|| classify(&config.routing, black_box(&change)))
+        b.iter(|| config.decide(black_box(&change), None))
     });
     c.bench_function("intake/build", |b| {
         b.iter(|| {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, OncallConfig};
+use crate::config::{ConfigError, OncallConfig, ResolvedTarget};
 use crate::core::incident::{AckCode, Actor, Channel, Incident, Status, TimelineEntry};
 use crate::core::phone::Phone;
 
@@ -55,14 +55,35 @@ pub struct PageClaim {
     pub step: u32,
     pub person: String,
     pub channel: Channel,
-    pub phone: Phone,
+    /// The label of the contact method used.
+    pub contact: String,
+    /// The person's numbers whose replies will count: recorded with the claim.
+    pub ack_numbers: Vec<Phone>,
 }
 
 impl PageClaim {
-    /// The dedup key of this page: one send per step, person and channel.
+    /// The dedup key of this page: one send per step, person, channel and
+    /// contact method.
     pub fn key(&self) -> String {
-        format!("{:04}#{}#{}", self.step, self.person, self.channel.as_str())
+        format!(
+            "{:04}#{}#{}#{}",
+            self.step,
+            self.person,
+            self.channel.as_str(),
+            self.contact
+        )
     }
+}
+
+/// A fired escalation level: when, and whom it targets (schedules already
+/// resolved). Recorded once; later wake-ups of the same step reuse it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelRecord {
+    pub step: u32,
+    pub pass: u32,
+    pub level: u32,
+    pub fired_at: Timestamp,
+    pub targets: Vec<ResolvedTarget>,
 }
 
 /// Result of claiming a page.
@@ -152,6 +173,15 @@ pub trait IncidentStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<ClaimOutcome, BackendError>> + Send;
 
+    /// Records that a step fired, with its timeline entries, unless it was
+    /// already recorded; returns the record that is stored.
+    fn fire_level(
+        &self,
+        incident_id: &str,
+        record: &LevelRecord,
+        entries: &[TimelineEntry],
+    ) -> impl Future<Output = Result<LevelRecord, BackendError>> + Send;
+
     /// Marks a claimed page as sent and records it on the timeline.
     fn complete_page(
         &self,
@@ -186,6 +216,20 @@ pub trait IncidentStore: Send + Sync {
         month: &str,
     ) -> impl Future<Output = Result<Vec<Incident>, BackendError>> + Send;
 
+    /// Remembers that the alarm's OK resolved an incident (for flapping).
+    fn note_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+        incident_id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The last incident of a dedup key that its alarm's OK resolved, and when.
+    fn last_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+    ) -> impl Future<Output = Result<Option<(String, Timestamp)>, BackendError>> + Send;
+
     /// Claims an inbound message id; `false` if it was already processed.
     fn claim_inbound(
         &self,
@@ -211,6 +255,25 @@ pub trait SmsSender: Send + Sync {
     ) -> impl Future<Output = Result<String, BackendError>> + Send;
 }
 
+/// Reads an alarm's tags (CloudWatch `ListTagsForResource`).
+pub trait AlarmTags: Send + Sync {
+    fn tags(
+        &self,
+        alarm_arn: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, String>, BackendError>> + Send;
+}
+
+/// Sends email.
+pub trait EmailSender: Send + Sync {
+    /// Sends one email and returns the provider's message id.
+    fn send_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<String, BackendError>> + Send;
+}
+
 /// What the escalation workflow is told after a step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -225,10 +288,14 @@ pub struct StepResult {
 
 /// The escalation workflows (Step Functions).
 pub trait Escalations: Send + Sync {
-    /// Starts the incident's escalation; starting it again is harmless.
-    /// Returns the execution id.
-    fn start(&self, incident_id: &str)
-    -> impl Future<Output = Result<String, BackendError>> + Send;
+    /// Starts the incident's escalation, first holding `hold_seconds` (a
+    /// flapping alarm); starting it again is harmless. Returns the
+    /// execution id.
+    fn start(
+        &self,
+        incident_id: &str,
+        hold_seconds: u32,
+    ) -> impl Future<Output = Result<String, BackendError>> + Send;
 
     /// Stops an escalation; stopping a finished one is harmless.
     fn stop(

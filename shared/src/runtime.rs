@@ -63,6 +63,8 @@ pub struct Settings {
     pub config_cache: Duration,
     pub state_machine_arn: Option<String>,
     pub sms_origination_number: Option<Phone>,
+    /// The verified SES identity pages by email come from; none = no email.
+    pub email_from: Option<String>,
 }
 
 pub const ENV_INCIDENTS_TABLE: &str = "KLAXON_INCIDENTS_TABLE";
@@ -70,6 +72,7 @@ pub const ENV_CONFIG_TABLE: &str = "KLAXON_CONFIG_TABLE";
 pub const ENV_CONFIG_CACHE_SECONDS: &str = "KLAXON_CONFIG_CACHE_SECONDS";
 pub const ENV_STATE_MACHINE_ARN: &str = "KLAXON_STATE_MACHINE_ARN";
 pub const ENV_SMS_ORIGINATION_NUMBER: &str = "KLAXON_SMS_ORIGINATION_NUMBER";
+pub const ENV_EMAIL_FROM: &str = "KLAXON_EMAIL_FROM";
 
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -102,6 +105,7 @@ impl Settings {
             config_cache,
             state_machine_arn: non_empty(ENV_STATE_MACHINE_ARN),
             sms_origination_number,
+            email_from: non_empty(ENV_EMAIL_FROM).map(|v| v.trim().to_string()),
         })
     }
 

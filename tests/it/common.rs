@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use klaxon::core::incident::{Incident, TimelineEntry};
 use klaxon::ports::IncidentStore;
-use klaxon_local::{Local, Pump, SentSms};
+use klaxon_local::{Local, Pump, SentEmail, SentSms};
 use rand::RngExt;
 
 /// How long a test waits for something asynchronous before failing.
@@ -36,6 +36,9 @@ people:
   alice: {{name: Alice, phone: "{}"}}
   bob: {{name: Bob, phone: "{}"}}
   carol: {{name: Carol, phone: "{}"}}
+services:
+  checkout: {{escalation_policy: default}}
+  payments: {{escalation_policy: payments}}
 escalation_policies:
   default:
     repeat: {repeat}
@@ -46,13 +49,12 @@ escalation_policies:
     levels:
       - {{targets: [carol], timeout_seconds: {level_seconds}}}
 routing:
-  default: {{service: checkout, severity: SEV2, policy: default}}
+  default: {{service: checkout, severity: SEV2}}
   rules:
     - name: payments
       match: {{alarm_name: "payments-*"}}
       service: payments
       severity: SEV1
-      policy: payments
 "#,
         w.alice, w.bob, w.carol
     )
@@ -61,22 +63,54 @@ routing:
 impl World {
     /// A new stack with the default test configuration.
     pub async fn new(level_seconds: u32, repeat: u32) -> Self {
-        let tag = unique();
-        let local = Local::up(&format!("t{tag}"))
-            .await
-            .expect("local stack (is the emulator running? see README)");
-        let w = Self {
-            local: Arc::new(local),
-            alice: format!("+8190{tag}01"),
-            bob: format!("+8190{tag}02"),
-            carol: format!("+8190{tag}03"),
-            tag,
-        };
+        let w = Self::bare().await;
         w.local
             .apply_config(&oncall_yaml(&w, level_seconds, repeat))
             .await
             .expect("apply config");
         w
+    }
+
+    /// A new stack with no configuration applied yet.
+    pub async fn bare() -> Self {
+        let tag = unique();
+        let local = Local::up(&format!("t{tag}"))
+            .await
+            .expect("local stack (is the emulator running? see README)");
+        Self {
+            local: Arc::new(local),
+            alice: format!("+8190{tag}01"),
+            bob: format!("+8190{tag}02"),
+            carol: format!("+8190{tag}03"),
+            tag,
+        }
+    }
+
+    /// A unique email address of this world.
+    pub fn email(&self, who: &str) -> String {
+        format!("{who}-{}@example.com", self.tag)
+    }
+
+    /// Waits until `address` has received at least `n` emails.
+    pub async fn wait_for_email(&self, address: &str, n: usize) -> Vec<SentEmail> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let got = self
+                .local
+                .emulator
+                .emails_to(address)
+                .await
+                .expect("read emails");
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {n} emails to {address}, got {}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub fn alarm_name(&self, base: &str) -> String {

@@ -23,7 +23,7 @@ async fn sns_and_alarm_action_deliveries_open_the_same_incident_as_eventbridge()
         assert_eq!(i.service, "payments", "routing rule applied");
         assert_eq!(i.decided_by, "rule:payments");
         assert_eq!(i.severity.as_str(), "SEV1");
-        assert_eq!(i.severity_from, "description token");
+        assert_eq!(i.severity_from, "description");
         assert_eq!(i.account, "123456789012");
         assert_eq!(i.region, "ap-northeast-1");
         assert_eq!(i.description, incidents[0].description);

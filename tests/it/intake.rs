@@ -145,10 +145,16 @@ async fn the_same_event_twenty_times_concurrently_is_one_incident_and_one_page()
         .into_iter()
         .filter(|i| i.alarm_name == name)
         .collect();
-    assert_eq!(open.len(), 1);
+    let open_ids: Vec<&str> = open.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        open_ids,
+        vec![opened[0].as_str()],
+        "open incidents for the alarm"
+    );
     w.wait_for_sms(&w.alice, 1).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(w.sms_to(&w.alice).await.len(), 1, "one level-1 SMS");
+    let sms = w.sms_to(&w.alice).await;
+    assert_eq!(sms.len(), 1, "one level-1 SMS: {sms:?}");
     pump.stop().await;
 }
 

@@ -7,6 +7,8 @@ mod escalation;
 mod formats;
 mod garbage;
 mod intake;
+mod oncall;
 mod replies;
+mod routing;
 mod rule_pattern;
 mod template;

@@ -16,6 +16,15 @@ pub struct SentSms {
 }
 
 /// The emulator behind `AWS_ENDPOINT_URL`.
+/// An email the emulator accepted (moto's SES v2 `SendEmail` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Emulator {
     pub endpoint: String,
@@ -71,25 +80,71 @@ impl Emulator {
 
     /// moto lists SMS in its state dump. Serialising that dump can fail
     /// while other requests change the state; a later read succeeds.
-    async fn moto_sms(&self) -> Result<Vec<SentSms>, HarnessError> {
+    /// moto's whole state (`/moto-api/data.json`), retried: a read that
+    /// races a mutation can fail.
+    async fn moto_state(&self) -> Result<Value, HarnessError> {
         let url = format!("{}/moto-api/data.json", self.endpoint);
         let mut last = String::new();
         for _ in 0..10 {
             match self.http.get(&url).send().await {
-                Ok(r) if r.status().is_success() => {
-                    let data: Value = r.json().await.map_err(|e| http_err("moto state", e))?;
-                    let sms = data
-                        .pointer("/sns/SMS")
-                        .cloned()
-                        .unwrap_or(Value::Array(vec![]));
-                    return serde_json::from_value(sms).map_err(|e| http_err("moto SMS list", e));
-                }
+                Ok(r) if r.status().is_success() => match r.json::<Value>().await {
+                    Ok(v) => return Ok(v),
+                    Err(e) => last = e.to_string(),
+                },
                 Ok(r) => last = format!("HTTP {}", r.status()),
                 Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         Err(http_err("reading moto state", last))
+    }
+
+    async fn moto_sms(&self) -> Result<Vec<SentSms>, HarnessError> {
+        let data = self.moto_state().await?;
+        let sms = data
+            .pointer("/sns/SMS")
+            .cloned()
+            .unwrap_or(Value::Array(vec![]));
+        serde_json::from_value(sms).map_err(|e| http_err("moto SMS list", e))
+    }
+
+    /// Every email sent through SES (moto only).
+    pub async fn emails_sent(&self) -> Result<Vec<SentEmail>, HarnessError> {
+        let data = self.moto_state().await?;
+        let text = |m: &Value, k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(data
+            .pointer("/ses/Message")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|m| SentEmail {
+                message_id: text(m, "id"),
+                to: m
+                    .pointer("/destinations/ToAddresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                subject: text(m, "subject"),
+                body: text(m, "body"),
+            })
+            .collect())
+    }
+
+    pub async fn emails_to(&self, address: &str) -> Result<Vec<SentEmail>, HarnessError> {
+        Ok(self
+            .emails_sent()
+            .await?
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .collect())
     }
 
     /// LocalStack keeps SMS at its own internal endpoint.

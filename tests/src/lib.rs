@@ -17,13 +17,15 @@ use klaxon::app::AppError;
 use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
 use klaxon::app::reply::{Replies, ReplyOutcome};
+use klaxon::aws::cloudwatch::CloudWatchTags;
 use klaxon::aws::dynamo::{DynamoConfig, DynamoIncidents};
+use klaxon::aws::ses::SesEmail;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
 use klaxon::config::OncallConfig;
 use serde_json::{Value, json};
 
-pub use emulator::{Emulator, SentSms};
+pub use emulator::{Emulator, SentEmail, SentSms};
 pub use stack::Stack;
 pub use template::Template;
 
@@ -59,9 +61,15 @@ pub struct Local {
     pub store: DynamoIncidents,
     pub config: DynamoConfig,
     pub sms: SnsSms,
+    pub email: Option<SesEmail>,
+    pub tags: CloudWatchTags,
     pub escalations: StepFunctions,
     pub sqs: aws_sdk_sqs::Client,
 }
+
+/// The sender address local stacks use for pages by email (the template's
+/// `EmailFrom` parameter; the SES identity is created in the emulator).
+pub const LOCAL_EMAIL_FROM: &str = "pages@klaxon.example";
 
 impl Local {
     /// Connects to the emulator and provisions (or reuses) a stack.
@@ -70,7 +78,8 @@ impl Local {
         emulator.enable_step_functions().await?;
         let sdk = klaxon::aws::sdk_config().await;
         let template = Template::repo()?;
-        let stack = Stack::provision(&sdk, &template, stack_name).await?;
+        let params = [("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string())];
+        let stack = Stack::provision_with(&sdk, &template, stack_name, params.into()).await?;
         // Each adapter is configured from the settings the template gives
         // the function that uses it.
         let intake = stack.settings(ids::INTAKE)?;
@@ -79,6 +88,28 @@ impl Local {
         // No caching locally, so an applied configuration takes effect at once.
         let config = DynamoConfig::from_sdk(&sdk, &intake.config_table, Duration::ZERO);
         let sms = SnsSms::from_sdk(&sdk, escalator.sms_origination_number.clone());
+        // The sender must be an SES identity, as in a real account.
+        let email = match &escalator.email_from {
+            Some(from) => {
+                let created = aws_sdk_sesv2::Client::new(&sdk)
+                    .create_email_identity()
+                    .email_identity(from)
+                    .send()
+                    .await;
+                if let Err(e) = created
+                    && !e
+                        .as_service_error()
+                        .is_some_and(|se| se.is_already_exists_exception())
+                {
+                    return Err(HarnessError::Aws(
+                        aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string(),
+                    ));
+                }
+                Some(SesEmail::from_sdk(&sdk, from))
+            }
+            None => None,
+        };
+        let tags = CloudWatchTags::from_sdk(&sdk);
         let escalations = StepFunctions::from_sdk(
             &sdk,
             escalator
@@ -93,6 +124,8 @@ impl Local {
             store,
             config,
             sms,
+            email,
+            tags,
             escalations,
             sqs,
         })
@@ -121,6 +154,7 @@ impl Local {
             store: &self.store,
             escalations: &self.escalations,
             config: &self.config,
+            tags: &self.tags,
         }
         .handle(event)
         .await
@@ -187,6 +221,7 @@ impl Local {
         let response = Escalator {
             store: &self.store,
             sms: &self.sms,
+            email: self.email.as_ref(),
             escalations: &self.escalations,
             config: &self.config,
         }

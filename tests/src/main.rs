@@ -139,6 +139,28 @@ async fn next_sms(
     }
 }
 
+/// Waits for the `n`-th email to `address`; returns its subject.
+async fn next_email(
+    local: &Local,
+    address: &str,
+    n: usize,
+    patience: Duration,
+) -> Result<String, HarnessError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let got = local.emulator.emails_to(address).await?;
+        if got.len() >= n {
+            return Ok(got[n - 1].subject.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(HarnessError::Emulator(format!(
+                "no email #{n} to {address} after {patience:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// The demo stops at the first step that did not go as the scenario says.
 fn expect_outcome<T: PartialEq + std::fmt::Debug>(got: &[T], want: &T) -> Result<(), HarnessError> {
     if got == std::slice::from_ref(want) {
@@ -162,10 +184,19 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
     let phone = |id: &str| -> Result<String, HarnessError> {
         config
             .person(id)
-            .and_then(|p| p.phone.clone())
+            .and_then(|p| p.ack_numbers().first().map(|n| n.as_str().to_string()))
             .ok_or_else(|| HarnessError::Config(format!("{id} has no phone")))
     };
     let (aiko, ben) = (phone("aiko")?, phone("ben")?);
+    let aiko_email = config
+        .person("aiko")
+        .and_then(|p| {
+            p.contacts
+                .iter()
+                .find(|c| c.channel == klaxon::core::incident::Channel::Email)
+        })
+        .map(|c| c.address.clone())
+        .ok_or_else(|| HarnessError::Config("aiko has no email".into()))?;
     let level_seconds: Vec<u32> = config
         .policy("default")
         .map(|p| p.levels.iter().map(|l| l.timeout_secs()).collect())
@@ -173,8 +204,16 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
     let pump = Pump::start(Arc::clone(&local));
     let before_aiko = local.emulator.sms_to(&aiko).await?.len();
     let before_ben = local.emulator.sms_to(&ben).await?.len();
+    let before_aiko_email = local.emulator.emails_to(&aiko_email).await?.len();
 
     let now = jiff::Timestamp::now();
+    if let Some(primary) = config.schedule("primary") {
+        let on_call = primary.on_call(now);
+        println!(
+            "\n0. On call for schedule 'primary' now: {} (klaxon oncall)",
+            on_call.person.unwrap_or("nobody")
+        );
+    }
     let alarm_name = format!("checkout-5xx-demo-{}", now.strftime("%H%M%S"));
     let at = klaxon::core::time::iso(now);
     println!(
@@ -200,19 +239,30 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         .map_err(|e| HarnessError::Aws(e.to_string()))?
         .ok_or_else(|| HarnessError::Aws("incident missing".into()))?;
     println!(
-        "   incident {id} opened: {} service={} (decided by {}, severity from {})",
-        incident.severity, incident.service, incident.decided_by, incident.severity_from
+        "   incident {id} opened: {} {} urgency, service={} (decided by {}, severity from {})",
+        incident.severity,
+        incident.urgency,
+        incident.service,
+        incident.decided_by,
+        incident.severity_from
     );
     println!(
         "   escalation: Step Functions execution {}",
         incident.escalation_execution.clone().unwrap_or_default()
     );
 
-    let page = next_sms(&local, &aiko, before_aiko + 1, Duration::from_secs(30)).await?;
+    let subject = next_email(
+        &local,
+        &aiko_email,
+        before_aiko_email + 1,
+        Duration::from_secs(30),
+    )
+    .await?;
     println!(
-        "\n2. Level 1 paged: SMS to Aiko ({}):\n   \"{page}\"",
-        mask(&aiko)
+        "\n2. Level 1 fires: schedule 'primary' resolves to Aiko now. Her rules: email at once, SMS after 3 s.\n   Email to {aiko_email}: \"{subject}\""
     );
+    let page = next_sms(&local, &aiko, before_aiko + 1, Duration::from_secs(30)).await?;
+    println!("   SMS to Aiko ({}):\n   \"{page}\"", mask(&aiko));
 
     println!(
         "\n3. No reply within level 1's {} s timeout ...",

@@ -51,11 +51,23 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 impl Stack {
-    /// Creates (or reuses) every emulated resource the template declares.
+    /// Creates (or reuses) every emulated resource the template declares,
+    /// with the parameters' defaults.
     pub async fn provision(
         sdk: &SdkConfig,
         template: &Template,
         name: &str,
+    ) -> Result<Self, HarnessError> {
+        Self::provision_with(sdk, template, name, BTreeMap::new()).await
+    }
+
+    /// Like [`Stack::provision`], with some parameters given (as
+    /// `sam deploy --parameter-overrides` would).
+    pub async fn provision_with(
+        sdk: &SdkConfig,
+        template: &Template,
+        name: &str,
+        parameters: BTreeMap<String, String>,
     ) -> Result<Self, HarnessError> {
         let region = sdk
             .region()
@@ -68,6 +80,14 @@ impl Stack {
             refs: template.parameter_defaults(),
             attrs: BTreeMap::new(),
         };
+        for (k, v) in parameters {
+            if !ctx.refs.contains_key(&k) {
+                return Err(HarnessError::Template(format!(
+                    "no parameter {k} in the template"
+                )));
+            }
+            ctx.refs.insert(k, v);
+        }
 
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         for (id, body) in template.resources_of("AWS::DynamoDB::Table") {

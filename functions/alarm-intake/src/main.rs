@@ -2,7 +2,10 @@
 //! direct alarm action) in; incidents opened, folded or resolved out.
 
 use klaxon::app::intake::Intake;
-use klaxon::aws::{dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, sfn::StepFunctions};
+use klaxon::aws::{
+    cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config,
+    sfn::StepFunctions,
+};
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -15,10 +18,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let tags = CloudWatchTags::from_sdk(&sdk);
     let intake = Intake {
         store: &store,
         escalations: &escalations,
         config: &config,
+        tags: &tags,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let intake = &intake;

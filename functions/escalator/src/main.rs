@@ -1,10 +1,11 @@
 //! `escalator`: runs one escalation step per queued message from the
-//! escalation workflow, pages the level's targets, and answers the workflow.
+//! escalation workflow, sends the notifications that are due, and answers the workflow.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use klaxon::app::escalator::Escalator;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, sfn::StepFunctions, sns::SnsSms,
+    dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, ses::SesEmail, sfn::StepFunctions,
+    sns::SnsSms,
 };
 use klaxon::runtime::{Settings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -16,11 +17,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = sdk_config().await;
     let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
     let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
+    let email = settings
+        .email_from
+        .as_deref()
+        .map(|from| SesEmail::from_sdk(&sdk, from));
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let escalator = Escalator {
         store: &store,
         sms: &sms,
+        email: email.as_ref(),
         escalations: &escalations,
         config: &config,
     };

@@ -1,22 +1,29 @@
-//! One escalation step, run when the workflow asks for it.
+//! One escalation wake-up, run when the workflow asks for it.
 //!
-//! The workflow sends `{incident_id, step, task_token}`. The step pages every
-//! target of its level (each page claimed atomically first, so a retry or a
-//! concurrent run never sends it twice, and nothing is sent once the
-//! incident is acknowledged or resolved), then reports back how long to wait
-//! before the next step, or that the escalation is over.
+//! The workflow sends `{incident_id, step, task_token}`. The first time a
+//! step runs, its level fires: schedule targets are resolved to whoever is
+//! on call at that moment, and the result is recorded once. Each run then
+//! sends every notification that is due by the targets' notification rules
+//! for the incident's urgency (each claimed atomically first, so a retry or
+//! a concurrent run never sends it twice, and nothing is sent once the
+//! incident is acknowledged or resolved), and reports back when to wake
+//! next: for the level's next notification, or at its timeout for the next
+//! step. Past the last step the escalation is over.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use super::AppError;
-use crate::core::escalation::{step as policy_step, total_steps};
+use crate::config::{NotificationRule, OncallConfig, Profile};
+use crate::core::email::page_email;
+use crate::core::escalation::{Step, is_due, next_wake, step as policy_step, total_steps};
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::sms::page_text;
 use crate::ports::{
-    ClaimOutcome, ConfigSource, Escalations, IncidentStore, PageClaim, SmsSender, StepResult,
+    BackendError, ClaimOutcome, ConfigSource, EmailSender, Escalations, IncidentStore, LevelRecord,
+    PageClaim, SmsSender, StepResult,
 };
 
 /// The message the workflow sends for each step.
@@ -28,17 +35,28 @@ pub struct StepRequest {
 }
 
 /// The ports a step needs.
-pub struct Escalator<'a, S, P, E, C> {
+pub struct Escalator<'a, S, P, M, E, C> {
     pub store: &'a S,
     pub sms: &'a P,
+    /// `None` when no sender address is configured: email rules then leave
+    /// a warning on the timeline instead.
+    pub email: Option<&'a M>,
     pub escalations: &'a E,
     pub config: &'a C,
 }
 
-impl<S, P, E, C> Escalator<'_, S, P, E, C>
+/// What happened to one due notification.
+enum Sent {
+    Done,
+    /// The incident was acknowledged or resolved: stop.
+    Stop,
+}
+
+impl<S, P, M, E, C> Escalator<'_, S, P, M, E, C>
 where
     S: IncidentStore,
     P: SmsSender,
+    M: EmailSender,
     E: Escalations,
     C: ConfigSource,
 {
@@ -91,7 +109,8 @@ where
         }
     }
 
-    /// Pages the targets of step `index` and says what comes next.
+    /// Runs step `index`: fires its level once, sends what is due, and says
+    /// when to wake next.
     pub async fn run_step(&self, incident_id: &str, index: u32) -> Result<StepResult, AppError> {
         let done = |step| StepResult {
             incident_id: incident_id.to_string(),
@@ -112,10 +131,12 @@ where
         let policy = match config.policy(&incident.policy) {
             Some(p) => p,
             None => {
-                // The policy was removed since the incident opened: fall back to the default.
-                warn!(incident = %incident_id, policy = %incident.policy, "policy no longer configured; using the default route's policy");
+                // The policy was removed since the incident opened: fall back
+                // to the default route's service's policy.
+                warn!(incident = %incident_id, policy = %incident.policy, "policy no longer configured; using the default service's policy");
                 config
-                    .policy(&config.routing.default.policy)
+                    .service(&config.raw.routing.default.service)
+                    .and_then(|s| config.policy(&s.escalation_policy))
                     .ok_or_else(|| {
                         AppError::InvalidEvent("default escalation policy missing".into())
                     })?
@@ -137,114 +158,257 @@ where
             return Ok(done(index));
         };
 
-        let text = page_text(&incident);
-        for person_id in step.targets {
-            let Some(person) = config.person(person_id) else {
-                self.skip(&incident, index, person_id, "not in the configuration")
-                    .await?;
-                continue;
+        let now = Timestamp::now();
+        let fired = self.fire(&config, &incident, &step, now).await?;
+        // Whole seconds since the level fired, rounded down, so the next
+        // wake-up is never earlier than the level's timeout.
+        let elapsed = u32::try_from(now.duration_since(fired.fired_at).as_secs()).unwrap_or(0);
+
+        let mut delays = Vec::new();
+        for target in &fired.targets {
+            let Some(person) = config.person(&target.person) else {
+                continue; // warned about when the level fired
             };
-            let Some(phone) = person.phone.as_deref().and_then(|p| Phone::parse(p).ok()) else {
-                self.skip(&incident, index, &person.name, "no phone number")
-                    .await?;
-                continue;
-            };
-            let claim = PageClaim {
-                step: index,
-                person: person_id.clone(),
-                channel: Channel::Sms,
-                phone: phone.clone(),
-            };
-            match self
-                .store
-                .claim_page(incident_id, &claim, Timestamp::now())
-                .await?
-            {
-                ClaimOutcome::Claimed => {}
-                ClaimOutcome::AlreadyClaimed => continue,
-                ClaimOutcome::NotPaging(status) => {
-                    info!(incident = %incident_id, %status, "stopped paging: status changed");
+            for rule in person.rules(incident.urgency) {
+                if rule.after_secs > 0 && rule.after_secs >= step.timeout_secs {
+                    continue; // the level times out first
+                }
+                delays.push(rule.after_secs);
+                if !is_due(rule.after_secs, elapsed) {
+                    continue;
+                }
+                if let Sent::Stop = self.notify(&incident, &step, &fired, person, rule).await? {
+                    info!(incident = %incident_id, "stopped paging: status changed");
                     return Ok(done(index));
                 }
             }
-            let message_id = match self.sms.send_sms(&phone, &text).await {
-                Ok(id) => id,
-                Err(e) => {
-                    warn!(incident = %incident_id, to = %phone.masked(), error = %e, "page failed");
-                    self.store
-                        .append(
-                            incident_id,
-                            &TimelineEntry::new(
-                                Timestamp::now(),
-                                format!("page-failed#{}", claim.key()),
-                                TimelineEvent::PageFailed {
-                                    step: index,
-                                    person: person.name.clone(),
-                                    channel: Channel::Sms,
-                                    error: e.to_string(),
-                                },
-                            ),
-                        )
-                        .await?;
-                    return Err(e.into());
-                }
-            };
-            let entry = TimelineEntry::new(
-                Timestamp::now(),
-                format!("page#{}", claim.key()),
-                TimelineEvent::Paged {
-                    step: index,
-                    pass: step.pass,
-                    level: step.level,
-                    person: person.name.clone(),
-                    channel: Channel::Sms,
-                    to: phone.masked(),
-                    message_id: message_id.clone(),
-                },
-            );
-            self.store
-                .complete_page(incident_id, &claim, &entry)
-                .await?;
-            info!(
-                incident = %incident_id,
-                step = index,
-                level = step.level,
-                pass = step.pass,
-                to = %phone.masked(),
-                message_id = %message_id,
-                "paged"
-            );
         }
+        let wake = next_wake(delays, elapsed, step.timeout_secs);
         Ok(StepResult {
             incident_id: incident_id.to_string(),
-            step: index + 1,
-            wait_seconds: step.timeout_secs,
+            step: if wake.next_step { index + 1 } else { index },
+            wait_seconds: wake.after_secs,
             done: false,
         })
     }
 
-    async fn skip(
+    /// Fires the level of `step` once: resolves its targets now, records
+    /// them with any gaps as warnings, and returns what is recorded (the
+    /// first run's resolution, on a retry or a later wake-up).
+    async fn fire(
+        &self,
+        config: &OncallConfig,
+        incident: &Incident,
+        step: &Step<'_>,
+        now: Timestamp,
+    ) -> Result<LevelRecord, AppError> {
+        let resolution = config.resolve_level(step.spec, now);
+        let mut warnings = resolution.warnings;
+        for t in &resolution.targets {
+            if let Some(p) = config.person(&t.person)
+                && !p.reachable(incident.urgency)
+            {
+                warnings.push(format!(
+                    "{} has no contact method for {} urgency",
+                    t.person, incident.urgency
+                ));
+            }
+        }
+        let record = LevelRecord {
+            step: step.index,
+            pass: step.pass,
+            level: step.level,
+            fired_at: now,
+            targets: resolution.targets,
+        };
+        let mut entries = vec![TimelineEntry::new(
+            now,
+            format!("level#{:04}", step.index),
+            TimelineEvent::LevelFired {
+                step: step.index,
+                pass: step.pass,
+                level: step.level,
+                targets: record.targets.iter().map(|t| t.describe()).collect(),
+            },
+        )];
+        for (i, message) in warnings.iter().enumerate() {
+            warn!(incident = %incident.id, step = step.index, warning = %message, "escalation gap");
+            entries.push(TimelineEntry::new(
+                now,
+                format!("warn#{:04}#{i}", step.index),
+                TimelineEvent::Warning {
+                    step: step.index,
+                    message: message.clone(),
+                },
+            ));
+        }
+        let stored = self
+            .store
+            .fire_level(&incident.id, &record, &entries)
+            .await?;
+        if stored.fired_at == now {
+            info!(
+                incident = %incident.id,
+                step = step.index,
+                level = step.level,
+                pass = step.pass,
+                targets = stored.targets.len(),
+                "level fired"
+            );
+        }
+        Ok(stored)
+    }
+
+    /// Sends one due notification, unless it was already sent.
+    async fn notify(
         &self,
         incident: &Incident,
-        step: u32,
-        person: &str,
-        reason: &str,
-    ) -> Result<(), AppError> {
-        warn!(incident = %incident.id, step, person, reason, "target skipped");
-        self.store
-            .append(
-                &incident.id,
-                &TimelineEntry::new(
-                    Timestamp::now(),
-                    format!("skip#{step:04}#{person}"),
-                    TimelineEvent::PageSkipped {
-                        step,
-                        person: person.to_string(),
-                        reason: reason.to_string(),
-                    },
+        step: &Step<'_>,
+        fired: &LevelRecord,
+        person: &Profile,
+        rule: &NotificationRule,
+    ) -> Result<Sent, AppError> {
+        let contact = person.contact(rule);
+        let claim = PageClaim {
+            step: step.index,
+            person: person.id.clone(),
+            channel: rule.channel,
+            contact: contact.label.clone(),
+            ack_numbers: person.ack_numbers(),
+        };
+        // Deterministic time for entries a retry must not duplicate.
+        let due_at = fired.fired_at + jiff::SignedDuration::from_secs(i64::from(rule.after_secs));
+        let unavailable = match rule.channel {
+            Channel::Voice => Some("voice calls are not available in this version"),
+            Channel::Email if self.email.is_none() => {
+                Some("email is not configured (no sender address)")
+            }
+            _ => None,
+        };
+        if let Some(why) = unavailable {
+            self.store
+                .append(
+                    &incident.id,
+                    &TimelineEntry::new(
+                        due_at,
+                        format!("warn#{}", claim.key()),
+                        TimelineEvent::Warning {
+                            step: step.index,
+                            message: format!(
+                                "{} not notified by {}: {why}",
+                                person.id, rule.channel
+                            ),
+                        },
+                    ),
+                )
+                .await?;
+            return Ok(Sent::Done);
+        }
+        match self
+            .store
+            .claim_page(&incident.id, &claim, Timestamp::now())
+            .await?
+        {
+            ClaimOutcome::Claimed => {}
+            ClaimOutcome::AlreadyClaimed => return Ok(Sent::Done),
+            ClaimOutcome::NotPaging(_) => return Ok(Sent::Stop),
+        }
+        let (sent, to) = match rule.channel {
+            Channel::Sms => match Phone::parse(&contact.address) {
+                Ok(phone) => (
+                    self.sms.send_sms(&phone, &page_text(incident)).await,
+                    phone.masked(),
                 ),
-            )
+                Err(e) => (Err(invalid_address(e)), String::new()),
+            },
+            Channel::Email => {
+                let (subject, body) = page_email(incident);
+                let result = match self.email {
+                    Some(m) => m.send_email(&contact.address, &subject, &body).await,
+                    None => Err(invalid_address("email is not configured".into())),
+                };
+                (result, mask_email(&contact.address))
+            }
+            Channel::Voice => (
+                Err(invalid_address("voice is not available".into())),
+                String::new(),
+            ),
+        };
+        let message_id = match sent {
+            Ok(id) => id,
+            Err(e) => {
+                warn!(incident = %incident.id, person = %person.id, channel = %rule.channel, error = %e, retryable = e.retryable, "page failed");
+                self.store
+                    .append(
+                        &incident.id,
+                        &TimelineEntry::new(
+                            Timestamp::now(),
+                            format!("page-failed#{}", claim.key()),
+                            TimelineEvent::PageFailed {
+                                step: step.index,
+                                person: person.name.clone(),
+                                channel: rule.channel,
+                                error: e.to_string(),
+                            },
+                        ),
+                    )
+                    .await?;
+                // A permanent failure (a rejected address) must not hold up
+                // everyone else: it stays on the timeline as a failure.
+                return if e.retryable {
+                    Err(e.into())
+                } else {
+                    Ok(Sent::Done)
+                };
+            }
+        };
+        let entry = TimelineEntry::new(
+            Timestamp::now(),
+            format!("page#{}", claim.key()),
+            TimelineEvent::Paged {
+                step: step.index,
+                pass: step.pass,
+                level: step.level,
+                person: person.name.clone(),
+                channel: rule.channel,
+                to: to.clone(),
+                message_id: message_id.clone(),
+            },
+        );
+        self.store
+            .complete_page(&incident.id, &claim, &entry)
             .await?;
-        Ok(())
+        info!(
+            incident = %incident.id,
+            step = step.index,
+            level = step.level,
+            pass = step.pass,
+            person = %person.id,
+            channel = %rule.channel,
+            to = %to,
+            message_id = %message_id,
+            "paged"
+        );
+        Ok(Sent::Done)
+    }
+}
+
+fn invalid_address(message: String) -> BackendError {
+    BackendError {
+        service: "Klaxon",
+        operation: "page",
+        message,
+        retryable: false,
+    }
+}
+
+/// `a***@example.com`: enough to recognise, not to harvest.
+pub fn mask_email(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
     }
 }

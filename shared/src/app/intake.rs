@@ -1,20 +1,23 @@
 //! Alarm intake: parse, classify, open or fold, start or stop escalation.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
 
 use super::{AppError, transition_event};
-use crate::config::{InsufficientData, OncallConfig};
+use crate::config::OncallConfig;
 use crate::core::alarm::{AlarmState, AlarmStateChange, parse_alarm_event};
-use crate::core::classify::classify;
+use crate::core::escalation::flap_hold;
 use crate::core::incident::{
     AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key, new_incident_id,
 };
+use crate::core::routing::InsufficientData;
 use crate::core::time::iso;
 use crate::ports::{
-    ConfigSource, Escalations, FoldOutcome, IncidentStore, OpenOutcome, Transition,
+    AlarmTags, ConfigSource, Escalations, FoldOutcome, IncidentStore, OpenOutcome, Transition,
     TransitionOutcome,
 };
 
@@ -44,13 +47,15 @@ pub enum IntakeOutcome {
 }
 
 /// The ports intake needs.
-pub struct Intake<'a, S, E, C> {
+pub struct Intake<'a, S, E, C, T> {
     pub store: &'a S,
     pub escalations: &'a E,
     pub config: &'a C,
+    /// Alarm tags, fetched only when a routing rule matches on tags.
+    pub tags: &'a T,
 }
 
-impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
+impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_, S, E, C, T> {
     /// Handles one delivered event (any of the three alarm formats).
     pub async fn handle(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
         let changes = parse_alarm_event(event)?;
@@ -78,17 +83,14 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
         match change.state {
             AlarmState::Alarm => self.on_alarm(config, change).await,
             AlarmState::InsufficientData
-                if config.routing.insufficient_data == InsufficientData::Alarm =>
+                if config.routing.insufficient_data() == InsufficientData::Alarm =>
             {
                 self.on_alarm(config, change).await
             }
             AlarmState::InsufficientData => Ok(IntakeOutcome::Ignored {
                 reason: "INSUFFICIENT_DATA is ignored (routing.insufficient_data)".into(),
             }),
-            AlarmState::Ok if config.routing.auto_resolve => self.on_ok(change).await,
-            AlarmState::Ok => Ok(IntakeOutcome::Ignored {
-                reason: "OK does not resolve (routing.auto_resolve is false)".into(),
-            }),
+            AlarmState::Ok => self.on_ok(config, change).await,
         }
     }
 
@@ -118,7 +120,21 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
                     FoldOutcome::NotOpen => continue,
                 }
             }
-            let (incident, entries) = new_incident(config, change, Timestamp::now());
+            let tags = self.tags_for(config, change).await;
+            let now = Timestamp::now();
+            let (incident, entries) = new_incident_with(config, change, tags.as_ref(), now);
+            let mut entries = entries.to_vec();
+            let hold = self.flapping(config, &incident, now).await?;
+            if let Some((previous, hold_seconds)) = &hold {
+                entries.push(TimelineEntry::new(
+                    now,
+                    "flapping",
+                    TimelineEvent::Flapping {
+                        previous: previous.clone(),
+                        hold_seconds: *hold_seconds,
+                    },
+                ));
+            }
             match self.store.open(&incident, &entries).await? {
                 OpenOutcome::Opened => {
                     info!(
@@ -128,7 +144,8 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
                         decided_by = %incident.decided_by,
                         "incident opened"
                     );
-                    self.start_escalation(&incident.id).await?;
+                    let hold_seconds = hold.map_or(0, |(_, h)| h);
+                    self.start_escalation(&incident.id, hold_seconds).await?;
                     return Ok(IntakeOutcome::Opened {
                         incident_id: incident.id,
                     });
@@ -143,8 +160,33 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
         })
     }
 
-    async fn start_escalation(&self, incident_id: &str) -> Result<(), AppError> {
-        let execution = self.escalations.start(incident_id).await?;
+    /// Whether this ALARM is a flap: its service suppresses flapping and
+    /// the alarm's last incident was resolved by its OK within the window.
+    /// Returns that incident and how long to hold paging.
+    async fn flapping(
+        &self,
+        config: &OncallConfig,
+        incident: &Incident,
+        now: Timestamp,
+    ) -> Result<Option<(String, u32)>, AppError> {
+        let window = config
+            .service(&incident.service)
+            .map_or(0, |s| s.flapping_window_secs());
+        if window == 0 {
+            return Ok(None);
+        }
+        let Some((previous, resolved_at)) = self
+            .store
+            .last_resolved_by_alarm(&incident.dedup_key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(flap_hold(window, resolved_at, now).map(|hold| (previous, hold)))
+    }
+
+    async fn start_escalation(&self, incident_id: &str, hold_seconds: u32) -> Result<(), AppError> {
+        let execution = self.escalations.start(incident_id, hold_seconds).await?;
         let entry = TimelineEntry::new(
             Timestamp::now(),
             "escalation",
@@ -166,12 +208,37 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
             && incident.escalation_execution.is_none()
         {
             warn!(incident = %incident_id, "escalation was not recorded; starting it");
-            self.start_escalation(incident_id).await?;
+            // A held start is recognised by its name: starting it again
+            // with another input keeps the first.
+            self.start_escalation(incident_id, 0).await?;
         }
         Ok(())
     }
 
-    async fn on_ok(&self, change: &AlarmStateChange) -> Result<IntakeOutcome, AppError> {
+    /// The alarm's tags when some routing rule needs them. A failure to read
+    /// them never holds up paging: rules on tags then simply do not match.
+    async fn tags_for(
+        &self,
+        config: &OncallConfig,
+        change: &AlarmStateChange,
+    ) -> Option<BTreeMap<String, String>> {
+        if !config.routing.needs_tags() {
+            return None;
+        }
+        match self.tags.tags(&change.alarm_arn).await {
+            Ok(tags) => Some(tags),
+            Err(e) => {
+                warn!(alarm = %change.alarm_name, error = %e, "alarm tags unavailable; rules on tags will not match");
+                None
+            }
+        }
+    }
+
+    async fn on_ok(
+        &self,
+        config: &OncallConfig,
+        change: &AlarmStateChange,
+    ) -> Result<IntakeOutcome, AppError> {
         let Some(id) = self.store.open_for_dedup_key(&dedup_key(change)).await? else {
             return Ok(IntakeOutcome::Ignored {
                 reason: "OK for an alarm with no open incident".into(),
@@ -180,6 +247,16 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
         let entry = alarm_entry(change);
         // The OK itself goes on the timeline whatever happens next.
         self.store.append(&id, &entry).await?;
+        if let Some(incident) = self.store.get(&id).await?
+            && !config.auto_resolves(&incident.service)
+        {
+            return Ok(IntakeOutcome::Ignored {
+                reason: format!(
+                    "OK does not resolve: service {} has auto_resolve: false",
+                    incident.service
+                ),
+            });
+        }
         let resolved = TimelineEntry::new(
             change.changed_at,
             "resolved",
@@ -196,6 +273,9 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource> Intake<'_, S, E, C> {
                         .stop(execution, "alarm returned to OK")
                         .await?;
                 }
+                self.store
+                    .note_resolved_by_alarm(&incident.dedup_key, &id, Timestamp::now())
+                    .await?;
                 info!(incident = %id, "incident resolved by alarm OK");
                 Ok(IntakeOutcome::Resolved { incident_id: id })
             }
@@ -213,11 +293,21 @@ pub fn new_incident(
     change: &AlarmStateChange,
     now: Timestamp,
 ) -> (Incident, [TimelineEntry; 3]) {
-    let classification = classify(&config.routing, change);
+    new_incident_with(config, change, None, now)
+}
+
+/// Like [`new_incident`], with the alarm's tags for rules that match on them.
+pub fn new_incident_with(
+    config: &OncallConfig,
+    change: &AlarmStateChange,
+    tags: Option<&BTreeMap<String, String>>,
+    now: Timestamp,
+) -> (Incident, [TimelineEntry; 3]) {
+    let decision = config.decide(change, tags);
     let incident = Incident::open(
         new_incident_id(now),
         change,
-        &classification,
+        &decision,
         &AckCode::random(),
         now,
     );
@@ -227,11 +317,13 @@ pub fn new_incident(
             now,
             "classified",
             TimelineEvent::Classified {
-                service: classification.service,
-                severity: classification.severity,
-                policy: classification.policy,
-                decided_by: classification.decided_by,
-                severity_from: classification.severity_from,
+                service: incident.service.clone(),
+                severity: incident.severity,
+                urgency: incident.urgency,
+                policy: incident.policy.clone(),
+                decided_by: incident.decided_by.clone(),
+                severity_from: incident.severity_from.clone(),
+                matched: incident.matched.clone(),
             },
         ),
         TimelineEntry::new(now, "opened", TimelineEvent::Opened),

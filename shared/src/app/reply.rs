@@ -125,7 +125,7 @@ where
         let config = self.config.current().await?;
         let known = config
             .person_by_phone(from.as_str())
-            .map(|(_, p)| p.name.clone());
+            .map(|p| p.name.clone());
         let (transition, code) = match parse_reply(&sms.message_body) {
             ReplyCommand::Acknowledge(code) => (Transition::Acknowledge, code),
             ReplyCommand::Resolve(code) => (Transition::Resolve, code),

@@ -6,10 +6,12 @@
 //! | --- | --- | --- |
 //! | incident | `INC#<id>` | `META` |
 //! | timeline entry | `INC#<id>` | `TL#<ISO time>#<key>` |
-//! | page dedup claim | `INC#<id>` | `PAGE#<step>#<person>#<channel>` |
+//! | fired escalation level | `INC#<id>` | `LEVEL#<step>` |
+//! | page dedup claim | `INC#<id>` | `PAGE#<step>#<person>#<channel>#<contact>` |
 //! | open incident for a dedup key | `DEDUP#<key>` | `DEDUP` |
 //! | open incident for an ack code | `CODE#<code>` | `CODE` |
 //! | handled inbound SMS | `INBOUND#<message id>` | `INBOUND` |
+//! | last incident its alarm's OK resolved | `LASTOK#<dedup key>` | `LASTOK` |
 //!
 //! Open incidents carry `gsi_open = OPEN` (sparse index `open-incidents`);
 //! every incident carries `gsi_month` (index `incidents-by-month`), so lists
@@ -28,13 +30,15 @@ use jiff::{Timestamp, ToSpan};
 
 use super::backend_error;
 use crate::config::OncallConfig;
+use crate::config::ResolvedTarget;
 use crate::core::classify::Severity;
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
+use crate::core::routing::Urgency;
 use crate::core::time::{iso, parse_instant};
 use crate::ports::{
     BackendError, ClaimOutcome, ConfigLoadError, ConfigSource, FoldOutcome, IncidentStore,
-    OpenOutcome, PageClaim, Transition, TransitionOutcome,
+    LevelRecord, OpenOutcome, PageClaim, Transition, TransitionOutcome,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -43,6 +47,9 @@ const META: &str = "META";
 /// A page claim older than this may be taken over by a retry (the first
 /// attempt died between claiming and sending).
 const STALE_CLAIM_SECONDS: i64 = 60;
+/// How long the last OK-resolved incident of an alarm is remembered (longer
+/// than any flapping window).
+const LASTOK_TTL_DAYS: i64 = 2;
 /// How long handled inbound message ids are remembered.
 const INBOUND_TTL_DAYS: i64 = 7;
 
@@ -117,10 +124,17 @@ fn incident_item(i: &Incident) -> Item {
     put("title", s(&i.title));
     put("status", s(i.status.as_str()));
     put("severity", s(i.severity.as_str()));
+    put("urgency", s(i.urgency.to_string()));
     put("service", s(&i.service));
     put("policy", s(&i.policy));
     put("decided_by", s(&i.decided_by));
     put("severity_from", s(&i.severity_from));
+    if !i.matched.is_empty() {
+        put(
+            "matched",
+            AttributeValue::L(i.matched.iter().map(s).collect()),
+        );
+    }
     put("alarm_name", s(&i.alarm_name));
     put("alarm_arn", s(&i.alarm_arn));
     put("account", s(&i.account));
@@ -151,6 +165,15 @@ fn incident_from_item(item: &Item) -> Result<Incident, BackendError> {
         severity: severity
             .parse::<Severity>()
             .map_err(|e| corrupt(format!("severity: {e}")))?,
+        urgency: match get_s(item, "urgency") {
+            Some("low") => Urgency::Low,
+            _ => Urgency::High,
+        },
+        matched: item
+            .get("matched")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default(),
         service: req_s(item, "service")?.to_string(),
         policy: req_s(item, "policy")?.to_string(),
         decided_by: get_s(item, "decided_by").unwrap_or_default().to_string(),
@@ -180,6 +203,37 @@ fn incident_from_item(item: &Item) -> Result<Incident, BackendError> {
             .map(|v| v.iter().cloned().collect())
             .unwrap_or_default(),
         escalation_execution: get_s(item, "escalation_execution").map(str::to_string),
+    })
+}
+
+fn level_from_item(item: &Item) -> Result<LevelRecord, BackendError> {
+    let num = |field: &str| -> Result<u32, BackendError> {
+        item.get(field)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt(format!("level record without '{field}'")))
+    };
+    let targets = item
+        .get("targets")
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .filter_map(|t| t.as_m().ok())
+                .filter_map(|m| {
+                    Some(ResolvedTarget {
+                        person: get_s(m, "person")?.to_string(),
+                        via: get_s(m, "via").map(str::to_string),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(LevelRecord {
+        step: num("step")?,
+        pass: num("pass")?,
+        level: num("level")?,
+        fired_at: req_time(item, "fired_at")?,
+        targets,
     })
 }
 
@@ -362,6 +416,7 @@ impl DynamoIncidents {
         value: &str,
     ) -> Result<Vec<Incident>, BackendError> {
         let mut incidents = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         let mut start = None;
         loop {
             let out = self
@@ -378,7 +433,11 @@ impl DynamoIncidents {
                 .await
                 .map_err(|e| backend_error("DynamoDB", "Query", e))?;
             for item in out.items() {
-                incidents.push(incident_from_item(item)?);
+                let incident = incident_from_item(item)?;
+                // An index is eventually consistent; never list an incident twice.
+                if seen.insert(incident.id.clone()) {
+                    incidents.push(incident);
+                }
             }
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -539,17 +598,31 @@ impl IncidentStore for DynamoIncidents {
         now: Timestamp,
     ) -> Result<ClaimOutcome, BackendError> {
         let t = &self.table;
-        let update = Update::builder()
+        // The claim records the person's numbers: from now on their replies count.
+        let mut update = Update::builder()
             .table_name(t)
             .set_key(Some(key(incident_pk(incident_id), META)))
-            .update_expression("ADD paged_numbers :phone")
             .condition_expression("#status = :triggered")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":phone",
-                AttributeValue::Ss(vec![claim.phone.as_str().to_string()]),
-            )
             .expression_attribute_values(":triggered", s(Status::Triggered.as_str()))
+            .expression_attribute_values(":now", s(iso(now)));
+        update = if claim.ack_numbers.is_empty() {
+            update.update_expression("SET last_page_at = :now")
+        } else {
+            update
+                .update_expression("SET last_page_at = :now ADD paged_numbers :phones")
+                .expression_attribute_values(
+                    ":phones",
+                    AttributeValue::Ss(
+                        claim
+                            .ack_numbers
+                            .iter()
+                            .map(|p| p.as_str().to_string())
+                            .collect(),
+                    ),
+                )
+        };
+        let update = update
             .build()
             .map_err(|e| build_error("TransactWriteItems", e))?;
         let mut page = key(incident_pk(incident_id), &format!("PAGE#{}", claim.key()));
@@ -558,6 +631,7 @@ impl IncidentStore for DynamoIncidents {
         page.insert("claimed_at".into(), s(iso(now)));
         page.insert("person".into(), s(&claim.person));
         page.insert("channel".into(), s(claim.channel.as_str()));
+        page.insert("contact".into(), s(&claim.contact));
         let stale = now - STALE_CLAIM_SECONDS.seconds();
         let page_put = Put::builder()
             .table_name(t)
@@ -576,12 +650,71 @@ impl IncidentStore for DynamoIncidents {
         ];
         match self.transact(items).await? {
             None => Ok(ClaimOutcome::Claimed),
+            // Cancelled for another reason than a condition (a conflicting
+            // concurrent transaction): nobody holds the claim yet, try again.
+            Some(flags) if !flags.is_empty() && !flags.iter().any(|f| *f) => Err(BackendError {
+                service: "DynamoDB",
+                operation: "TransactWriteItems",
+                message: "page claim conflicted with a concurrent write".into(),
+                retryable: true,
+            }),
             Some(_) => match self.get(incident_id).await? {
                 Some(i) if !i.status.pages() => Ok(ClaimOutcome::NotPaging(i.status)),
                 Some(_) => Ok(ClaimOutcome::AlreadyClaimed),
                 None => Err(corrupt(format!("incident {incident_id} vanished"))),
             },
         }
+    }
+
+    async fn fire_level(
+        &self,
+        incident_id: &str,
+        record: &LevelRecord,
+        entries: &[TimelineEntry],
+    ) -> Result<LevelRecord, BackendError> {
+        let sk = format!("LEVEL#{:04}", record.step);
+        let mut item = key(incident_pk(incident_id), &sk);
+        item.insert("entity".into(), s("level"));
+        item.insert("step".into(), n(record.step));
+        item.insert("pass".into(), n(record.pass));
+        item.insert("level".into(), n(record.level));
+        item.insert("fired_at".into(), s(iso(record.fired_at)));
+        item.insert(
+            "targets".into(),
+            AttributeValue::L(
+                record
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        let mut m = HashMap::from([("person".to_string(), s(&t.person))]);
+                        if let Some(via) = &t.via {
+                            m.insert("via".into(), s(via));
+                        }
+                        AttributeValue::M(m)
+                    })
+                    .collect(),
+            ),
+        );
+        let mut items = vec![put(&self.table, item, Some("attribute_not_exists(sk)"))?];
+        for entry in entries {
+            items.push(put(&self.table, timeline_item(incident_id, entry)?, None)?);
+        }
+        if self.transact(items).await?.is_none() {
+            return Ok(record.clone());
+        }
+        // Fired before (a retry, or a concurrent run): use what was stored.
+        // Missing means the transaction lost to a concurrent one still in
+        // flight: a retry will find it.
+        let stored = self
+            .get_item(incident_pk(incident_id), &sk)
+            .await?
+            .ok_or_else(|| BackendError {
+                service: "DynamoDB",
+                operation: "TransactWriteItems",
+                message: format!("level {sk} of {incident_id} is being recorded concurrently"),
+                retryable: true,
+            })?;
+        level_from_item(&stored)
     }
 
     async fn complete_page(
@@ -728,6 +861,45 @@ impl IncidentStore for DynamoIncidents {
     async fn list_month(&self, month: &str) -> Result<Vec<Incident>, BackendError> {
         self.query_index("incidents-by-month", "gsi_month", month)
             .await
+    }
+
+    async fn note_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+        incident_id: &str,
+        at: Timestamp,
+    ) -> Result<(), BackendError> {
+        let mut item = key(format!("LASTOK#{dedup_key}"), "LASTOK");
+        item.insert("incident_id".into(), s(incident_id));
+        item.insert("resolved_at".into(), s(iso(at)));
+        item.insert(
+            "expires_at".into(),
+            n((at + (LASTOK_TTL_DAYS * 24).hours()).as_second()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| backend_error("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    async fn last_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+    ) -> Result<Option<(String, Timestamp)>, BackendError> {
+        let Some(item) = self
+            .get_item(format!("LASTOK#{dedup_key}"), "LASTOK")
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            req_s(&item, "incident_id")?.to_string(),
+            req_time(&item, "resolved_at")?,
+        )))
     }
 
     async fn claim_inbound(&self, message_id: &str, now: Timestamp) -> Result<bool, BackendError> {

@@ -2,7 +2,9 @@
 //! the standard AWS configuration (`AWS_ENDPOINT_URL` included), so the same
 //! code runs against AWS, moto or LocalStack.
 
+pub mod cloudwatch;
 pub mod dynamo;
+pub mod ses;
 pub mod sfn;
 pub mod sns;
 

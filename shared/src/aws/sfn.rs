@@ -74,9 +74,11 @@ pub fn execution_name(incident_id: &str) -> String {
 const GONE: &[&str] = &["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"];
 
 impl Escalations for StepFunctions {
-    async fn start(&self, incident_id: &str) -> Result<String, BackendError> {
-        // Same name and same input: a second start is a no-op on AWS.
-        let input = json!({"incident_id": incident_id, "step": 0}).to_string();
+    async fn start(&self, incident_id: &str, hold_seconds: u32) -> Result<String, BackendError> {
+        // Same name and same input: a second start is a no-op on AWS; a
+        // different input means it was started already.
+        let input = json!({"incident_id": incident_id, "step": 0, "hold_seconds": hold_seconds})
+            .to_string();
         match self
             .client
             .start_execution()

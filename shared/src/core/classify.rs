@@ -1,21 +1,17 @@
-//! Classification: which service, severity and escalation policy an alarm gets.
-//!
-//! Minimal rule engine: start from the configured default, let the first
-//! routing rule whose alarm-name pattern matches override it, and finally let
-//! a `severity:<sev>` token in the alarm description set the severity. The
-//! result records which rule decided, so the incident can show why.
+//! Severity, and the `key:value` tokens of alarm descriptions that routing
+//! rules match on (`severity:critical`, `team:payments`). The rule engine
+//! itself is [`crate::core::routing`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use super::alarm::AlarmStateChange;
-use crate::config::CompiledRouting;
-
 /// Incident severity, SEV1 (worst) to SEV4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Severity {
     #[serde(rename = "SEV1")]
     Sev1,
@@ -62,147 +58,55 @@ impl FromStr for Severity {
     }
 }
 
-/// What decided a classification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Classification {
-    pub service: String,
-    pub severity: Severity,
-    pub policy: String,
-    /// `default` or `rule:<name>`: what chose service and policy.
-    pub decided_by: String,
-    /// `default`, `rule:<name>` or `description token`: what chose severity.
-    pub severity_from: String,
+/// The description in Unicode NFKC form, so full-width text such as
+/// `ｔｅａｍ：ｐａｙｍｅｎｔｓ` reads as `team:payments`. Borrows when the text
+/// is already normalised (always the case for ASCII).
+pub fn normalise_description(description: &str) -> Cow<'_, str> {
+    match unicode_normalization::is_nfkc_quick(description.chars()) {
+        unicode_normalization::IsNormalized::Yes => Cow::Borrowed(description),
+        _ => Cow::Owned(description.nfkc().collect()),
+    }
+}
+
+/// The `key:value` tokens of a description already passed through
+/// [`normalise_description`], in order. Tokens are separated by whitespace
+/// and split at the first `:`; non-alphanumeric characters are trimmed from
+/// the start of the key and from both ends of the value (so `(team:payments),`
+/// gives `team` / `payments`). Tokens whose key or value ends up empty are
+/// skipped.
+pub fn description_tokens(normalised: &str) -> impl Iterator<Item = (&str, &str)> {
+    normalised.split_whitespace().filter_map(|token| {
+        let (key, value) = token.split_once(':')?;
+        let key = key.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let value = value.trim_matches(|c: char| !c.is_alphanumeric());
+        (!key.is_empty() && !value.is_empty()).then_some((key, value))
+    })
+}
+
+/// A description token key as compared: NFKC-normalised and lowercased.
+pub fn token_key(key: &str) -> String {
+    key.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// Whether a token key from [`description_tokens`] equals `wanted`, ignoring
+/// case. `wanted` must already be in [`token_key`] form. Does not allocate.
+pub fn token_key_is(key: &str, wanted: &str) -> bool {
+    key.chars().flat_map(char::to_lowercase).eq(wanted.chars())
 }
 
 /// Finds `severity:<value>` in an alarm description (case-insensitive key;
 /// full-width forms such as `ｓｅｖｅｒｉｔｙ：ｃｒｉｔｉｃａｌ` are normalised
 /// first). Returns the first token that names a valid severity.
 pub fn severity_token(description: &str) -> Option<Severity> {
-    let normalised: String = description.nfkc().collect();
-    normalised.split_whitespace().find_map(|token| {
-        let (key, value) = token.split_once(':')?;
-        if !key.eq_ignore_ascii_case("severity") {
-            return None;
-        }
-        let value = value.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        value.parse().ok()
-    })
-}
-
-/// Classifies one alarm state change with the configured routing.
-pub fn classify(routing: &CompiledRouting, change: &AlarmStateChange) -> Classification {
-    let default = &routing.default;
-    let mut out = Classification {
-        service: default.service.clone(),
-        severity: default.severity,
-        policy: default.policy.clone(),
-        decided_by: "default".into(),
-        severity_from: "default".into(),
-    };
-    if let Some(rule) = routing.first_match(&change.alarm_name) {
-        let by = format!("rule:{}", rule.name);
-        if let Some(service) = &rule.service {
-            out.service = service.clone();
-        }
-        if let Some(policy) = &rule.policy {
-            out.policy = policy.clone();
-        }
-        if let Some(severity) = rule.severity {
-            out.severity = severity;
-            out.severity_from = by.clone();
-        }
-        out.decided_by = by;
-    }
-    if let Some(sev) = change.description.as_deref().and_then(severity_token) {
-        out.severity = sev;
-        out.severity_from = "description token".into();
-    }
-    out
+    let normalised = normalise_description(description);
+    description_tokens(&normalised)
+        .filter(|(key, _)| token_key_is(key, "severity"))
+        .find_map(|(_, value)| value.parse().ok())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::OncallConfig;
-
-    const YAML: &str = r#"
-version: 1
-people:
-  alice: {name: Alice, phone: "+819012345678"}
-escalation_policies:
-  default:
-    levels: [{targets: [alice], timeout_minutes: 5}]
-  dba:
-    levels: [{targets: [alice], timeout_minutes: 1}]
-routing:
-  default: {service: general, severity: SEV3, policy: default}
-  rules:
-    - name: databases
-      match: {alarm_name: "rds-*"}
-      service: database
-      severity: SEV2
-      policy: dba
-    - name: everything-prod
-      match: {alarm_name: "*-prod"}
-      severity: SEV1
-"#;
-
-    fn change(name: &str, description: Option<&str>) -> AlarmStateChange {
-        AlarmStateChange {
-            alarm_arn: format!("arn:aws:cloudwatch:us-east-1:1:alarm:{name}"),
-            alarm_name: name.into(),
-            account: "1".into(),
-            region: "us-east-1".into(),
-            state: crate::core::alarm::AlarmState::Alarm,
-            previous_state: None,
-            reason: String::new(),
-            changed_at: jiff::Timestamp::UNIX_EPOCH,
-            description: description.map(str::to_string),
-            kind: crate::core::alarm::AlarmKind::Metric,
-            metrics: vec![],
-            route: crate::core::alarm::Route::EventBridge,
-        }
-    }
-
-    fn routing() -> CompiledRouting {
-        OncallConfig::from_yaml(YAML).unwrap().routing
-    }
-
-    #[test]
-    fn falls_back_to_the_default_route() {
-        let c = classify(&routing(), &change("checkout-latency", None));
-        assert_eq!(c.service, "general");
-        assert_eq!(c.severity, Severity::Sev3);
-        assert_eq!(c.policy, "default");
-        assert_eq!(c.decided_by, "default");
-    }
-
-    #[test]
-    fn first_matching_rule_wins() {
-        let c = classify(&routing(), &change("rds-cpu-prod", None));
-        assert_eq!(c.service, "database");
-        assert_eq!(c.severity, Severity::Sev2);
-        assert_eq!(c.policy, "dba");
-        assert_eq!(c.decided_by, "rule:databases");
-        let c = classify(&routing(), &change("api-prod", None));
-        assert_eq!(c.severity, Severity::Sev1);
-        assert_eq!(c.policy, "default");
-        assert_eq!(c.decided_by, "rule:everything-prod");
-    }
-
-    #[test]
-    fn description_token_sets_severity() {
-        let c = classify(
-            &routing(),
-            &change(
-                "rds-cpu",
-                Some("Primary DB hot. severity:critical, owner:dba"),
-            ),
-        );
-        assert_eq!(c.severity, Severity::Sev1);
-        assert_eq!(c.severity_from, "description token");
-        assert_eq!(c.decided_by, "rule:databases");
-    }
 
     #[test]
     fn severity_tokens_accept_many_spellings() {
@@ -219,5 +123,43 @@ routing:
             Some(Severity::Sev1)
         );
         assert_eq!(severity_token("mysevere:1"), None);
+        assert_eq!(severity_token("(Severity:\"high\")"), Some(Severity::Sev2));
+    }
+
+    #[test]
+    fn description_tokens_are_normalised_and_trimmed() {
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("team:payments", &[("team", "payments")]),
+            ("Owner: team:a,b, x:y.", &[("team", "a,b"), ("x", "y")]),
+            (
+                "(team:payments), [env:prod]",
+                &[("team", "payments"), ("env", "prod")],
+            ),
+            (
+                "ｔｅａｍ：ｐａｙｍｅｎｔｓ　ＥＮＶ：ｐｒｏｄ",
+                &[("team", "payments"), ("ENV", "prod")],
+            ),
+            ("チーム:決済。", &[("チーム", "決済")]),
+            ("url:https://x.example/a", &[("url", "https://x.example/a")]),
+            (":x key: a:b:c", &[("a", "b:c")]),
+            ("no tokens here", &[]),
+        ];
+        for (description, want) in cases {
+            let normalised = normalise_description(description);
+            let got: Vec<(&str, &str)> = description_tokens(&normalised).collect();
+            assert_eq!(&got, want, "{description}");
+        }
+    }
+
+    #[test]
+    fn token_keys_compare_without_case() {
+        assert!(token_key_is("TEAM", &token_key("team")));
+        assert!(token_key_is("team", &token_key("ＴＥＡＭ")));
+        assert!(token_key_is("Ärger", &token_key("ärger")));
+        assert!(!token_key_is("teams", &token_key("team")));
+        assert!(matches!(
+            normalise_description("plain ascii"),
+            Cow::Borrowed(_)
+        ));
     }
 }

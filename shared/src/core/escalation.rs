@@ -1,11 +1,17 @@
-//! Escalation steps: which level of which pass fires at step `n`.
+//! Escalation steps: which level of which pass fires at step `n`, and when
+//! the workflow should wake next within a level.
 //!
 //! A policy with `L` levels and `repeat = R` has `L * (R + 1)` steps. Step
-//! `n` is level `n % L` of pass `n / L`. After paging a step, the escalation
-//! waits that level's timeout and moves to step `n + 1`; past the last step
-//! it stops.
+//! `n` is level `n % L` of pass `n / L`. When a step fires, each target's
+//! notification rules fire at their own delays; the workflow wakes for each
+//! delay, and at the level's timeout moves to step `n + 1`; past the last
+//! step it stops.
 
-use crate::config::EscalationPolicy;
+use crate::config::{EscalationPolicy, Level, Target};
+
+/// A notification is due when its delay is at most this many seconds away:
+/// the workflow's timers are not more precise than that.
+pub const DUE_TOLERANCE_SECS: u32 = 1;
 
 /// One step of an escalation policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +21,63 @@ pub struct Step<'a> {
     pub pass: u32,
     /// 1-based level number.
     pub level: u32,
-    pub targets: &'a [String],
+    pub targets: &'a [Target],
     pub timeout_secs: u32,
+    pub spec: &'a Level,
+}
+
+/// When the workflow should run again, seen from inside a fired level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    /// Seconds from now.
+    pub after_secs: u32,
+    /// Whether that wake-up is the level's timeout (move to the next step),
+    /// rather than another notification of this level.
+    pub next_step: bool,
+}
+
+/// How long to hold paging for an alarm that fires again `window_secs` or
+/// less after its OK resolved the previous incident (a flap); `None` when
+/// it is not a flap.
+pub fn flap_hold(
+    window_secs: u32,
+    resolved_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Option<u32> {
+    if window_secs == 0 || now < resolved_at {
+        return None;
+    }
+    let since = u32::try_from(now.duration_since(resolved_at).as_secs()).ok()?;
+    (since < window_secs).then(|| window_secs - since)
+}
+
+/// Whether a notification `delay_secs` after the level fired is due
+/// `elapsed_secs` after it fired.
+pub fn is_due(delay_secs: u32, elapsed_secs: u32) -> bool {
+    delay_secs <= elapsed_secs.saturating_add(DUE_TOLERANCE_SECS)
+}
+
+/// The next wake-up of a level that fired `elapsed_secs` ago, given the
+/// delays of all its notifications and its timeout.
+pub fn next_wake(
+    delays: impl IntoIterator<Item = u32>,
+    elapsed_secs: u32,
+    timeout_secs: u32,
+) -> Wake {
+    let pending = delays
+        .into_iter()
+        .filter(|&d| !is_due(d, elapsed_secs) && d < timeout_secs)
+        .min();
+    match pending {
+        Some(d) => Wake {
+            after_secs: d - elapsed_secs,
+            next_step: false,
+        },
+        None => Wake {
+            after_secs: timeout_secs.saturating_sub(elapsed_secs),
+            next_step: true,
+        },
+    }
 }
 
 /// Total steps the policy can take.
@@ -39,25 +100,25 @@ pub fn step(policy: &EscalationPolicy, index: u32) -> Option<Step<'_>> {
         level: level_index as u32 + 1,
         targets: &level.targets,
         timeout_secs: level.timeout_secs(),
+        spec: level,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Level;
 
     fn policy(repeat: u32) -> EscalationPolicy {
         EscalationPolicy {
             repeat,
             levels: vec![
                 Level {
-                    targets: vec!["alice".into()],
+                    targets: vec![Target::Person("alice".into())],
                     timeout_minutes: Some(5),
                     timeout_seconds: None,
                 },
                 Level {
-                    targets: vec!["bob".into(), "carol".into()],
+                    targets: vec![Target::Person("bob".into()), Target::Person("carol".into())],
                     timeout_minutes: None,
                     timeout_seconds: Some(30),
                 },
@@ -76,7 +137,10 @@ mod tests {
             })
             .collect();
         assert_eq!(walk, vec![(1, 1, 300), (1, 2, 30), (2, 1, 300), (2, 2, 30)]);
-        assert_eq!(step(&p, 1).unwrap().targets, ["bob", "carol"]);
+        assert_eq!(
+            step(&p, 1).unwrap().targets[1],
+            Target::Person("carol".into())
+        );
     }
 
     #[test]
@@ -84,5 +148,48 @@ mod tests {
         assert!(step(&policy(0), 2).is_none());
         assert!(step(&policy(1), 4).is_none());
         assert!(step(&policy(0), u32::MAX).is_none());
+    }
+
+    #[test]
+    fn an_alarm_soon_after_its_ok_is_held_for_the_rest_of_the_window() {
+        let ok: jiff::Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
+        let at = |s: i64| ok + jiff::SignedDuration::from_secs(s);
+        assert_eq!(flap_hold(600, ok, at(120)), Some(480));
+        assert_eq!(flap_hold(600, ok, at(0)), Some(600));
+        assert_eq!(flap_hold(600, ok, at(600)), None, "the window has passed");
+        assert_eq!(flap_hold(0, ok, at(1)), None, "suppression is off");
+        assert_eq!(flap_hold(600, ok, at(-5)), None, "clock skew: not a flap");
+    }
+
+    #[test]
+    fn wakes_for_each_later_notification_then_for_the_timeout() {
+        // email at 0, SMS at 120, voice at 600; level timeout 300.
+        let delays = [0, 120, 600];
+        assert_eq!(
+            next_wake(delays, 0, 300),
+            Wake {
+                after_secs: 120,
+                next_step: false
+            }
+        );
+        assert_eq!(
+            next_wake(delays, 120, 300),
+            Wake {
+                after_secs: 180,
+                next_step: true
+            }
+        );
+        // Woken a little early: the SMS is due anyway, next is the timeout.
+        assert!(next_wake(delays, 119, 300).next_step);
+        assert!(is_due(120, 119));
+        assert!(!is_due(120, 100));
+        // Woken late, past the timeout: move on at once.
+        assert_eq!(
+            next_wake(delays, 400, 300),
+            Wake {
+                after_secs: 0,
+                next_step: true
+            }
+        );
     }
 }

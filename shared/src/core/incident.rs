@@ -8,8 +8,10 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::alarm::{AlarmState, AlarmStateChange};
-use super::classify::{Classification, Severity};
+use super::classify::Severity;
 use super::phone::mask;
+use super::routing::Urgency;
+use crate::config::Decision;
 
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,10 +143,14 @@ pub struct Incident {
     pub title: String,
     pub status: Status,
     pub severity: Severity,
+    pub urgency: Urgency,
     pub service: String,
     pub policy: String,
+    /// `default` or `rule:<name>`: the routing decision.
     pub decided_by: String,
     pub severity_from: String,
+    /// Why the rule matched, e.g. `alarm_name ~ rds-*`.
+    pub matched: Vec<String>,
     pub alarm_name: String,
     pub alarm_arn: String,
     pub account: String,
@@ -171,19 +177,25 @@ impl Incident {
     pub fn open(
         id: String,
         change: &AlarmStateChange,
-        classification: &Classification,
+        decision: &Decision,
         ack_code: &AckCode,
         now: Timestamp,
     ) -> Self {
+        let c = &decision.classification;
         Self {
             id,
             title: change.alarm_name.clone(),
             status: Status::Triggered,
-            severity: classification.severity,
-            service: classification.service.clone(),
-            policy: classification.policy.clone(),
-            decided_by: classification.decided_by.clone(),
-            severity_from: classification.severity_from.clone(),
+            severity: c.severity,
+            urgency: decision.urgency,
+            service: c.service.clone(),
+            policy: decision.policy.clone(),
+            decided_by: match &c.rule {
+                Some(rule) => format!("rule:{rule}"),
+                None => "default".into(),
+            },
+            severity_from: c.severity_from.clone(),
+            matched: c.matched.clone(),
             alarm_name: change.alarm_name.clone(),
             alarm_arn: change.alarm_arn.clone(),
             account: change.account.clone(),
@@ -208,15 +220,40 @@ impl Incident {
 /// The channel a page went out on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Channel {
     Sms,
+    Voice,
+    Email,
 }
 
 impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sms => "sms",
+            Self::Voice => "voice",
+            Self::Email => "email",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sms" => Some(Self::Sms),
+            "voice" => Some(Self::Voice),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+
+    /// SMS and voice interrupt: low urgency never uses them.
+    pub fn interrupts(self) -> bool {
+        matches!(self, Self::Sms | Self::Voice)
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -234,11 +271,21 @@ pub enum TimelineEvent {
     Classified {
         service: String,
         severity: Severity,
+        #[serde(default)]
+        urgency: Urgency,
         policy: String,
         decided_by: String,
         severity_from: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        matched: Vec<String>,
     },
     Opened,
+    /// The alarm fired again soon after its OK resolved the previous
+    /// incident: paging is held for the rest of the service's window.
+    Flapping {
+        previous: String,
+        hold_seconds: u32,
+    },
     EscalationStarted {
         execution: String,
     },
@@ -257,11 +304,19 @@ pub enum TimelineEvent {
         channel: Channel,
         error: String,
     },
-    /// A level target that could not be paged (no phone, unknown person).
-    PageSkipped {
+    /// A level fired: its targets, resolved at that moment (schedules to people).
+    LevelFired {
         step: u32,
-        person: String,
-        reason: String,
+        pass: u32,
+        level: u32,
+        /// `aiko` or `aiko (schedule primary)`.
+        targets: Vec<String>,
+    },
+    /// Something that could not be done while escalating (an empty schedule
+    /// slot, a person with no usable contact method); the level still fired.
+    Warning {
+        step: u32,
+        message: String,
     },
     EscalationExhausted {
         steps: u32,
@@ -286,10 +341,12 @@ impl TimelineEvent {
             Self::AlarmState { .. } => "alarm_state",
             Self::Classified { .. } => "classified",
             Self::Opened => "opened",
+            Self::Flapping { .. } => "flapping",
             Self::EscalationStarted { .. } => "escalation_started",
             Self::Paged { .. } => "paged",
             Self::PageFailed { .. } => "page_failed",
-            Self::PageSkipped { .. } => "page_skipped",
+            Self::LevelFired { .. } => "level_fired",
+            Self::Warning { .. } => "warning",
             Self::EscalationExhausted { .. } => "escalation_exhausted",
             Self::Acknowledged { .. } => "acknowledged",
             Self::Resolved { .. } => "resolved",
@@ -309,13 +366,28 @@ impl TimelineEvent {
             Self::Classified {
                 service,
                 severity,
+                urgency,
                 policy,
                 decided_by,
                 severity_from,
-            } => format!(
-                "classified {severity} service={service} policy={policy} (by {decided_by}; severity from {severity_from})"
-            ),
+                matched,
+            } => {
+                let why = if matched.is_empty() {
+                    String::new()
+                } else {
+                    format!("; matched {}", matched.join(", "))
+                };
+                format!(
+                    "classified {severity} {urgency} urgency service={service} policy={policy} (by {decided_by}{why}; severity from {severity_from})"
+                )
+            }
             Self::Opened => "incident opened".into(),
+            Self::Flapping {
+                previous,
+                hold_seconds,
+            } => format!(
+                "flapping: the alarm fired again soon after its OK resolved {previous}; paging held {hold_seconds} s (an OK before then resolves this without a page)"
+            ),
             Self::EscalationStarted { execution } => format!("escalation started: {execution}"),
             Self::Paged {
                 pass,
@@ -335,9 +407,20 @@ impl TimelineEvent {
                 error,
                 ..
             } => format!("page to {person} by {} failed: {error}", channel.as_str()),
-            Self::PageSkipped { person, reason, .. } => {
-                format!("warning: could not page {person}: {reason}")
-            }
+            Self::LevelFired {
+                pass,
+                level,
+                targets,
+                ..
+            } => format!(
+                "level {level} (pass {pass}) fired: {}",
+                if targets.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    targets.join(", ")
+                }
+            ),
+            Self::Warning { message, .. } => format!("warning: {message}"),
             Self::EscalationExhausted { steps } => {
                 format!("escalation policy exhausted after {steps} steps with no acknowledgement")
             }

@@ -2,9 +2,12 @@
 
 pub mod alarm;
 pub mod classify;
+pub mod email;
 pub mod escalation;
 pub mod incident;
 pub mod phone;
 pub mod reply;
+pub mod routing;
+pub mod schedule;
 pub mod sms;
 pub mod time;

@@ -121,9 +121,11 @@ pub fn help_text(detail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Decision;
     use crate::core::alarm::{AlarmKind, AlarmState, AlarmStateChange, Route};
-    use crate::core::classify::{Classification, Severity};
+    use crate::core::classify::Severity;
     use crate::core::incident::AckCode;
+    use crate::core::routing::{Classification, Urgency};
 
     fn incident(alarm: &str) -> Incident {
         let change = AlarmStateChange {
@@ -140,12 +142,18 @@ mod tests {
             metrics: vec![],
             route: Route::EventBridge,
         };
-        let class = Classification {
-            service: "payments".into(),
-            severity: Severity::Sev1,
+        let class = Decision {
+            classification: Classification {
+                service: "payments".into(),
+                severity: Severity::Sev1,
+                urgency: None,
+                policy: None,
+                rule: None,
+                severity_from: "default".into(),
+                matched: vec![],
+            },
+            urgency: Urgency::High,
             policy: "default".into(),
-            decided_by: "default".into(),
-            severity_from: "default".into(),
         };
         Incident::open(
             "20261121-K7Q2XM".into(),

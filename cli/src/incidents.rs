@@ -1,0 +1,206 @@
+//! `klaxon incidents list|show|ack|resolve`.
+
+use clap::Subcommand;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use klaxon::app::operator::change_status;
+use klaxon::aws::dynamo::DynamoIncidents;
+use klaxon::aws::sfn::StepFunctions;
+use klaxon::core::incident::{Incident, TimelineEntry};
+use klaxon::ports::{IncidentStore, Transition, TransitionOutcome};
+use serde_json::json;
+
+use crate::{Failure, StackArgs, print_json, say, show_time};
+
+#[derive(Subcommand)]
+pub enum IncidentsCommand {
+    /// Open incidents (newest first), or every incident of a month.
+    List {
+        /// Every incident opened in this UTC month (YYYY-MM), open or not.
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One incident with its routing decision and timeline.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge: stops further pages.
+    Ack {
+        id: String,
+        /// Who acknowledges (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve: closes the incident and stops its escalation.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Result<(), Failure> {
+    let sdk = klaxon::aws::sdk_config().await;
+    let store = DynamoIncidents::from_sdk(&sdk, target.incidents());
+    match cmd {
+        IncidentsCommand::List { month, json } => {
+            let list = match &month {
+                Some(m) => store.list_month(m).await?,
+                None => store.list_open().await?,
+            };
+            if json {
+                print_json(&json!(list));
+            } else if list.is_empty() {
+                say!(
+                    "{}",
+                    if month.is_some() {
+                        "no incidents that month"
+                    } else {
+                        "no open incidents"
+                    }
+                );
+            } else {
+                say!(
+                    "{:<16} {:<13} {:<5} {:<14} {:<24} ALARM",
+                    "ID",
+                    "STATUS",
+                    "SEV",
+                    "SERVICE",
+                    "OPENED"
+                );
+                for i in &list {
+                    say!(
+                        "{:<16} {:<13} {:<5} {:<14} {:<24} {}",
+                        i.id,
+                        i.status.as_str(),
+                        i.severity.as_str(),
+                        i.service,
+                        show_time(i.opened_at, tz),
+                        i.alarm_name
+                    );
+                }
+            }
+            Ok(())
+        }
+        IncidentsCommand::Show { id, json } => {
+            let incident = store.get(&id).await?.ok_or_else(|| not_found(&id))?;
+            let timeline = store.timeline(&id).await?;
+            if json {
+                print_json(&show_json(&incident, &timeline));
+            } else {
+                print_incident(&incident, &timeline, tz);
+            }
+            Ok(())
+        }
+        IncidentsCommand::Ack { id, by, json } => {
+            transition(&store, &sdk, &id, Transition::Acknowledge, by, json).await
+        }
+        IncidentsCommand::Resolve { id, by, json } => {
+            transition(&store, &sdk, &id, Transition::Resolve, by, json).await
+        }
+    }
+}
+
+fn not_found(id: &str) -> Failure {
+    Failure {
+        message: format!("no incident {id}"),
+        code: 1,
+    }
+}
+
+async fn transition(
+    store: &DynamoIncidents,
+    sdk: &aws_config::SdkConfig,
+    id: &str,
+    transition: Transition,
+    by: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let user = by
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into());
+    let escalations = StepFunctions::without_state_machine(sdk);
+    match change_status(store, &escalations, id, transition, &user).await? {
+        TransitionOutcome::Done(incident) => {
+            if json {
+                print_json(&json!(incident));
+            } else {
+                say!("{} is now {}", incident.id, incident.status);
+            }
+            Ok(())
+        }
+        TransitionOutcome::Refused(status) => Err(Failure {
+            message: format!("{id} is already {status}"),
+            code: 1,
+        }),
+        TransitionOutcome::NotFound => Err(not_found(id)),
+        TransitionOutcome::NotPaged => Err(Failure {
+            message: format!("{id}: not allowed"),
+            code: 1,
+        }),
+    }
+}
+
+fn show_json(incident: &Incident, timeline: &[TimelineEntry]) -> serde_json::Value {
+    json!({
+        "incident": incident,
+        "timeline": timeline.iter().map(|e| json!({
+            "at": e.at,
+            "kind": e.event.kind(),
+            "summary": e.event.summary(),
+            "event": e.event,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
+    let opt = |t: Option<Timestamp>| t.map(|t| show_time(t, tz)).unwrap_or_else(|| "-".into());
+    say!("{}  {}  {}", i.id, i.status, i.severity);
+    say!("  title        {}", i.title);
+    say!("  service      {}", i.service);
+    say!("  alarm        {} ({})", i.alarm_name, i.alarm_arn);
+    if let Some(d) = &i.description {
+        say!("  description  {d}");
+    }
+    say!(
+        "  routed       {} (severity from {}), {} urgency, policy {}",
+        i.decided_by,
+        i.severity_from,
+        i.urgency,
+        i.policy
+    );
+    if !i.matched.is_empty() {
+        say!("  matched      {}", i.matched.join("; "));
+    }
+    say!(
+        "  alarms       {} (last {})",
+        i.alarm_count,
+        show_time(i.last_alarm_at, tz)
+    );
+    say!("  opened       {}", show_time(i.opened_at, tz));
+    say!(
+        "  acknowledged {} {}",
+        opt(i.acknowledged_at),
+        i.acknowledged_by.as_deref().unwrap_or("")
+    );
+    say!(
+        "  resolved     {} {}",
+        opt(i.resolved_at),
+        i.resolved_by.as_deref().unwrap_or("")
+    );
+    if let Some(e) = &i.escalation_execution {
+        say!("  escalation   {e}");
+    }
+    say!("timeline:");
+    for e in timeline {
+        say!("  {}  {}", show_time(e.at, tz), e.event.summary());
+    }
+}

@@ -1,0 +1,68 @@
+//! Instants typed on the command line.
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, Zoned};
+
+/// Reads `now`, an RFC 3339 instant (`2026-11-21T09:00:00+09:00`, `...Z`),
+/// a zoned one (`2026-11-21T09:00[Asia/Tokyo]`), or a civil date-time or
+/// date (`2026-11-21 09:00`, `2026-11-21`) taken in `tz`.
+pub fn parse_instant(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("now") {
+        return Ok(Timestamp::now());
+    }
+    if t.contains('[')
+        && let Ok(z) = t.parse::<Zoned>()
+    {
+        return Ok(z.timestamp());
+    }
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    let civil = t.parse::<DateTime>().ok().or_else(|| {
+        t.parse::<Date>()
+            .ok()
+            .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+    });
+    match civil {
+        Some(dt) => dt
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .map_err(|e| format!("'{t}': {e}")),
+        None => Err(format!(
+            "'{t}' is not a time: use now, 2026-11-21T09:00:00+09:00, 2026-11-21T09:00[Asia/Tokyo], 2026-11-21 09:00 or 2026-11-21"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_instant_reads_the_same_in_every_form() {
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let want: Timestamp = "2026-11-21T00:00:00Z".parse().unwrap();
+        for text in [
+            "2026-11-21T00:00:00Z",
+            "2026-11-21T09:00:00+09:00",
+            "2026-11-20T19:00:00-05:00[America/New_York]",
+            "2026-11-21T09:00[Asia/Tokyo]",
+        ] {
+            assert_eq!(parse_instant(text, &TimeZone::UTC).unwrap(), want, "{text}");
+        }
+        assert_eq!(parse_instant("2026-11-21 09:00", &tokyo).unwrap(), want);
+        assert_eq!(parse_instant("2026-11-21T09:00", &tokyo).unwrap(), want);
+        assert_eq!(
+            parse_instant("2026-11-21", &tokyo).unwrap(),
+            "2026-11-20T15:00:00Z".parse::<Timestamp>().unwrap()
+        );
+    }
+
+    #[test]
+    fn nonsense_is_explained() {
+        let e = parse_instant("yesterday-ish", &TimeZone::UTC).unwrap_err();
+        assert!(e.contains("is not a time"), "{e}");
+    }
+}
