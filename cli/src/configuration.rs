@@ -143,11 +143,18 @@ pub fn load(path: &Path) -> Result<(OncallConfig, String, Vec<Located>), Vec<Loc
     let document = sources
         .document(&merged)
         .map_err(|e| whole(e.to_string()))?;
-    let config = OncallConfig::from_yaml(&document).map_err(|e| sources.locate_issues(&e))?;
-    let warnings = sources.locate_issues(&ConfigError {
+    let config =
+        OncallConfig::from_yaml(&document).map_err(|e| in_file_order(sources.locate_issues(&e)))?;
+    let warnings = in_file_order(sources.locate_issues(&ConfigError {
         issues: config.warnings.clone(),
-    });
+    }));
     Ok((config, document, warnings))
+}
+
+/// Problems in reading order: by file, then line (stable otherwise).
+fn in_file_order(mut found: Vec<Located>) -> Vec<Located> {
+    found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    found
 }
 
 fn validate(path: &Path, json: bool) -> Result<(OncallConfig, String), Failure> {

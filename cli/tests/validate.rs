@@ -364,6 +364,19 @@ fn every_problem_of_a_folder_names_its_file_line_and_field() {
         lines.last().copied(),
         Some(format!("klaxon: {}: {} problem(s)", dir.display(), expected.len()).as_str())
     );
+    // Listed in reading order: by file, then by line.
+    let places: Vec<(String, usize)> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let file = parts.next().unwrap_or_default().to_string();
+            let line = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            (file, line)
+        })
+        .collect();
+    let mut in_order = places.clone();
+    in_order.sort();
+    assert_eq!(places, in_order, "problems in file and line order");
 }
 
 #[test]
