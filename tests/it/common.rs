@@ -158,13 +158,19 @@ impl World {
     /// Waits until the incident's escalation execution has ended, and
     /// returns its status.
     pub async fn wait_execution_end(&self, id: &str) -> String {
+        self.wait_execution_end_within(id, PATIENCE).await
+    }
+
+    /// Like [`World::wait_execution_end`], for escalations longer than
+    /// the usual patience.
+    pub async fn wait_execution_end_within(&self, id: &str, patience: Duration) -> String {
         let execution = self
             .incident(id)
             .await
             .escalation_execution
             .expect("escalation recorded");
         let sfn = aws_sdk_sfn::Client::new(&self.local.sdk);
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
             let out = sfn
                 .describe_execution()

@@ -126,11 +126,11 @@ fn secs(from: Timestamp, to: Timestamp) -> f64 {
 async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_delays() {
     let w = World::bare().await;
     // The schedule hands over from aiko to chloe during the first pass, so
-    // the second pass's level 1 must page chloe: schedules are resolved
+    // the later passes' level 1 must page chloe: schedules are resolved
     // when the level fires, not when the incident opened.
     let handoff = Timestamp::now() + SignedDuration::from_secs(i64::from(2 * LEVEL));
     w.local
-        .apply_config(&three_level_yaml(&w, 1, handoff))
+        .apply_config(&three_level_yaml(&w, 2, handoff))
         .await
         .expect("apply");
     let pump = w.pump();
@@ -142,7 +142,12 @@ async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_del
     )
     .unwrap();
     let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
-    assert_eq!(w.wait_execution_end(&id).await, "SUCCEEDED");
+    // Nine levels of LEVEL seconds each: longer than the usual patience.
+    assert_eq!(
+        w.wait_execution_end_within(&id, Duration::from_secs(120))
+            .await,
+        "SUCCEEDED"
+    );
 
     let timeline = w.timeline(&id).await;
     let levels = fired(&timeline);
@@ -156,6 +161,9 @@ async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_del
             (3, vec!["chloe (schedule primary)".to_string()]),
             (4, vec!["ben".to_string()]),
             (5, vec!["chloe".to_string()]),
+            (6, vec!["chloe (schedule primary)".to_string()]),
+            (7, vec!["ben".to_string()]),
+            (8, vec!["chloe".to_string()]),
         ],
         "{timeline:#?}"
     );
@@ -171,7 +179,7 @@ async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_del
     }
     // Each level: email at once, then SMS SMS_AFTER seconds later.
     let sent = pages(&timeline);
-    assert_eq!(sent.len(), 12, "{sent:#?}");
+    assert_eq!(sent.len(), 18, "{sent:#?}");
     for (step, targets, fired_at) in &levels {
         let mine: Vec<_> = sent.iter().filter(|p| p.0 == *step).collect();
         assert_eq!(
@@ -202,6 +210,15 @@ async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_del
         })
         .collect();
     assert_eq!(warnings, vec!["schedule 'empty' has nobody on call"]);
+    for step in [5, 8] {
+        assert!(
+            timeline.iter().any(|e| matches!(
+                &e.event,
+                TimelineEvent::Warning { step: s, .. } if *s == step
+            )),
+            "the gap is recorded on every pass (step {step})"
+        );
+    }
     assert!(
         timeline
             .iter()
@@ -210,11 +227,11 @@ async fn a_three_level_policy_with_a_schedule_pages_in_order_at_each_persons_del
 
     // What the emulator actually delivered matches the timeline.
     assert_eq!(w.wait_for_email(&w.email("aiko"), 1).await.len(), 1);
-    assert_eq!(w.wait_for_email(&w.email("ben"), 2).await.len(), 2);
-    assert_eq!(w.wait_for_email(&w.email("chloe"), 3).await.len(), 3);
+    assert_eq!(w.wait_for_email(&w.email("ben"), 3).await.len(), 3);
+    assert_eq!(w.wait_for_email(&w.email("chloe"), 5).await.len(), 5);
     assert_eq!(w.sms_to(&phone(&w, 1)).await.len(), 1);
-    assert_eq!(w.sms_to(&phone(&w, 2)).await.len(), 2);
-    assert_eq!(w.sms_to(&phone(&w, 3)).await.len(), 3);
+    assert_eq!(w.sms_to(&phone(&w, 2)).await.len(), 3);
+    assert_eq!(w.sms_to(&phone(&w, 3)).await.len(), 5);
     let mail = &w.local.emulator.emails_to(&w.email("ben")).await.unwrap()[0];
     assert!(mail.subject.contains(&id), "{}", mail.subject);
     assert!(mail.body.contains("ACK "), "{}", mail.body);
