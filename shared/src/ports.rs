@@ -173,6 +173,13 @@ pub trait IncidentStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<ClaimOutcome, BackendError>> + Send;
 
+    /// The record of a step that already fired, if it did.
+    fn level(
+        &self,
+        incident_id: &str,
+        step: u32,
+    ) -> impl Future<Output = Result<Option<LevelRecord>, BackendError>> + Send;
+
     /// Records that a step fired, with its timeline entries, unless it was
     /// already recorded; returns the record that is stored.
     fn fire_level(

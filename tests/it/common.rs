@@ -93,24 +93,11 @@ impl World {
 
     /// Waits until `address` has received at least `n` emails.
     pub async fn wait_for_email(&self, address: &str, n: usize) -> Vec<SentEmail> {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let got = self
-                .local
-                .emulator
-                .emails_to(address)
-                .await
-                .expect("read emails");
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "expected {n} emails to {address}, got {}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let emulator = &self.local.emulator;
+        wait_for_count(&format!("emails to {address}"), n, || async {
+            emulator.emails_to(address).await.expect("read emails")
+        })
+        .await
     }
 
     pub fn alarm_name(&self, base: &str) -> String {
@@ -127,19 +114,7 @@ impl World {
 
     /// Waits until `phone` has received at least `n` SMS.
     pub async fn wait_for_sms(&self, phone: &str, n: usize) -> Vec<SentSms> {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let got = self.sms_to(phone).await;
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "expected {n} SMS to {phone}, got {}: {got:?}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_for_count(&format!("SMS to {phone}"), n, || self.sms_to(phone)).await
     }
 
     pub async fn incident(&self, id: &str) -> Incident {
@@ -188,6 +163,27 @@ impl World {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+}
+
+/// Polls `read` until it returns at least `n` items, for up to [`PATIENCE`].
+async fn wait_for_count<T: std::fmt::Debug, F, Fut>(what: &str, n: usize, read: F) -> Vec<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Vec<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let got = read().await;
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "expected {n} {what}, got {}: {got:?}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -116,27 +116,42 @@ async fn pump(stack: &str) -> Result<(), HarnessError> {
     }
 }
 
-/// Waits for the `n`th SMS to `phone`, printing it.
+/// Polls `read` until it has an `n`-th item, and returns that one.
+async fn nth<T, F, Fut>(
+    what: &str,
+    n: usize,
+    patience: Duration,
+    read: F,
+) -> Result<T, HarnessError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, HarnessError>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let mut got = read().await?;
+        if got.len() >= n {
+            return Ok(got.swap_remove(n - 1));
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(HarnessError::Emulator(format!(
+                "no {what} #{n} after {patience:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits for the `n`-th SMS to `phone`; returns its text.
 async fn next_sms(
     local: &Local,
     phone: &str,
     n: usize,
     patience: Duration,
 ) -> Result<String, HarnessError> {
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        let got = local.emulator.sms_to(phone).await?;
-        if got.len() >= n {
-            return Ok(got[n - 1].message.clone());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(HarnessError::Emulator(format!(
-                "no SMS #{n} to {} after {patience:?}",
-                mask(phone)
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let what = format!("SMS to {}", mask(phone));
+    let sms = nth(&what, n, patience, || local.emulator.sms_to(phone)).await?;
+    Ok(sms.message)
 }
 
 /// Waits for the `n`-th email to `address`; returns its subject.
@@ -146,19 +161,9 @@ async fn next_email(
     n: usize,
     patience: Duration,
 ) -> Result<String, HarnessError> {
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        let got = local.emulator.emails_to(address).await?;
-        if got.len() >= n {
-            return Ok(got[n - 1].subject.clone());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(HarnessError::Emulator(format!(
-                "no email #{n} to {address} after {patience:?}"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let what = format!("email to {address}");
+    let mail = nth(&what, n, patience, || local.emulator.emails_to(address)).await?;
+    Ok(mail.subject)
 }
 
 /// The demo stops at the first step that did not go as the scenario says.

@@ -202,6 +202,11 @@ where
         step: &Step<'_>,
         now: Timestamp,
     ) -> Result<LevelRecord, AppError> {
+        // Later wake-ups and retries of a step reuse what its first run
+        // resolved.
+        if let Some(fired) = self.store.level(&incident.id, step.index).await? {
+            return Ok(fired);
+        }
         let resolution = config.resolve_level(step.spec, now);
         let mut warnings = resolution.warnings;
         for t in &resolution.targets {

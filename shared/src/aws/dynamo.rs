@@ -702,19 +702,28 @@ impl IncidentStore for DynamoIncidents {
         if self.transact(items).await?.is_none() {
             return Ok(record.clone());
         }
-        // Fired before (a retry, or a concurrent run): use what was stored.
-        // Missing means the transaction lost to a concurrent one still in
-        // flight: a retry will find it.
-        let stored = self
-            .get_item(incident_pk(incident_id), &sk)
+        // Fired before (a concurrent run): use what was stored. Missing means
+        // the transaction lost to a concurrent one still in flight: a retry
+        // will find it.
+        self.level(incident_id, record.step)
             .await?
             .ok_or_else(|| BackendError {
                 service: "DynamoDB",
                 operation: "TransactWriteItems",
                 message: format!("level {sk} of {incident_id} is being recorded concurrently"),
                 retryable: true,
-            })?;
-        level_from_item(&stored)
+            })
+    }
+
+    async fn level(
+        &self,
+        incident_id: &str,
+        step: u32,
+    ) -> Result<Option<LevelRecord>, BackendError> {
+        self.get_item(incident_pk(incident_id), &format!("LEVEL#{step:04}"))
+            .await?
+            .map(|item| level_from_item(&item))
+            .transpose()
     }
 
     async fn complete_page(

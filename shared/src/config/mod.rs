@@ -80,14 +80,21 @@ fn yes() -> bool {
     true
 }
 
+/// A duration written as `<x>_minutes` or its finer `<x>_seconds`
+/// alternative, in seconds; minutes win if both are set (validation
+/// rejects that), 0 if neither is.
+pub(crate) fn minutes_or_seconds(minutes: Option<u32>, seconds: Option<u32>) -> u32 {
+    match (minutes, seconds) {
+        (Some(m), _) => m.saturating_mul(60),
+        (None, Some(s)) => s,
+        (None, None) => 0,
+    }
+}
+
 impl ServiceSpec {
     /// The flapping suppression window in seconds (0 = off).
     pub fn flapping_window_secs(&self) -> u32 {
-        match (self.flapping_window_minutes, self.flapping_window_seconds) {
-            (Some(m), _) => m.saturating_mul(60),
-            (None, Some(s)) => s,
-            (None, None) => 0,
-        }
+        minutes_or_seconds(self.flapping_window_minutes, self.flapping_window_seconds)
     }
 }
 
@@ -109,11 +116,7 @@ pub struct Level {
 impl Level {
     /// The level's timeout in seconds (validated: exactly one unit is set).
     pub fn timeout_secs(&self) -> u32 {
-        match (self.timeout_minutes, self.timeout_seconds) {
-            (Some(m), _) => m.saturating_mul(60),
-            (None, Some(s)) => s,
-            (None, None) => 0,
-        }
+        minutes_or_seconds(self.timeout_minutes, self.timeout_seconds)
     }
 }
 

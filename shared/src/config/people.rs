@@ -293,15 +293,11 @@ fn compile_rules(
     let mut out: Vec<NotificationRule> = Vec::new();
     for (i, r) in list.iter().enumerate() {
         let path = format!("{base}[{i}]");
-        let after_secs = match (r.after_minutes, r.after_seconds) {
-            (Some(_), Some(_)) => {
-                issues.push((path, "set after_minutes or after_seconds, not both".into()));
-                continue;
-            }
-            (Some(m), None) => m.saturating_mul(60),
-            (None, Some(s)) => s,
-            (None, None) => 0,
-        };
+        if r.after_minutes.is_some() && r.after_seconds.is_some() {
+            issues.push((path, "set after_minutes or after_seconds, not both".into()));
+            continue;
+        }
+        let after_secs = super::minutes_or_seconds(r.after_minutes, r.after_seconds);
         if after_secs > MAX_RULE_DELAY_SECONDS {
             issues.push((
                 path,
