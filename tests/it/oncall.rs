@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use klaxon::app::escalator::Escalator;
 use klaxon::core::incident::{Channel, Status, TimelineEntry, TimelineEvent};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 
@@ -398,4 +399,63 @@ async fn a_flapping_alarm_is_recorded_but_pages_only_after_the_window() {
         "the quiet flap paged nobody"
     );
     pump.stop().await;
+}
+
+#[tokio::test]
+async fn a_step_run_twice_fires_its_level_once_and_sends_each_notification_once() {
+    let w = World::bare().await;
+    let far = Timestamp::now() + SignedDuration::from_hours(24);
+    w.local
+        .apply_config(&timed_yaml(&w, 0, far, 12, 6))
+        .await
+        .expect("apply");
+    // No pump: this test plays the escalator itself, the way a retried or
+    // duplicated SQS delivery would.
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("api-twice"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    let escalator = Escalator {
+        store: &w.local.store,
+        sms: &w.local.sms,
+        email: w.local.email.as_ref(),
+        escalations: &w.local.escalations,
+        config: &w.local.config,
+    };
+    // Twice at once, then again: aiko's email (due at once) goes out once,
+    // and the next wake-up is her SMS.
+    let (a, b) = tokio::join!(escalator.run_step(&id, 0), escalator.run_step(&id, 0));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let c = escalator.run_step(&id, 0).await.unwrap();
+    for r in [&a, &b, &c] {
+        assert_eq!((r.step, r.done), (0, false), "{r:?}");
+    }
+    assert_eq!(w.wait_for_email(&w.email("aiko"), 1).await.len(), 1);
+    assert!(w.sms_to(&phone(&w, 1)).await.is_empty());
+
+    // After the SMS delay: the SMS, once, however often the step runs.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (d, e) = tokio::join!(escalator.run_step(&id, 0), escalator.run_step(&id, 0));
+    for r in [d.unwrap(), e.unwrap()] {
+        assert_eq!(r.step, 1, "next wake-up is level 2: {r:?}");
+    }
+    assert_eq!(w.wait_for_sms(&phone(&w, 1), 1).await.len(), 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(w.sms_to(&phone(&w, 1)).await.len(), 1);
+    assert_eq!(
+        w.local
+            .emulator
+            .emails_to(&w.email("aiko"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let timeline = w.timeline(&id).await;
+    assert_eq!(fired(&timeline).len(), 1, "the level fired once");
+    assert_eq!(pages(&timeline).len(), 2, "{timeline:#?}");
 }
