@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use klaxon::aws::dynamo::DynamoConfig;
 use klaxon::config::sources::{Located, Sources};
-use klaxon::config::{COLLECTIONS, ConfigError, OncallConfig};
+use klaxon::config::{COLLECTIONS, ConfigError, OncallConfig, RawConfig};
 use serde_json::json;
 
 use crate::{ConfigFrom, Failure, StackArgs, print_json, say};
@@ -143,8 +143,19 @@ pub fn load(path: &Path) -> Result<(OncallConfig, String, Vec<Located>), Vec<Loc
     let document = sources
         .document(&merged)
         .map_err(|e| whole(e.to_string()))?;
-    let config =
-        OncallConfig::from_yaml(&document).map_err(|e| in_file_order(sources.locate_issues(&e)))?;
+    let located = |e: ConfigError| in_file_order(sources.locate_issues(&e));
+    let raw = RawConfig::from_yaml(&document).map_err(located)?;
+    // Numbers checked against numbering plans are reported with every other
+    // problem, so one run lists them all.
+    let plan = raw.numbering_plan_issues();
+    let config = match OncallConfig::from_raw(raw) {
+        Ok(config) if plan.is_empty() => config,
+        Ok(_) => return Err(located(ConfigError { issues: plan })),
+        Err(mut e) => {
+            e.issues.extend(plan);
+            return Err(located(e));
+        }
+    };
     let warnings = in_file_order(sources.locate_issues(&ConfigError {
         issues: config.warnings.clone(),
     }));

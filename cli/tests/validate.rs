@@ -200,6 +200,12 @@ people:
     name: Ben
     phone: \"090-1234-0002\"
   chloe: {name: Chloe, phone: \"+0123456789\"}
+  dan:
+    name: Dan
+    contact_methods:
+      - {type: sms, address: \"+14155550104\"}
+      - {type: voice, address: \"+1415555\"}
+      - {type: sms, address: \"+9991234567\", label: spare}
 ";
 const BAD_SCHEDULES: &str = "\
 schedules:
@@ -281,6 +287,20 @@ fn every_problem_of_a_folder_names_its_file_line_and_field() {
             "+0123456789",
             "people.chloe.phone",
             "'+01****6789' is not E.164",
+        ),
+        (
+            "people.yaml",
+            BAD_PEOPLE,
+            "+1415555\"",
+            "people.dan.contact_methods[1].address",
+            "'+14*5555' has 6 digits after +1; numbers there have 7 or 10",
+        ),
+        (
+            "people.yaml",
+            BAD_PEOPLE,
+            "+9991234567",
+            "people.dan.contact_methods[2].address",
+            "'+99****4567' starts with no country's calling code",
         ),
         (
             "schedules.yaml",

@@ -292,8 +292,8 @@ impl Issues {
     }
 }
 
-impl OncallConfig {
-    /// Parses and validates one YAML document.
+impl RawConfig {
+    /// Parses one YAML document, without validating it.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
         let de = serde_norway::Deserializer::from_str(text);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -310,7 +310,42 @@ impl OncallConfig {
                 }],
             }
         })?;
-        Self::from_raw(raw)
+        Ok(raw)
+    }
+
+    /// Phone numbers that are E.164 in form but that no country's numbering
+    /// plan allows (see [`crate::core::phone::numbering_plan_problem`]). `klaxon config validate`
+    /// adds these to the other problems; numbers that are not E.164 at all
+    /// are reported by validation itself.
+    #[cfg(feature = "numbering-plan")]
+    pub fn numbering_plan_issues(&self) -> Vec<ConfigIssue> {
+        use crate::core::phone::{Phone, numbering_plan_problem};
+        let mut found = Vec::new();
+        for (id, person) in &self.people {
+            let phones = person.phone.iter().map(|p| ("phone".to_string(), p)).chain(
+                person
+                    .contact_methods
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| matches!(m.kind, Channel::Sms | Channel::Voice))
+                    .map(|(i, m)| (format!("contact_methods[{i}].address"), &m.address)),
+            );
+            for (path, raw) in phones {
+                if let Ok(phone) = Phone::parse(raw)
+                    && let Some(problem) = numbering_plan_problem(&phone)
+                {
+                    found.push(ConfigIssue::new(format!("people.{id}.{path}"), problem));
+                }
+            }
+        }
+        found
+    }
+}
+
+impl OncallConfig {
+    /// Parses and validates one YAML document.
+    pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_raw(RawConfig::from_yaml(text)?)
     }
 
     /// Validates an already-parsed configuration.

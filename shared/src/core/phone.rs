@@ -54,6 +54,74 @@ impl From<Phone> for String {
     }
 }
 
+/// Why a number that is E.164 in form still cannot be dialled: its calling
+/// code is assigned to no country, or no number in that country's plan has
+/// its length (`+1234` is E.164 in form, but NANP numbers have 10 digits).
+///
+/// Fictional ranges such as `+1 555 01xx` or the UK's `+44 7700 900xxx` have
+/// a valid length and pass: they are common in tests and drills. Needs the
+/// libphonenumber metadata, so it is only built with `numbering-plan`.
+#[cfg(feature = "numbering-plan")]
+pub fn numbering_plan_problem(phone: &Phone) -> Option<String> {
+    use phonenumber::ParseError;
+    use phonenumber::metadata::DATABASE;
+
+    let masked = phone.masked();
+    let number = match phonenumber::parse(None, phone.as_str()) {
+        Ok(n) => n,
+        Err(ParseError::InvalidCountryCode) => {
+            return Some(format!("'{masked}' starts with no country's calling code"));
+        }
+        Err(_) => return Some(format!("'{masked}' is not a dialable number")),
+    };
+    let code = number.code().value();
+    let national = number.national().to_string().len();
+    let mut lengths: Vec<u16> = DATABASE
+        .by_code(&code)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|m| {
+            let d = m.descriptors();
+            [
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ]
+            .into_iter()
+            .flatten()
+            .flat_map(|kind| kind.possible_length().iter().copied())
+            .collect::<Vec<_>>()
+        })
+        .collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    if lengths.is_empty() || lengths.iter().any(|&l| usize::from(l) == national) {
+        return None;
+    }
+    let expected = match lengths.as_slice() {
+        [one] => one.to_string(),
+        [init @ .., last] => format!(
+            "{} or {last}",
+            init.iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        [] => return None,
+    };
+    Some(format!(
+        "'{masked}' has {national} digit{} after +{code}; numbers there have {expected}",
+        if national == 1 { "" } else { "s" }
+    ))
+}
+
 /// Debug never prints the whole number, so a stray `{:?}` cannot leak it.
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -106,6 +174,38 @@ mod tests {
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[cfg(feature = "numbering-plan")]
+    #[test]
+    fn numbering_plans_reject_unassigned_codes_and_impossible_lengths() {
+        let problem = |raw: &str| numbering_plan_problem(&Phone::parse(raw).unwrap());
+        for ok in [
+            "+819012340001",
+            "+14155550102",
+            "+15555550100",
+            "+447700900102",
+            "+4915112340005",
+            "+33612345678",
+        ] {
+            assert_eq!(problem(ok), None, "{ok}");
+        }
+        let short = problem("+1234").unwrap();
+        assert!(short.contains("3 digits after +1"), "{short}");
+        assert!(short.contains("7 or 10"), "{short}");
+        assert!(!short.contains("1234'"), "masked: {short}");
+        let french = problem("+3361234567").unwrap();
+        assert!(
+            french.contains("after +33; numbers there have 9"),
+            "{french}"
+        );
+        let unassigned = problem("+999123456").unwrap();
+        assert!(
+            unassigned.contains("no country's calling code"),
+            "{unassigned}"
+        );
+        assert!(problem("+12").is_some());
+        assert!(problem("+10000000000").is_some());
     }
 
     #[test]
