@@ -83,6 +83,12 @@ people:
 services:
   s: {escalation_policy: default}
   t: {escalation_policy: mail}
+schedules:
+  ops:
+    time_zone: UTC
+    layers:
+      - {name: old, rotation: daily, start: 2026-11-02, participants: [carol]}
+      - {name: new, rotation: weekly, start: 2026-11-02, participants: [dan, carol]}
 escalation_policies:
   default:
     levels:
@@ -94,6 +100,8 @@ routing:
   default: {service: s, severity: SEV2}
 ";
 
+const HIDDEN: &str = "never on call: layers[1] ('new') comes later, has no restrictions and covers all of this layer's time; restrict, end or remove one of them";
+
 #[test]
 fn warnings_go_to_stderr_with_their_line_and_the_file_still_passes() {
     let dir = scratch("warnings");
@@ -103,19 +111,21 @@ fn warnings_go_to_stderr_with_their_line_and_the_file_still_passes() {
     assert_eq!(
         run.stdout,
         format!(
-            "{}: valid (2 people, 2 services, 0 schedules, 2 escalation policies, 0 routing rules)\n",
+            "{}: valid (2 people, 2 services, 1 schedules, 2 escalation policies, 0 routing rules)\n",
             file.display()
         )
     );
     let f = file.display();
     let voice = line_of(WITH_WARNINGS, "notification_rules:");
     let mail = line_of(WITH_WARNINGS, "  mail:");
+    let old = line_of(WITH_WARNINGS, "name: old");
     assert_eq!(
         run.stderr.lines().collect::<Vec<_>>(),
         vec![
             format!(
                 "warning: {f}:{voice}: people.carol.notification_rules: voice calls are not delivered by this version of Klaxon; the other rules still fire"
             ),
+            format!("warning: {f}:{old}: schedules.ops.layers[0]: {HIDDEN}"),
             format!(
                 "warning: {f}:{mail}: escalation_policies.mail: nobody in this policy is paged by SMS or voice at high urgency (email only)"
             ),
@@ -138,6 +148,12 @@ fn warnings_are_listed_in_the_json_report() {
                 "line": line_of(WITH_WARNINGS, "notification_rules:"),
                 "path": "people.carol.notification_rules",
                 "message": "voice calls are not delivered by this version of Klaxon; the other rules still fire",
+            },
+            {
+                "file": file.display().to_string(),
+                "line": line_of(WITH_WARNINGS, "name: old"),
+                "path": "schedules.ops.layers[0]",
+                "message": HIDDEN,
             },
             {
                 "file": file.display().to_string(),

@@ -102,6 +102,40 @@ impl Schedule {
         compile::compile(spec, is_person)
     }
 
+    /// Layers that can never be on call, as `(hidden, by)` positions: a
+    /// later layer without restrictions covers every instant of the hidden
+    /// one (it starts no later and ends no earlier), and a later layer
+    /// always wins. Loads, but `validate` warns: it is almost always a
+    /// layer someone forgot to restrict or to end.
+    pub fn hidden_layers(&self) -> Vec<(usize, usize)> {
+        let mut hidden = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let by = self
+                .layers
+                .iter()
+                .enumerate()
+                .skip(i + 1)
+                .find(|(_, later)| {
+                    later.windows.is_none()
+                        && later.first <= layer.first
+                        && match (later.end, layer.end) {
+                            (None, _) => true,
+                            (Some(_), None) => false,
+                            (Some(later_end), Some(end)) => later_end >= end,
+                        }
+                });
+            if let Some((j, _)) = by {
+                hidden.push((i, j));
+            }
+        }
+        hidden
+    }
+
+    /// The name of the layer at a position.
+    pub fn layer_name(&self, index: usize) -> Option<&str> {
+        self.layers.get(index).map(|l| l.name.as_str())
+    }
+
     /// The schedule's time zone.
     pub fn time_zone(&self) -> &TimeZone {
         &self.time_zone

@@ -686,6 +686,52 @@ fn shifts_of_an_empty_range_are_empty() {
     );
 }
 
+#[test]
+fn a_layer_that_a_later_unrestricted_layer_covers_entirely_is_reported_hidden() {
+    let layers = |extra: &str| {
+        schedule(&format!(
+            "time_zone: Europe/Berlin\nlayers:\n  - {{name: base, rotation: daily, start: 2026-11-02, end: 2026-12-01, participants: [a]}}\n{extra}"
+        ))
+    };
+    // (later layers, expected (hidden, by) pairs)
+    let cases: [(&str, &[(usize, usize)]); 6] = [
+        // Same start, no end: base is never on call.
+        (
+            "  - {name: top, rotation: weekly, start: 2026-11-02, participants: [b, c]}\n",
+            &[(0, 1)],
+        ),
+        // Starts a day later: base still has 2 November.
+        (
+            "  - {name: top, rotation: weekly, start: 2026-11-03, participants: [b]}\n",
+            &[],
+        ),
+        // Restricted to office hours: base covers the nights.
+        (
+            "  - {name: top, rotation: weekly, start: 2026-11-01, participants: [b], restrictions: [{from: \"09:00\", to: \"18:00\"}]}\n",
+            &[],
+        ),
+        // Restrictions covering the whole week are no restriction.
+        (
+            "  - {name: top, rotation: weekly, start: 2026-11-01, participants: [b], restrictions: [{from: \"00:00\", to: \"24:00\"}]}\n",
+            &[(0, 1)],
+        ),
+        // Ends a day before base does: base has 30 November.
+        (
+            "  - {name: top, rotation: weekly, start: 2026-11-01, end: 2026-11-30, participants: [b]}\n",
+            &[],
+        ),
+        // The first later layer that covers it is named; a hidden layer can
+        // hide another.
+        (
+            "  - {name: mid, rotation: daily, start: 2026-10-01, participants: [b]}\n  - {name: top, rotation: daily, start: 2026-10-01, participants: [c]}\n",
+            &[(0, 1), (1, 2)],
+        ),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(layers(extra).hidden_layers(), expected, "{extra}");
+    }
+}
+
 /// `(yaml, path, part of the message)`: each spec must fail with that
 /// problem among its problems.
 #[test]
