@@ -93,8 +93,8 @@ done
 # ------------------------------------------------------------- c. criterion
 : >"$LOGS/criterion.estimates"
 for bench in intake oncall config; do
-  log "c. cargo bench -p klaxon-shared --bench $bench"
-  if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
+  log "c. cargo bench -p klaxon-shared --features numbering-plan --bench $bench"
+  if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
     tail -n 40 "$LOGS/$bench.log" >&2
     exit 1
   fi

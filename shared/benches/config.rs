@@ -5,8 +5,10 @@
 //! `RawConfig`, as `from_yaml` does it) and `config/from_raw` (validation
 //! and compilation) show where the time goes. `config/resolve_policy`
 //! resolves every level of a 3-level policy at one instant.
+//! `config/numbering_plan` (with the `numbering-plan` feature, as
+//! `scripts/bench.sh` runs it) is the check only the CLI's `validate` adds.
 //!
-//!     cargo bench -p klaxon-shared --bench config
+//!     cargo bench -p klaxon-shared --features numbering-plan --bench config
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -122,7 +124,8 @@ fn teams(y: &mut String) {
     }
 }
 
-/// 1–3 layers each (daily, weekly or hourly, some restricted, some ending),
+/// 1–3 layers each (daily, weekly or hourly; upper layers restricted or
+/// ending),
 /// 2–4 overrides a week apart, in civil or RFC 3339 form.
 fn schedules(y: &mut String, rng: &mut Rng) {
     y.push_str("schedules:\n");
@@ -184,7 +187,9 @@ fn schedules(y: &mut String, rng: &mut Rng) {
                     2 => y.push_str(
                         "        restrictions:\n          - {from: \"08:00\", to: \"12:00\"}\n          - {days: [saturday, sunday], from: \"13:00\", to: \"24:00\"}\n",
                     ),
-                    _ => {}
+                    // Unrestricted but ending, so it never hides the
+                    // layers below it for good (`validate` would warn).
+                    _ => y.push_str("        end: 2027-06-30\n"),
                 }
             }
         }
@@ -407,6 +412,15 @@ fn benches(c: &mut Criterion) {
                 .len()
         })
     });
+    // What `klaxon config validate` adds: every phone number against its
+    // country's numbering plan (libphonenumber metadata; CLI only).
+    #[cfg(feature = "numbering-plan")]
+    {
+        assert!(raw.numbering_plan_issues().is_empty());
+        c.bench_function("config/numbering_plan", |b| {
+            b.iter(|| black_box(raw).numbering_plan_issues().len())
+        });
+    }
     c.bench_function("config/from_raw", |b| {
         b.iter_batched(
             || raw.clone(),
