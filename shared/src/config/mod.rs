@@ -409,12 +409,11 @@ impl OncallConfig {
         for (sid, spec) in &raw.schedules {
             match Schedule::compile(spec, &is_person) {
                 Ok(s) => {
-                    for (hidden, by) in s.hidden_layers() {
+                    for (hidden, by, name) in s.hidden_layers() {
                         warnings.add(
                             format!("schedules.{sid}.layers[{hidden}]"),
                             format!(
-                                "never on call: layers[{by}] ('{}') comes later, has no restrictions and covers all of this layer's time; restrict, end or remove one of them",
-                                s.layer_name(by).unwrap_or_default()
+                                "never on call: layers[{by}] ('{name}') comes later, has no restrictions and covers all of this layer's time; restrict, end or remove one of them"
                             ),
                         );
                     }

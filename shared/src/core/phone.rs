@@ -97,24 +97,20 @@ pub fn numbering_plan_problem(phone: &Phone) -> Option<String> {
             .into_iter()
             .flatten()
             .flat_map(|kind| kind.possible_length().iter().copied())
-            .collect::<Vec<_>>()
         })
         .collect();
     lengths.sort_unstable();
     lengths.dedup();
-    if lengths.is_empty() || lengths.iter().any(|&l| usize::from(l) == national) {
+    // No lengths known for the code: nothing to check against.
+    let (last, init) = lengths.split_last()?;
+    if lengths.iter().any(|&l| usize::from(l) == national) {
         return None;
     }
-    let expected = match lengths.as_slice() {
-        [one] => one.to_string(),
-        [init @ .., last] => format!(
-            "{} or {last}",
-            init.iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        [] => return None,
+    let expected = if init.is_empty() {
+        last.to_string()
+    } else {
+        let init: Vec<String> = init.iter().map(u16::to_string).collect();
+        format!("{} or {last}", init.join(", "))
     };
     Some(format!(
         "'{masked}' has {national} digit{} after +{code}; numbers there have {expected}",

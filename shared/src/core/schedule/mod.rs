@@ -102,12 +102,12 @@ impl Schedule {
         compile::compile(spec, is_person)
     }
 
-    /// Layers that can never be on call, as `(hidden, by)` positions: a
+    /// Layers that can never be on call, as `(hidden, by, by's name)`: a
     /// later layer without restrictions covers every instant of the hidden
     /// one (it starts no later and ends no earlier), and a later layer
     /// always wins. Loads, but `validate` warns: it is almost always a
     /// layer someone forgot to restrict or to end.
-    pub fn hidden_layers(&self) -> Vec<(usize, usize)> {
+    pub fn hidden_layers(&self) -> Vec<(usize, usize, &str)> {
         let mut hidden = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
             let by = self
@@ -124,16 +124,11 @@ impl Schedule {
                             (Some(later_end), Some(end)) => later_end >= end,
                         }
                 });
-            if let Some((j, _)) = by {
-                hidden.push((i, j));
+            if let Some((j, later)) = by {
+                hidden.push((i, j, later.name.as_str()));
             }
         }
         hidden
-    }
-
-    /// The name of the layer at a position.
-    pub fn layer_name(&self, index: usize) -> Option<&str> {
-        self.layers.get(index).map(|l| l.name.as_str())
     }
 
     /// The schedule's time zone.

@@ -728,7 +728,20 @@ fn a_layer_that_a_later_unrestricted_layer_covers_entirely_is_reported_hidden() 
         ),
     ];
     for (extra, expected) in cases {
-        assert_eq!(layers(extra).hidden_layers(), expected, "{extra}");
+        let s = layers(extra);
+        let found: Vec<(usize, usize)> = s.hidden_layers().iter().map(|h| (h.0, h.1)).collect();
+        assert_eq!(found, expected, "{extra}");
+        // Each pair names the covering layer as the spec does.
+        let names: Vec<&str> = std::iter::once("base")
+            .chain(
+                extra
+                    .lines()
+                    .filter_map(|l| l.split("name: ").nth(1)?.split(',').next()),
+            )
+            .collect();
+        for (_, by, name) in s.hidden_layers() {
+            assert_eq!(name, names[by], "{extra}");
+        }
     }
 }
 
