@@ -678,6 +678,9 @@ fn check_policy(
                 Target::Person(id) => {
                     if !raw.people.contains_key(id) {
                         issues.add(tpath, format!("unknown person '{id}'"));
+                        // Whether anyone is reachable is unknown until
+                        // the target is fixed: say nothing about it.
+                        incomplete = true;
                         continue;
                     }
                     vec![id.as_str()]
@@ -685,6 +688,7 @@ fn check_policy(
                 Target::Schedule(sid) => match raw.schedules.get(sid) {
                     None => {
                         issues.add(tpath, format!("unknown schedule '{sid}'"));
+                        incomplete = true;
                         continue;
                     }
                     Some(spec) => spec
@@ -977,6 +981,28 @@ routing:
   default: {service: s, severity: SEV2}
 "#;
         assert_eq!(paths(yaml), vec!["escalation_policies.default"]);
+    }
+
+    #[test]
+    fn a_policy_with_unknown_targets_reports_only_the_unknown_targets() {
+        let yaml = r#"
+version: 1
+people:
+  carol: {name: Carol, email: carol@example.com, phone: "+14155550199"}
+services:
+  s: {escalation_policy: default}
+escalation_policies:
+  default: {levels: [{targets: [ghost, {schedule: nowhere}], timeout_minutes: 1}]}
+routing:
+  default: {service: s, severity: SEV2}
+"#;
+        assert_eq!(
+            paths(yaml),
+            vec![
+                "escalation_policies.default.levels[0].targets[0]",
+                "escalation_policies.default.levels[0].targets[1]",
+            ]
+        );
     }
 
     #[test]
