@@ -4,10 +4,11 @@ use clap::Subcommand;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use klaxon::app::operator::change_status;
-use klaxon::aws::dynamo::DynamoIncidents;
+use klaxon::aws::dynamo::DynamoStore;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::core::incident::{Incident, TimelineEntry};
-use klaxon::ports::{IncidentStore, Transition, TransitionOutcome};
+use klaxon::core::time::iso;
+use klaxon::ports::{Incidents, SystemClock, Transition, TransitionOutcome};
 use serde_json::json;
 
 use crate::{Failure, StackArgs, print_json, say, show_time};
@@ -49,7 +50,7 @@ pub enum IncidentsCommand {
 
 pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Result<(), Failure> {
     let sdk = klaxon::aws::sdk_config().await;
-    let store = DynamoIncidents::from_sdk(&sdk, target.incidents());
+    let store = DynamoStore::from_sdk(&sdk, target.incidents());
     match cmd {
         IncidentsCommand::List { month, json } => {
             let list = match &month {
@@ -117,7 +118,7 @@ fn not_found(id: &str) -> Failure {
 }
 
 async fn transition(
-    store: &DynamoIncidents,
+    store: &DynamoStore,
     sdk: &aws_config::SdkConfig,
     id: &str,
     transition: Transition,
@@ -128,7 +129,7 @@ async fn transition(
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".into());
     let escalations = StepFunctions::without_state_machine(sdk);
-    match change_status(store, &escalations, id, transition, &user).await? {
+    match change_status(store, &escalations, &SystemClock, id, transition, &user).await? {
         TransitionOutcome::Done(incident) => {
             if json {
                 print_json(&json!(incident));
@@ -142,7 +143,7 @@ async fn transition(
             code: 1,
         }),
         TransitionOutcome::NotFound => Err(not_found(id)),
-        TransitionOutcome::NotPaged => Err(Failure {
+        TransitionOutcome::NotPaged | TransitionOutcome::Stale => Err(Failure {
             message: format!("{id}: not allowed"),
             code: 1,
         }),
@@ -181,9 +182,10 @@ fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
         say!("  matched      {}", i.matched.join("; "));
     }
     say!(
-        "  alarms       {} (last {})",
+        "  alarms       {} (last received {}; alarm time {})",
         i.alarm_count,
-        show_time(i.last_alarm_at, tz)
+        show_time(i.last_alarm_at, tz),
+        iso(i.alarm_state_at)
     );
     say!("  opened       {}", show_time(i.opened_at, tz));
     say!(

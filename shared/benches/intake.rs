@@ -13,6 +13,7 @@ use klaxon::app::intake::new_incident;
 use klaxon::aws::dynamo::open_transaction;
 use klaxon::config::OncallConfig;
 use klaxon::core::alarm::{AlarmStateChange, parse_alarm_bytes};
+use klaxon::ports::{IdSource, RandomIds};
 
 const TABLE: &str = "klaxon-incidents";
 
@@ -80,7 +81,14 @@ fn intake_once(config: &OncallConfig, bytes: &[u8], now: Timestamp) -> usize {
     let changes = parse_alarm_bytes(bytes).expect("sample event parses");
     let mut items = 0;
     for change in &changes {
-        let (incident, entries) = new_incident(config, change, now);
+        let (incident, entries) = new_incident(
+            config,
+            change,
+            None,
+            now,
+            RandomIds.incident_id(now),
+            &RandomIds.ack_code(),
+        );
         let tx = open_transaction(TABLE, &incident, &entries).expect("transaction builds");
         items += tx.len();
     }
@@ -120,11 +128,25 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("intake/build", |b| {
         b.iter(|| {
-            let (incident, entries) = new_incident(&config, black_box(&change), black_box(now));
+            let (incident, entries) = new_incident(
+                &config,
+                black_box(&change),
+                None,
+                black_box(now),
+                RandomIds.incident_id(now),
+                &RandomIds.ack_code(),
+            );
             open_transaction(TABLE, &incident, &entries).unwrap()
         })
     });
-    let (incident, entries) = new_incident(&config, &change, now);
+    let (incident, entries) = new_incident(
+        &config,
+        &change,
+        None,
+        now,
+        RandomIds.incident_id(now),
+        &RandomIds.ack_code(),
+    );
     c.bench_function("intake/transaction", |b| {
         b.iter(|| open_transaction(TABLE, black_box(&incident), black_box(&entries)).unwrap())
     });

@@ -7,6 +7,8 @@
 //! * [`aws`] holds the adapters that implement those ports with the AWS SDK.
 //! * [`app`] holds the handlers each Lambda function runs, written against ports.
 //! * [`runtime`] is the shared Lambda plumbing: tracing, typed settings, errors.
+//! * `testing` (feature `testing`) holds in-memory fakes of every port and
+//!   the store contract suite.
 
 pub mod app;
 pub mod aws;
@@ -14,3 +16,5 @@ pub mod config;
 pub mod core;
 pub mod ports;
 pub mod runtime;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use klaxon::core::incident::{Incident, TimelineEntry};
-use klaxon::ports::IncidentStore;
+use klaxon::ports::Incidents;
 use klaxon_local::{Local, Pump, SentEmail, SentSms};
 use rand::RngExt;
 
@@ -199,4 +199,9 @@ pub fn opened_id(outcomes: &[klaxon::app::intake::IntakeOutcome]) -> String {
         [klaxon::app::intake::IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
         other => panic!("expected one opened incident, got {other:?}"),
     }
+}
+
+/// The incident store of a new stack, for the store contract.
+pub async fn store_of_a_new_stack() -> klaxon::aws::dynamo::DynamoStore {
+    World::bare().await.local.store.clone()
 }

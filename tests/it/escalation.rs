@@ -6,7 +6,7 @@ use std::time::Duration;
 use klaxon::app::intake::IntakeOutcome;
 use klaxon::app::reply::ReplyOutcome;
 use klaxon::core::incident::{Status, TimelineEvent};
-use klaxon::ports::IncidentStore;
+use klaxon::ports::Incidents;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 
 use crate::common::{World, ack_code, opened_id};

@@ -27,7 +27,7 @@ async fn sns_and_alarm_action_deliveries_open_the_same_incident_as_eventbridge()
         assert_eq!(i.account, "123456789012");
         assert_eq!(i.region, "ap-northeast-1");
         assert_eq!(i.description, incidents[0].description);
-        assert_eq!(i.last_alarm_at, incidents[0].last_alarm_at);
+        assert_eq!(i.alarm_state_at, incidents[0].alarm_state_at);
     }
 }
 

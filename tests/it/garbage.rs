@@ -1,6 +1,6 @@
 //! Bad input: a clear error, no incident, no panic.
 
-use klaxon::ports::IncidentStore;
+use klaxon::ports::Incidents;
 use klaxon::runtime::HandlerError;
 use klaxon_local::events::{Delivery, alarm};
 use serde_json::{Value, json};

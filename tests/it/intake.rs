@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use klaxon::app::intake::IntakeOutcome;
 use klaxon::core::incident::Status;
-use klaxon::ports::IncidentStore;
+use klaxon::ports::Incidents;
 use klaxon_local::events::{Delivery, alarm};
 
 use crate::common::{World, ack_code, opened_id};

@@ -3,6 +3,7 @@
 //! from `infra/template.yaml`.
 
 mod common;
+mod contract;
 mod escalation;
 mod formats;
 mod garbage;

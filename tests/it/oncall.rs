@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use klaxon::app::escalator::Escalator;
 use klaxon::core::incident::{Channel, Status, TimelineEntry, TimelineEvent};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 
@@ -419,13 +418,7 @@ async fn a_step_run_twice_fires_its_level_once_and_sends_each_notification_once(
     )
     .unwrap();
     let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
-    let escalator = Escalator {
-        store: &w.local.store,
-        sms: &w.local.sms,
-        email: w.local.email.as_ref(),
-        escalations: &w.local.escalations,
-        config: &w.local.config,
-    };
+    let escalator = w.local.escalator();
     // Twice at once, then again: aiko's email (due at once) goes out once,
     // and the next wake-up is her SMS.
     let (a, b) = tokio::join!(escalator.run_step(&id, 0), escalator.run_step(&id, 0));

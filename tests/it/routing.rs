@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use klaxon::app::intake::Intake;
 use klaxon::ports::{AlarmTags, BackendError};
 use klaxon_local::events::{Delivery, alarm};
 
@@ -53,12 +52,7 @@ async fn a_rule_on_alarm_tags_routes_by_the_alarms_tags() {
             BTreeMap::from([("team".to_string(), "search".to_string())]),
         ),
     ]));
-    let intake = Intake {
-        store: &w.local.store,
-        escalations: &w.local.escalations,
-        config: &w.local.config,
-        tags: &tags,
-    };
+    let intake = w.local.intake(&tags);
     let at = "2026-11-21T06:00:00.000Z";
     let event = alarm(Delivery::EventBridge, &tagged, "ALARM", at).unwrap();
     let id = opened_id(&intake.handle(&event).await.unwrap());

@@ -18,11 +18,12 @@ use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
 use klaxon::app::reply::{Replies, ReplyOutcome};
 use klaxon::aws::cloudwatch::CloudWatchTags;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoIncidents};
+use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
 use klaxon::config::OncallConfig;
+use klaxon::ports::{AlarmTags, RandomIds, SystemClock};
 use serde_json::{Value, json};
 
 pub use emulator::{Emulator, SentEmail, SentSms};
@@ -58,7 +59,7 @@ pub struct Local {
     pub sdk: SdkConfig,
     pub emulator: Emulator,
     pub stack: Stack,
-    pub store: DynamoIncidents,
+    pub store: DynamoStore,
     pub config: DynamoConfig,
     pub sms: SnsSms,
     pub email: Option<SesEmail>,
@@ -84,7 +85,7 @@ impl Local {
         // the function that uses it.
         let intake = stack.settings(ids::INTAKE)?;
         let escalator = stack.settings(ids::ESCALATOR)?;
-        let store = DynamoIncidents::from_sdk(&sdk, &intake.incidents_table);
+        let store = DynamoStore::from_sdk(&sdk, &intake.incidents_table);
         // No caching locally, so an applied configuration takes effect at once.
         let config = DynamoConfig::from_sdk(&sdk, &intake.config_table, Duration::ZERO);
         let sms = SnsSms::from_sdk(&sdk, escalator.sms_origination_number.clone());
@@ -150,20 +151,47 @@ impl Local {
     /// Delivers an event to the intake handler, as EventBridge, SNS or a
     /// CloudWatch alarm action would invoke the function.
     pub async fn deliver_alarm(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
+        self.intake(&self.tags).handle(event).await
+    }
+
+    /// The intake handler on this stack, reading alarm tags from `tags`.
+    pub fn intake<'a, T: AlarmTags>(
+        &'a self,
+        tags: &'a T,
+    ) -> Intake<'a, DynamoStore, DynamoStore, StepFunctions, DynamoConfig, T> {
         Intake {
-            store: &self.store,
+            incidents: &self.store,
+            memory: &self.store,
             escalations: &self.escalations,
             config: &self.config,
-            tags: &self.tags,
+            tags,
+            clock: &SystemClock,
+            ids: &RandomIds,
         }
-        .handle(event)
-        .await
+    }
+
+    /// The escalator on this stack.
+    pub fn escalator(
+        &self,
+    ) -> Escalator<'_, DynamoStore, DynamoStore, SnsSms, SesEmail, StepFunctions, DynamoConfig>
+    {
+        Escalator {
+            incidents: &self.store,
+            paging: &self.store,
+            sms: &self.sms,
+            email: self.email.as_ref(),
+            escalations: &self.escalations,
+            config: &self.config,
+            clock: &SystemClock,
+        }
     }
 
     /// Delivers an inbound-SMS SNS event to the reply handler.
     pub async fn deliver_reply(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
         Replies {
-            store: &self.store,
+            incidents: &self.store,
+            inbound: &self.store,
+            clock: &SystemClock,
             sms: &self.sms,
             escalations: &self.escalations,
             config: &self.config,
@@ -218,15 +246,7 @@ impl Local {
         let event: aws_lambda_events::sqs::SqsEvent =
             serde_json::from_value(json!({ "Records": records }))
                 .map_err(|e| HarnessError::Aws(format!("building SQS event: {e}")))?;
-        let response = Escalator {
-            store: &self.store,
-            sms: &self.sms,
-            email: self.email.as_ref(),
-            escalations: &self.escalations,
-            config: &self.config,
-        }
-        .handle_batch(&event)
-        .await;
+        let response = self.escalator().handle_batch(&event).await;
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()

@@ -15,7 +15,7 @@ use klaxon::app::intake::IntakeOutcome;
 use klaxon::app::reply::ReplyOutcome;
 use klaxon::config::OncallConfig;
 use klaxon::core::phone::mask;
-use klaxon::ports::IncidentStore;
+use klaxon::ports::Incidents;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::template::repo_root;
 use klaxon_local::{HarnessError, Local, Pump, ids};

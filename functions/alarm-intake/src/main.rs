@@ -3,9 +3,10 @@
 
 use klaxon::app::intake::Intake;
 use klaxon::aws::{
-    cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config,
+    cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config,
     sfn::StepFunctions,
 };
+use klaxon::ports::{RandomIds, SystemClock};
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -15,15 +16,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = Settings::from_env()?;
     let sdk = sdk_config().await;
-    let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
+    let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let tags = CloudWatchTags::from_sdk(&sdk);
     let intake = Intake {
-        store: &store,
+        incidents: &store,
+        memory: &store,
         escalations: &escalations,
         config: &config,
         tags: &tags,
+        clock: &SystemClock,
+        ids: &RandomIds,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let intake = &intake;

@@ -4,9 +4,10 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use klaxon::app::escalator::Escalator;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, ses::SesEmail, sfn::StepFunctions,
+    dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, ses::SesEmail, sfn::StepFunctions,
     sns::SnsSms,
 };
+use klaxon::ports::SystemClock;
 use klaxon::runtime::{Settings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -15,7 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = Settings::from_env()?;
     let sdk = sdk_config().await;
-    let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
+    let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
     let email = settings
         .email_from
@@ -24,7 +25,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let escalator = Escalator {
-        store: &store,
+        incidents: &store,
+        paging: &store,
+        clock: &SystemClock,
         sms: &sms,
         email: email.as_ref(),
         escalations: &escalations,

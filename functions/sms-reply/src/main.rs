@@ -3,8 +3,9 @@
 
 use klaxon::app::reply::Replies;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoIncidents, sdk_config, sfn::StepFunctions, sns::SnsSms,
+    dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, sfn::StepFunctions, sns::SnsSms,
 };
+use klaxon::ports::SystemClock;
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -14,14 +15,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = Settings::from_env()?;
     let sdk = sdk_config().await;
-    let store = DynamoIncidents::from_sdk(&sdk, &settings.incidents_table);
+    let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
     // Stopping executions needs only their ARNs, which incidents record.
     let escalations =
         StepFunctions::from_sdk(&sdk, settings.state_machine_arn.clone().unwrap_or_default());
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let replies = Replies {
-        store: &store,
+        incidents: &store,
+        inbound: &store,
+        clock: &SystemClock,
         sms: &sms,
         escalations: &escalations,
         config: &config,

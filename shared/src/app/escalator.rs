@@ -22,8 +22,8 @@ use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::sms::page_text;
 use crate::ports::{
-    BackendError, ClaimOutcome, ConfigSource, EmailSender, Escalations, IncidentStore, LevelRecord,
-    PageClaim, SmsSender, StepResult,
+    BackendError, ClaimOutcome, Clock, ConfigSource, EmailSender, Escalations, Incidents,
+    LevelRecord, PageClaim, Paging, SmsSender, StepResult,
 };
 
 /// The message the workflow sends for each step.
@@ -35,14 +35,16 @@ pub struct StepRequest {
 }
 
 /// The ports a step needs.
-pub struct Escalator<'a, S, P, M, E, C> {
-    pub store: &'a S,
+pub struct Escalator<'a, I, G, P, M, E, C> {
+    pub incidents: &'a I,
+    pub paging: &'a G,
     pub sms: &'a P,
     /// `None` when no sender address is configured: email rules then leave
     /// a warning on the timeline instead.
     pub email: Option<&'a M>,
     pub escalations: &'a E,
     pub config: &'a C,
+    pub clock: &'a dyn Clock,
 }
 
 /// What happened to one due notification.
@@ -52,9 +54,10 @@ enum Sent {
     Stop,
 }
 
-impl<S, P, M, E, C> Escalator<'_, S, P, M, E, C>
+impl<I, G, P, M, E, C> Escalator<'_, I, G, P, M, E, C>
 where
-    S: IncidentStore,
+    I: Incidents,
+    G: Paging,
     P: SmsSender,
     M: EmailSender,
     E: Escalations,
@@ -118,7 +121,7 @@ where
             wait_seconds: 0,
             done: true,
         };
-        let Some(incident) = self.store.get(incident_id).await? else {
+        let Some(incident) = self.incidents.get(incident_id).await? else {
             return Err(AppError::InvalidEvent(format!(
                 "incident {incident_id} does not exist"
             )));
@@ -134,21 +137,18 @@ where
                 // The policy was removed since the incident opened: fall back
                 // to the default route's service's policy.
                 warn!(incident = %incident_id, policy = %incident.policy, "policy no longer configured; using the default service's policy");
-                config
-                    .service(&config.raw.routing.default.service)
-                    .and_then(|s| config.policy(&s.escalation_policy))
-                    .ok_or_else(|| {
-                        AppError::InvalidEvent("default escalation policy missing".into())
-                    })?
+                config.default_policy().ok_or_else(|| {
+                    AppError::InvalidEvent("default escalation policy missing".into())
+                })?
             }
         };
         let Some(step) = policy_step(policy, index) else {
             let steps = total_steps(policy);
-            self.store
+            self.incidents
                 .append(
                     incident_id,
                     &TimelineEntry::new(
-                        Timestamp::now(),
+                        self.clock.now(),
                         "exhausted",
                         TimelineEvent::EscalationExhausted { steps },
                     ),
@@ -158,7 +158,7 @@ where
             return Ok(done(index));
         };
 
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let fired = self.fire(&config, &incident, &step, now).await?;
         // Whole seconds since the level fired, rounded down, so the next
         // wake-up is never earlier than the level's timeout.
@@ -167,7 +167,9 @@ where
         let mut delays = Vec::new();
         for target in &fired.targets {
             let Some(person) = config.person(&target.person) else {
-                continue; // warned about when the level fired
+                // Removed from the configuration since the level fired.
+                self.gone(&incident, &fired, &target.person).await?;
+                continue;
             };
             for rule in person.rules(incident.urgency) {
                 if rule.after_secs > 0 && rule.after_secs >= step.timeout_secs {
@@ -204,7 +206,7 @@ where
     ) -> Result<LevelRecord, AppError> {
         // Later wake-ups and retries of a step reuse what its first run
         // resolved.
-        if let Some(fired) = self.store.level(&incident.id, step.index).await? {
+        if let Some(fired) = self.paging.level(&incident.id, step.index).await? {
             return Ok(fired);
         }
         let resolution = config.resolve_level(step.spec, now);
@@ -248,7 +250,7 @@ where
             ));
         }
         let stored = self
-            .store
+            .paging
             .fire_level(&incident.id, &record, &entries)
             .await?;
         if stored.fired_at == now {
@@ -291,7 +293,7 @@ where
             _ => None,
         };
         if let Some(why) = unavailable {
-            self.store
+            self.incidents
                 .append(
                     &incident.id,
                     &TimelineEntry::new(
@@ -310,8 +312,8 @@ where
             return Ok(Sent::Done);
         }
         match self
-            .store
-            .claim_page(&incident.id, &claim, Timestamp::now())
+            .paging
+            .claim_page(&incident.id, &claim, self.clock.now())
             .await?
         {
             ClaimOutcome::Claimed => {}
@@ -343,11 +345,11 @@ where
             Ok(id) => id,
             Err(e) => {
                 warn!(incident = %incident.id, person = %person.id, channel = %rule.channel, error = %e, retryable = e.retryable, "page failed");
-                self.store
+                self.incidents
                     .append(
                         &incident.id,
                         &TimelineEntry::new(
-                            Timestamp::now(),
+                            self.clock.now(),
                             format!("page-failed#{}", claim.key()),
                             TimelineEvent::PageFailed {
                                 step: step.index,
@@ -368,7 +370,7 @@ where
             }
         };
         let entry = TimelineEntry::new(
-            Timestamp::now(),
+            self.clock.now(),
             format!("page#{}", claim.key()),
             TimelineEvent::Paged {
                 step: step.index,
@@ -380,8 +382,8 @@ where
                 message_id: message_id.clone(),
             },
         );
-        self.store
-            .complete_page(&incident.id, &claim, &entry)
+        self.paging
+            .complete_page(&incident.id, &claim, &message_id, &entry)
             .await?;
         info!(
             incident = %incident.id,
@@ -395,6 +397,38 @@ where
             "paged"
         );
         Ok(Sent::Done)
+    }
+}
+
+impl<I, G, P, M, E, C> Escalator<'_, I, G, P, M, E, C>
+where
+    I: Incidents,
+{
+    /// A target of a fired level who is no longer in the configuration:
+    /// said once on the timeline (at the level's time, with a fixed key).
+    async fn gone(
+        &self,
+        incident: &Incident,
+        fired: &LevelRecord,
+        person: &str,
+    ) -> Result<(), AppError> {
+        warn!(incident = %incident.id, step = fired.step, person = %person, "target no longer configured; not notified");
+        self.incidents
+            .append(
+                &incident.id,
+                &TimelineEntry::new(
+                    fired.fired_at,
+                    format!("gone#{:04}#{person}", fired.step),
+                    TimelineEvent::Warning {
+                        step: fired.step,
+                        message: format!(
+                            "{person} is no longer in the configuration: not notified"
+                        ),
+                    },
+                ),
+            )
+            .await?;
+        Ok(())
     }
 }
 
@@ -417,3 +451,6 @@ pub fn mask_email(address: &str) -> String {
         None => "***".into(),
     }
 }
+
+#[cfg(test)]
+mod tests;

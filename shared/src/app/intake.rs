@@ -1,4 +1,10 @@
 //! Alarm intake: parse, classify, open or fold, start or stop escalation.
+//!
+//! Every lifecycle time is Klaxon's own clock. The alarm's state time is
+//! used for one thing only: ordering. An OK older than the newest ALARM
+//! folded into the incident does not resolve it; an ALARM older than the
+//! newest OK seen for the alarm does not open (or fold into) an incident.
+//! Both are recorded as out of order and ignored.
 
 use std::collections::BTreeMap;
 
@@ -11,14 +17,12 @@ use super::{AppError, transition_event};
 use crate::config::OncallConfig;
 use crate::core::alarm::{AlarmState, AlarmStateChange, parse_alarm_event};
 use crate::core::escalation::flap_hold;
-use crate::core::incident::{
-    AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key, new_incident_id,
-};
+use crate::core::incident::{AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key};
 use crate::core::routing::InsufficientData;
 use crate::core::time::iso;
 use crate::ports::{
-    AlarmTags, ConfigSource, Escalations, FoldOutcome, IncidentStore, OpenOutcome, Transition,
-    TransitionOutcome,
+    AlarmMemory, AlarmTags, Clock, ConfigSource, Escalations, FoldOutcome, IdSource, Incidents,
+    LastOk, OpenOutcome, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
 };
 
 /// How many times to retry when concurrent writers interleave.
@@ -41,21 +45,36 @@ pub enum IntakeOutcome {
     Resolved {
         incident_id: String,
     },
+    /// Older than a state change already applied; recorded, not applied.
+    OutOfOrder {
+        incident_id: Option<String>,
+        reason: String,
+    },
     Ignored {
         reason: String,
     },
 }
 
 /// The ports intake needs.
-pub struct Intake<'a, S, E, C, T> {
-    pub store: &'a S,
+pub struct Intake<'a, I, M, E, C, T> {
+    pub incidents: &'a I,
+    pub memory: &'a M,
     pub escalations: &'a E,
     pub config: &'a C,
     /// Alarm tags, fetched only when a routing rule matches on tags.
     pub tags: &'a T,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn IdSource,
 }
 
-impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_, S, E, C, T> {
+impl<I, M, E, C, T> Intake<'_, I, M, E, C, T>
+where
+    I: Incidents,
+    M: AlarmMemory,
+    E: Escalations,
+    C: ConfigSource,
+    T: AlarmTags,
+{
     /// Handles one delivered event (any of the three alarm formats).
     pub async fn handle(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
         let changes = parse_alarm_event(event)?;
@@ -100,10 +119,21 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
         change: &AlarmStateChange,
     ) -> Result<IntakeOutcome, AppError> {
         let key = dedup_key(change);
-        let alarm_entry = alarm_entry(change);
+        let memory = self.memory.last_ok(&key).await?.unwrap_or_default();
+        if let Some(ok_at) = memory.state_at
+            && change.changed_at < ok_at
+        {
+            return self.alarm_out_of_order(change, &key, &memory, ok_at).await;
+        }
         for _ in 0..MAX_ATTEMPTS {
-            if let Some(id) = self.store.open_for_dedup_key(&key).await? {
-                match self.store.fold_repeat(&id, &alarm_entry).await? {
+            let now = self.clock.now();
+            if let Some(id) = self.incidents.open_for_dedup_key(&key).await? {
+                let entry = TimelineEntry::alarm(change, now);
+                match self
+                    .incidents
+                    .fold_repeat(&id, &entry, change.changed_at)
+                    .await?
+                {
                     FoldOutcome::Folded { alarm_count } => {
                         self.ensure_escalation(&id).await?;
                         return Ok(IntakeOutcome::Folded {
@@ -121,10 +151,15 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                 }
             }
             let tags = self.tags_for(config, change).await;
-            let now = Timestamp::now();
-            let (incident, entries) = new_incident_with(config, change, tags.as_ref(), now);
-            let mut entries = entries.to_vec();
-            let hold = self.flapping(config, &incident, now).await?;
+            let (incident, mut entries) = new_incident(
+                config,
+                change,
+                tags.as_ref(),
+                now,
+                self.ids.incident_id(now),
+                &self.ids.ack_code(),
+            );
+            let hold = flapping(config, &incident, &memory, now);
             if let Some((previous, hold_seconds)) = &hold {
                 entries.push(TimelineEntry::new(
                     now,
@@ -135,7 +170,7 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                     },
                 ));
             }
-            match self.store.open(&incident, &entries).await? {
+            match self.incidents.open(&incident, &entries).await? {
                 OpenOutcome::Opened => {
                     info!(
                         incident = %incident.id,
@@ -160,41 +195,40 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
         })
     }
 
-    /// Whether this ALARM is a flap: its service suppresses flapping and
-    /// the alarm's last incident was resolved by its OK within the window.
-    /// Returns that incident and how long to hold paging.
-    async fn flapping(
+    /// An ALARM older than the alarm's newest OK: recorded on the incident
+    /// it concerns (the open one, else the one that OK resolved), ignored.
+    async fn alarm_out_of_order(
         &self,
-        config: &OncallConfig,
-        incident: &Incident,
-        now: Timestamp,
-    ) -> Result<Option<(String, u32)>, AppError> {
-        let window = config
-            .service(&incident.service)
-            .map_or(0, |s| s.flapping_window_secs());
-        if window == 0 {
-            return Ok(None);
-        }
-        let Some((previous, resolved_at)) = self
-            .store
-            .last_resolved_by_alarm(&incident.dedup_key)
-            .await?
-        else {
-            return Ok(None);
+        change: &AlarmStateChange,
+        key: &str,
+        memory: &LastOk,
+        ok_at: Timestamp,
+    ) -> Result<IntakeOutcome, AppError> {
+        let incident_id = match self.incidents.open_for_dedup_key(key).await? {
+            Some(id) => Some(id),
+            None => memory.resolved.as_ref().map(|r| r.incident_id.clone()),
         };
-        Ok(flap_hold(window, resolved_at, now).map(|hold| (previous, hold)))
+        let entry = TimelineEntry::out_of_order(change, ok_at, self.clock.now());
+        if let Some(id) = &incident_id {
+            self.incidents.append(id, &entry).await?;
+        }
+        warn!(alarm = %change.alarm_name, incident = ?incident_id, "ALARM older than the alarm's last OK: ignored");
+        Ok(IntakeOutcome::OutOfOrder {
+            incident_id,
+            reason: entry.event.summary(),
+        })
     }
 
     async fn start_escalation(&self, incident_id: &str, hold_seconds: u32) -> Result<(), AppError> {
         let execution = self.escalations.start(incident_id, hold_seconds).await?;
         let entry = TimelineEntry::new(
-            Timestamp::now(),
+            self.clock.now(),
             "escalation",
             TimelineEvent::EscalationStarted {
                 execution: execution.clone(),
             },
         );
-        self.store
+        self.incidents
             .set_escalation(incident_id, &execution, &entry)
             .await?;
         Ok(())
@@ -203,7 +237,7 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
     /// Starts the escalation if an earlier run opened the incident but died
     /// before starting it.
     async fn ensure_escalation(&self, incident_id: &str) -> Result<(), AppError> {
-        if let Some(incident) = self.store.get(incident_id).await?
+        if let Some(incident) = self.incidents.get(incident_id).await?
             && incident.status.pages()
             && incident.escalation_execution.is_none()
         {
@@ -239,17 +273,27 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
         config: &OncallConfig,
         change: &AlarmStateChange,
     ) -> Result<IntakeOutcome, AppError> {
-        let Some(id) = self.store.open_for_dedup_key(&dedup_key(change)).await? else {
+        let key = dedup_key(change);
+        // Remembered whatever happens next: an ALARM older than this OK
+        // arriving later must not open an incident.
+        self.memory
+            .note_ok(&key, change.changed_at, self.clock.now())
+            .await?;
+        let Some(id) = self.incidents.open_for_dedup_key(&key).await? else {
             return Ok(IntakeOutcome::Ignored {
                 reason: "OK for an alarm with no open incident".into(),
             });
         };
-        let entry = alarm_entry(change);
         // The OK itself goes on the timeline whatever happens next.
-        self.store.append(&id, &entry).await?;
-        if let Some(incident) = self.store.get(&id).await?
-            && !config.auto_resolves(&incident.service)
-        {
+        self.incidents
+            .append(&id, &TimelineEntry::alarm(change, self.clock.now()))
+            .await?;
+        let Some(incident) = self.incidents.get(&id).await? else {
+            return Ok(IntakeOutcome::Ignored {
+                reason: format!("incident {id} vanished"),
+            });
+        };
+        if !config.auto_resolves(&incident.service) {
             return Ok(IntakeOutcome::Ignored {
                 reason: format!(
                     "OK does not resolve: service {} has auto_resolve: false",
@@ -257,14 +301,25 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                 ),
             });
         }
+        if change.changed_at < incident.alarm_state_at {
+            return self
+                .ok_out_of_order(change, &id, incident.alarm_state_at)
+                .await;
+        }
         let resolved = TimelineEntry::new(
-            change.changed_at,
+            self.clock.now(),
             "resolved",
             transition_event(Transition::Resolve, &Actor::Alarm),
         );
         match self
-            .store
-            .transition(&id, Transition::Resolve, &Actor::Alarm, None, &resolved)
+            .incidents
+            .transition(
+                &id,
+                Transition::Resolve,
+                &Actor::Alarm,
+                Requirement::AlarmNotAfter(change.changed_at),
+                &resolved,
+            )
             .await?
         {
             TransitionOutcome::Done(incident) => {
@@ -273,17 +328,61 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
                         .stop(execution, "alarm returned to OK")
                         .await?;
                 }
-                self.store
-                    .note_resolved_by_alarm(&incident.dedup_key, &id, Timestamp::now())
+                let memory = ResolvedByAlarm {
+                    incident_id: id.clone(),
+                    at: resolved.at,
+                };
+                self.memory
+                    .note_resolved_by_alarm(&incident.dedup_key, &memory)
                     .await?;
                 info!(incident = %id, "incident resolved by alarm OK");
                 Ok(IntakeOutcome::Resolved { incident_id: id })
+            }
+            // An ALARM newer than this OK was folded in meanwhile.
+            TransitionOutcome::Stale => {
+                let newer = self
+                    .incidents
+                    .get(&id)
+                    .await?
+                    .map_or(change.changed_at, |i| i.alarm_state_at);
+                self.ok_out_of_order(change, &id, newer).await
             }
             other => Ok(IntakeOutcome::Ignored {
                 reason: format!("incident {id} not resolved: {other:?}"),
             }),
         }
     }
+
+    async fn ok_out_of_order(
+        &self,
+        change: &AlarmStateChange,
+        incident_id: &str,
+        newer: Timestamp,
+    ) -> Result<IntakeOutcome, AppError> {
+        let entry = TimelineEntry::out_of_order(change, newer, self.clock.now());
+        self.incidents.append(incident_id, &entry).await?;
+        warn!(incident = %incident_id, alarm_time = %iso(change.changed_at), "OK older than the incident's newest ALARM: not resolving");
+        Ok(IntakeOutcome::OutOfOrder {
+            incident_id: Some(incident_id.to_string()),
+            reason: entry.event.summary(),
+        })
+    }
+}
+
+/// Whether a new incident is a flap: its service suppresses flapping and
+/// the alarm's last incident was resolved by its OK within the window.
+/// Returns that incident and how long to hold paging.
+fn flapping(
+    config: &OncallConfig,
+    incident: &Incident,
+    memory: &LastOk,
+    now: Timestamp,
+) -> Option<(String, u32)> {
+    let window = config
+        .service(&incident.service)
+        .map_or(0, |s| s.flapping_window_secs());
+    let resolved = memory.resolved.as_ref()?;
+    flap_hold(window, resolved.at, now).map(|hold| (resolved.incident_id.clone(), hold))
 }
 
 /// A new incident for an alarm, with its first timeline entries: the alarm
@@ -291,28 +390,15 @@ impl<S: IncidentStore, E: Escalations, C: ConfigSource, T: AlarmTags> Intake<'_,
 pub fn new_incident(
     config: &OncallConfig,
     change: &AlarmStateChange,
-    now: Timestamp,
-) -> (Incident, [TimelineEntry; 3]) {
-    new_incident_with(config, change, None, now)
-}
-
-/// Like [`new_incident`], with the alarm's tags for rules that match on them.
-pub fn new_incident_with(
-    config: &OncallConfig,
-    change: &AlarmStateChange,
     tags: Option<&BTreeMap<String, String>>,
     now: Timestamp,
-) -> (Incident, [TimelineEntry; 3]) {
+    id: String,
+    code: &AckCode,
+) -> (Incident, Vec<TimelineEntry>) {
     let decision = config.decide(change, tags);
-    let incident = Incident::open(
-        new_incident_id(now),
-        change,
-        &decision,
-        &AckCode::random(),
-        now,
-    );
-    let entries = [
-        alarm_entry(change),
+    let incident = Incident::open(id, change, &decision, code, now);
+    let entries = vec![
+        TimelineEntry::alarm(change, now),
         TimelineEntry::new(
             now,
             "classified",
@@ -331,17 +417,5 @@ pub fn new_incident_with(
     (incident, entries)
 }
 
-/// The timeline entry for an alarm state change. Its key is derived from the
-/// change itself, so a redelivery maps to the same entry.
-fn alarm_entry(change: &AlarmStateChange) -> TimelineEntry {
-    TimelineEntry::new(
-        change.changed_at,
-        format!("alarm#{}", change.state.as_str()),
-        TimelineEvent::AlarmState {
-            state: change.state,
-            reason: change.reason.clone(),
-            route: change.route.as_str().into(),
-            changed_at: iso(change.changed_at),
-        },
-    )
-}
+#[cfg(test)]
+mod tests;

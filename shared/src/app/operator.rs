@@ -1,16 +1,15 @@
 //! What operators do from the CLI: acknowledge and resolve by hand.
 
-use jiff::Timestamp;
-
 use super::{AppError, transition_event};
 use crate::core::incident::{Actor, TimelineEntry};
-use crate::ports::{Escalations, IncidentStore, Transition, TransitionOutcome};
+use crate::ports::{Clock, Escalations, Incidents, Requirement, Transition, TransitionOutcome};
 
 /// Acknowledges or resolves an incident as an operator, and stops its
 /// escalation when that succeeds.
-pub async fn change_status<S: IncidentStore, E: Escalations>(
-    store: &S,
+pub async fn change_status<I: Incidents, E: Escalations>(
+    incidents: &I,
     escalations: &E,
+    clock: &dyn Clock,
     incident_id: &str,
     transition: Transition,
     user: &str,
@@ -18,11 +17,10 @@ pub async fn change_status<S: IncidentStore, E: Escalations>(
     let actor = Actor::Cli {
         user: user.to_string(),
     };
-    let now = Timestamp::now();
     let event = transition_event(transition, &actor);
-    let entry = TimelineEntry::new(now, event.kind(), event);
-    let outcome = store
-        .transition(incident_id, transition, &actor, None, &entry)
+    let entry = TimelineEntry::new(clock.now(), event.kind(), event);
+    let outcome = incidents
+        .transition(incident_id, transition, &actor, Requirement::None, &entry)
         .await?;
     if let TransitionOutcome::Done(incident) = &outcome
         && let Some(execution) = &incident.escalation_execution
@@ -35,3 +33,6 @@ pub async fn change_status<S: IncidentStore, E: Escalations>(
     }
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests;

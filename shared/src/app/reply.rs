@@ -6,7 +6,6 @@
 //! conditional write that changes the status). Senders who are not known
 //! responders get no answer and change nothing.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
@@ -14,10 +13,12 @@ use tracing::{info, warn};
 use super::{AppError, transition_event};
 use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::{Phone, mask};
+use crate::core::reply::CARRIER_KEYWORDS;
 use crate::core::reply::{ReplyCommand, parse_reply};
 use crate::core::sms::{acknowledged_text, already_text, help_text, resolved_text};
 use crate::ports::{
-    ConfigSource, Escalations, IncidentStore, SmsSender, Transition, TransitionOutcome,
+    Clock, ConfigSource, Escalations, InboundMessages, Incidents, Requirement, SmsSender,
+    Transition, TransitionOutcome,
 };
 
 /// The inbound SMS as End User Messaging publishes it.
@@ -51,21 +52,30 @@ pub enum ReplyOutcome {
     },
     /// Not understood; nothing changed.
     Unrecognised,
+    /// A keyword AWS End User Messaging handles itself (STOP, HELP, ...):
+    /// not answered; on the timeline when it names an open incident's code.
+    Keyword {
+        keyword: String,
+        incident_id: Option<String>,
+    },
     /// This inbound message was already handled.
     Duplicate,
 }
 
 /// The ports a reply needs.
-pub struct Replies<'a, S, P, E, C> {
-    pub store: &'a S,
+pub struct Replies<'a, I, N, P, E, C> {
+    pub incidents: &'a I,
+    pub inbound: &'a N,
     pub sms: &'a P,
     pub escalations: &'a E,
     pub config: &'a C,
+    pub clock: &'a dyn Clock,
 }
 
-impl<S, P, E, C> Replies<'_, S, P, E, C>
+impl<I, N, P, E, C> Replies<'_, I, N, P, E, C>
 where
-    S: IncidentStore,
+    I: Incidents,
+    N: InboundMessages,
     P: SmsSender,
     E: Escalations,
     C: ConfigSource,
@@ -100,8 +110,8 @@ where
     pub async fn handle_sms(&self, sms: &InboundSms) -> Result<ReplyOutcome, AppError> {
         if Phone::parse(&sms.origination_number).is_ok()
             && !self
-                .store
-                .claim_inbound(&sms.inbound_message_id, Timestamp::now())
+                .inbound
+                .claim(&sms.inbound_message_id, self.clock.now())
                 .await?
         {
             info!(from = %mask(&sms.origination_number), "inbound message already handled");
@@ -109,7 +119,7 @@ where
         }
         let result = self.act(sms).await;
         if result.is_err() {
-            self.store.release_inbound(&sms.inbound_message_id).await?;
+            self.inbound.release(&sms.inbound_message_id).await?;
         }
         result
     }
@@ -129,6 +139,9 @@ where
         let (transition, code) = match parse_reply(&sms.message_body) {
             ReplyCommand::Acknowledge(code) => (Transition::Acknowledge, code),
             ReplyCommand::Resolve(code) => (Transition::Resolve, code),
+            ReplyCommand::Keyword { keyword, code } => {
+                return self.keyword(sms, &from, keyword, code, known).await;
+            }
             ReplyCommand::Unrecognised => {
                 info!(from = %sender, known = known.is_some(), "reply not understood");
                 if known.is_some() {
@@ -138,7 +151,7 @@ where
                 return Ok(ReplyOutcome::Unrecognised);
             }
         };
-        let Some(incident_id) = self.store.incident_for_code(&code).await? else {
+        let Some(incident_id) = self.incidents.incident_for_code(&code).await? else {
             info!(from = %sender, "no open incident has this code");
             if known.is_some() {
                 self.answer(
@@ -156,13 +169,19 @@ where
             phone: from.as_str().to_string(),
         };
         let entry = TimelineEntry::new(
-            Timestamp::now(),
+            self.clock.now(),
             format!("reply#{}", sms.inbound_message_id),
             transition_event(transition, &actor),
         );
         let outcome = self
-            .store
-            .transition(&incident_id, transition, &actor, Some(&from), &entry)
+            .incidents
+            .transition(
+                &incident_id,
+                transition,
+                &actor,
+                Requirement::Paged(&from),
+                &entry,
+            )
             .await?;
         match outcome {
             TransitionOutcome::Done(incident) => {
@@ -186,10 +205,70 @@ where
                     reason: format!("incident is already {status}"),
                 })
             }
-            TransitionOutcome::NotFound => Ok(ReplyOutcome::Refused {
+            TransitionOutcome::NotFound | TransitionOutcome::Stale => Ok(ReplyOutcome::Refused {
                 reason: "incident not found".into(),
             }),
         }
+    }
+
+    /// STOP, HELP and the like: AWS End User Messaging answers them (and
+    /// keeps the opt-out list), so Klaxon does not. When one names the code
+    /// of an open incident and comes from a number paged for it, it goes on
+    /// that incident's timeline; otherwise it is ignored quietly.
+    async fn keyword(
+        &self,
+        sms: &InboundSms,
+        from: &Phone,
+        keyword: String,
+        code: Option<crate::core::incident::AckCode>,
+        known: Option<String>,
+    ) -> Result<ReplyOutcome, AppError> {
+        debug_assert!(CARRIER_KEYWORDS.contains(&keyword.as_str()));
+        let incident_id = match &code {
+            Some(code) => self.incidents.incident_for_code(code).await?,
+            None => None,
+        };
+        let Some(id) = incident_id else {
+            info!(from = %from.masked(), %keyword, "carrier keyword; left to End User Messaging");
+            return Ok(ReplyOutcome::Keyword {
+                keyword,
+                incident_id: None,
+            });
+        };
+        let paged = self
+            .incidents
+            .get(&id)
+            .await?
+            .is_some_and(|i| i.paged_numbers.contains(from.as_str()));
+        if !paged {
+            info!(from = %from.masked(), %keyword, "carrier keyword from a number not paged for the incident it names; ignored");
+            return Ok(ReplyOutcome::Keyword {
+                keyword,
+                incident_id: None,
+            });
+        }
+        let who = match known {
+            Some(name) => format!("{name} ({})", from.masked()),
+            None => from.masked(),
+        };
+        self.incidents
+            .append(
+                &id,
+                &TimelineEntry::new(
+                    self.clock.now(),
+                    format!("keyword#{}", sms.inbound_message_id),
+                    TimelineEvent::Keyword {
+                        keyword: keyword.clone(),
+                        from: who,
+                    },
+                ),
+            )
+            .await?;
+        warn!(incident = %id, from = %from.masked(), %keyword, "a paged responder replied with a carrier keyword");
+        Ok(ReplyOutcome::Keyword {
+            keyword,
+            incident_id: Some(id),
+        })
     }
 
     async fn after_change(
@@ -210,11 +289,11 @@ where
             Transition::Resolve => resolved_text(incident),
         };
         let message_id = self.answer(to, &text).await?;
-        self.store
+        self.incidents
             .append(
                 &incident.id,
                 &TimelineEntry::new(
-                    Timestamp::now(),
+                    self.clock.now(),
                     format!("confirm#{message_id}"),
                     TimelineEvent::ConfirmationSent {
                         to: to.masked(),
@@ -231,3 +310,6 @@ where
         Ok(self.sms.send_sms(to, text).await?)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,14 +4,14 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use jiff::Timestamp;
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::alarm::{AlarmState, AlarmStateChange};
 use super::classify::Severity;
 use super::phone::mask;
+use super::routing::Decision;
 use super::routing::Urgency;
-use crate::config::Decision;
+use super::time::iso;
 
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,9 +105,9 @@ pub struct AckCode(pub String);
 impl AckCode {
     pub const LEN: usize = 4;
 
-    pub fn random() -> Self {
-        let n: u32 = rand::rng().random_range(0..10_000);
-        Self(format!("{n:04}"))
+    /// The code for a number drawn at random (any `u32`).
+    pub fn from_number(n: u32) -> Self {
+        Self(format!("{:04}", n % 10_000))
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -119,13 +119,13 @@ impl AckCode {
     }
 }
 
-/// A new incident id: UTC date plus six random Crockford base32 characters,
-/// e.g. `20261121-K7Q2XM`. Readable aloud, sortable by day.
-pub fn new_incident_id(now: Timestamp) -> String {
+/// An incident id: UTC date plus six Crockford base32 characters taken
+/// from 30 bits of `entropy`, e.g. `20261121-K7Q2XM`. Readable aloud,
+/// sortable by day.
+pub fn incident_id(now: Timestamp, entropy: u32) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut rng = rand::rng();
     let suffix: String = (0..6)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .map(|i| ALPHABET[((entropy >> (5 * i)) & 31) as usize] as char)
         .collect();
     format!("{}-{suffix}", now.strftime("%Y%m%d"))
 }
@@ -158,8 +158,13 @@ pub struct Incident {
     pub dedup_key: String,
     pub description: Option<String>,
     pub reason: String,
+    /// When Klaxon opened it.
     pub opened_at: Timestamp,
+    /// When Klaxon last received an ALARM for it.
     pub last_alarm_at: Timestamp,
+    /// The alarm's own state time of the newest ALARM folded in: an OK
+    /// older than this does not resolve the incident.
+    pub alarm_state_at: Timestamp,
     pub alarm_count: u32,
     pub acknowledged_at: Option<Timestamp>,
     pub acknowledged_by: Option<String>,
@@ -173,7 +178,7 @@ pub struct Incident {
 }
 
 impl Incident {
-    /// A new, triggered incident for an alarm.
+    /// A new, triggered incident for an alarm, opened at `now` (Klaxon's clock).
     pub fn open(
         id: String,
         change: &AlarmStateChange,
@@ -204,7 +209,8 @@ impl Incident {
             description: change.description.clone(),
             reason: change.reason.clone(),
             opened_at: now,
-            last_alarm_at: change.changed_at,
+            last_alarm_at: now,
+            alarm_state_at: change.changed_at,
             alarm_count: 1,
             acknowledged_at: None,
             acknowledged_by: None,
@@ -333,6 +339,21 @@ pub enum TimelineEvent {
         to: String,
         message_id: String,
     },
+    /// An alarm state change older than one already applied (EventBridge
+    /// retries, two routes): recorded and ignored.
+    OutOfOrder {
+        state: AlarmState,
+        /// The change's own state time.
+        changed_at: String,
+        /// What it was older than.
+        newer_than: String,
+    },
+    /// A keyword AWS End User Messaging handles itself (STOP, HELP, ...),
+    /// replied by a responder naming this incident's code.
+    Keyword {
+        keyword: String,
+        from: String,
+    },
 }
 
 impl TimelineEvent {
@@ -351,6 +372,25 @@ impl TimelineEvent {
             Self::Acknowledged { .. } => "acknowledged",
             Self::Resolved { .. } => "resolved",
             Self::ConfirmationSent { .. } => "confirmation_sent",
+            Self::OutOfOrder { .. } => "out_of_order",
+            Self::Keyword { .. } => "keyword",
+        }
+    }
+
+    /// Events that happen at most once per incident, whatever time they
+    /// are recorded at, have a key that says so: an alarm state change
+    /// (its state and own time), its being out of order, the end of the
+    /// policy.
+    pub fn once_key(&self) -> Option<String> {
+        match self {
+            Self::AlarmState {
+                state, changed_at, ..
+            } => Some(format!("alarm#{state}#{changed_at}")),
+            Self::OutOfOrder {
+                state, changed_at, ..
+            } => Some(format!("out-of-order#{state}#{changed_at}")),
+            Self::EscalationExhausted { .. } => Some("exhausted".into()),
+            _ => None,
         }
     }
 
@@ -361,8 +401,8 @@ impl TimelineEvent {
                 state,
                 reason,
                 route,
-                ..
-            } => format!("alarm {state} via {route}: {reason}"),
+                changed_at,
+            } => format!("alarm {state} via {route} (alarm time {changed_at}): {reason}"),
             Self::Classified {
                 service,
                 severity,
@@ -429,6 +469,16 @@ impl TimelineEvent {
             Self::ConfirmationSent { to, message_id } => {
                 format!("confirmation sent to {to}, message {message_id}")
             }
+            Self::OutOfOrder {
+                state,
+                changed_at,
+                newer_than,
+            } => format!(
+                "ignored alarm {state} of {changed_at}: out of order, older than {newer_than}"
+            ),
+            Self::Keyword { keyword, from } => format!(
+                "{from} replied {keyword}: handled by AWS End User Messaging (opt-out list), not by Klaxon"
+            ),
         }
     }
 }
@@ -450,6 +500,37 @@ impl TimelineEntry {
             key: key.into(),
             event,
         }
+    }
+
+    /// The entry for an alarm state change received at `now`. Its key comes
+    /// from the change itself, so a redelivery maps to the same entry; the
+    /// alarm's own time stays in the data.
+    pub fn alarm(change: &AlarmStateChange, now: Timestamp) -> Self {
+        let event = TimelineEvent::AlarmState {
+            state: change.state,
+            reason: change.reason.clone(),
+            route: change.route.as_str().into(),
+            changed_at: iso(change.changed_at),
+        };
+        let key = event.once_key().unwrap_or_default();
+        Self::new(now, key, event)
+    }
+
+    /// The entry for an alarm state change ignored because it is older than
+    /// `newer_than`.
+    pub fn out_of_order(change: &AlarmStateChange, newer_than: Timestamp, now: Timestamp) -> Self {
+        let event = TimelineEvent::OutOfOrder {
+            state: change.state,
+            changed_at: iso(change.changed_at),
+            newer_than: iso(newer_than),
+        };
+        let key = event.once_key().unwrap_or_default();
+        Self::new(now, key, event)
+    }
+
+    /// The key that makes this entry happen once per incident, if any.
+    pub fn once_key(&self) -> Option<String> {
+        self.event.once_key()
     }
 }
 
@@ -478,22 +559,25 @@ mod tests {
 
     #[test]
     fn ack_codes_are_four_digits() {
-        for _ in 0..100 {
-            let c = AckCode::random();
+        for n in [0, 7, 9_999, 10_000, 123_456_789, u32::MAX] {
+            let c = AckCode::from_number(n);
             assert!(AckCode::parse(c.as_str()).is_some(), "{c:?}");
         }
+        assert_eq!(AckCode::from_number(42).as_str(), "0042");
         assert!(AckCode::parse("12a4").is_none());
         assert!(AckCode::parse("12345").is_none());
     }
 
     #[test]
-    fn incident_ids_carry_the_day_and_differ() {
+    fn incident_ids_carry_the_day_and_differ_by_entropy() {
         let now: Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
-        let a = new_incident_id(now);
-        let b = new_incident_id(now);
+        let a = incident_id(now, 1);
+        let b = incident_id(now, 2);
         assert!(a.starts_with("20261121-"), "{a}");
         assert_eq!(a.len(), 15);
         assert_ne!(a, b);
+        assert_eq!(incident_id(now, 0), "20261121-000000");
+        assert!(!incident_id(now, u32::MAX).contains(['I', 'L', 'O', 'U']));
     }
 
     #[test]

@@ -13,9 +13,33 @@ use super::incident::AckCode;
 pub enum ReplyCommand {
     Acknowledge(AckCode),
     Resolve(AckCode),
+    /// A keyword AWS End User Messaging answers itself (opt-out, opt-in,
+    /// help: STOP, UNSTOP, START, HELP, ...), with the code it names, if any.
+    /// Klaxon does not answer these.
+    Keyword {
+        keyword: String,
+        code: Option<AckCode>,
+    },
     /// Anything else.
     Unrecognised,
 }
+
+/// The keywords AWS End User Messaging handles for every number (its
+/// opt-out list, opt-in and help answers).
+pub const CARRIER_KEYWORDS: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "OPTOUT",
+    "ARRET",
+    "UNSTOP",
+    "START",
+    "HELP",
+    "INFO",
+];
 
 /// Parses one SMS reply body.
 pub fn parse_reply(body: &str) -> ReplyCommand {
@@ -25,10 +49,24 @@ pub fn parse_reply(body: &str) -> ReplyCommand {
     let ack = match keyword {
         "ACK" | "ACKNOWLEDGE" | "A" => true,
         "RES" | "RESOLVE" | "R" => false,
+        k if CARRIER_KEYWORDS.contains(&k) => {
+            return ReplyCommand::Keyword {
+                keyword: k.to_string(),
+                code: read_code(rest),
+            };
+        }
         _ => return ReplyCommand::Unrecognised,
     };
-    // The code: the digits right after the keyword. Words after it ("ACK 4821
-    // on it") are allowed; a longer number is not a code.
+    match read_code(rest) {
+        Some(code) if ack => ReplyCommand::Acknowledge(code),
+        Some(code) => ReplyCommand::Resolve(code),
+        None => ReplyCommand::Unrecognised,
+    }
+}
+
+/// The code right after the keyword. Words after it ("ACK 4821 on it") are
+/// allowed; a longer number is not a code.
+fn read_code(rest: &str) -> Option<AckCode> {
     let rest = rest.trim_start().trim_start_matches('#').trim_start();
     let digits = rest
         .char_indices()
@@ -40,13 +78,9 @@ pub fn parse_reply(body: &str) -> ReplyCommand {
         .next()
         .is_some_and(|c| !c.is_whitespace() && !matches!(c, ',' | '.' | '!' | '?'))
     {
-        return ReplyCommand::Unrecognised;
+        return None;
     }
-    match AckCode::parse(code) {
-        Some(code) if ack => ReplyCommand::Acknowledge(code),
-        Some(code) => ReplyCommand::Resolve(code),
-        None => ReplyCommand::Unrecognised,
-    }
+    AckCode::parse(code)
 }
 
 fn split_keyword(text: &str) -> (&str, &str) {
@@ -67,6 +101,23 @@ mod tests {
 
     fn res(code: &str) -> ReplyCommand {
         ReplyCommand::Resolve(AckCode(code.into()))
+    }
+
+    #[test]
+    fn carrier_keywords_are_recognised_with_or_without_a_code() {
+        let kw = |k: &str, c: Option<&str>| ReplyCommand::Keyword {
+            keyword: k.into(),
+            code: c.map(|c| AckCode(c.into())),
+        };
+        assert_eq!(parse_reply("STOP"), kw("STOP", None));
+        assert_eq!(parse_reply("stop 4821"), kw("STOP", Some("4821")));
+        assert_eq!(parse_reply("Help."), kw("HELP", None));
+        assert_eq!(
+            parse_reply("ＵＮＳＴＯＰ　０４２１"),
+            kw("UNSTOP", Some("0421"))
+        );
+        assert_eq!(parse_reply("START"), kw("START", None));
+        assert_eq!(parse_reply("STOPPING"), ReplyCommand::Unrecognised);
     }
 
     #[test]

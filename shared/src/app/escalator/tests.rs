@@ -1,0 +1,245 @@
+//! Escalation steps against the fakes, moving the clock instead of sleeping.
+
+use super::*;
+use crate::app::intake::IntakeOutcome;
+use crate::core::incident::Status;
+use crate::testing::{AIKO, BEN, CONFIG, Op, World, alarm_event, at, permanent, transient};
+
+async fn open(w: &World) -> String {
+    match w
+        .intake()
+        .handle(&alarm_event("checkout-5xx", "ALARM", at(0)))
+        .await
+        .unwrap()
+        .remove(0)
+    {
+        IntakeOutcome::Opened { incident_id } => incident_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn next(step: u32, wait_seconds: u32, id: &str) -> StepResult {
+    StepResult {
+        incident_id: id.into(),
+        step,
+        wait_seconds,
+        done: false,
+    }
+}
+
+fn done(step: u32, id: &str) -> StepResult {
+    StepResult {
+        incident_id: id.into(),
+        step,
+        wait_seconds: 0,
+        done: true,
+    }
+}
+
+#[tokio::test]
+async fn a_level_emails_at_once_texts_later_then_escalates() {
+    // GIVEN an incident; Aiko is on call: email at once, SMS after 60 s
+    let w = World::default();
+    let id = open(&w).await;
+    // WHEN the first step runs
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN Aiko is emailed, and the workflow wakes for the SMS
+    assert_eq!(r, next(0, 60, &id));
+    assert_eq!(w.email.sent()[0].to, "aiko@example.com");
+    assert!(w.sms.sent().is_empty());
+    // WHEN a minute passes
+    w.clock.advance(60);
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN she is texted with the code, and level 2 is due at the timeout
+    assert_eq!(r, next(1, 240, &id));
+    let texts = w.sms.to(AIKO);
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].contains(&w.incident(&id).await.ack_code));
+    // WHEN nobody answers
+    w.clock.advance(240);
+    let r = w.escalator().run_step(&id, 1).await.unwrap();
+    // THEN Ben is paged
+    assert_eq!(w.sms.to(BEN).len(), 1);
+    assert_eq!(r.step, 2);
+    let i = w.incident(&id).await;
+    assert!(i.paged_numbers.contains(AIKO) && i.paged_numbers.contains(BEN));
+}
+
+#[tokio::test]
+async fn a_step_run_twice_sends_each_page_once() {
+    let w = World::default();
+    let id = open(&w).await;
+    let first = w.escalator().run_step(&id, 0).await.unwrap();
+    let again = w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(w.email.sent().len(), 1, "claim already taken");
+    let fired = w
+        .kinds(&id)
+        .await
+        .iter()
+        .filter(|k| **k == "level_fired")
+        .count();
+    assert_eq!(fired, 1);
+}
+
+#[tokio::test]
+async fn a_claim_left_unsent_is_taken_over_once_stale() {
+    // GIVEN the email was claimed but the mail service failed
+    let w = World::default();
+    let id = open(&w).await;
+    w.email.fail_next(transient("SendEmail"));
+    let err = w.escalator().run_step(&id, 0).await.unwrap_err();
+    assert!(err.retryable());
+    assert!(w.kinds(&id).await.contains(&"page_failed"));
+    // WHEN it is retried at once: the claim is fresh, another run may hold it
+    w.clock.advance(10);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    assert!(w.email.sent().is_empty());
+    // WHEN it is retried after the claim went stale
+    w.clock.advance(crate::ports::paging::STALE_CLAIM_SECONDS);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN the email goes out, once
+    assert_eq!(w.email.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn an_acknowledgement_racing_a_page_stops_paging() {
+    // GIVEN Aiko acknowledges just before the claim is written
+    let w = World::default();
+    let id = open(&w).await;
+    let target = id.clone();
+    w.store.before(Op::ClaimPage, move |s| {
+        s.set_status(&target, Status::Acknowledged, at(1), "Aiko");
+    });
+    // WHEN the step runs
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN nothing is sent and the workflow ends
+    assert_eq!(r, done(0, &id));
+    assert!(w.email.sent().is_empty() && w.sms.sent().is_empty());
+}
+
+#[tokio::test]
+async fn an_acknowledged_incident_ends_the_workflow() {
+    let w = World::default();
+    let id = open(&w).await;
+    w.store
+        .with(|s| s.set_status(&id, Status::Acknowledged, at(1), "Aiko"));
+    assert_eq!(w.escalator().run_step(&id, 0).await.unwrap(), done(0, &id));
+}
+
+#[tokio::test]
+async fn an_empty_schedule_slot_is_a_warning_and_the_level_still_times_out() {
+    // GIVEN the schedule has nobody on call yet
+    let w = World::new(&CONFIG.replace("start: 2026-01-01", "start: 2027-01-01"));
+    let id = open(&w).await;
+    // WHEN level 1 fires
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN the gap is on the timeline and the workflow waits for the timeout
+    assert_eq!(r, next(1, 300, &id));
+    let warnings: Vec<String> = w
+        .timeline(&id)
+        .await
+        .iter()
+        .filter(|e| e.event.kind() == "warning")
+        .map(|e| e.event.summary())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("primary"), "{warnings:?}");
+}
+
+#[tokio::test]
+async fn a_person_removed_mid_escalation_is_not_paged_and_the_timeline_says_so() {
+    // GIVEN level 1 fired for Aiko and emailed her
+    let w = World::default();
+    let id = open(&w).await;
+    w.escalator().run_step(&id, 0).await.unwrap();
+    // WHEN Aiko leaves the configuration before her SMS is due
+    let without_aiko = CONFIG
+        .replace("participants: [aiko]", "participants: [ben]")
+        .replace(
+            "  aiko:\n    name: Aiko Tanaka\n    time_zone: Asia/Tokyo\n    phone: \"+819012340001\"\n    email: aiko@example.com\n    notification_rules:\n      high:\n        - {channel: email, after_seconds: 0}\n        - {channel: sms, after_seconds: 60}\n",
+            "",
+        );
+    assert!(!without_aiko.contains("Aiko"), "fixture edit applied");
+    w.config.set(&without_aiko);
+    w.clock.advance(60);
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN no SMS goes to her, the timeline says why, and escalation goes on
+    assert!(w.sms.to(AIKO).is_empty());
+    assert_eq!(r.step, 1);
+    let summaries: Vec<String> = w
+        .timeline(&id)
+        .await
+        .iter()
+        .map(|e| e.event.summary())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("aiko is no longer in the configuration")),
+        "{summaries:?}"
+    );
+}
+
+#[tokio::test]
+async fn past_the_last_step_the_policy_is_exhausted_once() {
+    let w = World::default();
+    let id = open(&w).await;
+    assert_eq!(w.escalator().run_step(&id, 4).await.unwrap(), done(4, &id));
+    w.clock.advance(5);
+    assert_eq!(w.escalator().run_step(&id, 4).await.unwrap(), done(4, &id));
+    let exhausted = w
+        .kinds(&id)
+        .await
+        .iter()
+        .filter(|k| **k == "escalation_exhausted")
+        .count();
+    assert_eq!(exhausted, 1);
+}
+
+#[tokio::test]
+async fn a_rejected_number_is_a_failure_on_the_timeline_and_paging_goes_on() {
+    let w = World::default();
+    let id = open(&w).await;
+    w.escalator().run_step(&id, 0).await.unwrap();
+    w.clock.advance(60);
+    w.sms.fail_next(permanent("Publish"));
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(r.step, 1);
+    assert!(w.kinds(&id).await.contains(&"page_failed"));
+}
+
+#[tokio::test]
+async fn the_workflow_is_told_the_result_or_that_the_step_cannot_succeed() {
+    let w = World::default();
+    let id = open(&w).await;
+    let body = serde_json::json!({"incident_id": id, "step": 0, "task_token": "tok-1"}).to_string();
+    let r = w.escalator().handle_message(&body).await.unwrap();
+    assert_eq!(w.escalations.completed(), vec![("tok-1".to_string(), r)]);
+
+    let missing =
+        serde_json::json!({"incident_id": "20261121-NOSUCH", "step": 0, "task_token": "tok-2"});
+    let err = w
+        .escalator()
+        .handle_message(&missing.to_string())
+        .await
+        .unwrap_err();
+    assert!(!err.retryable());
+    assert_eq!(w.escalations.failed()[0].0, "tok-2");
+
+    let err = w.escalator().handle_message("{not json").await.unwrap_err();
+    assert!(matches!(err, AppError::InvalidEvent(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_store_failure_leaves_the_step_to_be_retried() {
+    let w = World::default();
+    let id = open(&w).await;
+    w.store
+        .fail_next(Op::FireLevel, transient("TransactWriteItems"));
+    let err = w.escalator().run_step(&id, 0).await.unwrap_err();
+    assert!(err.retryable());
+    assert!(w.email.sent().is_empty());
+    w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(w.email.sent().len(), 1);
+}

@@ -1,0 +1,232 @@
+//! SMS replies against the fakes.
+
+use super::*;
+use crate::app::intake::IntakeOutcome;
+use crate::core::incident::Status;
+use crate::testing::{AIKO, BEN, Op, World, alarm_event, at, transient};
+
+/// An incident whose level 1 has texted Aiko; returns its id and code.
+async fn paged(w: &World) -> (String, String) {
+    let id = match w
+        .intake()
+        .handle(&alarm_event("checkout-5xx", "ALARM", at(0)))
+        .await
+        .unwrap()
+        .remove(0)
+    {
+        IntakeOutcome::Opened { incident_id } => incident_id,
+        other => panic!("{other:?}"),
+    };
+    w.escalator().run_step(&id, 0).await.unwrap();
+    w.clock.advance(60);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(w.sms.to(AIKO).len(), 1);
+    let code = w.incident(&id).await.ack_code;
+    (id, code)
+}
+
+#[tokio::test]
+async fn a_paged_responder_acknowledges_by_sms() {
+    // GIVEN Aiko was paged
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    // WHEN she replies with the code, in full-width characters
+    let outcome = w
+        .replies()
+        .handle_sms(&w.sms_from(AIKO, &format!("ＡＣＫ　{code}"), "in-1"))
+        .await
+        .unwrap();
+    // THEN the incident is acknowledged, escalation stops, she gets a confirmation
+    assert_eq!(
+        outcome,
+        ReplyOutcome::Acknowledged {
+            incident_id: id.clone()
+        }
+    );
+    let i = w.incident(&id).await;
+    assert_eq!(i.status, Status::Acknowledged);
+    assert_eq!(i.acknowledged_at, Some(at(60)));
+    assert!(i.acknowledged_by.unwrap().contains("Aiko"));
+    assert_eq!(w.escalations.stopped().len(), 1);
+    assert_eq!(w.sms.to(AIKO).len(), 2);
+    assert!(w.kinds(&id).await.contains(&"confirmation_sent"));
+}
+
+#[tokio::test]
+async fn a_reply_from_a_number_that_was_not_paged_changes_nothing() {
+    // GIVEN only Aiko was paged; Ben is a known responder
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    // WHEN Ben replies with the code
+    let outcome = w
+        .replies()
+        .handle_sms(&w.sms_from(BEN, &format!("ACK {code}"), "in-2"))
+        .await
+        .unwrap();
+    // THEN nothing changes and nothing is sent to him
+    assert!(
+        matches!(outcome, ReplyOutcome::Refused { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(w.incident(&id).await.status, Status::Triggered);
+    assert!(w.sms.to(BEN).is_empty());
+}
+
+#[tokio::test]
+async fn a_redelivered_inbound_message_acts_once() {
+    let w = World::default();
+    let (_, code) = paged(&w).await;
+    let sms = w.sms_from(AIKO, &format!("RES {code}"), "in-3");
+    assert!(matches!(
+        w.replies().handle_sms(&sms).await.unwrap(),
+        ReplyOutcome::Resolved { .. }
+    ));
+    assert_eq!(
+        w.replies().handle_sms(&sms).await.unwrap(),
+        ReplyOutcome::Duplicate
+    );
+    assert_eq!(w.sms.to(AIKO).len(), 2, "one page, one confirmation");
+}
+
+#[tokio::test]
+async fn an_acknowledgement_after_another_says_so() {
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    w.store
+        .with(|s| s.set_status(&id, Status::Acknowledged, at(30), "Ben"));
+    let outcome = w
+        .replies()
+        .handle_sms(&w.sms_from(AIKO, &format!("ACK {code}"), "in-4"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, ReplyOutcome::Refused { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        w.sms.to(AIKO).last().unwrap().contains("ACKNOWLEDGED"),
+        "{:?}",
+        w.sms.to(AIKO)
+    );
+}
+
+#[tokio::test]
+async fn unknown_codes_and_gibberish_get_help_only_for_known_responders() {
+    let w = World::default();
+    paged(&w).await;
+    let r = w
+        .replies()
+        .handle_sms(&w.sms_from(BEN, "ACK 0000", "in-5"))
+        .await
+        .unwrap();
+    assert!(matches!(r, ReplyOutcome::Refused { .. }));
+    let r = w
+        .replies()
+        .handle_sms(&w.sms_from(BEN, "what?", "in-6"))
+        .await
+        .unwrap();
+    assert_eq!(r, ReplyOutcome::Unrecognised);
+    assert_eq!(w.sms.to(BEN).len(), 2, "help twice");
+    let stranger = "+447700900123";
+    let r = w
+        .replies()
+        .handle_sms(&w.sms_from(stranger, "what?", "in-7"))
+        .await
+        .unwrap();
+    assert_eq!(r, ReplyOutcome::Unrecognised);
+    assert!(w.sms.to(stranger).is_empty(), "strangers get no answer");
+}
+
+#[tokio::test]
+async fn stop_and_help_are_left_to_end_user_messaging() {
+    // GIVEN Aiko was paged
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    let before = w.sms.sent().len();
+    // WHEN she replies STOP, and STOP with the incident's code
+    let plain = w
+        .replies()
+        .handle_sms(&w.sms_from(AIKO, "STOP", "in-8"))
+        .await
+        .unwrap();
+    let named = w
+        .replies()
+        .handle_sms(&w.sms_from(AIKO, &format!("stop {code}"), "in-9"))
+        .await
+        .unwrap();
+    let help = w
+        .replies()
+        .handle_sms(&w.sms_from(BEN, "HELP", "in-10"))
+        .await
+        .unwrap();
+    // THEN Klaxon answers none of them; the one naming a code is on the timeline
+    assert_eq!(
+        plain,
+        ReplyOutcome::Keyword {
+            keyword: "STOP".into(),
+            incident_id: None
+        }
+    );
+    assert_eq!(
+        named,
+        ReplyOutcome::Keyword {
+            keyword: "STOP".into(),
+            incident_id: Some(id.clone())
+        }
+    );
+    assert_eq!(
+        help,
+        ReplyOutcome::Keyword {
+            keyword: "HELP".into(),
+            incident_id: None
+        }
+    );
+    assert_eq!(w.sms.sent().len(), before);
+    assert_eq!(w.incident(&id).await.status, Status::Triggered);
+    assert_eq!(
+        w.kinds(&id)
+            .await
+            .iter()
+            .filter(|k| **k == "keyword")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_failed_reply_gives_its_claim_back_for_the_redelivery() {
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    w.store
+        .fail_next(Op::Transition, transient("TransactWriteItems"));
+    let sms = w.sms_from(AIKO, &format!("ACK {code}"), "in-11");
+    assert!(w.replies().handle_sms(&sms).await.unwrap_err().retryable());
+    assert!(matches!(
+        w.replies().handle_sms(&sms).await.unwrap(),
+        ReplyOutcome::Acknowledged { .. }
+    ));
+    assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
+}
+
+#[tokio::test]
+async fn an_sns_event_carries_the_inbound_sms() {
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    let message = serde_json::json!({
+        "originationNumber": AIKO,
+        "messageBody": format!("ack {code}"),
+        "inboundMessageId": "in-12"
+    });
+    let event = serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m", "Message": message.to_string()}}]});
+    let outcomes = w.replies().handle(&event).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![ReplyOutcome::Acknowledged { incident_id: id }]
+    );
+    let err = w
+        .replies()
+        .handle(&serde_json::json!({"Records": []}))
+        .await
+        .unwrap_err();
+    assert!(!err.retryable());
+}

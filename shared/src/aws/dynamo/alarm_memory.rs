@@ -1,0 +1,79 @@
+//! [`AlarmMemory`] on DynamoDB: one `LASTOK#<dedup key>` item per alarm.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::DynamoStore;
+use super::items::{LASTOK, LastOkItem, from_item, key, lastok_pk, n, s, t};
+use crate::ports::{AlarmMemory, BackendError, LastOk, ResolvedByAlarm};
+
+/// How long an alarm's OKs are remembered (longer than any flapping window).
+const LASTOK_TTL_DAYS: i64 = 2;
+
+fn expires(at: Timestamp) -> aws_sdk_dynamodb::types::AttributeValue {
+    n((at + SignedDuration::from_hours(LASTOK_TTL_DAYS * 24)).as_second())
+}
+
+impl AlarmMemory for DynamoStore {
+    async fn note_ok(
+        &self,
+        dedup_key: &str,
+        state_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(lastok_pk(dedup_key), LASTOK)))
+            .update_expression("SET ok_state_at = :t, expires_at = :e")
+            .condition_expression("attribute_not_exists(ok_state_at) OR ok_state_at < :t")
+            .expression_attribute_values(":t", t(state_at))
+            .expression_attribute_values(":e", expires(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A newer OK is remembered already.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(crate::aws::backend_error("DynamoDB", "UpdateItem", e)),
+        }
+    }
+
+    async fn note_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+        resolved: &ResolvedByAlarm,
+    ) -> Result<(), BackendError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(lastok_pk(dedup_key), LASTOK)))
+            .update_expression("SET incident_id = :i, resolved_at = :at, expires_at = :e")
+            .expression_attribute_values(":i", s(&resolved.incident_id))
+            .expression_attribute_values(":at", t(resolved.at))
+            .expression_attribute_values(":e", expires(resolved.at))
+            .send()
+            .await
+            .map_err(|e| crate::aws::backend_error("DynamoDB", "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn last_ok(&self, dedup_key: &str) -> Result<Option<LastOk>, BackendError> {
+        let Some(item) = self.get_item(lastok_pk(dedup_key), LASTOK).await? else {
+            return Ok(None);
+        };
+        let item: LastOkItem = from_item(item, "alarm memory")?;
+        Ok(Some(LastOk {
+            state_at: item.ok_state_at,
+            resolved: match (item.incident_id, item.resolved_at) {
+                (Some(incident_id), Some(at)) => Some(ResolvedByAlarm { incident_id, at }),
+                _ => None,
+            },
+        }))
+    }
+}

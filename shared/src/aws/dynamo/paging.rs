@@ -1,0 +1,159 @@
+//! [`Paging`] on DynamoDB.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use jiff::{SignedDuration, Timestamp};
+
+use super::items::{
+    self, META, PageItem, build_error, corrupt, incident_pk, key, level_sk, page_sk, s, t,
+};
+use super::{DynamoStore, Txn, conflict, entry_writes, put};
+use crate::core::incident::{Status, TimelineEntry};
+use crate::ports::paging::STALE_CLAIM_SECONDS;
+use crate::ports::{BackendError, ClaimOutcome, LevelRecord, PageClaim, Paging};
+
+impl Paging for DynamoStore {
+    async fn level(
+        &self,
+        incident_id: &str,
+        step: u32,
+    ) -> Result<Option<LevelRecord>, BackendError> {
+        self.get_item(incident_pk(incident_id), &level_sk(step))
+            .await?
+            .map(items::level_from)
+            .transpose()
+    }
+
+    async fn fire_level(
+        &self,
+        incident_id: &str,
+        record: &LevelRecord,
+        entries: &[TimelineEntry],
+    ) -> Result<LevelRecord, BackendError> {
+        let mut writes = vec![put(
+            &self.table,
+            items::level_item(incident_id, record)?,
+            Some("attribute_not_exists(sk)"),
+        )?];
+        writes.extend(entry_writes(&self.table, incident_id, entries)?);
+        if let Txn::Committed = self.transact(writes).await? {
+            return Ok(record.clone());
+        }
+        // Fired before (a concurrent run): use what was stored. Missing means
+        // the transaction lost to a concurrent one still in flight: a retry
+        // will find it.
+        self.level(incident_id, record.step)
+            .await?
+            .ok_or_else(|| conflict(&format!("recording level {} of {incident_id}", record.step)))
+    }
+
+    async fn claim_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        now: Timestamp,
+    ) -> Result<ClaimOutcome, BackendError> {
+        // The claim records the person's numbers: from now on their replies count.
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), META)))
+            .condition_expression("#status = :triggered")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":triggered", s(Status::Triggered.as_str()))
+            .expression_attribute_values(":now", t(now));
+        update = if claim.ack_numbers.is_empty() {
+            update.update_expression("SET last_page_at = :now")
+        } else {
+            update
+                .update_expression("SET last_page_at = :now ADD paged_numbers :phones")
+                .expression_attribute_values(
+                    ":phones",
+                    AttributeValue::Ss(
+                        claim
+                            .ack_numbers
+                            .iter()
+                            .map(|p| p.as_str().to_string())
+                            .collect(),
+                    ),
+                )
+        };
+        let update = update
+            .build()
+            .map_err(|e| build_error("TransactWriteItems", e))?;
+        let page = items::to_item(&PageItem {
+            pk: incident_pk(incident_id),
+            sk: page_sk(&claim.key()),
+            entity: "page".into(),
+            state: "claimed".into(),
+            claimed_at: now,
+            person: claim.person.clone(),
+            channel: claim.channel.as_str().into(),
+            contact: claim.contact.clone(),
+        })?;
+        let stale = now - SignedDuration::from_secs(STALE_CLAIM_SECONDS);
+        let page_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(page))
+            .condition_expression(
+                "attribute_not_exists(sk) OR (#state = :claimed AND claimed_at < :stale)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":stale", t(stale))
+            .build()
+            .map_err(|e| build_error("TransactWriteItems", e))?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(page_put).build(),
+        ];
+        let txn = self.transact(writes).await?;
+        match txn {
+            Txn::Committed => Ok(ClaimOutcome::Claimed),
+            // Nobody holds the claim yet: try again.
+            _ if txn.conflicted() && !matches!(&txn, Txn::Cancelled(f) if f.is_empty()) => {
+                Err(conflict("page claim"))
+            }
+            _ => match self.get_incident(incident_id).await? {
+                Some(status) if !status.pages() => Ok(ClaimOutcome::NotPaging(status)),
+                Some(_) => Ok(ClaimOutcome::AlreadyClaimed),
+                None => Err(corrupt(format!("incident {incident_id} vanished"))),
+            },
+        }
+    }
+
+    async fn complete_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        message_id: &str,
+        entry: &TimelineEntry,
+    ) -> Result<(), BackendError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), &page_sk(&claim.key()))))
+            .update_expression("SET #state = :sent, message_id = :m, sent_at = :at")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":m", s(message_id))
+            .expression_attribute_values(":at", t(entry.at))
+            .build()
+            .map_err(|e| build_error("TransactWriteItems", e))?;
+        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
+        writes.extend(entry_writes(
+            &self.table,
+            incident_id,
+            std::slice::from_ref(entry),
+        )?);
+        match self.transact(writes).await? {
+            Txn::Committed => Ok(()),
+            Txn::Cancelled(_) => Err(conflict("recording a sent page")),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// The incident's status, if it exists.
+    async fn get_incident(&self, incident_id: &str) -> Result<Option<Status>, BackendError> {
+        use crate::ports::Incidents;
+        Ok(self.get(incident_id).await?.map(|i| i.status))
+    }
+}

@@ -1,0 +1,54 @@
+//! The escalation workflows (Step Functions).
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::BackendError;
+
+/// What the escalation workflow is told after a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub incident_id: String,
+    /// The next step to run.
+    pub step: u32,
+    /// Seconds to wait before it.
+    pub wait_seconds: u32,
+    /// No more steps: the workflow ends.
+    pub done: bool,
+}
+
+/// The escalation workflows.
+pub trait Escalations: Send + Sync {
+    /// Starts the incident's escalation, first holding `hold_seconds` (a
+    /// flapping alarm); starting it again is harmless. Returns the
+    /// execution id.
+    fn start(
+        &self,
+        incident_id: &str,
+        hold_seconds: u32,
+    ) -> impl Future<Output = Result<String, BackendError>> + Send;
+
+    /// Stops an escalation; stopping a finished one is harmless.
+    fn stop(
+        &self,
+        execution: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Reports a finished step. `Ok(false)` when the workflow no longer waits
+    /// for it (stopped, or the step timed out).
+    fn complete_step(
+        &self,
+        task_token: &str,
+        result: &StepResult,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Reports a step that cannot succeed.
+    fn fail_step(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}

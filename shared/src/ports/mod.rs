@@ -1,0 +1,37 @@
+//! Ports: what the application needs from the outside world, one small
+//! trait per domain concept. The AWS adapters in [`crate::aws`] implement
+//! them; [`crate::testing`] holds in-memory fakes with the same guarantees.
+//!
+//! Every method that changes state is atomic on the store side (conditional
+//! writes or transactions), so handlers can run twice or concurrently.
+
+mod alarm_memory;
+mod clock;
+mod config;
+mod escalations;
+mod inbound;
+mod incidents;
+mod messaging;
+pub mod paging;
+
+pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
+pub use clock::{Clock, IdSource, RandomIds, SystemClock};
+pub use config::{ConfigLoadError, ConfigSource};
+pub use escalations::{Escalations, StepResult};
+pub use inbound::InboundMessages;
+pub use incidents::{
+    FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
+};
+pub use messaging::{AlarmTags, EmailSender, SmsSender};
+pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
+
+/// A failure talking to a backing service.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{service} {operation} failed: {message}")]
+pub struct BackendError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub message: String,
+    /// Whether trying again later can succeed (throttling, 5xx, network).
+    pub retryable: bool,
+}

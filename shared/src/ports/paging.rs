@@ -1,0 +1,100 @@
+//! Paging: fired escalation levels and page claims.
+
+use std::future::Future;
+
+use jiff::Timestamp;
+
+use super::BackendError;
+use crate::core::incident::{Channel, Status, TimelineEntry};
+use crate::core::phone::Phone;
+use crate::core::policy::ResolvedTarget;
+
+/// A page claim older than this may be taken over by a retry (the first
+/// attempt died between claiming and sending).
+pub const STALE_CLAIM_SECONDS: i64 = 60;
+
+/// A page about to be sent: its dedup identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageClaim {
+    pub step: u32,
+    pub person: String,
+    pub channel: Channel,
+    /// The label of the contact method used.
+    pub contact: String,
+    /// The person's numbers whose replies will count: recorded with the claim.
+    pub ack_numbers: Vec<Phone>,
+}
+
+impl PageClaim {
+    /// The dedup key of this page: one send per step, person, channel and
+    /// contact method.
+    pub fn key(&self) -> String {
+        format!(
+            "{:04}#{}#{}#{}",
+            self.step,
+            self.person,
+            self.channel.as_str(),
+            self.contact
+        )
+    }
+}
+
+/// A fired escalation level: when, and whom it targets (schedules already
+/// resolved). Recorded once; later wake-ups of the same step reuse it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelRecord {
+    pub step: u32,
+    pub pass: u32,
+    pub level: u32,
+    pub fired_at: Timestamp,
+    pub targets: Vec<ResolvedTarget>,
+}
+
+/// Result of claiming a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Go ahead and send.
+    Claimed,
+    /// Already sent, or being sent by a concurrent run.
+    AlreadyClaimed,
+    /// The incident is no longer triggered: stop paging.
+    NotPaging(Status),
+}
+
+/// Fired levels and page claims of incidents.
+pub trait Paging: Send + Sync {
+    /// The record of a step that already fired, if it did.
+    fn level(
+        &self,
+        incident_id: &str,
+        step: u32,
+    ) -> impl Future<Output = Result<Option<LevelRecord>, BackendError>> + Send;
+
+    /// Records that a step fired, with its timeline entries, unless it was
+    /// already recorded; returns the record that is stored.
+    fn fire_level(
+        &self,
+        incident_id: &str,
+        record: &LevelRecord,
+        entries: &[TimelineEntry],
+    ) -> impl Future<Output = Result<LevelRecord, BackendError>> + Send;
+
+    /// Atomically checks the incident is still triggered, adds the person's
+    /// numbers to the paged set and claims the page's dedup key. A claim
+    /// left unsent for [`STALE_CLAIM_SECONDS`] is taken over.
+    fn claim_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<ClaimOutcome, BackendError>> + Send;
+
+    /// Marks a claimed page as sent and records it on the timeline.
+    fn complete_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        message_id: &str,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+}

@@ -1,0 +1,676 @@
+//! The store contract: the same cases run against the in-memory fake (unit
+//! tests in this crate) and against DynamoDB in the emulator
+//! (`tests/it/contract.rs`), so the two cannot drift apart.
+//!
+//! Each case takes a store and a string unique to the run, so cases can
+//! share one table.
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::RngExt;
+
+use crate::core::classify::Severity;
+use crate::core::incident::{
+    AckCode, Actor, Channel, Incident, Status, TimelineEntry, TimelineEvent,
+};
+use crate::core::phone::Phone;
+use crate::core::policy::ResolvedTarget;
+use crate::core::routing::Urgency;
+use crate::ports::{
+    AlarmMemory, ClaimOutcome, FoldOutcome, InboundMessages, Incidents, LevelRecord, OpenOutcome,
+    PageClaim, Paging, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
+};
+
+/// Every store port at once.
+pub trait Store: Incidents + Paging + InboundMessages + AlarmMemory {}
+impl<T: Incidents + Paging + InboundMessages + AlarmMemory> Store for T {}
+
+/// A string unique to this run: ids, keys and codes derive from it.
+pub fn unique() -> String {
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// The base time of the cases.
+pub fn t0() -> Timestamp {
+    Timestamp::from_second(1_795_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn at(secs: i64) -> Timestamp {
+    t0() + SignedDuration::from_secs(secs)
+}
+
+/// A four-digit code unlikely to collide with another run's.
+fn code(u: &str, salt: u32) -> String {
+    let n = u
+        .bytes()
+        .fold(salt, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    AckCode::from_number(n).0
+}
+
+/// A triggered incident, as intake builds one.
+pub fn incident(u: &str, name: &str, opened_at: Timestamp) -> Incident {
+    let salt = name.bytes().map(u32::from).sum();
+    Incident {
+        id: format!("20261121-{}{name}", &u[..6]).to_uppercase(),
+        title: format!("alarm {name}"),
+        status: Status::Triggered,
+        severity: Severity::Sev2,
+        urgency: Urgency::High,
+        service: "checkout".into(),
+        policy: "default".into(),
+        decided_by: "default".into(),
+        severity_from: "default".into(),
+        matched: vec!["alarm_name ~ *".into()],
+        alarm_name: format!("alarm-{name}"),
+        alarm_arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{u}-{name}"),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        dedup_key: format!("123456789012|us-east-1|{u}-{name}"),
+        description: Some("severity:SEV2".into()),
+        reason: "Threshold Crossed".into(),
+        opened_at,
+        last_alarm_at: opened_at,
+        alarm_state_at: opened_at - SignedDuration::from_secs(5),
+        alarm_count: 1,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        ack_code: code(u, salt),
+        paged_numbers: BTreeSet::new(),
+        escalation_execution: None,
+    }
+}
+
+fn alarm_entry(state_at: Timestamp, now: Timestamp) -> TimelineEntry {
+    let event = TimelineEvent::AlarmState {
+        state: crate::core::alarm::AlarmState::Alarm,
+        reason: "Threshold Crossed again".into(),
+        route: "eventbridge".into(),
+        changed_at: crate::core::time::iso(state_at),
+    };
+    let key = event.once_key().unwrap_or_default();
+    TimelineEntry::new(now, key, event)
+}
+
+fn opened(i: &Incident) -> Vec<TimelineEntry> {
+    vec![
+        alarm_entry(i.alarm_state_at, i.opened_at),
+        TimelineEntry::new(i.opened_at, "opened", TimelineEvent::Opened),
+    ]
+}
+
+/// Opens `i`; a code another open incident holds (the table is shared
+/// with other tests) is replaced, as intake does.
+async fn open<S: Store>(s: &S, i: &mut Incident) {
+    for salt in 0..50 {
+        match s.open(i, &opened(i)).await.unwrap() {
+            OpenOutcome::Opened => return,
+            OpenOutcome::CodeTaken => i.ack_code = AckCode::from_number(salt * 7919 + 17).0,
+            other => panic!("{other:?}"),
+        }
+    }
+    panic!("no free code");
+}
+
+fn resolve_entry(now: Timestamp) -> TimelineEntry {
+    TimelineEntry::new(
+        now,
+        "resolved",
+        TimelineEvent::Resolved {
+            by: "ops".into(),
+            via: "cli".into(),
+        },
+    )
+}
+
+fn cli() -> Actor {
+    Actor::Cli { user: "ops".into() }
+}
+
+fn phone(u: &str) -> Phone {
+    let digits: String = u
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .take(8)
+        .collect();
+    Phone::parse(&format!("+8190{digits}")).unwrap()
+}
+
+fn claim(step: u32, person: &str, numbers: Vec<Phone>) -> PageClaim {
+    PageClaim {
+        step,
+        person: person.into(),
+        channel: Channel::Sms,
+        contact: "mobile".into(),
+        ack_numbers: numbers,
+    }
+}
+
+/// One open incident per dedup key; a taken code is reported as such.
+pub async fn open_is_once_per_dedup_key_and_code<S: Store>(s: &S, u: &str) {
+    let mut first = incident(u, "A", at(0));
+    open(s, &mut first).await;
+    let first = first;
+    let mut again = incident(u, "B", at(1));
+    again.dedup_key = first.dedup_key.clone();
+    assert_eq!(
+        s.open(&again, &opened(&again)).await.unwrap(),
+        OpenOutcome::AlreadyOpen {
+            incident_id: first.id.clone()
+        }
+    );
+    let mut same_code = incident(u, "C", at(2));
+    same_code.ack_code = first.ack_code.clone();
+    assert_eq!(
+        s.open(&same_code, &opened(&same_code)).await.unwrap(),
+        OpenOutcome::CodeTaken
+    );
+    assert_eq!(
+        s.open_for_dedup_key(&first.dedup_key).await.unwrap(),
+        Some(first.id.clone())
+    );
+    assert_eq!(
+        s.incident_for_code(&AckCode(first.ack_code.clone()))
+            .await
+            .unwrap(),
+        Some(first.id.clone())
+    );
+    assert!(
+        s.get(&again.id).await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    let stored = s.get(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored, first, "every field reads back as written");
+}
+
+/// A repeat state change is counted once, and raises the alarm time only.
+pub async fn fold_counts_each_state_change_once<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "F", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let later = i.alarm_state_at + SignedDuration::from_secs(60);
+    let repeat = alarm_entry(later, at(70));
+    assert_eq!(
+        s.fold_repeat(&i.id, &repeat, later).await.unwrap(),
+        FoldOutcome::Folded { alarm_count: 2 }
+    );
+    let redelivered = alarm_entry(later, at(90));
+    assert_eq!(
+        s.fold_repeat(&i.id, &redelivered, later).await.unwrap(),
+        FoldOutcome::Duplicate
+    );
+    let older = i.alarm_state_at - SignedDuration::from_secs(60);
+    assert_eq!(
+        s.fold_repeat(&i.id, &alarm_entry(older, at(95)), older)
+            .await
+            .unwrap(),
+        FoldOutcome::Folded { alarm_count: 3 }
+    );
+    let stored = s.get(&i.id).await.unwrap().unwrap();
+    assert_eq!(stored.alarm_count, 3);
+    assert_eq!(stored.alarm_state_at, later, "never lowered");
+    assert_eq!(stored.last_alarm_at, at(95), "Klaxon's clock");
+    let alarms = s
+        .timeline(&i.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.kind() == "alarm_state")
+        .count();
+    assert_eq!(alarms, 3, "the opening ALARM and two distinct repeats");
+}
+
+/// Folding into a resolved incident reports it, changing nothing.
+pub async fn fold_into_a_resolved_incident_is_not_open<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "R", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let done = s
+        .transition(
+            &i.id,
+            Transition::Resolve,
+            &cli(),
+            Requirement::None,
+            &resolve_entry(at(10)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(done, TransitionOutcome::Done(_)), "{done:?}");
+    let later = i.alarm_state_at + SignedDuration::from_secs(30);
+    assert_eq!(
+        s.fold_repeat(&i.id, &alarm_entry(later, at(20)), later)
+            .await
+            .unwrap(),
+        FoldOutcome::NotOpen
+    );
+    assert_eq!(s.get(&i.id).await.unwrap().unwrap().alarm_count, 1);
+}
+
+/// Resolving frees the dedup key and the code; the lists follow.
+pub async fn resolve_frees_the_dedup_key_and_the_code<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "Z", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    assert!(s.list_open().await.unwrap().iter().any(|x| x.id == i.id));
+    let outcome = s
+        .transition(
+            &i.id,
+            Transition::Resolve,
+            &cli(),
+            Requirement::None,
+            &resolve_entry(at(30)),
+        )
+        .await
+        .unwrap();
+    let TransitionOutcome::Done(done) = outcome else {
+        panic!("not resolved: {outcome:?}");
+    };
+    assert_eq!(done.status, Status::Resolved);
+    assert_eq!(done.resolved_at, Some(at(30)));
+    assert_eq!(done.resolved_by.as_deref(), Some("ops"));
+    assert_eq!(s.open_for_dedup_key(&i.dedup_key).await.unwrap(), None);
+    assert_eq!(
+        s.incident_for_code(&AckCode(i.ack_code.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(!s.list_open().await.unwrap().iter().any(|x| x.id == i.id));
+    let month = i.opened_at.strftime("%Y-%m").to_string();
+    assert!(
+        s.list_month(&month)
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == i.id)
+    );
+    assert_eq!(
+        s.transition(
+            &i.id,
+            Transition::Resolve,
+            &cli(),
+            Requirement::None,
+            &resolve_entry(at(31))
+        )
+        .await
+        .unwrap(),
+        TransitionOutcome::Refused(Status::Resolved)
+    );
+    assert_eq!(
+        s.transition(
+            "20000101-NOSUCH",
+            Transition::Acknowledge,
+            &cli(),
+            Requirement::None,
+            &resolve_entry(at(32))
+        )
+        .await
+        .unwrap(),
+        TransitionOutcome::NotFound
+    );
+}
+
+/// Only a paged number acknowledges, and only a triggered incident.
+pub async fn acknowledgement_needs_a_paged_number<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "K", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let hana = phone(u);
+    let ack = |n: i64| {
+        TimelineEntry::new(
+            at(n),
+            format!("reply#{n}"),
+            TimelineEvent::Acknowledged {
+                by: "Hana".into(),
+                via: "sms".into(),
+            },
+        )
+    };
+    let actor = Actor::Sms {
+        person: "Hana".into(),
+        phone: hana.as_str().into(),
+    };
+    assert_eq!(
+        s.transition(
+            &i.id,
+            Transition::Acknowledge,
+            &actor,
+            Requirement::Paged(&hana),
+            &ack(5)
+        )
+        .await
+        .unwrap(),
+        TransitionOutcome::NotPaged
+    );
+    assert_eq!(
+        s.claim_page(&i.id, &claim(0, "hana", vec![hana.clone()]), at(6))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let outcome = s
+        .transition(
+            &i.id,
+            Transition::Acknowledge,
+            &actor,
+            Requirement::Paged(&hana),
+            &ack(7),
+        )
+        .await
+        .unwrap();
+    let TransitionOutcome::Done(done) = outcome else {
+        panic!("not acknowledged: {outcome:?}");
+    };
+    assert_eq!(done.status, Status::Acknowledged);
+    assert_eq!(done.acknowledged_at, Some(at(7)));
+    assert!(done.paged_numbers.contains(hana.as_str()));
+    assert_eq!(
+        s.transition(
+            &i.id,
+            Transition::Acknowledge,
+            &actor,
+            Requirement::Paged(&hana),
+            &ack(8)
+        )
+        .await
+        .unwrap(),
+        TransitionOutcome::Refused(Status::Acknowledged)
+    );
+    assert_eq!(
+        s.claim_page(&i.id, &claim(1, "ben", vec![]), at(9))
+            .await
+            .unwrap(),
+        ClaimOutcome::NotPaging(Status::Acknowledged)
+    );
+}
+
+/// An OK older than the newest ALARM folded in does not resolve.
+pub async fn an_ok_older_than_the_newest_alarm_is_stale<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "S", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let newer = i.alarm_state_at + SignedDuration::from_secs(120);
+    s.fold_repeat(&i.id, &alarm_entry(newer, at(130)), newer)
+        .await
+        .unwrap();
+    let ok_at = newer - SignedDuration::from_secs(1);
+    assert_eq!(
+        s.transition(
+            &i.id,
+            Transition::Resolve,
+            &Actor::Alarm,
+            Requirement::AlarmNotAfter(ok_at),
+            &resolve_entry(at(140))
+        )
+        .await
+        .unwrap(),
+        TransitionOutcome::Stale
+    );
+    let outcome = s
+        .transition(
+            &i.id,
+            Transition::Resolve,
+            &Actor::Alarm,
+            Requirement::AlarmNotAfter(newer),
+            &resolve_entry(at(150)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, TransitionOutcome::Done(_)), "{outcome:?}");
+}
+
+/// A page is claimed once; a claim left unsent is taken over once stale.
+pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "P", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let c = claim(0, "hana", vec![phone(u)]);
+    assert_eq!(
+        s.claim_page(&i.id, &c, at(10)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        s.claim_page(&i.id, &c, at(20)).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed,
+        "a concurrent run"
+    );
+    let stale = 10 + crate::ports::paging::STALE_CLAIM_SECONDS + 1;
+    assert_eq!(
+        s.claim_page(&i.id, &c, at(stale)).await.unwrap(),
+        ClaimOutcome::Claimed,
+        "the first run died before sending"
+    );
+    let sent = TimelineEntry::new(
+        at(stale + 1),
+        format!("page#{}", c.key()),
+        TimelineEvent::Paged {
+            step: 0,
+            pass: 1,
+            level: 1,
+            person: "Hana".into(),
+            channel: Channel::Sms,
+            to: phone(u).masked(),
+            message_id: "m-1".into(),
+        },
+    );
+    s.complete_page(&i.id, &c, "m-1", &sent).await.unwrap();
+    assert_eq!(
+        s.claim_page(&i.id, &c, at(stale + 1000)).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed,
+        "a sent page is never taken over"
+    );
+    let other = claim(0, "hana", vec![]);
+    let other = PageClaim {
+        channel: Channel::Email,
+        contact: "work".into(),
+        ..other
+    };
+    assert_eq!(
+        s.claim_page(&i.id, &other, at(30)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert!(
+        s.timeline(&i.id).await.unwrap().contains(&sent),
+        "the page is on the timeline"
+    );
+}
+
+/// A level fires once; later runs get the first run's record.
+pub async fn a_level_fires_once<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "L", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    assert_eq!(s.level(&i.id, 0).await.unwrap(), None);
+    let record = LevelRecord {
+        step: 0,
+        pass: 1,
+        level: 1,
+        fired_at: at(1),
+        targets: vec![
+            ResolvedTarget {
+                person: "hana".into(),
+                via: Some("primary".into()),
+            },
+            ResolvedTarget {
+                person: "ben".into(),
+                via: None,
+            },
+        ],
+    };
+    let entry = TimelineEntry::new(
+        at(1),
+        "level#0000",
+        TimelineEvent::LevelFired {
+            step: 0,
+            pass: 1,
+            level: 1,
+            targets: vec!["hana (schedule primary)".into(), "ben".into()],
+        },
+    );
+    assert_eq!(
+        s.fire_level(&i.id, &record, std::slice::from_ref(&entry))
+            .await
+            .unwrap(),
+        record
+    );
+    let second = LevelRecord {
+        fired_at: at(2),
+        targets: vec![],
+        ..record.clone()
+    };
+    assert_eq!(s.fire_level(&i.id, &second, &[]).await.unwrap(), record);
+    assert_eq!(s.level(&i.id, 0).await.unwrap(), Some(record));
+    let levels = s
+        .timeline(&i.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.kind() == "level_fired")
+        .count();
+    assert_eq!(levels, 1);
+}
+
+/// The timeline is in Klaxon's time order, and once keys hold.
+pub async fn the_timeline_is_in_time_order_and_once_keys_hold<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "T", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let warn = |n: i64, key: &str| {
+        TimelineEntry::new(
+            at(n),
+            key,
+            TimelineEvent::Warning {
+                step: 0,
+                message: format!("w{n}"),
+            },
+        )
+    };
+    assert!(s.append(&i.id, &warn(20, "w")).await.unwrap());
+    assert!(s.append(&i.id, &warn(10, "w")).await.unwrap());
+    assert!(
+        !s.append(&i.id, &warn(10, "w")).await.unwrap(),
+        "same time and key"
+    );
+    let exhausted = |n: i64| {
+        TimelineEntry::new(
+            at(n),
+            "exhausted",
+            TimelineEvent::EscalationExhausted { steps: 2 },
+        )
+    };
+    assert!(s.append(&i.id, &exhausted(30)).await.unwrap());
+    assert!(
+        !s.append(&i.id, &exhausted(31)).await.unwrap(),
+        "once per incident"
+    );
+    let timeline = s.timeline(&i.id).await.unwrap();
+    let times: Vec<Timestamp> = timeline.iter().map(|e| e.at).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    assert_eq!(timeline.len(), 5, "{timeline:#?}");
+    assert_eq!(timeline[0].event.kind(), "alarm_state");
+}
+
+/// The execution is recorded once.
+pub async fn the_escalation_is_recorded_once<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "E", at(0));
+    open(s, &mut i).await;
+    let i = i;
+    let entry = |e: &str| {
+        TimelineEntry::new(
+            at(1),
+            "escalation",
+            TimelineEvent::EscalationStarted {
+                execution: e.into(),
+            },
+        )
+    };
+    assert!(
+        s.set_escalation(&i.id, "exec-1", &entry("exec-1"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.set_escalation(&i.id, "exec-2", &entry("exec-2"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.get(&i.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .escalation_execution
+            .as_deref(),
+        Some("exec-1")
+    );
+}
+
+/// An inbound message is handled once, unless given back.
+pub async fn an_inbound_message_is_claimed_once<S: Store>(s: &S, u: &str) {
+    let id = format!("inbound-{u}");
+    assert!(s.claim(&id, at(0)).await.unwrap());
+    assert!(!s.claim(&id, at(1)).await.unwrap());
+    s.release(&id).await.unwrap();
+    assert!(s.claim(&id, at(2)).await.unwrap());
+}
+
+/// The newest OK is kept, apart from the incident an OK resolved.
+pub async fn alarm_memory_keeps_the_newest_ok<S: Store>(s: &S, u: &str) {
+    let key = format!("123456789012|us-east-1|{u}-memory");
+    assert_eq!(s.last_ok(&key).await.unwrap(), None);
+    s.note_ok(&key, at(100), at(101)).await.unwrap();
+    s.note_ok(&key, at(50), at(102)).await.unwrap();
+    let resolved = ResolvedByAlarm {
+        incident_id: format!("20261121-{u}"),
+        at: at(103),
+    };
+    s.note_resolved_by_alarm(&key, &resolved).await.unwrap();
+    let memory = s.last_ok(&key).await.unwrap().unwrap();
+    assert_eq!(memory.state_at, Some(at(100)));
+    assert_eq!(memory.resolved, Some(resolved));
+    s.note_ok(&key, at(200), at(201)).await.unwrap();
+    let memory = s.last_ok(&key).await.unwrap().unwrap();
+    assert_eq!(memory.state_at, Some(at(200)));
+    assert!(memory.resolved.is_some(), "kept");
+}
+
+/// Defines one `#[tokio::test]` per contract case, each on a store made by
+/// `$make` (an async expression).
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@cases $make;
+            open_is_once_per_dedup_key_and_code,
+            fold_counts_each_state_change_once,
+            fold_into_a_resolved_incident_is_not_open,
+            resolve_frees_the_dedup_key_and_the_code,
+            acknowledgement_needs_a_paged_number,
+            an_ok_older_than_the_newest_alarm_is_stale,
+            a_page_is_claimed_once_and_a_stale_claim_taken_over,
+            a_level_fires_once,
+            the_timeline_is_in_time_order_and_once_keys_hold,
+            the_escalation_is_recorded_once,
+            an_inbound_message_is_claimed_once,
+            alarm_memory_keeps_the_newest_ok
+        );
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store = $make;
+                $crate::testing::contract::$case(&store, &$crate::testing::contract::unique()).await;
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod memory {
+    crate::store_contract_tests!(async { crate::testing::MemoryStore::new() }.await);
+}

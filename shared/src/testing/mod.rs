@@ -1,0 +1,38 @@
+//! In-memory fakes of every port, with the adapters' guarantees, for unit
+//! tests and the contract suite. Compiled only for tests and with the
+//! `testing` feature; never in a function's release build.
+
+mod clock;
+pub mod contract;
+mod outbound;
+mod store;
+mod world;
+
+pub use clock::{ManualClock, ScriptedIds};
+pub use outbound::{
+    FakeEmail, FakeEscalations, FakeSms, FakeTags, SentEmail, SentSms, StaticConfig,
+};
+pub use store::{MemoryStore, Op, State};
+pub use world::{AIKO, BEN, CONFIG, World, alarm_event, at, start};
+
+use crate::ports::BackendError;
+
+/// A transient failure, as throttling would produce.
+pub fn transient(operation: &'static str) -> BackendError {
+    BackendError {
+        service: "Fake",
+        operation,
+        message: "injected transient failure".into(),
+        retryable: true,
+    }
+}
+
+/// A permanent failure, as a rejected request would produce.
+pub fn permanent(operation: &'static str) -> BackendError {
+    BackendError {
+        service: "Fake",
+        operation,
+        message: "injected permanent failure".into(),
+        retryable: false,
+    }
+}

@@ -1,0 +1,262 @@
+//! Fakes of the outside world at its API boundary: SMS, email, the
+//! escalation workflow, alarm tags and the applied configuration.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::config::OncallConfig;
+use crate::core::phone::Phone;
+use crate::ports::{
+    AlarmTags, BackendError, ConfigLoadError, ConfigSource, EmailSender, Escalations, SmsSender,
+    StepResult,
+};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One SMS the fake phone network accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    pub to: String,
+    pub text: String,
+    pub message_id: String,
+}
+
+/// A phone network that records what it is asked to send.
+#[derive(Debug, Default)]
+pub struct FakeSms {
+    sent: Mutex<Vec<SentSms>>,
+    failures: Mutex<Vec<BackendError>>,
+}
+
+impl FakeSms {
+    pub fn sent(&self) -> Vec<SentSms> {
+        lock(&self.sent).clone()
+    }
+
+    /// Texts sent to one number.
+    pub fn to(&self, number: &str) -> Vec<String> {
+        lock(&self.sent)
+            .iter()
+            .filter(|s| s.to == number)
+            .map(|s| s.text.clone())
+            .collect()
+    }
+
+    /// The next send fails with `error` (and sends nothing).
+    pub fn fail_next(&self, error: BackendError) {
+        lock(&self.failures).push(error);
+    }
+}
+
+impl SmsSender for FakeSms {
+    async fn send_sms(&self, to: &Phone, text: &str) -> Result<String, BackendError> {
+        if let Some(e) = lock(&self.failures).pop() {
+            return Err(e);
+        }
+        let mut sent = lock(&self.sent);
+        let message_id = format!("sms-{}", sent.len() + 1);
+        sent.push(SentSms {
+            to: to.as_str().to_string(),
+            text: text.to_string(),
+            message_id: message_id.clone(),
+        });
+        Ok(message_id)
+    }
+}
+
+/// One email the fake mail service accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A mail service that records what it is asked to send.
+#[derive(Debug, Default)]
+pub struct FakeEmail {
+    sent: Mutex<Vec<SentEmail>>,
+    failures: Mutex<Vec<BackendError>>,
+}
+
+impl FakeEmail {
+    pub fn sent(&self) -> Vec<SentEmail> {
+        lock(&self.sent).clone()
+    }
+
+    pub fn fail_next(&self, error: BackendError) {
+        lock(&self.failures).push(error);
+    }
+}
+
+impl EmailSender for FakeEmail {
+    async fn send_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, BackendError> {
+        if let Some(e) = lock(&self.failures).pop() {
+            return Err(e);
+        }
+        let mut sent = lock(&self.sent);
+        sent.push(SentEmail {
+            to: to.into(),
+            subject: subject.into(),
+            body: body.into(),
+        });
+        Ok(format!("email-{}", sent.len()))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Workflows {
+    /// Execution id by incident, with the hold it started with.
+    started: BTreeMap<String, (String, u32)>,
+    starts: u32,
+    stopped: Vec<(String, String)>,
+    completed: Vec<(String, StepResult)>,
+    failed: Vec<(String, String, String)>,
+    fail_start: Vec<BackendError>,
+    fail_stop: Vec<BackendError>,
+    not_waiting: bool,
+}
+
+/// The escalation workflow: executions named after their incident, as
+/// Step Functions names them, so starting twice starts one.
+#[derive(Debug, Default)]
+pub struct FakeEscalations(Mutex<Workflows>);
+
+impl FakeEscalations {
+    /// The execution of an incident and the hold it started with.
+    pub fn started(&self, incident_id: &str) -> Option<(String, u32)> {
+        lock(&self.0).started.get(incident_id).cloned()
+    }
+
+    /// How many start calls were made (repeats included).
+    pub fn start_calls(&self) -> u32 {
+        lock(&self.0).starts
+    }
+
+    /// Executions stopped, with the reason.
+    pub fn stopped(&self) -> Vec<(String, String)> {
+        lock(&self.0).stopped.clone()
+    }
+
+    pub fn completed(&self) -> Vec<(String, StepResult)> {
+        lock(&self.0).completed.clone()
+    }
+
+    /// Steps failed: task token, error, cause.
+    pub fn failed(&self) -> Vec<(String, String, String)> {
+        lock(&self.0).failed.clone()
+    }
+
+    pub fn fail_next_start(&self, error: BackendError) {
+        lock(&self.0).fail_start.push(error);
+    }
+
+    pub fn fail_next_stop(&self, error: BackendError) {
+        lock(&self.0).fail_stop.push(error);
+    }
+
+    /// The workflow no longer waits for step results (stopped or timed out).
+    pub fn stop_waiting(&self) {
+        lock(&self.0).not_waiting = true;
+    }
+
+    pub fn execution_of(incident_id: &str) -> String {
+        format!("arn:aws:states:us-east-1:123456789012:execution:escalation:{incident_id}")
+    }
+}
+
+impl Escalations for FakeEscalations {
+    async fn start(&self, incident_id: &str, hold_seconds: u32) -> Result<String, BackendError> {
+        let mut w = lock(&self.0);
+        w.starts += 1;
+        if let Some(e) = w.fail_start.pop() {
+            return Err(e);
+        }
+        let execution = Self::execution_of(incident_id);
+        w.started
+            .entry(incident_id.to_string())
+            .or_insert((execution.clone(), hold_seconds));
+        Ok(execution)
+    }
+
+    async fn stop(&self, execution: &str, reason: &str) -> Result<(), BackendError> {
+        let mut w = lock(&self.0);
+        if let Some(e) = w.fail_stop.pop() {
+            return Err(e);
+        }
+        w.stopped.push((execution.into(), reason.into()));
+        Ok(())
+    }
+
+    async fn complete_step(
+        &self,
+        task_token: &str,
+        result: &StepResult,
+    ) -> Result<bool, BackendError> {
+        let mut w = lock(&self.0);
+        w.completed.push((task_token.into(), result.clone()));
+        Ok(!w.not_waiting)
+    }
+
+    async fn fail_step(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<bool, BackendError> {
+        let mut w = lock(&self.0);
+        w.failed
+            .push((task_token.into(), error.into(), cause.into()));
+        Ok(!w.not_waiting)
+    }
+}
+
+/// Alarm tags by alarm ARN; `fail` makes every read fail.
+#[derive(Debug, Default)]
+pub struct FakeTags {
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    pub fail: bool,
+}
+
+impl AlarmTags for FakeTags {
+    async fn tags(&self, alarm_arn: &str) -> Result<BTreeMap<String, String>, BackendError> {
+        if self.fail {
+            return Err(super::transient("ListTagsForResource"));
+        }
+        Ok(self.tags.get(alarm_arn).cloned().unwrap_or_default())
+    }
+}
+
+/// The applied configuration: a YAML document (parsed on every read, as a
+/// cold function would), or none. Tests change it mid-scenario.
+#[derive(Debug, Default)]
+pub struct StaticConfig(Mutex<Option<String>>);
+
+impl StaticConfig {
+    pub fn yaml(text: &str) -> Self {
+        Self(Mutex::new(Some(text.to_string())))
+    }
+
+    /// No configuration applied.
+    pub fn missing() -> Self {
+        Self::default()
+    }
+
+    pub fn set(&self, text: &str) {
+        *lock(&self.0) = Some(text.to_string());
+    }
+}
+
+impl ConfigSource for StaticConfig {
+    async fn current(&self) -> Result<Arc<OncallConfig>, ConfigLoadError> {
+        let text = lock(&self.0).clone().ok_or(ConfigLoadError::Missing)?;
+        Ok(Arc::new(OncallConfig::from_yaml(&text)?))
+    }
+}

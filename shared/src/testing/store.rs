@@ -1,0 +1,505 @@
+//! The in-memory store: every store port, with DynamoDB's guarantees (one
+//! open incident per dedup key, one holder per ack code, a page claimed
+//! once, a status change only from a paged number, entries with a once key
+//! recorded once), and hooks that let a test act between two calls of a
+//! handler, as a concurrent writer would.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
+use crate::core::time::iso;
+use crate::ports::paging::STALE_CLAIM_SECONDS;
+use crate::ports::{
+    AlarmMemory, BackendError, ClaimOutcome, FoldOutcome, InboundMessages, Incidents, LastOk,
+    LevelRecord, OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition,
+    TransitionOutcome,
+};
+
+/// The store operations, for hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Open,
+    OpenForDedupKey,
+    FoldRepeat,
+    Get,
+    Timeline,
+    Append,
+    SetEscalation,
+    Transition,
+    IncidentForCode,
+    List,
+    Level,
+    FireLevel,
+    ClaimPage,
+    CompletePage,
+    ClaimInbound,
+    ReleaseInbound,
+    NoteOk,
+    NoteResolved,
+    LastOk,
+}
+
+/// A page claim as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRecord {
+    pub claimed_at: Timestamp,
+    pub message_id: Option<String>,
+}
+
+/// Everything the store holds.
+#[derive(Debug, Default)]
+pub struct State {
+    pub incidents: BTreeMap<String, Incident>,
+    /// Per incident, entries by (ISO time, key): the DynamoDB sort key order.
+    pub timelines: BTreeMap<String, BTreeMap<(String, String), TimelineEntry>>,
+    pub once: BTreeSet<(String, String)>,
+    pub dedup: BTreeMap<String, String>,
+    pub codes: BTreeMap<String, String>,
+    pub levels: BTreeMap<(String, u32), LevelRecord>,
+    pub pages: BTreeMap<(String, String), PageRecord>,
+    pub inbound: BTreeSet<String>,
+    pub last_ok: BTreeMap<String, LastOk>,
+}
+
+impl State {
+    /// Changes an incident's status as a concurrent writer would, with the
+    /// same side effects on the pointers as a real status change.
+    pub fn set_status(&mut self, incident_id: &str, status: Status, at: Timestamp, by: &str) {
+        let Some(incident) = self.incidents.get_mut(incident_id) else {
+            return;
+        };
+        incident.status = status;
+        match status {
+            Status::Acknowledged => {
+                incident.acknowledged_at = Some(at);
+                incident.acknowledged_by = Some(by.into());
+            }
+            Status::Resolved => {
+                incident.resolved_at = Some(at);
+                incident.resolved_by = Some(by.into());
+                let (key, code) = (incident.dedup_key.clone(), incident.ack_code.clone());
+                self.release_pointers(incident_id, &key, &code);
+            }
+            Status::Triggered => {}
+        }
+    }
+
+    fn release_pointers(&mut self, incident_id: &str, dedup_key: &str, code: &str) {
+        if self.dedup.get(dedup_key).map(String::as_str) == Some(incident_id) {
+            self.dedup.remove(dedup_key);
+        }
+        if self.codes.get(code).map(String::as_str) == Some(incident_id) {
+            self.codes.remove(code);
+        }
+    }
+
+    /// Adds an entry unless it is recorded already; `false` if it was.
+    fn record(&mut self, incident_id: &str, entry: &TimelineEntry) -> bool {
+        if let Some(once) = entry.once_key()
+            && !self.once.insert((incident_id.to_string(), once))
+        {
+            return false;
+        }
+        let timeline = self.timelines.entry(incident_id.to_string()).or_default();
+        let key = (iso(entry.at), entry.key.clone());
+        if timeline.contains_key(&key) {
+            return false;
+        }
+        timeline.insert(key, entry.clone());
+        true
+    }
+
+    fn has_once(&self, incident_id: &str, entry: &TimelineEntry) -> bool {
+        entry
+            .once_key()
+            .is_some_and(|k| self.once.contains(&(incident_id.to_string(), k)))
+    }
+}
+
+type HookFn = Box<dyn FnOnce(&mut State) + Send>;
+
+enum Hook {
+    Run(HookFn),
+    Fail(BackendError),
+}
+
+/// The in-memory store.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    hooks: Mutex<Vec<(Op, Hook)>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` on the state just before the next call of `op`: what a
+    /// concurrent writer did in between.
+    pub fn before(&self, op: Op, f: impl FnOnce(&mut State) + Send + 'static) {
+        self.hooks_guard().push((op, Hook::Run(Box::new(f))));
+    }
+
+    /// Makes the next call of `op` fail with `error`, changing nothing.
+    pub fn fail_next(&self, op: Op, error: BackendError) {
+        self.hooks_guard().push((op, Hook::Fail(error)));
+    }
+
+    /// Reads or changes the state directly.
+    pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    fn hooks_guard(&self) -> MutexGuard<'_, Vec<(Op, Hook)>> {
+        self.hooks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the first hook for `op`, then locks the state.
+    fn enter(&self, op: Op) -> Result<MutexGuard<'_, State>, BackendError> {
+        let hook = {
+            let mut hooks = self.hooks_guard();
+            hooks
+                .iter()
+                .position(|(o, _)| *o == op)
+                .map(|i| hooks.remove(i).1)
+        };
+        let mut state = self.lock();
+        match hook {
+            Some(Hook::Run(f)) => f(&mut state),
+            Some(Hook::Fail(e)) => return Err(e),
+            None => {}
+        }
+        Ok(state)
+    }
+}
+
+fn newest_first(mut incidents: Vec<Incident>) -> Vec<Incident> {
+    incidents.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then(b.id.cmp(&a.id)));
+    incidents
+}
+
+impl Incidents for MemoryStore {
+    async fn open(
+        &self,
+        incident: &Incident,
+        entries: &[TimelineEntry],
+    ) -> Result<OpenOutcome, BackendError> {
+        let mut s = self.enter(Op::Open)?;
+        if let Some(id) = s.dedup.get(&incident.dedup_key) {
+            return Ok(OpenOutcome::AlreadyOpen {
+                incident_id: id.clone(),
+            });
+        }
+        if s.codes.contains_key(&incident.ack_code) || s.incidents.contains_key(&incident.id) {
+            return Ok(OpenOutcome::CodeTaken);
+        }
+        s.dedup
+            .insert(incident.dedup_key.clone(), incident.id.clone());
+        s.codes
+            .insert(incident.ack_code.clone(), incident.id.clone());
+        s.incidents.insert(incident.id.clone(), incident.clone());
+        for entry in entries {
+            s.record(&incident.id, entry);
+        }
+        Ok(OpenOutcome::Opened)
+    }
+
+    async fn open_for_dedup_key(&self, dedup_key: &str) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .enter(Op::OpenForDedupKey)?
+            .dedup
+            .get(dedup_key)
+            .cloned())
+    }
+
+    async fn fold_repeat(
+        &self,
+        incident_id: &str,
+        entry: &TimelineEntry,
+        state_at: Timestamp,
+    ) -> Result<FoldOutcome, BackendError> {
+        let mut s = self.enter(Op::FoldRepeat)?;
+        let duplicate = s.has_once(incident_id, entry);
+        let Some(incident) = s.incidents.get_mut(incident_id) else {
+            return Ok(FoldOutcome::NotOpen);
+        };
+        if !duplicate && !incident.status.is_open() {
+            return Ok(FoldOutcome::NotOpen);
+        }
+        // Raised on a duplicate too: a redelivery finishes what a first run
+        // that died half-way began.
+        if incident.alarm_state_at < state_at {
+            incident.alarm_state_at = state_at;
+        }
+        if duplicate {
+            return Ok(FoldOutcome::Duplicate);
+        }
+        incident.alarm_count += 1;
+        incident.last_alarm_at = entry.at;
+        if let crate::core::incident::TimelineEvent::AlarmState { reason, .. } = &entry.event {
+            incident.reason = reason.clone();
+        }
+        let alarm_count = incident.alarm_count;
+        s.record(incident_id, entry);
+        Ok(FoldOutcome::Folded { alarm_count })
+    }
+
+    async fn get(&self, incident_id: &str) -> Result<Option<Incident>, BackendError> {
+        Ok(self.enter(Op::Get)?.incidents.get(incident_id).cloned())
+    }
+
+    async fn timeline(&self, incident_id: &str) -> Result<Vec<TimelineEntry>, BackendError> {
+        Ok(self
+            .enter(Op::Timeline)?
+            .timelines
+            .get(incident_id)
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn append(&self, incident_id: &str, entry: &TimelineEntry) -> Result<bool, BackendError> {
+        Ok(self.enter(Op::Append)?.record(incident_id, entry))
+    }
+
+    async fn set_escalation(
+        &self,
+        incident_id: &str,
+        execution: &str,
+        entry: &TimelineEntry,
+    ) -> Result<bool, BackendError> {
+        let mut s = self.enter(Op::SetEscalation)?;
+        match s.incidents.get_mut(incident_id) {
+            Some(i) if i.escalation_execution.is_none() => {
+                i.escalation_execution = Some(execution.to_string());
+            }
+            _ => return Ok(false),
+        }
+        s.record(incident_id, entry);
+        Ok(true)
+    }
+
+    async fn transition(
+        &self,
+        incident_id: &str,
+        transition: Transition,
+        actor: &Actor,
+        requirement: Requirement<'_>,
+        entry: &TimelineEntry,
+    ) -> Result<TransitionOutcome, BackendError> {
+        let mut s = self.enter(Op::Transition)?;
+        let Some(current) = s.incidents.get(incident_id) else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        if let Requirement::Paged(phone) = requirement
+            && !current.paged_numbers.contains(phone.as_str())
+        {
+            return Ok(TransitionOutcome::NotPaged);
+        }
+        let allowed = match transition {
+            Transition::Acknowledge => current.status.can_acknowledge(),
+            Transition::Resolve => current.status.can_resolve(),
+        };
+        if !allowed {
+            return Ok(TransitionOutcome::Refused(current.status));
+        }
+        if let Requirement::AlarmNotAfter(ok_at) = requirement
+            && current.alarm_state_at > ok_at
+        {
+            return Ok(TransitionOutcome::Stale);
+        }
+        let status = match transition {
+            Transition::Acknowledge => Status::Acknowledged,
+            Transition::Resolve => Status::Resolved,
+        };
+        s.set_status(incident_id, status, entry.at, &actor.display());
+        s.record(incident_id, entry);
+        Ok(s.incidents
+            .get(incident_id)
+            .cloned()
+            .map_or(TransitionOutcome::NotFound, |i| {
+                TransitionOutcome::Done(Box::new(i))
+            }))
+    }
+
+    async fn incident_for_code(&self, code: &AckCode) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .enter(Op::IncidentForCode)?
+            .codes
+            .get(code.as_str())
+            .cloned())
+    }
+
+    async fn list_open(&self) -> Result<Vec<Incident>, BackendError> {
+        let s = self.enter(Op::List)?;
+        Ok(newest_first(
+            s.incidents
+                .values()
+                .filter(|i| i.status.is_open())
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    async fn list_month(&self, month: &str) -> Result<Vec<Incident>, BackendError> {
+        let s = self.enter(Op::List)?;
+        Ok(newest_first(
+            s.incidents
+                .values()
+                .filter(|i| i.opened_at.strftime("%Y-%m").to_string() == month)
+                .cloned()
+                .collect(),
+        ))
+    }
+}
+
+impl Paging for MemoryStore {
+    async fn level(
+        &self,
+        incident_id: &str,
+        step: u32,
+    ) -> Result<Option<LevelRecord>, BackendError> {
+        Ok(self
+            .enter(Op::Level)?
+            .levels
+            .get(&(incident_id.to_string(), step))
+            .cloned())
+    }
+
+    async fn fire_level(
+        &self,
+        incident_id: &str,
+        record: &LevelRecord,
+        entries: &[TimelineEntry],
+    ) -> Result<LevelRecord, BackendError> {
+        let mut s = self.enter(Op::FireLevel)?;
+        let key = (incident_id.to_string(), record.step);
+        if let Some(stored) = s.levels.get(&key) {
+            return Ok(stored.clone());
+        }
+        s.levels.insert(key, record.clone());
+        for entry in entries {
+            s.record(incident_id, entry);
+        }
+        Ok(record.clone())
+    }
+
+    async fn claim_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        now: Timestamp,
+    ) -> Result<ClaimOutcome, BackendError> {
+        let mut s = self.enter(Op::ClaimPage)?;
+        let status = s
+            .incidents
+            .get(incident_id)
+            .map(|i| i.status)
+            .ok_or_else(|| BackendError {
+                service: "Fake",
+                operation: "claim_page",
+                message: format!("incident {incident_id} vanished"),
+                retryable: false,
+            })?;
+        if !status.pages() {
+            return Ok(ClaimOutcome::NotPaging(status));
+        }
+        let key = (incident_id.to_string(), claim.key());
+        let stale = now - SignedDuration::from_secs(STALE_CLAIM_SECONDS);
+        if let Some(page) = s.pages.get(&key)
+            && (page.message_id.is_some() || page.claimed_at >= stale)
+        {
+            return Ok(ClaimOutcome::AlreadyClaimed);
+        }
+        s.pages.insert(
+            key,
+            PageRecord {
+                claimed_at: now,
+                message_id: None,
+            },
+        );
+        if let Some(incident) = s.incidents.get_mut(incident_id) {
+            incident
+                .paged_numbers
+                .extend(claim.ack_numbers.iter().map(|p| p.as_str().to_string()));
+        }
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn complete_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        message_id: &str,
+        entry: &TimelineEntry,
+    ) -> Result<(), BackendError> {
+        let mut s = self.enter(Op::CompletePage)?;
+        let page = s
+            .pages
+            .entry((incident_id.to_string(), claim.key()))
+            .or_insert(PageRecord {
+                claimed_at: entry.at,
+                message_id: None,
+            });
+        page.message_id = Some(message_id.to_string());
+        s.record(incident_id, entry);
+        Ok(())
+    }
+}
+
+impl InboundMessages for MemoryStore {
+    async fn claim(&self, message_id: &str, _now: Timestamp) -> Result<bool, BackendError> {
+        Ok(self
+            .enter(Op::ClaimInbound)?
+            .inbound
+            .insert(message_id.to_string()))
+    }
+
+    async fn release(&self, message_id: &str) -> Result<(), BackendError> {
+        self.enter(Op::ReleaseInbound)?.inbound.remove(message_id);
+        Ok(())
+    }
+}
+
+impl AlarmMemory for MemoryStore {
+    async fn note_ok(
+        &self,
+        dedup_key: &str,
+        state_at: Timestamp,
+        _now: Timestamp,
+    ) -> Result<(), BackendError> {
+        let mut s = self.enter(Op::NoteOk)?;
+        let memory = s.last_ok.entry(dedup_key.to_string()).or_default();
+        if memory.state_at.is_none_or(|t| t < state_at) {
+            memory.state_at = Some(state_at);
+        }
+        Ok(())
+    }
+
+    async fn note_resolved_by_alarm(
+        &self,
+        dedup_key: &str,
+        resolved: &ResolvedByAlarm,
+    ) -> Result<(), BackendError> {
+        let mut s = self.enter(Op::NoteResolved)?;
+        s.last_ok.entry(dedup_key.to_string()).or_default().resolved = Some(resolved.clone());
+        Ok(())
+    }
+
+    async fn last_ok(&self, dedup_key: &str) -> Result<Option<LastOk>, BackendError> {
+        Ok(self.enter(Op::LastOk)?.last_ok.get(dedup_key).cloned())
+    }
+}

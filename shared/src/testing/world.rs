@@ -1,0 +1,218 @@
+//! A whole Klaxon on fakes: the store, a clock that moves when told, ids
+//! chosen by the test, the phone network, mail, the escalation workflow and
+//! the applied configuration. Handlers are built from it as the functions
+//! build them from AWS adapters.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use super::{
+    FakeEmail, FakeEscalations, FakeSms, FakeTags, ManualClock, MemoryStore, ScriptedIds,
+    StaticConfig,
+};
+use crate::app::escalator::Escalator;
+use crate::app::intake::Intake;
+use crate::app::reply::{InboundSms, Replies};
+use crate::core::incident::{Incident, TimelineEntry};
+use crate::core::time::iso;
+use crate::ports::Incidents;
+
+/// Aiko is on call (schedule `primary`) on level 1: email at once, SMS
+/// after 60 s; Ben on level 2; 300 s per level, the policy runs twice.
+pub const CONFIG: &str = r#"
+version: 1
+people:
+  aiko:
+    name: Aiko Tanaka
+    time_zone: Asia/Tokyo
+    phone: "+819012340001"
+    email: aiko@example.com
+    notification_rules:
+      high:
+        - {channel: email, after_seconds: 0}
+        - {channel: sms, after_seconds: 60}
+  ben:
+    name: Ben Miller
+    time_zone: America/Los_Angeles
+    phone: "+14155550102"
+services:
+  general: {escalation_policy: default}
+  checkout: {escalation_policy: default, flapping_window_seconds: 600}
+schedules:
+  primary:
+    time_zone: Asia/Tokyo
+    layers:
+      - name: aiko-always
+        rotation: daily
+        start: 2026-01-01
+        participants: [aiko]
+escalation_policies:
+  default:
+    repeat: 1
+    levels:
+      - targets: [{schedule: primary}]
+        timeout_seconds: 300
+      - targets: [ben]
+        timeout_seconds: 300
+routing:
+  default: {service: general, severity: SEV3}
+  rules:
+    - name: checkout
+      match: {alarm_name: "checkout-*"}
+      service: checkout
+      severity: SEV2
+"#;
+
+/// Aiko's and Ben's numbers.
+pub const AIKO: &str = "+819012340001";
+pub const BEN: &str = "+14155550102";
+
+/// Everything a handler talks to, faked.
+pub struct World {
+    pub store: MemoryStore,
+    pub clock: ManualClock,
+    pub ids: ScriptedIds,
+    pub sms: FakeSms,
+    pub email: FakeEmail,
+    pub escalations: FakeEscalations,
+    pub config: StaticConfig,
+    pub tags: FakeTags,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new(CONFIG)
+    }
+}
+
+impl World {
+    /// A world with this configuration applied, at 2026-11-21T06:00:00Z.
+    pub fn new(config: &str) -> Self {
+        Self {
+            store: MemoryStore::new(),
+            clock: ManualClock::at(start()),
+            ids: ScriptedIds::default(),
+            sms: FakeSms::default(),
+            email: FakeEmail::default(),
+            escalations: FakeEscalations::default(),
+            config: StaticConfig::yaml(config),
+            tags: FakeTags::default(),
+        }
+    }
+
+    pub fn intake(
+        &self,
+    ) -> Intake<'_, MemoryStore, MemoryStore, FakeEscalations, StaticConfig, FakeTags> {
+        Intake {
+            incidents: &self.store,
+            memory: &self.store,
+            escalations: &self.escalations,
+            config: &self.config,
+            tags: &self.tags,
+            clock: &self.clock,
+            ids: &self.ids,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub fn escalator(
+        &self,
+    ) -> Escalator<'_, MemoryStore, MemoryStore, FakeSms, FakeEmail, FakeEscalations, StaticConfig>
+    {
+        Escalator {
+            incidents: &self.store,
+            paging: &self.store,
+            sms: &self.sms,
+            email: Some(&self.email),
+            escalations: &self.escalations,
+            config: &self.config,
+            clock: &self.clock,
+        }
+    }
+
+    pub fn replies(
+        &self,
+    ) -> Replies<'_, MemoryStore, MemoryStore, FakeSms, FakeEscalations, StaticConfig> {
+        Replies {
+            incidents: &self.store,
+            inbound: &self.store,
+            sms: &self.sms,
+            escalations: &self.escalations,
+            config: &self.config,
+            clock: &self.clock,
+        }
+    }
+
+    pub async fn incident(&self, id: &str) -> Incident {
+        self.store
+            .get(id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("incident {id} exists"))
+    }
+
+    pub async fn timeline(&self, id: &str) -> Vec<TimelineEntry> {
+        self.store.timeline(id).await.unwrap_or_default()
+    }
+
+    /// The kinds on an incident's timeline, in order.
+    pub async fn kinds(&self, id: &str) -> Vec<&'static str> {
+        self.timeline(id)
+            .await
+            .iter()
+            .map(|e| e.event.kind())
+            .collect()
+    }
+
+    /// An inbound SMS from `from` saying `body`.
+    pub fn sms_from(&self, from: &str, body: &str, message_id: &str) -> InboundSms {
+        InboundSms {
+            origination_number: from.into(),
+            destination_number: Some("+815012345678".into()),
+            message_keyword: None,
+            message_body: body.into(),
+            inbound_message_id: message_id.into(),
+            previous_published_message_id: None,
+        }
+    }
+}
+
+/// When every scenario starts.
+pub fn start() -> Timestamp {
+    "2026-11-21T06:00:00Z"
+        .parse()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `secs` after the start.
+pub fn at(secs: i64) -> Timestamp {
+    start() + SignedDuration::from_secs(secs)
+}
+
+/// The EventBridge event for alarm `name` moving to `state` at `changed_at`
+/// (CloudWatch's clock).
+pub fn alarm_event(name: &str, state: &str, changed_at: Timestamp) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("{name}-{state}-{}", changed_at.as_millisecond()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": iso(changed_at),
+        "region": "ap-northeast-1",
+        "resources": [format!("arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:{name}")],
+        "detail": {
+            "alarmName": name,
+            "state": {
+                "value": state,
+                "reason": format!("{name} went {state}"),
+                "timestamp": iso(changed_at)
+            },
+            "configuration": {
+                "description": "test alarm",
+                "metrics": []
+            }
+        }
+    })
+}
