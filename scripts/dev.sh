@@ -3,13 +3,25 @@
 #
 #   scripts/dev.sh demo    set up the emulator, then run the demo scenario
 #   scripts/dev.sh test    set up the emulator, then run every test
-#   scripts/dev.sh up      emulator + stack "klaxon" + escalation pump, left running
+#   scripts/dev.sh up      emulator + stack "klaxon" + escalation pump, left running,
+#                          and the klaxon CLI built and linked as .klaxon/bin/klaxon
 #   scripts/dev.sh down    stop what `up` started
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.klaxon"
 cd "$ROOT"
+
+# Where cargo puts binaries (honours CARGO_TARGET_DIR and .cargo/config).
+target_dir() {
+  cargo metadata --format-version 1 --no-deps --locked \
+    | "$ROOT/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+# Says what a build is about to do: a first build is long and otherwise silent.
+building() {
+  echo "dev: building $* (the first build compiles the AWS SDK and takes several minutes on 2 cores; later ones take seconds)"
+}
 
 emulator_running() { scripts/local-aws.sh status >/dev/null 2>&1; }
 
@@ -22,7 +34,10 @@ start_emulator() {
 case "${1:-}" in
   demo)
     start_emulator
-    cargo run --locked -q -p klaxon-tests --bin klaxon-local -- demo
+    building "klaxon-local, the demo harness"
+    cargo build --locked -p klaxon-tests --bin klaxon-local
+    target="$(target_dir)"
+    "$target/debug/klaxon-local" demo
     ;;
   test)
     started_here=0
@@ -43,12 +58,20 @@ case "${1:-}" in
     ;;
   up)
     start_emulator
-    cargo build --locked -q -p klaxon-tests --bin klaxon-local -p klaxon-cli
-    target/debug/klaxon-local up
+    building "klaxon-local (stack and pump) and the klaxon CLI"
+    cargo build --locked -p klaxon-tests --bin klaxon-local
+    # The CLI in its own invocation: built together with klaxon-tests, cargo
+    # would unify klaxon-shared's features, and the user's first
+    # `cargo build -p klaxon-cli` (or `cargo run`) would compile it all again.
+    cargo build --locked -p klaxon-cli
+    target="$(target_dir)"
+    mkdir -p "$STATE/bin"
+    ln -sfn "$target/debug/klaxon" "$STATE/bin/klaxon"
+    "$target/debug/klaxon-local" up
     if [[ -f "$STATE/pump.pid" ]] && kill -0 "$(cat "$STATE/pump.pid")" 2>/dev/null; then
       echo "escalation pump already running (pid $(cat "$STATE/pump.pid"))"
     else
-      nohup target/debug/klaxon-local pump >"$STATE/pump.log" 2>&1 </dev/null &
+      nohup "$target/debug/klaxon-local" pump >"$STATE/pump.log" 2>&1 </dev/null &
       echo $! >"$STATE/pump.pid"
       echo "escalation pump started (pid $!, log .klaxon/pump.log)"
     fi
@@ -57,9 +80,9 @@ case "${1:-}" in
 The local stack is running. In each new shell:
   source .klaxon/env && source .klaxon/stack.env
 Then, for example:
-  cargo lambda watch </dev/null &            # serves the three functions
+  cargo lambda watch </dev/null &            # serves the three functions on port 9000 (--invoke-port)
   cargo lambda invoke alarm-intake --data-file events/eventbridge-alarm.json
-  cargo run -q -p klaxon-cli -- incidents list
+  klaxon incidents list                      # .klaxon/bin/klaxon, on PATH through .klaxon/env
 Stop everything with: make down
 MSG
     ;;

@@ -144,7 +144,8 @@ export AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export SAM_CLI_TELEMETRY=0
-export PATH="$VENV/bin:\$PATH"
+# .klaxon/bin holds the klaxon CLI once scripts/dev.sh up has built it.
+export PATH="$STATE/bin:$VENV/bin:\$PATH"
 EOF
 }
 
