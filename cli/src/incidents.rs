@@ -154,7 +154,7 @@ fn show_json(incident: &Incident, timeline: &[TimelineEntry]) -> serde_json::Val
     json!({
         "incident": incident,
         "timeline": timeline.iter().map(|e| json!({
-            "at": e.at,
+            "at": iso(e.at),
             "kind": e.event.kind(),
             "summary": e.event.summary(),
             "event": e.event,

@@ -345,6 +345,8 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
     {
         println!("  {}  {}", klaxon::core::time::iso(e.at), e.event.summary());
     }
-    println!("\nSee it again with: cargo run -q -p klaxon-cli -- incidents show {id}");
+    println!(
+        "\nSee it again with: make up, source .klaxon/env && source .klaxon/stack.env, then klaxon incidents show {id}"
+    );
     Ok(())
 }

@@ -159,15 +159,20 @@ pub struct Incident {
     pub description: Option<String>,
     pub reason: String,
     /// When Klaxon opened it.
+    #[serde(with = "super::time::iso_ms")]
     pub opened_at: Timestamp,
     /// When Klaxon last received an ALARM for it.
+    #[serde(with = "super::time::iso_ms")]
     pub last_alarm_at: Timestamp,
     /// The alarm's own state time of the newest ALARM folded in: an OK
     /// older than this does not resolve the incident.
+    #[serde(with = "super::time::iso_ms")]
     pub alarm_state_at: Timestamp,
     pub alarm_count: u32,
+    #[serde(default, with = "super::time::iso_ms_opt")]
     pub acknowledged_at: Option<Timestamp>,
     pub acknowledged_by: Option<String>,
+    #[serde(default, with = "super::time::iso_ms_opt")]
     pub resolved_at: Option<Timestamp>,
     pub resolved_by: Option<String>,
     pub ack_code: String,
@@ -486,6 +491,7 @@ impl TimelineEvent {
 /// A timeline entry: when, and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
+    #[serde(with = "super::time::iso_ms")]
     pub at: Timestamp,
     /// Makes the entry unique and, where it matters, idempotent: the same
     /// event recorded twice has the same key.
