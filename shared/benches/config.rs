@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
-use klaxon::config::{OncallConfig, RawConfig, Target};
+use klaxon::config::{OncallConfig, RawConfig};
+use klaxon::core::policy::Target;
 
 const PEOPLE: usize = 500;
 const TEAMS: usize = 20;

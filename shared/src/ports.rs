@@ -10,9 +10,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, OncallConfig, ResolvedTarget};
+use crate::config::{ConfigError, OncallConfig};
 use crate::core::incident::{AckCode, Actor, Channel, Incident, Status, TimelineEntry};
 use crate::core::phone::Phone;
+use crate::core::policy::ResolvedTarget;
 
 /// A failure talking to a backing service.
 #[derive(Debug, thiserror::Error)]

@@ -134,12 +134,9 @@ where
                 // The policy was removed since the incident opened: fall back
                 // to the default route's service's policy.
                 warn!(incident = %incident_id, policy = %incident.policy, "policy no longer configured; using the default service's policy");
-                config
-                    .service(&config.raw.routing.default.service)
-                    .and_then(|s| config.policy(&s.escalation_policy))
-                    .ok_or_else(|| {
-                        AppError::InvalidEvent("default escalation policy missing".into())
-                    })?
+                config.default_policy().ok_or_else(|| {
+                    AppError::InvalidEvent("default escalation policy missing".into())
+                })?
             }
         };
         let Some(step) = policy_step(policy, index) else {

@@ -30,10 +30,10 @@ use jiff::{Timestamp, ToSpan};
 
 use super::backend_error;
 use crate::config::OncallConfig;
-use crate::config::ResolvedTarget;
 use crate::core::classify::Severity;
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
+use crate::core::policy::ResolvedTarget;
 use crate::core::routing::Urgency;
 use crate::core::time::{iso, parse_instant};
 use crate::ports::{

@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::alarm::AlarmStateChange;
 use crate::core::incident::Channel;
-use crate::core::routing::{Classification, CompiledRouting, RoutingSpec, Urgency};
+use crate::core::policy::{
+    EscalationPolicy, Level, Resolution, ResolvedTarget, Target, minutes_or_seconds,
+};
+use crate::core::routing::{CompiledRouting, Decision, RoutingSpec, Urgency};
 use crate::core::schedule::{Schedule, ScheduleSpec};
 
 mod people;
-mod target;
 
 #[cfg(feature = "sources")]
 pub mod sources;
@@ -27,7 +29,6 @@ pub use people::{
     Contact, ContactMethodSpec, NotificationRule, NotificationRuleSpec, NotificationRulesSpec,
     PersonSpec, Profile,
 };
-pub use target::Target;
 
 /// The schema version this build understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -80,55 +81,11 @@ fn yes() -> bool {
     true
 }
 
-/// A duration written as `<x>_minutes` or its finer `<x>_seconds`
-/// alternative, in seconds; minutes win if both are set (validation
-/// rejects that), 0 if neither is.
-pub(crate) fn minutes_or_seconds(minutes: Option<u32>, seconds: Option<u32>) -> u32 {
-    match (minutes, seconds) {
-        (Some(m), _) => m.saturating_mul(60),
-        (None, Some(s)) => s,
-        (None, None) => 0,
-    }
-}
-
 impl ServiceSpec {
     /// The flapping suppression window in seconds (0 = off).
     pub fn flapping_window_secs(&self) -> u32 {
         minutes_or_seconds(self.flapping_window_minutes, self.flapping_window_seconds)
     }
-}
-
-/// One level of an escalation policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct Level {
-    /// People (`aiko` or `{person: aiko}`) and schedules (`{schedule: primary}`):
-    /// a schedule pages whoever is on call when the level fires.
-    pub targets: Vec<Target>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_minutes: Option<u32>,
-    /// Finer-grained alternative to `timeout_minutes`, meant for drills and tests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u32>,
-}
-
-impl Level {
-    /// The level's timeout in seconds (validated: exactly one unit is set).
-    pub fn timeout_secs(&self) -> u32 {
-        minutes_or_seconds(self.timeout_minutes, self.timeout_seconds)
-    }
-}
-
-/// An escalation policy: levels, walked in order, the whole walk repeated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct EscalationPolicy {
-    pub levels: Vec<Level>,
-    /// How many more times the whole policy runs after the first pass (0-9).
-    #[serde(default)]
-    pub repeat: u32,
 }
 
 /// The file as written.
@@ -157,44 +114,6 @@ pub const COLLECTIONS: &[&str] = &[
     "schedules",
     "escalation_policies",
 ];
-
-/// A person to page, and why they are a target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolvedTarget {
-    pub person: String,
-    /// The schedule that put them there, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
-}
-
-impl ResolvedTarget {
-    /// `aiko` or `aiko (schedule primary)`.
-    pub fn describe(&self) -> String {
-        match &self.via {
-            Some(s) => format!("{} (schedule {s})", self.person),
-            None => self.person.clone(),
-        }
-    }
-}
-
-/// A level's targets resolved at one instant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Resolution {
-    /// Each person once, in target order.
-    pub targets: Vec<ResolvedTarget>,
-    /// Empty schedule slots and unknown targets.
-    pub warnings: Vec<String>,
-}
-
-/// The routing decision for an alarm, with the service's defaults applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Decision {
-    #[serde(flatten)]
-    pub classification: Classification,
-    pub urgency: Urgency,
-    /// The escalation policy: the rule's override, else the service's.
-    pub policy: String,
-}
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -526,6 +445,13 @@ impl OncallConfig {
         self.raw.escalation_policies.get(id)
     }
 
+    /// The escalation policy of the routing default's service: the fallback
+    /// for an incident whose own policy is no longer configured.
+    pub fn default_policy(&self) -> Option<&EscalationPolicy> {
+        self.service(&self.raw.routing.default.service)
+            .and_then(|s| self.policy(&s.escalation_policy))
+    }
+
     pub fn service(&self, id: &str) -> Option<&ServiceSpec> {
         self.raw.services.get(id)
     }
@@ -850,6 +776,7 @@ routing:
         assert!(!c.auto_resolves("db"));
         assert!(c.auto_resolves("general"));
         assert_eq!(c.person_by_phone("+14155550123").unwrap().id, "bob");
+        assert_eq!(c.default_policy(), c.policy("default"), "general's policy");
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 

@@ -297,7 +297,7 @@ fn compile_rules(
             issues.push((path, "set after_minutes or after_seconds, not both".into()));
             continue;
         }
-        let after_secs = super::minutes_or_seconds(r.after_minutes, r.after_seconds);
+        let after_secs = crate::core::policy::minutes_or_seconds(r.after_minutes, r.after_seconds);
         if after_secs > MAX_RULE_DELAY_SECONDS {
             issues.push((
                 path,

@@ -7,7 +7,7 @@
 //! delay, and at the level's timeout moves to step `n + 1`; past the last
 //! step it stops.
 
-use crate::config::{EscalationPolicy, Level, Target};
+use super::policy::{EscalationPolicy, Level, Target};
 
 /// A notification is due when its delay is at most this many seconds away:
 /// the workflow's timers are not more precise than that.

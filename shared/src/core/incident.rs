@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::alarm::{AlarmState, AlarmStateChange};
 use super::classify::Severity;
 use super::phone::mask;
+use super::routing::Decision;
 use super::routing::Urgency;
-use crate::config::Decision;
 
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

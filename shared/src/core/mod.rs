@@ -6,6 +6,7 @@ pub mod email;
 pub mod escalation;
 pub mod incident;
 pub mod phone;
+pub mod policy;
 pub mod reply;
 pub mod routing;
 pub mod schedule;

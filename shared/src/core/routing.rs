@@ -272,6 +272,16 @@ pub struct Classification {
     pub matched: Vec<String>,
 }
 
+/// The routing decision for an alarm, with the service's defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    #[serde(flatten)]
+    pub classification: Classification,
+    pub urgency: Urgency,
+    /// The escalation policy: the rule's override, else the service's.
+    pub policy: String,
+}
+
 /// Conditions on one metric of the alarm.
 #[derive(Debug, Clone)]
 struct MetricCondition {

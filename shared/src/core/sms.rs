@@ -121,11 +121,10 @@ pub fn help_text(detail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Decision;
     use crate::core::alarm::{AlarmKind, AlarmState, AlarmStateChange, Route};
     use crate::core::classify::Severity;
     use crate::core::incident::AckCode;
-    use crate::core::routing::{Classification, Urgency};
+    use crate::core::routing::{Classification, Decision, Urgency};
 
     fn incident(alarm: &str) -> Incident {
         let change = AlarmStateChange {

@@ -1,6 +1,7 @@
-//! Escalation level targets: a person, or whoever is on call for a schedule.
+//! Escalation policies as configured: levels of targets, walked in order
+//! and repeated; and the people a level's targets resolve to.
 //!
-//! Written as a bare person id (`aiko`), `{person: aiko}` or
+//! A target is written as a bare person id (`aiko`), `{person: aiko}` or
 //! `{schedule: primary}`.
 
 use std::fmt;
@@ -8,6 +9,40 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// One level of an escalation policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    /// People (`aiko` or `{person: aiko}`) and schedules (`{schedule: primary}`):
+    /// a schedule pages whoever is on call when the level fires.
+    pub targets: Vec<Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u32>,
+    /// Finer-grained alternative to `timeout_minutes`, meant for drills and tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u32>,
+}
+
+impl Level {
+    /// The level's timeout in seconds (validated: exactly one unit is set).
+    pub fn timeout_secs(&self) -> u32 {
+        minutes_or_seconds(self.timeout_minutes, self.timeout_seconds)
+    }
+}
+
+/// An escalation policy: levels, walked in order, the whole walk repeated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPolicy {
+    pub levels: Vec<Level>,
+    /// How many more times the whole policy runs after the first pass (0-9).
+    #[serde(default)]
+    pub repeat: u32,
+}
+
+/// An escalation level target: a person, or whoever is on call for a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     Person(String),
@@ -100,6 +135,45 @@ enum TargetForm {
     Schedule {
         schedule: String,
     },
+}
+
+/// A person to page, and why they are a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedTarget {
+    pub person: String,
+    /// The schedule that put them there, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+impl ResolvedTarget {
+    /// `aiko` or `aiko (schedule primary)`.
+    pub fn describe(&self) -> String {
+        match &self.via {
+            Some(s) => format!("{} (schedule {s})", self.person),
+            None => self.person.clone(),
+        }
+    }
+}
+
+/// A level's targets resolved at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolution {
+    /// Each person once, in target order.
+    pub targets: Vec<ResolvedTarget>,
+    /// Empty schedule slots and unknown targets.
+    pub warnings: Vec<String>,
+}
+
+/// A duration written as `<x>_minutes` or its finer `<x>_seconds`
+/// alternative, in seconds; minutes win if both are set (validation
+/// rejects that), 0 if neither is.
+pub fn minutes_or_seconds(minutes: Option<u32>, seconds: Option<u32>) -> u32 {
+    match (minutes, seconds) {
+        (Some(m), _) => m.saturating_mul(60),
+        (None, Some(s)) => s,
+        (None, None) => 0,
+    }
 }
 
 #[cfg(test)]
