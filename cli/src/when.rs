@@ -1,8 +1,9 @@
-//! Instants typed on the command line.
+//! Instants typed on the command line: `now`, or any form
+//! [`klaxon::core::time::parse_in_zone`] reads.
 
-use jiff::civil::{Date, DateTime};
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, Zoned};
+use klaxon::core::time::{TimeError, parse_in_zone};
 
 /// Reads `now`, an RFC 3339 instant (`2026-11-21T09:00:00+09:00`, `...Z`),
 /// a zoned one (`2026-11-21T09:00[Asia/Tokyo]`), or a civil date-time or
@@ -12,28 +13,12 @@ pub fn parse_instant(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     if t.eq_ignore_ascii_case("now") {
         return Ok(Timestamp::now());
     }
-    if t.contains('[')
-        && let Ok(z) = t.parse::<Zoned>()
-    {
-        return Ok(z.timestamp());
-    }
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Ok(ts);
-    }
-    let civil = t.parse::<DateTime>().ok().or_else(|| {
-        t.parse::<Date>()
-            .ok()
-            .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
-    });
-    match civil {
-        Some(dt) => dt
-            .to_zoned(tz.clone())
-            .map(|z| z.timestamp())
-            .map_err(|e| format!("'{t}': {e}")),
-        None => Err(format!(
+    parse_in_zone(t, tz).map_err(|e| match e {
+        TimeError::OutOfRange(reason) => format!("'{t}': {reason}"),
+        TimeError::NotATime => format!(
             "'{t}' is not a time: use now, 2026-11-21T09:00:00+09:00, 2026-11-21T09:00[Asia/Tokyo], 2026-11-21 09:00 or 2026-11-21"
-        )),
-    }
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -54,15 +39,20 @@ mod tests {
         }
         assert_eq!(parse_instant("2026-11-21 09:00", &tokyo).unwrap(), want);
         assert_eq!(parse_instant("2026-11-21T09:00", &tokyo).unwrap(), want);
+        assert_eq!(parse_instant(" 2026-11-21T09:00 ", &tokyo).unwrap(), want);
         assert_eq!(
             parse_instant("2026-11-21", &tokyo).unwrap(),
             "2026-11-20T15:00:00Z".parse::<Timestamp>().unwrap()
         );
+        assert!(parse_instant(" NOW", &tokyo).is_ok());
     }
 
     #[test]
     fn nonsense_is_explained() {
         let e = parse_instant("yesterday-ish", &TimeZone::UTC).unwrap_err();
-        assert!(e.contains("is not a time"), "{e}");
+        assert!(e.contains("is not a time: use now,"), "{e}");
+        let east = TimeZone::fixed(jiff::tz::offset(14));
+        let e = parse_instant("-009999-01-01", &east).unwrap_err();
+        assert!(e.starts_with("'-009999-01-01': "), "{e}");
     }
 }

@@ -1,13 +1,13 @@
 //! Turns a [`ScheduleSpec`] into a [`Schedule`], reporting every problem.
 
 use jiff::Timestamp;
-use jiff::Zoned;
-use jiff::civil::{Date, DateTime, Time, Weekday};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 
 use super::layer::{DAY, Layer, WEEK, Windows, Zone, civil_seconds};
 use super::spec::{LayerSpec, OverrideSpec, RotationUnit, ScheduleSpec};
 use super::{Override, Schedule};
+use crate::core::time::{TimeError, Written, parse_written};
 
 type Problems = Vec<(String, String)>;
 
@@ -447,22 +447,20 @@ fn instant(
     path: &str,
     problems: &mut Problems,
 ) -> Option<Timestamp> {
-    if let Ok(ts) = text.parse::<Timestamp>() {
-        return Some(ts);
-    }
-    if let Ok(zoned) = text.parse::<Zoned>() {
-        return Some(zoned.timestamp());
-    }
-    match text.parse::<DateTime>() {
+    let read = match (parse_written(text), tz) {
+        (Some(written), Some(tz)) => written.in_zone(tz),
+        (Some(Written::Instant(ts)), None) => Ok(ts),
         // Without a valid schedule zone, that problem is already reported.
-        Ok(dt) => tz.and_then(|tz| match tz.to_ambiguous_timestamp(dt).compatible() {
-            Ok(ts) => Some(ts),
-            Err(_) => {
-                problem(problems, path, format!("{text:?} is out of range"));
-                None
-            }
-        }),
-        Err(_) => {
+        (Some(Written::Civil(_)), None) => return None,
+        (None, _) => Err(TimeError::NotATime),
+    };
+    match read {
+        Ok(ts) => Some(ts),
+        Err(TimeError::OutOfRange(_)) => {
+            problem(problems, path, format!("{text:?} is out of range"));
+            None
+        }
+        Err(TimeError::NotATime) => {
             problem(
                 problems,
                 path,
