@@ -752,9 +752,7 @@ routing:
                 "timestamp": "2026-11-21T06:00:00.000+0000"},
                 "configuration": {"metrics": []}}
         });
-        crate::core::alarm::parse_alarm_event(&event)
-            .unwrap()
-            .remove(0)
+        crate::core::alarm::parse_direct_event(&event).unwrap()
     }
 
     #[test]

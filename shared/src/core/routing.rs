@@ -950,14 +950,14 @@ fn compile_conditions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::alarm::parse_alarm_event;
+    use crate::core::alarm::parse_direct_event;
     use serde_json::{Value, json};
 
     const METRIC_EVENT: &str = include_str!("../../../events/eventbridge-alarm.json");
     const COMPOSITE_EVENT: &str = include_str!("../../../events/eventbridge-composite-alarm.json");
 
     fn parse(event: &Value) -> AlarmStateChange {
-        parse_alarm_event(event).unwrap().remove(0)
+        parse_direct_event(event).unwrap()
     }
 
     fn event(raw: &str) -> Value {
