@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
+use klaxon::app::alarm_event::parse_alarm_bytes;
 use klaxon::app::intake::new_incident;
 use klaxon::aws::dynamo::open_transaction;
 use klaxon::config::OncallConfig;
-use klaxon::core::alarm::{AlarmStateChange, parse_alarm_bytes};
+use klaxon::core::alarm::AlarmStateChange;
 use klaxon::ports::{IdSource, RandomIds};
 
 const TABLE: &str = "klaxon-incidents";

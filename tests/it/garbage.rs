@@ -33,7 +33,7 @@ async fn garbage_is_rejected_with_a_clear_error_and_opens_nothing() {
     .unwrap();
 
     // Not JSON: the bytes never become an event.
-    let err = klaxon::core::alarm::parse_alarm_bytes(b"<html>oops</html>").unwrap_err();
+    let err = klaxon::app::alarm_event::parse_alarm_bytes(b"<html>oops</html>").unwrap_err();
     assert!(err.to_string().contains("not valid JSON"), "{err}");
 
     let mut wrong_type = good.clone();

@@ -13,9 +13,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use super::alarm_event::parse_alarm_event;
 use super::{AppError, transition_event};
 use crate::config::OncallConfig;
-use crate::core::alarm::{AlarmState, AlarmStateChange, parse_alarm_event};
+use crate::core::alarm::{AlarmState, AlarmStateChange};
 use crate::core::escalation::flap_hold;
 use crate::core::incident::{AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key};
 use crate::core::routing::InsufficientData;

@@ -2,10 +2,12 @@
 //! Functions wire them to AWS adapters; tests and the local harness call the
 //! same code with the same event JSON AWS would deliver.
 
+pub mod alarm_event;
 pub mod escalator;
 pub mod intake;
 pub mod operator;
 pub mod reply;
+pub mod sns;
 
 use crate::core::alarm::IntakeError;
 use crate::core::incident::{Actor, TimelineEvent};

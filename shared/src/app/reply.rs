@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
 
+use super::sns::sns_messages;
 use super::{AppError, transition_event};
 use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::{Phone, mask};
@@ -82,21 +83,11 @@ where
 {
     /// Handles an SNS event carrying inbound SMS.
     pub async fn handle(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
-        let records = event
-            .get("Records")
-            .and_then(Value::as_array)
-            .ok_or_else(|| AppError::InvalidEvent("not an SNS event: no 'Records' array".into()))?;
-        if records.is_empty() {
-            return Err(AppError::InvalidEvent("SNS event has no records".into()));
-        }
+        let invalid = |e: super::sns::SnsError| AppError::InvalidEvent(e.to_string());
+        let records = sns_messages(event).map_err(invalid)?;
         let mut outcomes = Vec::with_capacity(records.len());
-        for (i, record) in records.iter().enumerate() {
-            let message = record
-                .pointer("/Sns/Message")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    AppError::InvalidEvent(format!("SNS record {i}: 'Sns.Message' is missing"))
-                })?;
+        for record in records {
+            let (i, message) = record.map(|r| (r.index, r.message)).map_err(invalid)?;
             let inbound: InboundSms = serde_json::from_str(message).map_err(|e| {
                 AppError::InvalidEvent(format!("SNS record {i}: not an inbound SMS: {e}"))
             })?;

@@ -4,6 +4,8 @@
 //! * the EventBridge `CloudWatch Alarm State Change` event (the default route);
 //! * an SNS notification whose `Message` is the classic alarm JSON (or, when
 //!   an EventBridge rule targets an SNS topic, the EventBridge event itself);
+//!   the SNS envelope is read outside the core (`app::alarm_event`), the
+//!   message here ([`parse_sns_message`]);
 //! * the direct Lambda alarm action payload (`alarmArn` / `alarmData`).
 //!
 //! Metric, metric-math, anomaly-detection and composite alarms all parse.
@@ -186,33 +188,18 @@ pub enum IntakeError {
     },
 }
 
-/// Parses raw bytes as delivered to the Lambda function.
-pub fn parse_alarm_bytes(bytes: &[u8]) -> Result<Vec<AlarmStateChange>, IntakeError> {
-    if bytes.len() > MAX_EVENT_BYTES {
-        return Err(IntakeError::EventTooLarge {
-            len: bytes.len(),
-            max: MAX_EVENT_BYTES,
-        });
-    }
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| IntakeError::NotJson(e.to_string()))?;
-    parse_alarm_event(&value)
-}
-
-/// Parses an already-decoded event. SNS events may carry several records, so
-/// the result is a list; the other routes always yield exactly one change.
-pub fn parse_alarm_event(event: &Value) -> Result<Vec<AlarmStateChange>, IntakeError> {
+/// Parses an event that is not an SNS envelope: an EventBridge event or a
+/// Lambda alarm action. (SNS events are unwrapped by the application's SNS
+/// reader, which passes each message to [`parse_sns_message`].)
+pub fn parse_direct_event(event: &Value) -> Result<AlarmStateChange, IntakeError> {
     let Some(obj) = event.as_object() else {
         return Err(IntakeError::Unrecognised(json_type(event).to_string()));
     };
-    if obj.contains_key("Records") {
-        return parse_sns(event);
-    }
     if obj.contains_key("alarmData") || obj.contains_key("alarmArn") {
-        return parse_alarm_action(event).map(|c| vec![c]);
+        return parse_alarm_action(event);
     }
     if obj.contains_key("detail-type") || obj.contains_key("detail") {
-        return parse_eventbridge(event, Route::EventBridge).map(|c| vec![c]);
+        return parse_eventbridge(event, Route::EventBridge);
     }
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
     keys.sort_unstable();
@@ -469,33 +456,17 @@ fn parse_alarm_action(event: &Value) -> Result<AlarmStateChange, IntakeError> {
     })
 }
 
-fn parse_sns(event: &Value) -> Result<Vec<AlarmStateChange>, IntakeError> {
-    let records = event
-        .get("Records")
-        .and_then(Value::as_array)
-        .ok_or_else(|| IntakeError::Unrecognised("'Records' that is not an array".into()))?;
-    if records.is_empty() {
-        return Err(IntakeError::NoRecords);
-    }
-    records
-        .iter()
-        .enumerate()
-        .map(|(index, record)| {
-            parse_sns_record(record).map_err(|e| IntakeError::InSnsRecord {
-                index,
-                source: Box::new(e),
-            })
-        })
-        .collect()
-}
-
-fn parse_sns_record(record: &Value) -> Result<AlarmStateChange, IntakeError> {
+/// Parses the `Message` of one SNS notification: the classic alarm JSON,
+/// or the EventBridge event itself when an EventBridge rule targets the
+/// topic. Errors name the field `Sns.Message`.
+pub fn parse_sns_message(message: &str) -> Result<AlarmStateChange, IntakeError> {
     const FORMAT: &str = "SNS notification";
-    let f = Fields {
-        root: record,
-        format: FORMAT,
-    };
-    let message = f.req_str("Sns.Message")?;
+    if message.trim().is_empty() {
+        return Err(IntakeError::MissingField {
+            format: FORMAT,
+            field: "Sns.Message".into(),
+        });
+    }
     let inner: Value = serde_json::from_str(message).map_err(|e| IntakeError::InvalidField {
         format: FORMAT,
         field: "Sns.Message".into(),
@@ -605,203 +576,4 @@ fn classic_trigger(msg: &Value) -> (AlarmKind, Vec<MetricRef>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn eventbridge(state: &str) -> Value {
-        json!({
-            "version": "0",
-            "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
-            "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch",
-            "account": "123456789012",
-            "time": "2026-11-21T06:00:00Z",
-            "region": "ap-northeast-1",
-            "resources": ["arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:api-5xx"],
-            "detail": {
-                "alarmName": "api-5xx",
-                "state": {"value": state, "reason": "Threshold Crossed", "timestamp": "2026-11-21T06:00:00.123+0000"},
-                "previousState": {"value": "OK", "reason": "", "timestamp": "2026-11-21T05:00:00.000+0000"},
-                "configuration": {
-                    "description": "API errors severity:critical",
-                    "metrics": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/ApiGateway", "name": "5XXError", "dimensions": {"ApiName": "shop"}}, "period": 60, "stat": "Sum"}, "returnData": true}]
-                }
-            }
-        })
-    }
-
-    #[test]
-    fn parses_an_eventbridge_metric_alarm() {
-        let changes = parse_alarm_event(&eventbridge("ALARM")).unwrap();
-        let c = &changes[0];
-        assert_eq!(c.alarm_name, "api-5xx");
-        assert_eq!(c.state, AlarmState::Alarm);
-        assert_eq!(c.previous_state, Some(AlarmState::Ok));
-        assert_eq!(c.account, "123456789012");
-        assert_eq!(c.region, "ap-northeast-1");
-        assert_eq!(c.kind, AlarmKind::Metric);
-        assert_eq!(c.route, Route::EventBridge);
-        assert_eq!(c.metrics[0].name.as_deref(), Some("5XXError"));
-        assert_eq!(c.metrics[0].dimensions["ApiName"], "shop");
-        assert_eq!(
-            c.description.as_deref(),
-            Some("API errors severity:critical")
-        );
-    }
-
-    #[test]
-    fn recognises_composite_and_metric_math_and_anomaly_alarms() {
-        let mut e = eventbridge("ALARM");
-        e["detail"]["configuration"] = json!({"alarmRule": "ALARM(a) OR ALARM(b)"});
-        assert_eq!(parse_alarm_event(&e).unwrap()[0].kind, AlarmKind::Composite);
-
-        e["detail"]["configuration"] = json!({"metrics": [
-            {"id": "e1", "expression": "m1/m2*100", "returnData": true},
-            {"id": "m1", "metricStat": {"metric": {"namespace": "N", "name": "a"}}}
-        ]});
-        assert_eq!(
-            parse_alarm_event(&e).unwrap()[0].kind,
-            AlarmKind::MetricMath
-        );
-
-        e["detail"]["configuration"] = json!({"metrics": [
-            {"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 2)"},
-            {"id": "m1", "metricStat": {"metric": {"namespace": "N", "name": "a"}}}
-        ]});
-        assert_eq!(
-            parse_alarm_event(&e).unwrap()[0].kind,
-            AlarmKind::AnomalyDetection
-        );
-    }
-
-    #[test]
-    fn the_three_routes_give_the_same_change_key() {
-        let eb = &parse_alarm_event(&eventbridge("ALARM")).unwrap()[0];
-        let classic = json!({
-            "AlarmName": "api-5xx",
-            "AlarmDescription": "API errors severity:critical",
-            "AWSAccountId": "123456789012",
-            "NewStateValue": "ALARM",
-            "NewStateReason": "Threshold Crossed",
-            "StateChangeTime": "2026-11-21T06:00:00.123+0000",
-            "Region": "Asia Pacific (Tokyo)",
-            "AlarmArn": "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:api-5xx",
-            "OldStateValue": "OK",
-            "Trigger": {"MetricName": "5XXError", "Namespace": "AWS/ApiGateway", "Dimensions": [{"name": "ApiName", "value": "shop"}]}
-        });
-        let sns = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m-1", "Message": classic.to_string()}}]});
-        let via_sns = &parse_alarm_event(&sns).unwrap()[0];
-        let action = json!({
-            "source": "aws.cloudwatch",
-            "alarmArn": "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:api-5xx",
-            "accountId": "123456789012",
-            "time": "2026-11-21T06:00:00.123+0000",
-            "region": "ap-northeast-1",
-            "alarmData": {
-                "alarmName": "api-5xx",
-                "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2026-11-21T06:00:00.123+0000"},
-                "configuration": {"description": "API errors severity:critical"}
-            }
-        });
-        let via_action = &parse_alarm_event(&action).unwrap()[0];
-        assert_eq!(eb.change_key(), via_sns.change_key());
-        assert_eq!(eb.change_key(), via_action.change_key());
-        assert_eq!(via_sns.region, "ap-northeast-1");
-        assert_eq!(via_sns.metrics, eb.metrics);
-        assert_eq!(via_sns.route, Route::Sns);
-        assert_eq!(via_action.route, Route::AlarmAction);
-        assert_eq!(via_action.description, eb.description);
-    }
-
-    #[test]
-    fn rejects_other_eventbridge_events_by_name() {
-        let mut e = eventbridge("ALARM");
-        e["detail-type"] = json!("EC2 Instance State-change Notification");
-        let err = parse_alarm_event(&e).unwrap_err();
-        assert!(
-            err.to_string().contains("EC2 Instance State-change"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn names_the_missing_field() {
-        let mut e = eventbridge("ALARM");
-        e["detail"]["state"]
-            .as_object_mut()
-            .unwrap()
-            .remove("value");
-        let err = parse_alarm_event(&e).unwrap_err();
-        assert_eq!(
-            err,
-            IntakeError::MissingField {
-                format: "EventBridge event",
-                field: "detail.state.value".into()
-            }
-        );
-    }
-
-    #[test]
-    fn rejects_an_unknown_state_and_a_bad_timestamp() {
-        let e = eventbridge("BROKEN");
-        assert!(
-            parse_alarm_event(&e)
-                .unwrap_err()
-                .to_string()
-                .contains("detail.state.value")
-        );
-        let mut e = eventbridge("OK");
-        e["detail"]["state"]["timestamp"] = json!("soon");
-        assert!(
-            parse_alarm_event(&e)
-                .unwrap_err()
-                .to_string()
-                .contains("detail.state.timestamp")
-        );
-    }
-
-    #[test]
-    fn rejects_an_oversized_description_and_event() {
-        let mut e = eventbridge("ALARM");
-        e["detail"]["configuration"]["description"] = json!("x".repeat(1024 * 1024));
-        let err = parse_alarm_event(&e).unwrap_err();
-        assert!(
-            matches!(err, IntakeError::TooLong { max: 1024, .. }),
-            "{err}"
-        );
-        let bytes = serde_json::to_vec(&e).unwrap();
-        assert!(matches!(
-            parse_alarm_bytes(&bytes),
-            Err(IntakeError::EventTooLarge { .. })
-        ));
-    }
-
-    #[test]
-    fn rejects_garbage_without_panicking() {
-        for raw in [
-            &b"not json"[..],
-            b"[]",
-            b"42",
-            b"{}",
-            b"{\"Records\": []}",
-            b"{\"Records\": [{\"Sns\": {\"Message\": \"{oops\"}}]}",
-            b"{\"alarmArn\": \"arn:aws:sns:us-east-1:1:topic\"}",
-            b"\xff\xfe",
-        ] {
-            assert!(
-                parse_alarm_bytes(raw).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(raw)
-            );
-        }
-    }
-
-    #[test]
-    fn an_sns_wrapped_eventbridge_event_is_accepted() {
-        let sns = json!({"Records": [{"Sns": {"Message": eventbridge("OK").to_string()}}]});
-        let c = &parse_alarm_event(&sns).unwrap()[0];
-        assert_eq!(c.state, AlarmState::Ok);
-        assert_eq!(c.route, Route::Sns);
-    }
-}
+mod tests;

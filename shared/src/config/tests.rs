@@ -1,0 +1,291 @@
+//! Configuration tests: loading, validation problems and warnings, routing
+//! with the services' defaults, schedule targets resolved.
+
+use super::*;
+
+const GOOD: &str = r#"
+version: 1
+people:
+  alice: {name: Alice, phone: "+819012345678", email: alice@example.com, time_zone: Asia/Tokyo}
+  bob: {name: Bob, phone: "+14155550123"}
+teams:
+  core: {name: Core, members: [alice, bob]}
+services:
+  general: {escalation_policy: default, team: core}
+  db: {escalation_policy: default, urgency: low, auto_resolve: false}
+schedules:
+  primary:
+    time_zone: Asia/Tokyo
+    layers:
+      - {name: weekly, rotation: weekly, handoff: "09:00", start: 2026-11-02, participants: [alice, bob]}
+escalation_policies:
+  default:
+    repeat: 2
+    levels:
+      - {targets: [{schedule: primary}], timeout_minutes: 5}
+      - {targets: [bob, alice], timeout_seconds: 30}
+routing:
+  default: {service: general, severity: SEV3}
+  rules:
+    - {name: db, match: {alarm_name: "rds-*"}, service: db, severity: SEV1}
+"#;
+
+fn issues(yaml: &str) -> Vec<ConfigIssue> {
+    OncallConfig::from_yaml(yaml).unwrap_err().issues
+}
+
+fn paths(yaml: &str) -> Vec<String> {
+    issues(yaml).into_iter().map(|i| i.path).collect()
+}
+
+fn alarm(name: &str) -> AlarmStateChange {
+    let event = serde_json::json!({
+        "version": "0", "id": "x", "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": "123456789012",
+        "time": "2026-11-21T06:00:00Z", "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")],
+        "detail": {"alarmName": name, "state": {"value": "ALARM", "reason": "r",
+            "timestamp": "2026-11-21T06:00:00.000+0000"},
+            "configuration": {"metrics": []}}
+    });
+    crate::core::alarm::parse_direct_event(&event).unwrap()
+}
+
+#[test]
+fn loads_a_valid_file_and_routes_with_the_services_defaults() {
+    let c = OncallConfig::from_yaml(GOOD).unwrap();
+    assert_eq!(c.people.len(), 2);
+    let p = c.policy("default").unwrap();
+    assert_eq!(p.repeat, 2);
+    assert_eq!(p.levels[0].timeout_secs(), 300);
+    assert_eq!(p.levels[1].timeout_secs(), 30);
+    let d = c.decide(&alarm("rds-cpu"), None);
+    assert_eq!(d.classification.service, "db");
+    assert_eq!(d.classification.rule.as_deref(), Some("db"));
+    assert_eq!(d.urgency, Urgency::Low, "the service's default urgency");
+    assert_eq!(d.policy, "default", "the service's policy");
+    let d = c.decide(&alarm("api"), None);
+    assert_eq!(d.classification.service, "general");
+    assert_eq!(d.urgency, Urgency::High);
+    assert!(!c.auto_resolves("db"));
+    assert!(c.auto_resolves("general"));
+    assert_eq!(c.person_by_phone("+14155550123").unwrap().id, "bob");
+    assert_eq!(c.default_policy(), c.policy("default"), "general's policy");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn schedule_targets_resolve_at_the_moment_asked() {
+    let c = OncallConfig::from_yaml(GOOD).unwrap();
+    let level = &c.policy("default").unwrap().levels[0];
+    // Weekly from Monday 2026-11-02 09:00 Tokyo: alice, then bob.
+    let first: Timestamp = "2026-11-03T00:00:00Z".parse().unwrap();
+    let second: Timestamp = "2026-11-10T00:00:00Z".parse().unwrap();
+    let r = c.resolve_level(level, first);
+    assert_eq!(r.targets[0].describe(), "alice (schedule primary)");
+    assert_eq!(c.resolve_level(level, second).targets[0].person, "bob");
+    // Before the rotation starts nobody is on call: a warning, no target.
+    let before: Timestamp = "2026-10-01T00:00:00Z".parse().unwrap();
+    let r = c.resolve_level(level, before);
+    assert!(r.targets.is_empty());
+    assert_eq!(r.warnings, vec!["schedule 'primary' has nobody on call"]);
+}
+
+#[test]
+fn a_person_targeted_twice_in_a_level_is_paged_once() {
+    let yaml = GOOD.replace(
+        "[{schedule: primary}], timeout_minutes: 5",
+        "[alice, {schedule: primary}], timeout_minutes: 5",
+    );
+    let c = OncallConfig::from_yaml(&yaml).unwrap();
+    let level = &c.policy("default").unwrap().levels[0];
+    let r = c.resolve_level(level, "2026-11-03T00:00:00Z".parse().unwrap());
+    assert_eq!(r.targets.len(), 1);
+    assert_eq!(r.targets[0].via, None);
+}
+
+#[test]
+fn reports_unknown_references_with_their_paths() {
+    let yaml = GOOD
+        .replace("[bob, alice]", "[bob, carol]")
+        .replace("{schedule: primary}", "{schedule: secondary}")
+        .replace("members: [alice, bob]", "members: [alice, dave]")
+        .replace(
+            "service: db, severity: SEV1",
+            "service: dbs, severity: SEV1, policy: nightly",
+        )
+        .replace(
+            "{escalation_policy: default, team: core}",
+            "{escalation_policy: default, team: ops}",
+        );
+    assert_eq!(
+        paths(&yaml),
+        vec![
+            "teams.core.members[1]",
+            "escalation_policies.default.levels[0].targets[0]",
+            "escalation_policies.default.levels[1].targets[1]",
+            "services.general.team",
+            "routing.rules[0].service",
+            "routing.rules[0].policy",
+        ]
+    );
+}
+
+#[test]
+fn reports_unknown_fields_with_path_and_line() {
+    let yaml = GOOD.replace("email: alice@example.com", "emial: alice@example.com");
+    let found = issues(&yaml);
+    assert_eq!(found[0].path, "people.alice.emial");
+    assert!(
+        found[0].message.starts_with("unknown field `emial`"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(found[0].line, Some(4));
+}
+
+#[test]
+fn reports_bad_timeouts_repeats_zones_and_numbers() {
+    let yaml = GOOD
+        .replace(
+            "timeout_minutes: 5",
+            "timeout_minutes: 5, timeout_seconds: 3",
+        )
+        .replace("repeat: 2", "repeat: 12")
+        .replace("time_zone: Asia/Tokyo}", "time_zone: Asia/Tokio}")
+        .replace("+14155550123", "0415 555 0123");
+    assert_eq!(
+        paths(&yaml),
+        vec![
+            "people.alice.time_zone",
+            "people.bob.phone",
+            "escalation_policies.default.repeat",
+            "escalation_policies.default.levels[0]",
+        ]
+    );
+}
+
+#[test]
+fn schedule_problems_carry_the_schedule_path() {
+    let yaml = GOOD
+        .replace("participants: [alice, bob]", "participants: []")
+        .replace(
+            "time_zone: Asia/Tokyo\n    layers",
+            "time_zone: Mars/Base\n    layers",
+        );
+    let found = paths(&yaml);
+    assert!(
+        found
+            .iter()
+            .any(|p| p == "schedules.primary.layers[0].participants"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p == "schedules.primary.time_zone"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_policy_only_voice_can_reach_is_rejected() {
+    let yaml = r#"
+version: 1
+people:
+  carol:
+    name: Carol
+    contact_methods: [{type: voice, address: "+14155550199"}]
+services:
+  s: {escalation_policy: default}
+escalation_policies:
+  default: {levels: [{targets: [carol], timeout_minutes: 1}]}
+routing:
+  default: {service: s, severity: SEV2}
+"#;
+    assert_eq!(paths(yaml), vec!["escalation_policies.default"]);
+}
+
+#[test]
+fn a_policy_with_unknown_targets_reports_only_the_unknown_targets() {
+    let yaml = r#"
+version: 1
+people:
+  carol: {name: Carol, email: carol@example.com, phone: "+14155550199"}
+services:
+  s: {escalation_policy: default}
+escalation_policies:
+  default: {levels: [{targets: [ghost, {schedule: nowhere}], timeout_minutes: 1}]}
+routing:
+  default: {service: s, severity: SEV2}
+"#;
+    assert_eq!(
+        paths(yaml),
+        vec![
+            "escalation_policies.default.levels[0].targets[0]",
+            "escalation_policies.default.levels[0].targets[1]",
+        ]
+    );
+}
+
+#[test]
+fn email_only_policies_load_with_a_warning() {
+    let yaml = r#"
+version: 1
+people:
+  carol: {name: Carol, email: carol@example.com}
+services:
+  s: {escalation_policy: default}
+escalation_policies:
+  default: {levels: [{targets: [carol], timeout_minutes: 1}]}
+routing:
+  default: {service: s, severity: SEV2}
+"#;
+    let c = OncallConfig::from_yaml(yaml).unwrap();
+    assert_eq!(c.warnings[0].path, "escalation_policies.default");
+}
+
+#[test]
+fn rules_that_never_fire_within_the_level_are_warned_about() {
+    let yaml = GOOD.replace(
+            "bob: {name: Bob, phone: \"+14155550123\"}",
+            "bob: {name: Bob, phone: \"+14155550123\", notification_rules: {high: [{channel: sms, after_minutes: 1}]}}",
+        );
+    let c = OncallConfig::from_yaml(&yaml).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.path == "escalation_policies.default.levels[1]"
+                && w.message.contains("bob's sms")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn flapping_windows_take_one_unit_and_at_most_a_day() {
+    let c = OncallConfig::from_yaml(&GOOD.replace(
+        "{escalation_policy: default, team: core}",
+        "{escalation_policy: default, team: core, flapping_window_minutes: 10}",
+    ))
+    .unwrap();
+    assert_eq!(c.service("general").unwrap().flapping_window_secs(), 600);
+    assert_eq!(c.service("db").unwrap().flapping_window_secs(), 0);
+    let both = GOOD.replace(
+        "{escalation_policy: default, team: core}",
+        "{escalation_policy: default, flapping_window_minutes: 1, flapping_window_seconds: 5}",
+    );
+    assert_eq!(paths(&both), vec!["services.general"]);
+    let long = GOOD.replace(
+        "{escalation_policy: default, team: core}",
+        "{escalation_policy: default, flapping_window_minutes: 1441}",
+    );
+    assert_eq!(
+        paths(&long),
+        vec!["services.general.flapping_window_minutes"]
+    );
+}
+
+#[test]
+fn reports_yaml_syntax_errors_with_a_line() {
+    let found = issues("version: 1\npeople: [\n");
+    assert!(found[0].line.is_some(), "{found:?}");
+}
