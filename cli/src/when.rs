@@ -26,25 +26,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_same_instant_reads_the_same_in_every_form() {
+    fn now_and_padding_are_the_cli_s_own_every_other_form_is_core_s() {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         let want: Timestamp = "2026-11-21T00:00:00Z".parse().unwrap();
-        for text in [
-            "2026-11-21T00:00:00Z",
-            "2026-11-21T09:00:00+09:00",
-            "2026-11-20T19:00:00-05:00[America/New_York]",
-            "2026-11-21T09:00[Asia/Tokyo]",
-        ] {
-            assert_eq!(parse_instant(text, &TimeZone::UTC).unwrap(), want, "{text}");
-        }
-        assert_eq!(parse_instant("2026-11-21 09:00", &tokyo).unwrap(), want);
-        assert_eq!(parse_instant("2026-11-21T09:00", &tokyo).unwrap(), want);
         assert_eq!(parse_instant(" 2026-11-21T09:00 ", &tokyo).unwrap(), want);
-        assert_eq!(
-            parse_instant("2026-11-21", &tokyo).unwrap(),
-            "2026-11-20T15:00:00Z".parse::<Timestamp>().unwrap()
-        );
-        assert!(parse_instant(" NOW", &tokyo).is_ok());
+        let before = Timestamp::now();
+        let now = parse_instant(" NOW", &tokyo).unwrap();
+        assert!(now >= before && now <= Timestamp::now());
     }
 
     #[test]

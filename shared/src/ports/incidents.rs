@@ -63,6 +63,34 @@ pub enum TransitionOutcome {
     NotFound,
 }
 
+/// Whether a status change may happen to `current`: `Err` with the
+/// outcome when it must not. Every store decides with this, then makes the
+/// same checks part of its write.
+pub fn check_transition(
+    current: &Incident,
+    transition: Transition,
+    requirement: Requirement<'_>,
+) -> Result<(), TransitionOutcome> {
+    if let Requirement::Paged(phone) = requirement
+        && !current.paged_numbers.contains(phone.as_str())
+    {
+        return Err(TransitionOutcome::NotPaged);
+    }
+    let allowed = match transition {
+        Transition::Acknowledge => current.status.can_acknowledge(),
+        Transition::Resolve => current.status.can_resolve(),
+    };
+    if !allowed {
+        return Err(TransitionOutcome::Refused(current.status));
+    }
+    if let Requirement::AlarmNotAfter(ok_at) = requirement
+        && current.alarm_state_at > ok_at
+    {
+        return Err(TransitionOutcome::Stale);
+    }
+    Ok(())
+}
+
 /// Incidents and their timelines.
 ///
 /// Timeline entries whose event has a [`once key`](crate::core::incident::TimelineEvent::once_key)

@@ -21,6 +21,7 @@ pub use escalations::{Escalations, StepResult};
 pub use inbound::InboundMessages;
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
+    check_transition,
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
 pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};

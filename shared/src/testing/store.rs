@@ -15,7 +15,7 @@ use crate::ports::paging::STALE_CLAIM_SECONDS;
 use crate::ports::{
     AlarmMemory, BackendError, ClaimOutcome, FoldOutcome, InboundMessages, Incidents, LastOk,
     LevelRecord, OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition,
-    TransitionOutcome,
+    TransitionOutcome, check_transition,
 };
 
 /// The store operations, for hooks.
@@ -304,22 +304,8 @@ impl Incidents for MemoryStore {
         let Some(current) = s.incidents.get(incident_id) else {
             return Ok(TransitionOutcome::NotFound);
         };
-        if let Requirement::Paged(phone) = requirement
-            && !current.paged_numbers.contains(phone.as_str())
-        {
-            return Ok(TransitionOutcome::NotPaged);
-        }
-        let allowed = match transition {
-            Transition::Acknowledge => current.status.can_acknowledge(),
-            Transition::Resolve => current.status.can_resolve(),
-        };
-        if !allowed {
-            return Ok(TransitionOutcome::Refused(current.status));
-        }
-        if let Requirement::AlarmNotAfter(ok_at) = requirement
-            && current.alarm_state_at > ok_at
-        {
-            return Ok(TransitionOutcome::Stale);
+        if let Err(refused) = check_transition(current, transition, requirement) {
+            return Ok(refused);
         }
         let status = match transition {
             Transition::Acknowledge => Status::Acknowledged,

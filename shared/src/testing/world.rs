@@ -11,7 +11,7 @@ use super::{
     StaticConfig,
 };
 use crate::app::escalator::Escalator;
-use crate::app::intake::Intake;
+use crate::app::intake::{Intake, IntakeOutcome};
 use crate::app::reply::{InboundSms, Replies};
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::time::iso;
@@ -140,6 +140,20 @@ impl World {
             escalations: &self.escalations,
             config: &self.config,
             clock: &self.clock,
+        }
+    }
+
+    /// Fires alarm `name` (state time `changed_at`) and returns the incident
+    /// it opened; panics if it did not open one.
+    pub async fn open_incident(&self, name: &str, changed_at: Timestamp) -> String {
+        let outcomes = self
+            .intake()
+            .handle(&alarm_event(name, "ALARM", changed_at))
+            .await
+            .unwrap_or_else(|e| panic!("intake failed: {e}"));
+        match outcomes.as_slice() {
+            [IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
+            other => panic!("not opened: {other:?}"),
         }
     }
 

@@ -1,21 +1,11 @@
 //! Escalation steps against the fakes, moving the clock instead of sleeping.
 
 use super::*;
-use crate::app::intake::IntakeOutcome;
 use crate::core::incident::Status;
-use crate::testing::{AIKO, BEN, CONFIG, Op, World, alarm_event, at, permanent, transient};
+use crate::testing::{AIKO, BEN, CONFIG, Op, World, at, permanent, transient};
 
 async fn open(w: &World) -> String {
-    match w
-        .intake()
-        .handle(&alarm_event("checkout-5xx", "ALARM", at(0)))
-        .await
-        .unwrap()
-        .remove(0)
-    {
-        IntakeOutcome::Opened { incident_id } => incident_id,
-        other => panic!("{other:?}"),
-    }
+    w.open_incident("checkout-5xx", at(0)).await
 }
 
 fn next(step: u32, wait_seconds: u32, id: &str) -> StepResult {

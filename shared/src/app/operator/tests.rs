@@ -1,23 +1,13 @@
 //! Operator status changes against the fakes.
 
 use super::*;
-use crate::app::intake::IntakeOutcome;
 use crate::core::incident::Status;
-use crate::testing::{World, alarm_event, at};
+use crate::testing::{World, at};
 
 #[tokio::test]
 async fn an_operator_acknowledges_then_resolves_and_escalation_stops() {
     let w = World::default();
-    let id = match w
-        .intake()
-        .handle(&alarm_event("checkout-5xx", "ALARM", at(0)))
-        .await
-        .unwrap()
-        .remove(0)
-    {
-        IntakeOutcome::Opened { incident_id } => incident_id,
-        other => panic!("{other:?}"),
-    };
+    let id = w.open_incident("checkout-5xx", at(0)).await;
     w.clock.advance(90);
     let acked = change_status(
         &w.store,

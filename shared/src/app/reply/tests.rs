@@ -1,22 +1,12 @@
 //! SMS replies against the fakes.
 
 use super::*;
-use crate::app::intake::IntakeOutcome;
 use crate::core::incident::Status;
-use crate::testing::{AIKO, BEN, Op, World, alarm_event, at, transient};
+use crate::testing::{AIKO, BEN, Op, World, at, transient};
 
 /// An incident whose level 1 has texted Aiko; returns its id and code.
 async fn paged(w: &World) -> (String, String) {
-    let id = match w
-        .intake()
-        .handle(&alarm_event("checkout-5xx", "ALARM", at(0)))
-        .await
-        .unwrap()
-        .remove(0)
-    {
-        IntakeOutcome::Opened { incident_id } => incident_id,
-        other => panic!("{other:?}"),
-    };
+    let id = w.open_incident("checkout-5xx", at(0)).await;
     w.escalator().run_step(&id, 0).await.unwrap();
     w.clock.advance(60);
     w.escalator().run_step(&id, 0).await.unwrap();

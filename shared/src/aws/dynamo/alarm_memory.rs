@@ -31,17 +31,8 @@ impl AlarmMemory for DynamoStore {
             .expression_attribute_values(":e", expires(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // A newer OK is remembered already.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(crate::aws::backend_error("DynamoDB", "UpdateItem", e)),
-        }
+        // Not noted: a newer OK is remembered already.
+        super::condition_held(result, "UpdateItem").map(|_| ())
     }
 
     async fn note_resolved_by_alarm(

@@ -8,10 +8,11 @@ use jiff::Timestamp;
 use super::items::{
     self, CODE, DEDUP, META, PointerItem, build_error, code_pk, dedup_pk, incident_pk, key, n, s, t,
 };
-use super::{DynamoStore, Txn, conflict, entry_writes, put};
+use super::{DynamoStore, Txn, condition_held, conflict, entry_writes, put};
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
 use crate::ports::{
     BackendError, FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
+    check_transition,
 };
 
 /// The transaction that opens an incident: the dedup and ack-code pointers
@@ -63,16 +64,8 @@ impl DynamoStore {
             .expression_attribute_values(":t", t(state_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(crate::aws::backend_error("DynamoDB", "UpdateItem", e)),
-        }
+        // Not raised: a later time is stored already.
+        condition_held(result, "UpdateItem").map(|_| ())
     }
 
     async fn once_recorded(&self, incident_id: &str, once: &str) -> Result<bool, BackendError> {
@@ -316,22 +309,8 @@ impl Incidents for DynamoStore {
             let Some(current) = self.get(incident_id).await? else {
                 return Ok(TransitionOutcome::NotFound);
             };
-            if let Requirement::Paged(phone) = requirement
-                && !current.paged_numbers.contains(phone.as_str())
-            {
-                return Ok(TransitionOutcome::NotPaged);
-            }
-            let allowed = match transition {
-                Transition::Acknowledge => current.status.can_acknowledge(),
-                Transition::Resolve => current.status.can_resolve(),
-            };
-            if !allowed {
-                return Ok(TransitionOutcome::Refused(current.status));
-            }
-            if let Requirement::AlarmNotAfter(ok_at) = requirement
-                && current.alarm_state_at > ok_at
-            {
-                return Ok(TransitionOutcome::Stale);
+            if let Err(refused) = check_transition(&current, transition, requirement) {
+                return Ok(refused);
             }
             let mut writes =
                 vec![self.status_update(incident_id, transition, actor, requirement, entry.at)?];

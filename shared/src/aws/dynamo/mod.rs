@@ -26,7 +26,10 @@ pub use config::{DynamoConfig, StoredConfig};
 pub use incidents::open_transaction;
 use items::{Item, build_error, key, s};
 
-use crate::aws::backend_error;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+
+use crate::aws::{backend_error, error_code};
 use crate::ports::BackendError;
 
 /// The incident store on DynamoDB: incidents and timelines, paging,
@@ -152,16 +155,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend_error("DynamoDB", "PutItem", e)),
-        }
+        condition_held(result, "PutItem")
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, BackendError> {
@@ -180,27 +174,15 @@ impl DynamoStore {
     /// Every item of a partition whose sort key starts with `prefix`, in
     /// sort-key order.
     async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, BackendError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend_error("DynamoDB", "Query", e))?;
-            all.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true);
+        query_all(query).await
     }
 
     /// Items of an index partition, newest first.
@@ -210,27 +192,51 @@ impl DynamoStore {
         attr: &str,
         value: &str,
     ) -> Result<Vec<Item>, BackendError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attr)
-                .expression_attribute_values(":v", s(value))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend_error("DynamoDB", "Query", e))?;
-            all.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr)
+            .expression_attribute_values(":v", s(value))
+            .scan_index_forward(false);
+        query_all(query).await
+    }
+}
+
+/// Every page of a query.
+async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, BackendError> {
+    let mut all = Vec::new();
+    let mut start = None;
+    loop {
+        let out = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| backend_error("DynamoDB", "Query", e))?;
+        all.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(all);
         }
+    }
+}
+
+/// The result of a single-item write with a condition: `Ok(false)` when the
+/// condition did not hold.
+fn condition_held<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    operation: &'static str,
+) -> Result<bool, BackendError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(backend_error("DynamoDB", operation, e)),
     }
 }
