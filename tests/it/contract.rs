@@ -4,3 +4,40 @@
 use crate::common::store_of_a_new_stack;
 
 klaxon::store_contract_tests!(store_of_a_new_stack().await);
+
+/// The other ports' contract against the AWS adapters in the emulator.
+mod outbound {
+    use klaxon::testing::contract::{outbound as case, unique};
+
+    use crate::common::World;
+
+    #[tokio::test]
+    async fn an_escalation_starts_once_and_stops_harmlessly() {
+        let w = World::bare().await;
+        case::an_escalation_starts_once_and_stops_harmlessly(&w.local.escalations, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn an_sms_is_accepted_with_its_own_id() {
+        let w = World::bare().await;
+        case::an_sms_is_accepted_with_its_own_id(&w.local.sms, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn an_email_is_accepted_with_its_own_id() {
+        let w = World::bare().await;
+        let email = w.local.email.as_ref().expect("local stacks send email");
+        case::an_email_is_accepted_with_its_own_id(email, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn the_configuration_is_missing_invalid_or_current() {
+        let w = World::bare().await;
+        let config = &w.local.config;
+        case::the_configuration_is_missing_invalid_or_current(config, |yaml| async move {
+            let revision = config.load().await.unwrap().map_or(0, |c| c.revision);
+            config.store(&yaml, "contract", revision).await.unwrap();
+        })
+        .await;
+    }
+}

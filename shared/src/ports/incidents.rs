@@ -112,8 +112,8 @@ pub trait Incidents: Send + Sync {
     ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
 
     /// Records a repeat ALARM (`entry`, at Klaxon's time) and counts it,
-    /// once per state change; the incident's `alarm_state_at` becomes the
-    /// later of its own and `state_at`.
+    /// once per state change; in the same write, the incident's
+    /// `alarm_state_at` becomes the later of its own and `state_at`.
     fn fold_repeat(
         &self,
         incident_id: &str,

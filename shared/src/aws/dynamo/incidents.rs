@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::items::{
     self, CODE, DEDUP, META, PointerItem, build_error, code_pk, dedup_pk, incident_pk, key, n, s, t,
 };
-use super::{DynamoStore, Txn, condition_held, conflict, entry_writes, put};
+use super::{DynamoStore, Txn, conflict, entry_writes, put};
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
 use crate::ports::{
     BackendError, FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
@@ -46,28 +46,6 @@ pub fn open_transaction(
 }
 
 impl DynamoStore {
-    /// Raises the incident's `alarm_state_at` to `state_at` if it is later.
-    async fn raise_alarm_state_at(
-        &self,
-        incident_id: &str,
-        state_at: Timestamp,
-    ) -> Result<(), BackendError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(incident_pk(incident_id), META)))
-            .update_expression("SET alarm_state_at = :t")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(alarm_state_at) OR alarm_state_at < :t)",
-            )
-            .expression_attribute_values(":t", t(state_at))
-            .send()
-            .await;
-        // Not raised: a later time is stored already.
-        condition_held(result, "UpdateItem").map(|_| ())
-    }
-
     async fn once_recorded(&self, incident_id: &str, once: &str) -> Result<bool, BackendError> {
         Ok(self
             .get_item(incident_pk(incident_id), &items::once_sk(once))
@@ -191,41 +169,62 @@ impl Incidents for DynamoStore {
             TimelineEvent::AlarmState { reason, .. } => reason.clone(),
             _ => String::new(),
         };
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(incident_pk(incident_id), META)))
-            .update_expression(
-                "SET alarm_count = alarm_count + :one, last_alarm_at = :at, reason = :reason",
-            )
-            .condition_expression("attribute_exists(pk) AND #status <> :resolved")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":at", t(entry.at))
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":resolved", s(Status::Resolved.as_str()))
-            .build()
-            .map_err(|e| build_error("TransactWriteItems", e))?;
-        // 0: the once marker, 1: the entry, 2: the count.
-        let mut writes = entry_writes(&self.table, incident_id, std::slice::from_ref(entry))?;
-        writes.push(TransactWriteItem::builder().update(update).build());
-        let txn = self.transact(writes).await?;
-        let duplicate = match &txn {
-            Txn::Committed => false,
-            _ if txn.failed(0) => true,
-            _ if txn.failed(2) => return Ok(FoldOutcome::NotOpen),
-            _ if txn.conflicted() && self.once_recorded(incident_id, &once).await? => true,
-            _ => match self.get(incident_id).await? {
-                Some(i) if i.status.is_open() => return Err(conflict("folding a repeat alarm")),
-                _ => return Ok(FoldOutcome::NotOpen),
-            },
-        };
-        // On a duplicate too: a first run may have died before this.
-        self.raise_alarm_state_at(incident_id, state_at).await?;
-        if duplicate {
-            return Ok(FoldOutcome::Duplicate);
+        // First with the alarm time raised in the same write (so an OK
+        // older than this ALARM can no longer resolve); if this ALARM is
+        // older than one folded before, again without raising it.
+        for raise in [true, false] {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(incident_pk(incident_id), META)))
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":at", t(entry.at))
+                .expression_attribute_values(":reason", s(reason.clone()))
+                .expression_attribute_values(":resolved", s(Status::Resolved.as_str()));
+            update = if raise {
+                update
+                    .update_expression(
+                        "SET alarm_count = alarm_count + :one, last_alarm_at = :at, reason = :reason, alarm_state_at = :t",
+                    )
+                    .condition_expression(
+                        "attribute_exists(pk) AND #status <> :resolved AND (attribute_not_exists(alarm_state_at) OR alarm_state_at <= :t)",
+                    )
+                    .expression_attribute_values(":t", t(state_at))
+            } else {
+                update
+                    .update_expression(
+                        "SET alarm_count = alarm_count + :one, last_alarm_at = :at, reason = :reason",
+                    )
+                    .condition_expression("attribute_exists(pk) AND #status <> :resolved")
+            };
+            let update = update
+                .build()
+                .map_err(|e| build_error("TransactWriteItems", e))?;
+            // 0: the once marker, 1: the entry, 2: the count.
+            let mut writes = entry_writes(&self.table, incident_id, std::slice::from_ref(entry))?;
+            writes.push(TransactWriteItem::builder().update(update).build());
+            let txn = self.transact(writes).await?;
+            match &txn {
+                Txn::Committed => {
+                    let alarm_count = self.get(incident_id).await?.map_or(1, |i| i.alarm_count);
+                    return Ok(FoldOutcome::Folded { alarm_count });
+                }
+                // Recorded before, with its alarm time, in one write.
+                _ if txn.failed(0) => return Ok(FoldOutcome::Duplicate),
+                _ if txn.conflicted() && self.once_recorded(incident_id, &once).await? => {
+                    return Ok(FoldOutcome::Duplicate);
+                }
+                _ => {}
+            }
+            match self.get(incident_id).await? {
+                Some(i) if !i.status.is_open() => return Ok(FoldOutcome::NotOpen),
+                None => return Ok(FoldOutcome::NotOpen),
+                // An older ALARM than one folded before: count it, keep the time.
+                Some(i) if raise && txn.failed(2) && i.alarm_state_at > state_at => continue,
+                Some(_) => return Err(conflict("folding a repeat alarm")),
+            }
         }
-        let alarm_count = self.get(incident_id).await?.map_or(1, |i| i.alarm_count);
-        Ok(FoldOutcome::Folded { alarm_count })
+        Err(conflict("folding a repeat alarm"))
     }
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, BackendError> {

@@ -3,7 +3,9 @@
 //! (`tests/it/contract.rs`), so the two cannot drift apart.
 //!
 //! Each case takes a store and a string unique to the run, so cases can
-//! share one table.
+//! share one table. [`outbound`] holds the contract of the other ports.
+
+pub mod outbound;
 
 use std::collections::BTreeSet;
 
@@ -17,6 +19,7 @@ use crate::core::incident::{
 use crate::core::phone::Phone;
 use crate::core::policy::ResolvedTarget;
 use crate::core::routing::Urgency;
+
 use crate::ports::{
     AlarmMemory, ClaimOutcome, FoldOutcome, InboundMessages, Incidents, LevelRecord, OpenOutcome,
     PageClaim, Paging, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
