@@ -215,5 +215,11 @@ mod tests {
             retryable: true,
         }));
         assert_eq!(e.error_type(), "Klaxon.Retryable");
+        let e = HandlerError(AppError::Config(crate::ports::ConfigLoadError::Missing));
+        assert_eq!(
+            e.error_type(),
+            "Klaxon.Failed",
+            "a missing configuration is not retried"
+        );
     }
 }

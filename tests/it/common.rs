@@ -144,12 +144,17 @@ impl World {
             .await
             .escalation_execution
             .expect("escalation recorded");
+        self.wait_execution_arn_end(&execution, patience).await
+    }
+
+    /// Waits until an execution has ended, and returns its status.
+    pub async fn wait_execution_arn_end(&self, execution: &str, patience: Duration) -> String {
         let sfn = aws_sdk_sfn::Client::new(&self.local.sdk);
         let deadline = tokio::time::Instant::now() + patience;
         loop {
             let out = sfn
                 .describe_execution()
-                .execution_arn(&execution)
+                .execution_arn(execution)
                 .send()
                 .await
                 .expect("describe execution");

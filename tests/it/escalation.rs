@@ -212,3 +212,43 @@ async fn ok_resolves_the_incident_and_stops_the_escalation() {
     assert_ne!(again, id);
     pump.stop().await;
 }
+
+#[tokio::test]
+async fn a_step_that_cannot_succeed_is_written_on_the_timeline_and_fails_the_execution() {
+    // GIVEN an escalation whose incident the escalator cannot find
+    let w = World::new(2, 0).await;
+    let pump = w.pump();
+    let id = format!("20261130-GONE{}", w.tag);
+    let execution = klaxon::ports::Escalations::start(&w.local.escalations, &id, 0)
+        .await
+        .expect("start");
+    // WHEN its first step runs: the escalator reports it cannot succeed
+    let status = w
+        .wait_execution_arn_end(&execution, crate::common::PATIENCE)
+        .await;
+    pump.stop().await;
+    // THEN the workflow records why on the timeline and fails, for the alarm to see
+    assert_eq!(status, "FAILED");
+    let timeline = w.timeline(&id).await;
+    let failure = timeline
+        .iter()
+        .find_map(|e| match &e.event {
+            TimelineEvent::EscalationFailed { failure } => Some(failure.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("escalation_failed missing: {timeline:?}"));
+    assert_eq!(failure["Error"], "Klaxon.StepFailed", "{failure}");
+    assert!(
+        failure["Cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not exist"),
+        "{failure}"
+    );
+    assert!(
+        timeline[0]
+            .event
+            .summary()
+            .starts_with("escalation failed, paging stopped")
+    );
+}

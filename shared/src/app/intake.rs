@@ -23,7 +23,7 @@ use crate::core::routing::InsufficientData;
 use crate::core::time::iso;
 use crate::ports::{
     AlarmMemory, AlarmTags, Clock, ConfigSource, Escalations, FoldOutcome, IdSource, Incidents,
-    LastOk, OpenOutcome, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
+    LastOk, OpenOutcome, Requirement, Transition, TransitionOutcome,
 };
 
 /// How many times to retry when concurrent writers interleave.
@@ -281,9 +281,7 @@ where
             .note_ok(&key, change.changed_at, self.clock.now())
             .await?;
         let Some(id) = self.incidents.open_for_dedup_key(&key).await? else {
-            return Ok(IntakeOutcome::Ignored {
-                reason: "OK for an alarm with no open incident".into(),
-            });
+            return self.ok_without_open_incident(&key).await;
         };
         // The OK itself goes on the timeline whatever happens next.
         self.incidents
@@ -329,13 +327,6 @@ where
                         .stop(execution, "alarm returned to OK")
                         .await?;
                 }
-                let memory = ResolvedByAlarm {
-                    incident_id: id.clone(),
-                    at: resolved.at,
-                };
-                self.memory
-                    .note_resolved_by_alarm(&incident.dedup_key, &memory)
-                    .await?;
                 info!(incident = %id, "incident resolved by alarm OK");
                 Ok(IntakeOutcome::Resolved { incident_id: id })
             }
@@ -352,6 +343,30 @@ where
                 reason: format!("incident {id} not resolved: {other:?}"),
             }),
         }
+    }
+
+    /// An OK with no open incident. If an OK resolved the alarm's last
+    /// incident (a redelivery of it, or a later OK), its escalation is
+    /// stopped again: the first run may have died between the resolve and
+    /// the stop. Stopping a finished execution is harmless.
+    async fn ok_without_open_incident(&self, key: &str) -> Result<IntakeOutcome, AppError> {
+        let resolved = self.memory.last_ok(key).await?.and_then(|m| m.resolved);
+        if let Some(resolved) = resolved
+            && let Some(incident) = self.incidents.get(&resolved.incident_id).await?
+            && !incident.status.is_open()
+        {
+            if let Some(execution) = &incident.escalation_execution {
+                self.escalations
+                    .stop(execution, "alarm returned to OK")
+                    .await?;
+            }
+            return Ok(IntakeOutcome::Duplicate {
+                incident_id: incident.id,
+            });
+        }
+        Ok(IntakeOutcome::Ignored {
+            reason: "OK for an alarm with no open incident".into(),
+        })
     }
 
     async fn ok_out_of_order(

@@ -36,8 +36,10 @@ impl AppError {
         match self {
             Self::InvalidEvent(_) | Self::Intake(_) => false,
             Self::Config(ConfigLoadError::Backend(e)) | Self::Backend(e) => e.retryable,
-            // A missing or broken configuration can be fixed and the event redriven.
-            Self::Config(_) => true,
+            // A missing or broken configuration does not fix itself: the
+            // event goes to the dead-letter queue with this reason, to be
+            // redriven after `klaxon config apply`.
+            Self::Config(_) => false,
             Self::Contended { .. } => true,
         }
     }

@@ -332,6 +332,11 @@ pub enum TimelineEvent {
     EscalationExhausted {
         steps: u32,
     },
+    /// The escalation workflow gave up (written by the state machine
+    /// itself): `failure` is Step Functions' `{Error, Cause}`.
+    EscalationFailed {
+        failure: serde_json::Value,
+    },
     Acknowledged {
         by: String,
         via: String,
@@ -374,6 +379,7 @@ impl TimelineEvent {
             Self::LevelFired { .. } => "level_fired",
             Self::Warning { .. } => "warning",
             Self::EscalationExhausted { .. } => "escalation_exhausted",
+            Self::EscalationFailed { .. } => "escalation_failed",
             Self::Acknowledged { .. } => "acknowledged",
             Self::Resolved { .. } => "resolved",
             Self::ConfirmationSent { .. } => "confirmation_sent",
@@ -468,6 +474,16 @@ impl TimelineEvent {
             Self::Warning { message, .. } => format!("warning: {message}"),
             Self::EscalationExhausted { steps } => {
                 format!("escalation policy exhausted after {steps} steps with no acknowledgement")
+            }
+            Self::EscalationFailed { failure } => {
+                let field = |name: &str| failure.get(name).and_then(|v| v.as_str()).unwrap_or("");
+                format!(
+                    "escalation failed, paging stopped: {} {}",
+                    field("Error"),
+                    field("Cause")
+                )
+                .trim_end()
+                .to_string()
             }
             Self::Acknowledged { by, via } => format!("acknowledged by {by} via {via}"),
             Self::Resolved { by, via } => format!("resolved by {by} via {via}"),

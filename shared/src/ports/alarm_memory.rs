@@ -25,7 +25,10 @@ pub struct LastOk {
 }
 
 /// Alarm memory, keyed by the incident dedup key. Entries expire after a
-/// few days, longer than any flapping window.
+/// few days, longer than any flapping window. That an OK resolved an
+/// incident is recorded by the resolve itself, in the same write
+/// ([`Requirement::AlarmNotAfter`](super::Requirement::AlarmNotAfter)), so
+/// a redelivered OK always finds the incident it resolved.
 pub trait AlarmMemory: Send + Sync {
     /// Remembers an OK's state time, unless a newer one is remembered.
     fn note_ok(
@@ -33,13 +36,6 @@ pub trait AlarmMemory: Send + Sync {
         dedup_key: &str,
         state_at: Timestamp,
         now: Timestamp,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
-
-    /// Remembers that the alarm's OK resolved an incident.
-    fn note_resolved_by_alarm(
-        &self,
-        dedup_key: &str,
-        resolved: &ResolvedByAlarm,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn last_ok(

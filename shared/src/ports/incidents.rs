@@ -47,6 +47,8 @@ pub enum Requirement<'a> {
     /// A responder's reply: that number was paged for the incident.
     Paged(&'a Phone),
     /// The alarm's OK: no ALARM newer than this state time was folded in.
+    /// A resolve with this requirement also records, in the same write,
+    /// that the alarm's OK resolved this incident ([`super::LastOk`]).
     AlarmNotAfter(Timestamp),
 }
 

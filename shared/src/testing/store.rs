@@ -38,7 +38,6 @@ pub enum Op {
     ClaimInbound,
     ReleaseInbound,
     NoteOk,
-    NoteResolved,
     LastOk,
 }
 
@@ -313,6 +312,14 @@ impl Incidents for MemoryStore {
         };
         s.set_status(incident_id, status, entry.at, &actor.display());
         s.record(incident_id, entry);
+        if let (Requirement::AlarmNotAfter(_), Transition::Resolve) = (requirement, transition)
+            && let Some(key) = s.incidents.get(incident_id).map(|i| i.dedup_key.clone())
+        {
+            s.last_ok.entry(key).or_default().resolved = Some(ResolvedByAlarm {
+                incident_id: incident_id.to_string(),
+                at: entry.at,
+            });
+        }
         Ok(s.incidents
             .get(incident_id)
             .cloned()
@@ -472,16 +479,6 @@ impl AlarmMemory for MemoryStore {
         if memory.state_at.is_none_or(|t| t < state_at) {
             memory.state_at = Some(state_at);
         }
-        Ok(())
-    }
-
-    async fn note_resolved_by_alarm(
-        &self,
-        dedup_key: &str,
-        resolved: &ResolvedByAlarm,
-    ) -> Result<(), BackendError> {
-        let mut s = self.enter(Op::NoteResolved)?;
-        s.last_ok.entry(dedup_key.to_string()).or_default().resolved = Some(resolved.clone());
         Ok(())
     }
 

@@ -233,3 +233,25 @@ async fn a_store_failure_leaves_the_step_to_be_retried() {
     w.escalator().run_step(&id, 0).await.unwrap();
     assert_eq!(w.email.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn a_broken_configuration_fails_the_step_for_the_workflow_to_record() {
+    // GIVEN an incident, then a configuration that no longer loads
+    let w = World::default();
+    let id = open(&w).await;
+    w.config.set("version: 1\npeople: {}\n");
+    // WHEN its step runs
+    let body = serde_json::json!({"incident_id": id, "step": 0, "task_token": "tok-9"});
+    let err = w
+        .escalator()
+        .handle_message(&body.to_string())
+        .await
+        .unwrap_err();
+    // THEN the workflow is told the step cannot succeed (it records
+    // escalation_failed and fails the execution, which alarms the operators)
+    assert!(!err.retryable());
+    let failed = w.escalations.failed();
+    assert_eq!(failed[0].0, "tok-9");
+    assert!(failed[0].2.contains("configuration"), "{failed:?}");
+    assert!(w.email.sent().is_empty() && w.sms.sent().is_empty());
+}

@@ -407,3 +407,50 @@ async fn a_store_failure_is_retryable_and_writes_nothing() {
         IntakeOutcome::Opened { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_redelivered_ok_stops_the_escalation_that_a_crashed_first_run_left_running() {
+    // GIVEN the first OK resolved the incident, then failed to stop its escalation
+    let w = World::default();
+    let id = opened(&w, at(0)).await;
+    w.escalations.fail_next_stop(transient("StopExecution"));
+    w.clock.advance(60);
+    let err = w
+        .intake()
+        .handle(&alarm_event(NAME, "OK", at(50)))
+        .await
+        .unwrap_err();
+    assert!(err.retryable());
+    assert_eq!(w.incident(&id).await.status, Status::Resolved);
+    assert!(w.escalations.stopped().is_empty());
+    // WHEN the OK is delivered again
+    let outcome = deliver(&w, "OK", at(50)).await;
+    // THEN the escalation is stopped, and the OK is on the timeline once
+    assert_eq!(
+        outcome,
+        IntakeOutcome::Duplicate {
+            incident_id: id.clone()
+        }
+    );
+    let (execution, _) = w.escalations.started(&id).unwrap();
+    assert_eq!(w.escalations.stopped()[0].0, execution);
+    let oks = w
+        .timeline(&id)
+        .await
+        .iter()
+        .filter(|e| e.event.summary().starts_with("alarm OK"))
+        .count();
+    assert_eq!(oks, 1);
+}
+
+#[tokio::test]
+async fn a_broken_configuration_is_not_retried() {
+    let w = World::default();
+    w.config.set("version: 1\npeople: {}\n");
+    let err = w
+        .intake()
+        .handle(&alarm_event(NAME, "ALARM", at(0)))
+        .await
+        .unwrap_err();
+    assert!(!err.retryable(), "{err}");
+}

@@ -3,13 +3,13 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::DynamoStore;
-use super::items::{LASTOK, LastOkItem, from_item, key, lastok_pk, n, s, t};
+use super::items::{LASTOK, LastOkItem, from_item, key, lastok_pk, n, t};
 use crate::ports::{AlarmMemory, BackendError, LastOk, ResolvedByAlarm};
 
 /// How long an alarm's OKs are remembered (longer than any flapping window).
 const LASTOK_TTL_DAYS: i64 = 2;
 
-fn expires(at: Timestamp) -> aws_sdk_dynamodb::types::AttributeValue {
+pub(super) fn expires(at: Timestamp) -> aws_sdk_dynamodb::types::AttributeValue {
     n((at + SignedDuration::from_hours(LASTOK_TTL_DAYS * 24)).as_second())
 }
 
@@ -33,25 +33,6 @@ impl AlarmMemory for DynamoStore {
             .await;
         // Not noted: a newer OK is remembered already.
         super::condition_held(result, "UpdateItem").map(|_| ())
-    }
-
-    async fn note_resolved_by_alarm(
-        &self,
-        dedup_key: &str,
-        resolved: &ResolvedByAlarm,
-    ) -> Result<(), BackendError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(lastok_pk(dedup_key), LASTOK)))
-            .update_expression("SET incident_id = :i, resolved_at = :at, expires_at = :e")
-            .expression_attribute_values(":i", s(&resolved.incident_id))
-            .expression_attribute_values(":at", t(resolved.at))
-            .expression_attribute_values(":e", expires(resolved.at))
-            .send()
-            .await
-            .map_err(|e| crate::aws::backend_error("DynamoDB", "UpdateItem", e))?;
-        Ok(())
     }
 
     async fn last_ok(&self, dedup_key: &str) -> Result<Option<LastOk>, BackendError> {

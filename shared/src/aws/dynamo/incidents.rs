@@ -107,6 +107,25 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// Records in the alarm's memory that its OK resolved this incident.
+    fn remember_resolution(
+        &self,
+        dedup_key: &str,
+        incident_id: &str,
+        at: Timestamp,
+    ) -> Result<TransactWriteItem, BackendError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(items::lastok_pk(dedup_key), items::LASTOK)))
+            .update_expression("SET incident_id = :i, resolved_at = :at, expires_at = :e")
+            .expression_attribute_values(":i", s(incident_id))
+            .expression_attribute_values(":at", t(at))
+            .expression_attribute_values(":e", super::alarm_memory::expires(at))
+            .build()
+            .map_err(|e| build_error("TransactWriteItems", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// Deletes a pointer if it still points at this incident.
     fn release_pointer(
         &self,
@@ -320,6 +339,10 @@ impl Incidents for DynamoStore {
                     incident_id,
                 )?);
                 writes.push(self.release_pointer(code_pk(&current.ack_code), CODE, incident_id)?);
+            }
+            if let (Transition::Resolve, Requirement::AlarmNotAfter(_)) = (transition, requirement)
+            {
+                writes.push(self.remember_resolution(&current.dedup_key, incident_id, entry.at)?);
             }
             writes.extend(entry_writes(
                 &self.table,

@@ -315,8 +315,13 @@ pub fn timeline_item(incident_id: &str, entry: &TimelineEntry) -> Result<Item, B
 
 pub fn timeline_from(item: Item) -> Result<TimelineEntry, BackendError> {
     let item: TimelineItem = from_item(item, "timeline entry")?;
-    // sk = TL#<24-character ISO time>#<key>
-    let key = item.sk.get(3 + 24 + 1..).unwrap_or_default().to_string();
+    // sk = TL#<time>#<key>; the time has no '#' (the state machine writes
+    // its own `EnteredTime` there).
+    let key = item
+        .sk
+        .strip_prefix("TL#")
+        .and_then(|rest| rest.split_once('#'))
+        .map_or_else(String::new, |(_, key)| key.to_string());
     let event: TimelineEvent =
         serde_json::from_str(&item.data).map_err(|e| corrupt(format!("timeline data: {e}")))?;
     Ok(TimelineEntry {

@@ -622,17 +622,30 @@ pub async fn an_inbound_message_is_claimed_once<S: Store>(s: &S, u: &str) {
     assert!(s.claim(&id, at(2)).await.unwrap());
 }
 
-/// The newest OK is kept, apart from the incident an OK resolved.
+/// The newest OK is kept; the incident an OK resolved is remembered by the
+/// resolve itself.
 pub async fn alarm_memory_keeps_the_newest_ok<S: Store>(s: &S, u: &str) {
-    let key = format!("123456789012|us-east-1|{u}-memory");
+    let mut i = incident(u, "M", at(0));
+    open(s, &mut i).await;
+    let key = i.dedup_key.clone();
     assert_eq!(s.last_ok(&key).await.unwrap(), None);
     s.note_ok(&key, at(100), at(101)).await.unwrap();
     s.note_ok(&key, at(50), at(102)).await.unwrap();
+    let outcome = s
+        .transition(
+            &i.id,
+            Transition::Resolve,
+            &Actor::Alarm,
+            Requirement::AlarmNotAfter(at(100)),
+            &resolve_entry(at(103)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, TransitionOutcome::Done(_)), "{outcome:?}");
     let resolved = ResolvedByAlarm {
-        incident_id: format!("20261121-{u}"),
+        incident_id: i.id.clone(),
         at: at(103),
     };
-    s.note_resolved_by_alarm(&key, &resolved).await.unwrap();
     let memory = s.last_ok(&key).await.unwrap().unwrap();
     assert_eq!(memory.state_at, Some(at(100)));
     assert_eq!(memory.resolved, Some(resolved));
