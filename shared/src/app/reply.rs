@@ -18,8 +18,8 @@ use crate::core::reply::CARRIER_KEYWORDS;
 use crate::core::reply::{ReplyCommand, parse_reply};
 use crate::core::sms::{acknowledged_text, already_text, help_text, resolved_text};
 use crate::ports::{
-    Clock, ConfigSource, Escalations, InboundMessages, Incidents, Requirement, SmsSender,
-    Transition, TransitionOutcome,
+    Clock, ConfigSource, Escalations, InboundClaim, InboundMessages, Incidents, Requirement,
+    SmsSender, Transition, TransitionOutcome,
 };
 
 /// The inbound SMS as End User Messaging publishes it.
@@ -97,25 +97,9 @@ where
     }
 
     /// Handles one inbound SMS, at most once per inbound message id. If
-    /// handling fails, the claim is given back so a redelivery can act.
+    /// handling fails, the claim is given back so a redelivery can act; if
+    /// a first run died half-way, a redelivery finishes what it began.
     pub async fn handle_sms(&self, sms: &InboundSms) -> Result<ReplyOutcome, AppError> {
-        if Phone::parse(&sms.origination_number).is_ok()
-            && !self
-                .inbound
-                .claim(&sms.inbound_message_id, self.clock.now())
-                .await?
-        {
-            info!(from = %mask(&sms.origination_number), "inbound message already handled");
-            return Ok(ReplyOutcome::Duplicate);
-        }
-        let result = self.act(sms).await;
-        if result.is_err() {
-            self.inbound.release(&sms.inbound_message_id).await?;
-        }
-        result
-    }
-
-    async fn act(&self, sms: &InboundSms) -> Result<ReplyOutcome, AppError> {
         let sender = mask(&sms.origination_number);
         let Ok(from) = Phone::parse(&sms.origination_number) else {
             warn!(from = %sender, "reply from a number that is not E.164; ignored");
@@ -123,6 +107,84 @@ where
                 reason: "sender is not an E.164 number".into(),
             });
         };
+        match self
+            .inbound
+            .claim(&sms.inbound_message_id, self.clock.now())
+            .await?
+        {
+            InboundClaim::First => {
+                let result = self.act(sms, &from).await;
+                if result.is_err() {
+                    self.inbound.release(&sms.inbound_message_id).await?;
+                }
+                result
+            }
+            InboundClaim::Again { incident_id } => self.again(sms, &from, incident_id).await,
+        }
+    }
+
+    /// A message delivered before. An ACK or RES the first run applied gets
+    /// its side effects finished (the escalation stopped, the confirmation
+    /// sent if it was not recorded); one it never applied is acted on now;
+    /// anything else is not answered twice.
+    async fn again(
+        &self,
+        sms: &InboundSms,
+        from: &Phone,
+        incident_id: Option<String>,
+    ) -> Result<ReplyOutcome, AppError> {
+        let code = match parse_reply(&sms.message_body) {
+            ReplyCommand::Acknowledge(code) | ReplyCommand::Resolve(code) => code,
+            _ => return Ok(ReplyOutcome::Duplicate),
+        };
+        let transition = match parse_reply(&sms.message_body) {
+            ReplyCommand::Resolve(_) => Transition::Resolve,
+            _ => Transition::Acknowledge,
+        };
+        let incident_id = match incident_id {
+            Some(id) => Some(id),
+            None => self.incidents.incident_for_code(&code).await?,
+        };
+        let Some(incident_id) = incident_id else {
+            return Ok(ReplyOutcome::Duplicate);
+        };
+        if !self
+            .finish_applied(&incident_id, sms, transition, from)
+            .await?
+        {
+            info!(incident = %incident_id, "redelivered reply was never applied; acting on it");
+            return self.act(sms, from).await;
+        }
+        info!(incident = %incident_id, "inbound message already handled");
+        Ok(ReplyOutcome::Duplicate)
+    }
+
+    /// If this message's status change is on the incident's timeline,
+    /// finishes its side effects and returns `true`.
+    async fn finish_applied(
+        &self,
+        incident_id: &str,
+        sms: &InboundSms,
+        transition: Transition,
+        from: &Phone,
+    ) -> Result<bool, AppError> {
+        let timeline = self.incidents.timeline(incident_id).await?;
+        let reply_key = format!("reply#{}", sms.inbound_message_id);
+        if !timeline.iter().any(|e| e.key == reply_key) {
+            return Ok(false);
+        }
+        let confirm_key = confirm_key(sms);
+        let confirmed = timeline.iter().any(|e| e.key == confirm_key);
+        if let Some(incident) = self.incidents.get(incident_id).await? {
+            self.after_change(&incident, transition, from, sms, !confirmed)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    async fn act(&self, sms: &InboundSms, from: &Phone) -> Result<ReplyOutcome, AppError> {
+        let sender = from.masked();
+        let from = from.clone();
         let config = self.config.current().await?;
         let known = config
             .person_by_phone(from.as_str())
@@ -155,6 +217,10 @@ where
                 reason: "no open incident has this code".into(),
             });
         };
+        // A redelivery can then finish what this run begins.
+        self.inbound
+            .attach(&sms.inbound_message_id, &incident_id)
+            .await?;
         let actor = Actor::Sms {
             person: known.clone().unwrap_or_else(|| "unknown responder".into()),
             phone: from.as_str().to_string(),
@@ -176,7 +242,8 @@ where
             .await?;
         match outcome {
             TransitionOutcome::Done(incident) => {
-                self.after_change(&incident, transition, &from).await?;
+                self.after_change(&incident, transition, &from, sms, true)
+                    .await?;
                 Ok(match transition {
                     Transition::Acknowledge => ReplyOutcome::Acknowledged { incident_id },
                     Transition::Resolve => ReplyOutcome::Resolved { incident_id },
@@ -187,6 +254,14 @@ where
                 Ok(ReplyOutcome::Refused {
                     reason: "sender was not paged for this incident".into(),
                 })
+            }
+            // An earlier delivery of this very message applied it.
+            TransitionOutcome::Refused(_)
+                if self
+                    .finish_applied(&incident_id, sms, transition, &from)
+                    .await? =>
+            {
+                Ok(ReplyOutcome::Duplicate)
             }
             TransitionOutcome::Refused(status) => {
                 info!(incident = %incident_id, %status, "reply refused by status");
@@ -262,11 +337,15 @@ where
         })
     }
 
+    /// Stops the escalation (harmless if stopped) and, if `confirm`, sends
+    /// the confirmation and records it under a key of this message.
     async fn after_change(
         &self,
         incident: &Incident,
         transition: Transition,
         to: &Phone,
+        sms: &InboundSms,
+        confirm: bool,
     ) -> Result<(), AppError> {
         if let Some(execution) = &incident.escalation_execution {
             let reason = match transition {
@@ -274,6 +353,9 @@ where
                 Transition::Resolve => "resolved by SMS",
             };
             self.escalations.stop(execution, reason).await?;
+        }
+        if !confirm {
+            return Ok(());
         }
         let text = match transition {
             Transition::Acknowledge => acknowledged_text(incident),
@@ -285,7 +367,7 @@ where
                 &incident.id,
                 &TimelineEntry::new(
                     self.clock.now(),
-                    format!("confirm#{message_id}"),
+                    confirm_key(sms),
                     TimelineEvent::ConfirmationSent {
                         to: to.masked(),
                         message_id,
@@ -300,6 +382,11 @@ where
     async fn answer(&self, to: &Phone, text: &str) -> Result<String, AppError> {
         Ok(self.sms.send_sms(to, text).await?)
     }
+}
+
+/// The timeline key of the confirmation of an inbound message.
+fn confirm_key(sms: &InboundSms) -> String {
+    format!("confirm#{}", sms.inbound_message_id)
 }
 
 #[cfg(test)]

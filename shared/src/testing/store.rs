@@ -13,8 +13,8 @@ use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
 use crate::core::time::iso;
 use crate::ports::paging::STALE_CLAIM_SECONDS;
 use crate::ports::{
-    AlarmMemory, BackendError, ClaimOutcome, FoldOutcome, InboundMessages, Incidents, LastOk,
-    LevelRecord, OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition,
+    AlarmMemory, BackendError, ClaimOutcome, FoldOutcome, InboundClaim, InboundMessages, Incidents,
+    LastOk, LevelRecord, OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition,
     TransitionOutcome, check_transition,
 };
 
@@ -36,6 +36,7 @@ pub enum Op {
     ClaimPage,
     CompletePage,
     ClaimInbound,
+    AttachInbound,
     ReleaseInbound,
     NoteOk,
     LastOk,
@@ -59,7 +60,8 @@ pub struct State {
     pub codes: BTreeMap<String, String>,
     pub levels: BTreeMap<(String, u32), LevelRecord>,
     pub pages: BTreeMap<(String, String), PageRecord>,
-    pub inbound: BTreeSet<String>,
+    /// Claimed inbound message ids, with the incident each names.
+    pub inbound: BTreeMap<String, Option<String>>,
     pub last_ok: BTreeMap<String, LastOk>,
 }
 
@@ -454,11 +456,24 @@ impl Paging for MemoryStore {
 }
 
 impl InboundMessages for MemoryStore {
-    async fn claim(&self, message_id: &str, _now: Timestamp) -> Result<bool, BackendError> {
-        Ok(self
-            .enter(Op::ClaimInbound)?
+    async fn claim(&self, message_id: &str, _now: Timestamp) -> Result<InboundClaim, BackendError> {
+        let mut s = self.enter(Op::ClaimInbound)?;
+        Ok(match s.inbound.get(message_id) {
+            Some(incident_id) => InboundClaim::Again {
+                incident_id: incident_id.clone(),
+            },
+            None => {
+                s.inbound.insert(message_id.to_string(), None);
+                InboundClaim::First
+            }
+        })
+    }
+
+    async fn attach(&self, message_id: &str, incident_id: &str) -> Result<(), BackendError> {
+        self.enter(Op::AttachInbound)?
             .inbound
-            .insert(message_id.to_string()))
+            .insert(message_id.to_string(), Some(incident_id.to_string()));
+        Ok(())
     }
 
     async fn release(&self, message_id: &str) -> Result<(), BackendError> {

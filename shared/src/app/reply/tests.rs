@@ -220,3 +220,73 @@ async fn an_sns_event_carries_the_inbound_sms() {
         .unwrap_err();
     assert!(!err.retryable());
 }
+
+#[tokio::test]
+async fn a_redelivered_ack_finishes_what_a_crashed_first_run_began() {
+    // GIVEN Aiko's ACK was applied, but the run died before stopping the
+    // escalation or confirming (and could not even give its claim back)
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    w.escalations.fail_next_stop(transient("StopExecution"));
+    w.store
+        .fail_next(Op::ReleaseInbound, transient("DeleteItem"));
+    let sms = w.sms_from(AIKO, &format!("ACK {code}"), "in-13");
+    assert!(w.replies().handle_sms(&sms).await.is_err());
+    assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
+    assert!(w.escalations.stopped().is_empty());
+    assert_eq!(w.sms.to(AIKO).len(), 1, "no confirmation yet");
+    // WHEN the same message is delivered again, twice
+    w.clock.advance(5);
+    let again = w.replies().handle_sms(&sms).await.unwrap();
+    let third = w.replies().handle_sms(&sms).await.unwrap();
+    // THEN the escalation is stopped and she is confirmed once, not told "already acknowledged"
+    assert_eq!(again, ReplyOutcome::Duplicate);
+    assert_eq!(third, ReplyOutcome::Duplicate);
+    assert!(!w.escalations.stopped().is_empty());
+    let texts = w.sms.to(AIKO);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[1].contains("acknowledged"), "{texts:?}");
+    assert_eq!(
+        w.kinds(&id)
+            .await
+            .iter()
+            .filter(|k| **k == "acknowledged")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_reply_given_back_after_a_failure_is_finished_not_refused() {
+    // GIVEN the ACK was applied but stopping the escalation failed, so the
+    // claim was given back for a redelivery
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    w.escalations.fail_next_stop(transient("StopExecution"));
+    let sms = w.sms_from(AIKO, &format!("ack {code}"), "in-14");
+    assert!(w.replies().handle_sms(&sms).await.unwrap_err().retryable());
+    // WHEN it comes again
+    let outcome = w.replies().handle_sms(&sms).await.unwrap();
+    // THEN it finishes: stop, one confirmation, no "already acknowledged"
+    assert_eq!(outcome, ReplyOutcome::Duplicate);
+    assert_eq!(w.escalations.stopped().len(), 1);
+    let texts = w.sms.to(AIKO);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(!texts[1].contains("already"), "{texts:?}");
+    assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
+}
+
+#[tokio::test]
+async fn a_redelivered_ack_that_was_never_applied_is_applied() {
+    // GIVEN the first run claimed the message and died before acting
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    let sms = w.sms_from(AIKO, &format!("ACK {code}"), "in-15");
+    w.store.with(|s| {
+        s.inbound.insert("in-15".into(), None);
+    });
+    // WHEN it is delivered again
+    let outcome = w.replies().handle_sms(&sms).await.unwrap();
+    // THEN it acknowledges
+    assert_eq!(outcome, ReplyOutcome::Acknowledged { incident_id: id });
+}

@@ -3,22 +3,43 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::DynamoStore;
-use super::items::{INBOUND, InboundItem, inbound_pk, key, to_item};
-use crate::ports::{BackendError, InboundMessages};
+use super::items::{INBOUND, InboundItem, from_item, inbound_pk, key, s, to_item};
+use crate::ports::{BackendError, InboundClaim, InboundMessages};
 
 /// How long handled inbound message ids are remembered.
 const INBOUND_TTL_DAYS: i64 = 7;
 
 impl InboundMessages for DynamoStore {
-    async fn claim(&self, message_id: &str, now: Timestamp) -> Result<bool, BackendError> {
+    async fn claim(&self, message_id: &str, now: Timestamp) -> Result<InboundClaim, BackendError> {
         let expires = now + SignedDuration::from_hours(INBOUND_TTL_DAYS * 24);
-        self.put_if_absent(to_item(&InboundItem {
+        let item = to_item(&InboundItem {
             pk: inbound_pk(message_id),
             sk: INBOUND.into(),
             at: now,
+            incident_id: None,
             expires_at: expires.as_second(),
-        })?)
-        .await
+        })?;
+        if self.put_if_absent(item).await? {
+            return Ok(InboundClaim::First);
+        }
+        let incident_id = match self.get_item(inbound_pk(message_id), INBOUND).await? {
+            Some(item) => from_item::<InboundItem>(item, "inbound message")?.incident_id,
+            None => None,
+        };
+        Ok(InboundClaim::Again { incident_id })
+    }
+
+    async fn attach(&self, message_id: &str, incident_id: &str) -> Result<(), BackendError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(inbound_pk(message_id), INBOUND)))
+            .update_expression("SET incident_id = :i")
+            .expression_attribute_values(":i", s(incident_id))
+            .send()
+            .await
+            .map_err(|e| crate::aws::backend_error("DynamoDB", "UpdateItem", e))?;
+        Ok(())
     }
 
     async fn release(&self, message_id: &str) -> Result<(), BackendError> {

@@ -418,13 +418,15 @@ pub struct PageItem {
     pub contact: String,
 }
 
-/// A handled inbound message.
+/// A handled inbound message, and the incident it named once known.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboundItem {
     pub pk: String,
     pub sk: String,
     #[serde(with = "iso_ms")]
     pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
     /// TTL, epoch seconds.
     pub expires_at: i64,
 }

@@ -21,8 +21,8 @@ use crate::core::policy::ResolvedTarget;
 use crate::core::routing::Urgency;
 
 use crate::ports::{
-    AlarmMemory, ClaimOutcome, FoldOutcome, InboundMessages, Incidents, LevelRecord, OpenOutcome,
-    PageClaim, Paging, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
+    AlarmMemory, ClaimOutcome, FoldOutcome, InboundClaim, InboundMessages, Incidents, LevelRecord,
+    OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
 };
 
 /// Every store port at once.
@@ -613,13 +613,24 @@ pub async fn the_escalation_is_recorded_once<S: Store>(s: &S, u: &str) {
     );
 }
 
-/// An inbound message is handled once, unless given back.
+/// An inbound message is handled once, unless given back; a redelivery
+/// learns which incident a first run was acting on.
 pub async fn an_inbound_message_is_claimed_once<S: Store>(s: &S, u: &str) {
     let id = format!("inbound-{u}");
-    assert!(s.claim(&id, at(0)).await.unwrap());
-    assert!(!s.claim(&id, at(1)).await.unwrap());
+    assert_eq!(s.claim(&id, at(0)).await.unwrap(), InboundClaim::First);
+    assert_eq!(
+        s.claim(&id, at(1)).await.unwrap(),
+        InboundClaim::Again { incident_id: None }
+    );
+    s.attach(&id, "20261121-ABCDEF").await.unwrap();
+    assert_eq!(
+        s.claim(&id, at(2)).await.unwrap(),
+        InboundClaim::Again {
+            incident_id: Some("20261121-ABCDEF".into())
+        }
+    );
     s.release(&id).await.unwrap();
-    assert!(s.claim(&id, at(2)).await.unwrap());
+    assert_eq!(s.claim(&id, at(3)).await.unwrap(), InboundClaim::First);
 }
 
 /// The newest OK is kept; the incident an OK resolved is remembered by the
