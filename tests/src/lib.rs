@@ -183,6 +183,7 @@ impl Local {
             escalations: &self.escalations,
             config: &self.config,
             clock: &SystemClock,
+            deadline: None,
         }
     }
 

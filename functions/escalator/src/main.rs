@@ -28,13 +28,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         incidents: &store,
         paging: &store,
         clock: &SystemClock,
+        deadline: None,
         sms: &sms,
         email: email.as_ref(),
         escalations: &escalations,
         config: &config,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let escalator = &escalator;
+        // Page claims are held until this invocation must end.
+        let deadline = i64::try_from(event.context.deadline)
+            .ok()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+        let escalator = Escalator {
+            deadline,
+            ..escalator
+        };
         async move {
             Ok::<SqsBatchResponse, lambda_runtime::Error>(
                 escalator.handle_batch(&event.payload).await,

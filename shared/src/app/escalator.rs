@@ -21,6 +21,7 @@ use crate::core::escalation::{Step, is_due, next_wake, step as policy_step, tota
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::sms::page_text;
+use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{
     BackendError, ClaimOutcome, Clock, ConfigSource, EmailSender, Escalations, Incidents,
     LevelRecord, PageClaim, Paging, SmsSender, StepResult,
@@ -45,7 +46,20 @@ pub struct Escalator<'a, I, G, P, M, E, C> {
     pub escalations: &'a E,
     pub config: &'a C,
     pub clock: &'a dyn Clock,
+    /// When the current run must end (the Lambda invocation's deadline):
+    /// page claims are held until then, so a run that dies between claiming
+    /// and sending frees its claims when it could no longer send. `None`
+    /// outside Lambda: claims are then held for [`DEFAULT_LEASE_SECONDS`].
+    pub deadline: Option<Timestamp>,
 }
+
+impl<I, G, P, M, E, C> Clone for Escalator<'_, I, G, P, M, E, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, G, P, M, E, C> Copy for Escalator<'_, I, G, P, M, E, C> {}
 
 /// What happened to one due notification.
 enum Sent {
@@ -311,9 +325,13 @@ where
                 .await?;
             return Ok(Sent::Done);
         }
+        let now = self.clock.now();
+        let lease_until = self
+            .deadline
+            .unwrap_or(now + jiff::SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
         match self
             .paging
-            .claim_page(&incident.id, &claim, self.clock.now())
+            .claim_page(&incident.id, &claim, now, lease_until)
             .await?
         {
             ClaimOutcome::Claimed => {}
@@ -345,6 +363,10 @@ where
             Ok(id) => id,
             Err(e) => {
                 warn!(incident = %incident.id, person = %person.id, channel = %rule.channel, error = %e, retryable = e.retryable, "page failed");
+                // Not sent: the next attempt may claim it at once.
+                if e.retryable {
+                    self.paging.release_page(&incident.id, &claim).await?;
+                }
                 self.incidents
                     .append(
                         &incident.id,

@@ -9,9 +9,11 @@ use crate::core::incident::{Channel, Status, TimelineEntry};
 use crate::core::phone::Phone;
 use crate::core::policy::ResolvedTarget;
 
-/// A page claim older than this may be taken over by a retry (the first
-/// attempt died between claiming and sending).
-pub const STALE_CLAIM_SECONDS: i64 = 60;
+/// How long a claim is held when the claimer does not say (a run outside
+/// Lambda, such as the local harness); a Lambda run holds its claims until
+/// its own deadline. Claims written before leases existed are taken over
+/// this long after they were made.
+pub const DEFAULT_LEASE_SECONDS: i64 = 60;
 
 /// A page about to be sent: its dedup identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,14 +82,25 @@ pub trait Paging: Send + Sync {
     ) -> impl Future<Output = Result<LevelRecord, BackendError>> + Send;
 
     /// Atomically checks the incident is still triggered, adds the person's
-    /// numbers to the paged set and claims the page's dedup key. A claim
-    /// left unsent for [`STALE_CLAIM_SECONDS`] is taken over.
+    /// numbers to the paged set and claims the page's dedup key until
+    /// `lease_until` (the end of the claiming run). A claim left unsent
+    /// past its lease (its run died between claiming and sending) is taken
+    /// over.
     fn claim_page(
         &self,
         incident_id: &str,
         claim: &PageClaim,
         now: Timestamp,
+        lease_until: Timestamp,
     ) -> impl Future<Output = Result<ClaimOutcome, BackendError>> + Send;
+
+    /// Gives back a claim whose send failed, unless it was sent, so the
+    /// next attempt sends at once.
+    fn release_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Marks a claimed page as sent and records it on the timeline.
     fn complete_page(

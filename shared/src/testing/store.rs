@@ -7,11 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
 use crate::core::time::iso;
-use crate::ports::paging::STALE_CLAIM_SECONDS;
 use crate::ports::{
     AlarmMemory, BackendError, ClaimOutcome, FoldOutcome, InboundClaim, InboundMessages, Incidents,
     LastOk, LevelRecord, OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition,
@@ -34,6 +33,7 @@ pub enum Op {
     Level,
     FireLevel,
     ClaimPage,
+    ReleasePage,
     CompletePage,
     ClaimInbound,
     AttachInbound,
@@ -46,6 +46,7 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRecord {
     pub claimed_at: Timestamp,
+    pub lease_until: Timestamp,
     pub message_id: Option<String>,
 }
 
@@ -397,6 +398,7 @@ impl Paging for MemoryStore {
         incident_id: &str,
         claim: &PageClaim,
         now: Timestamp,
+        lease_until: Timestamp,
     ) -> Result<ClaimOutcome, BackendError> {
         let mut s = self.enter(Op::ClaimPage)?;
         let status = s
@@ -413,9 +415,8 @@ impl Paging for MemoryStore {
             return Ok(ClaimOutcome::NotPaging(status));
         }
         let key = (incident_id.to_string(), claim.key());
-        let stale = now - SignedDuration::from_secs(STALE_CLAIM_SECONDS);
         if let Some(page) = s.pages.get(&key)
-            && (page.message_id.is_some() || page.claimed_at >= stale)
+            && (page.message_id.is_some() || page.lease_until >= now)
         {
             return Ok(ClaimOutcome::AlreadyClaimed);
         }
@@ -423,6 +424,7 @@ impl Paging for MemoryStore {
             key,
             PageRecord {
                 claimed_at: now,
+                lease_until,
                 message_id: None,
             },
         );
@@ -432,6 +434,15 @@ impl Paging for MemoryStore {
                 .extend(claim.ack_numbers.iter().map(|p| p.as_str().to_string()));
         }
         Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn release_page(&self, incident_id: &str, claim: &PageClaim) -> Result<(), BackendError> {
+        let mut s = self.enter(Op::ReleasePage)?;
+        let key = (incident_id.to_string(), claim.key());
+        if s.pages.get(&key).is_some_and(|p| p.message_id.is_none()) {
+            s.pages.remove(&key);
+        }
+        Ok(())
     }
 
     async fn complete_page(
@@ -447,6 +458,7 @@ impl Paging for MemoryStore {
             .entry((incident_id.to_string(), claim.key()))
             .or_insert(PageRecord {
                 claimed_at: entry.at,
+                lease_until: entry.at,
                 message_id: None,
             });
         page.message_id = Some(message_id.to_string());

@@ -73,22 +73,44 @@ async fn a_step_run_twice_sends_each_page_once() {
 }
 
 #[tokio::test]
-async fn a_claim_left_unsent_is_taken_over_once_stale() {
-    // GIVEN the email was claimed but the mail service failed
+async fn a_failed_send_gives_its_claim_back_so_the_retry_sends_at_once() {
+    // GIVEN the mail service failed the email
     let w = World::default();
     let id = open(&w).await;
     w.email.fail_next(transient("SendEmail"));
     let err = w.escalator().run_step(&id, 0).await.unwrap_err();
     assert!(err.retryable());
     assert!(w.kinds(&id).await.contains(&"page_failed"));
-    // WHEN it is retried at once: the claim is fresh, another run may hold it
-    w.clock.advance(10);
-    w.escalator().run_step(&id, 0).await.unwrap();
-    assert!(w.email.sent().is_empty());
-    // WHEN it is retried after the claim went stale
-    w.clock.advance(crate::ports::paging::STALE_CLAIM_SECONDS);
+    // WHEN the step is retried a moment later
+    w.clock.advance(2);
     w.escalator().run_step(&id, 0).await.unwrap();
     // THEN the email goes out, once
+    assert_eq!(w.email.sent().len(), 1);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(w.email.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_claim_whose_run_died_is_taken_over_when_its_lease_ends() {
+    // GIVEN a run claimed the email until its deadline, then died
+    let w = World::default();
+    let id = open(&w).await;
+    let crashed = Escalator {
+        deadline: Some(at(30)),
+        ..w.escalator()
+    };
+    w.email.fail_next(permanent("SendEmail"));
+    w.store.fail_next(Op::Append, transient("PutItem"));
+    let _ = crashed.run_step(&id, 0).await;
+    let claims = w.store.with(|s| s.pages.len());
+    assert_eq!(claims, 1, "the claim outlived its run");
+    // WHEN a retry comes before the deadline, then after it
+    w.clock.advance(10);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    assert!(w.email.sent().is_empty(), "the claim may still be sending");
+    w.clock.advance(25);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN the email goes out once the lease has ended
     assert_eq!(w.email.sent().len(), 1);
 }
 

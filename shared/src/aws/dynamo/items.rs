@@ -413,6 +413,10 @@ pub struct PageItem {
     pub state: String,
     #[serde(with = "iso_ms")]
     pub claimed_at: Timestamp,
+    /// Until when the claiming run may still send; absent in claims written
+    /// before version 0.2.
+    #[serde(default, with = "iso_ms_opt", skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<Timestamp>,
     pub person: String,
     pub channel: String,
     pub contact: String,

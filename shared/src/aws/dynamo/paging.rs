@@ -8,7 +8,7 @@ use super::items::{
 };
 use super::{DynamoStore, Txn, conflict, entry_writes, put};
 use crate::core::incident::{Status, TimelineEntry};
-use crate::ports::paging::STALE_CLAIM_SECONDS;
+use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{BackendError, ClaimOutcome, LevelRecord, PageClaim, Paging};
 
 impl Paging for DynamoStore {
@@ -51,6 +51,7 @@ impl Paging for DynamoStore {
         incident_id: &str,
         claim: &PageClaim,
         now: Timestamp,
+        lease_until: Timestamp,
     ) -> Result<ClaimOutcome, BackendError> {
         // The claim records the person's numbers: from now on their replies count.
         let mut update = Update::builder()
@@ -85,19 +86,22 @@ impl Paging for DynamoStore {
             entity: "page".into(),
             state: "claimed".into(),
             claimed_at: now,
+            lease_until: Some(lease_until),
             person: claim.person.clone(),
             channel: claim.channel.as_str().into(),
             contact: claim.contact.clone(),
         })?;
-        let stale = now - SignedDuration::from_secs(STALE_CLAIM_SECONDS);
+        // Claims from before leases: taken over a default lease after they were made.
+        let stale = now - SignedDuration::from_secs(DEFAULT_LEASE_SECONDS);
         let page_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(page))
             .condition_expression(
-                "attribute_not_exists(sk) OR (#state = :claimed AND claimed_at < :stale)",
+                "attribute_not_exists(sk) OR (#state = :claimed AND (lease_until < :now OR (attribute_not_exists(lease_until) AND claimed_at < :stale)))",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":now", t(now))
             .expression_attribute_values(":stale", t(stale))
             .build()
             .map_err(|e| build_error("TransactWriteItems", e))?;
@@ -118,6 +122,21 @@ impl Paging for DynamoStore {
                 None => Err(corrupt(format!("incident {incident_id} vanished"))),
             },
         }
+    }
+
+    async fn release_page(&self, incident_id: &str, claim: &PageClaim) -> Result<(), BackendError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), &page_sk(&claim.key()))))
+            .condition_expression("#state = :claimed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .send()
+            .await;
+        // Not released: sent meanwhile, or gone.
+        super::condition_held(result, "DeleteItem").map(|_| ())
     }
 
     async fn complete_page(

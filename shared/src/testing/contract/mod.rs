@@ -349,7 +349,7 @@ pub async fn acknowledgement_needs_a_paged_number<S: Store>(s: &S, u: &str) {
         TransitionOutcome::NotPaged
     );
     assert_eq!(
-        s.claim_page(&i.id, &claim(0, "hana", vec![hana.clone()]), at(6))
+        s.claim_page(&i.id, &claim(0, "hana", vec![hana.clone()]), at(6), at(66))
             .await
             .unwrap(),
         ClaimOutcome::Claimed
@@ -383,7 +383,7 @@ pub async fn acknowledgement_needs_a_paged_number<S: Store>(s: &S, u: &str) {
         TransitionOutcome::Refused(Status::Acknowledged)
     );
     assert_eq!(
-        s.claim_page(&i.id, &claim(1, "ben", vec![]), at(9))
+        s.claim_page(&i.id, &claim(1, "ben", vec![]), at(9), at(69))
             .await
             .unwrap(),
         ClaimOutcome::NotPaging(Status::Acknowledged)
@@ -425,29 +425,35 @@ pub async fn an_ok_older_than_the_newest_alarm_is_stale<S: Store>(s: &S, u: &str
     assert!(matches!(outcome, TransitionOutcome::Done(_)), "{outcome:?}");
 }
 
-/// A page is claimed once; a claim left unsent is taken over once stale.
+/// A page is claimed once; a claim left unsent is taken over once its
+/// lease ends, or at once when its claimer gives it back.
 pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S, u: &str) {
     let mut i = incident(u, "P", at(0));
     open(s, &mut i).await;
     let i = i;
     let c = claim(0, "hana", vec![phone(u)]);
     assert_eq!(
-        s.claim_page(&i.id, &c, at(10)).await.unwrap(),
+        s.claim_page(&i.id, &c, at(10), at(40)).await.unwrap(),
         ClaimOutcome::Claimed
     );
     assert_eq!(
-        s.claim_page(&i.id, &c, at(20)).await.unwrap(),
+        s.claim_page(&i.id, &c, at(20), at(50)).await.unwrap(),
         ClaimOutcome::AlreadyClaimed,
-        "a concurrent run"
+        "a concurrent run, within the lease"
     );
-    let stale = 10 + crate::ports::paging::STALE_CLAIM_SECONDS + 1;
     assert_eq!(
-        s.claim_page(&i.id, &c, at(stale)).await.unwrap(),
+        s.claim_page(&i.id, &c, at(41), at(71)).await.unwrap(),
         ClaimOutcome::Claimed,
-        "the first run died before sending"
+        "the first run died before sending; its lease ended"
+    );
+    s.release_page(&i.id, &c).await.unwrap();
+    assert_eq!(
+        s.claim_page(&i.id, &c, at(42), at(72)).await.unwrap(),
+        ClaimOutcome::Claimed,
+        "given back after a failed send"
     );
     let sent = TimelineEntry::new(
-        at(stale + 1),
+        at(43),
         format!("page#{}", c.key()),
         TimelineEvent::Paged {
             step: 0,
@@ -460,19 +466,19 @@ pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S
         },
     );
     s.complete_page(&i.id, &c, "m-1", &sent).await.unwrap();
+    s.release_page(&i.id, &c).await.unwrap();
     assert_eq!(
-        s.claim_page(&i.id, &c, at(stale + 1000)).await.unwrap(),
+        s.claim_page(&i.id, &c, at(5000), at(5030)).await.unwrap(),
         ClaimOutcome::AlreadyClaimed,
-        "a sent page is never taken over"
+        "a sent page is never taken over, nor given back"
     );
-    let other = claim(0, "hana", vec![]);
     let other = PageClaim {
         channel: Channel::Email,
         contact: "work".into(),
-        ..other
+        ..claim(0, "hana", vec![])
     };
     assert_eq!(
-        s.claim_page(&i.id, &other, at(30)).await.unwrap(),
+        s.claim_page(&i.id, &other, at(30), at(60)).await.unwrap(),
         ClaimOutcome::Claimed
     );
     assert!(
