@@ -1,7 +1,7 @@
 # Two commands for a fresh machine:
 #   make demo   set up everything and run the demo scenario
 #   make test   set up everything and run every test
-.PHONY: demo test up down check bench
+.PHONY: demo test up down check bench fuzz
 
 demo:
 	scripts/dev.sh demo
@@ -25,3 +25,9 @@ check:
 # Sizes, cold start and intake latency.
 bench:
 	scripts/bench.sh
+
+# Property-based fuzzing of every parser (alarm events, SNS envelope, SMS
+# replies, configuration), FUZZ_CASES cases per property (make test runs 256).
+FUZZ_CASES ?= 100000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --locked --release -p klaxon-shared --lib app::fuzz

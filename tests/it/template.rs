@@ -17,6 +17,9 @@ const AWS_ONLY: &[&str] = &[
     "AWS::Logs::LogGroup",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
+    // moto stores alarms but nothing evaluates them; checked below by shape.
+    "AWS::CloudWatch::Alarm",
 ];
 /// Resource types the harness provisions.
 const PROVISIONED: &[&str] = &[
@@ -170,4 +173,63 @@ async fn the_local_state_machine_runs_the_asl_file_from_infra() {
         !described.definition().contains("${"),
         "no substitution left"
     );
+}
+
+/// Every place a failure can end up silently is watched by an alarm that
+/// reaches the operators directly, never through Klaxon's own paging.
+#[test]
+fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_operators() {
+    let template = klaxon_local::Template::repo().unwrap();
+    let alarms = template.resources_of("AWS::CloudWatch::Alarm");
+    let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
+    let watched = |id: &str| {
+        alarms.iter().any(|(_, body)| {
+            text(body).contains(&format!("Ref: {id}"))
+                || text(body).contains(&format!("GetAtt: {id}."))
+        })
+    };
+    let mut targets = vec![
+        ids::INTAKE.to_string(),
+        ids::SMS_REPLY.into(),
+        ids::ESCALATOR.into(),
+        ids::STATE_MACHINE.into(),
+    ];
+    for (id, body) in template.resources_of("AWS::SQS::Queue") {
+        if id != ids::ESCALATION_QUEUE {
+            assert!(text(body).contains("MessageRetentionPeriod"), "{id}");
+            targets.push(id);
+        }
+    }
+    for id in &targets {
+        assert!(watched(id), "no alarm watches {id}");
+    }
+    for (id, body) in &alarms {
+        let actions = body
+            .get("Properties")
+            .and_then(|p| p.get("AlarmActions"))
+            .map(text)
+            .unwrap_or_default();
+        assert!(
+            actions.contains("OperatorAlertsTopic"),
+            "{id} notifies nobody: {actions}"
+        );
+        let missing = body
+            .get("Properties")
+            .and_then(|p| p.get("TreatMissingData"))
+            .and_then(Value::as_str);
+        assert!(missing.is_some(), "{id}: say what missing data means");
+    }
+    let names: Vec<&str> = alarms.iter().map(|(id, _)| id.as_str()).collect();
+    for expected in [
+        "SmsSpendAlarm",
+        "SmsDeliveryFailuresAlarm",
+        "AlarmRuleFailedInvocationsAlarm",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing: {names:?}");
+    }
+    // The operators hear from SNS directly, not from a Klaxon function.
+    for (id, body) in template.resources_of("AWS::SNS::Subscription") {
+        let protocol = body["Properties"]["Protocol"].as_str().unwrap_or_default();
+        assert!(matches!(protocol, "email" | "sms"), "{id}: {protocol}");
+    }
 }

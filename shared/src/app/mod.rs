@@ -9,6 +9,9 @@ pub mod operator;
 pub mod reply;
 pub mod sns;
 
+#[cfg(test)]
+mod fuzz;
+
 use crate::core::alarm::IntakeError;
 use crate::core::incident::{Actor, TimelineEvent};
 use crate::ports::{BackendError, ConfigLoadError, Transition};
