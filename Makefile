@@ -30,4 +30,4 @@ bench:
 # replies, configuration), FUZZ_CASES cases per property (make test runs 256).
 FUZZ_CASES ?= 100000
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test --locked --release -p klaxon-shared --lib app::fuzz
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --locked -p klaxon-shared --lib app::fuzz
