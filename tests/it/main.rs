@@ -12,4 +12,5 @@ mod oncall;
 mod replies;
 mod routing;
 mod rule_pattern;
+mod storm;
 mod template;

