@@ -350,6 +350,10 @@ async fn a_missing_or_invalid_configuration_fails_without_writing() {
         .await
         .unwrap_err();
     assert!(
+        !err.retryable(),
+        "a broken configuration is not retried: {err}"
+    );
+    assert!(
         matches!(
             err,
             AppError::Config(crate::ports::ConfigLoadError::Invalid(_))
@@ -441,16 +445,4 @@ async fn a_redelivered_ok_stops_the_escalation_that_a_crashed_first_run_left_run
         .filter(|e| e.event.summary().starts_with("alarm OK"))
         .count();
     assert_eq!(oks, 1);
-}
-
-#[tokio::test]
-async fn a_broken_configuration_is_not_retried() {
-    let w = World::default();
-    w.config.set("version: 1\npeople: {}\n");
-    let err = w
-        .intake()
-        .handle(&alarm_event(NAME, "ALARM", at(0)))
-        .await
-        .unwrap_err();
-    assert!(!err.retryable(), "{err}");
 }
