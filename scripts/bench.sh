@@ -4,7 +4,8 @@
 #   a. Lambda package size: `cargo lambda build --release --arm64` for each
 #      function; the bootstrap binary and the zip Lambda receives
 #      (`cargo lambda build --output-format zip`, as `cargo lambda deploy`).
-#      Budgets: bootstrap <= 6 MB, zip <= 3 MB (1 MB = 1,000,000 bytes).
+#      Budgets: bootstrap <= 8 MB (the project guide's limit), zip <= 3 MB
+#      (1 MB = 1,000,000 bytes).
 #   b. Cold start: native (host) release binaries run against a stub Lambda
 #      Runtime API (tests/src/bin/coldstart.rs); time from process spawn to
 #      the first GET /2018-06-01/runtime/invocation/next. min/median/p90.
@@ -27,7 +28,7 @@ cd "$ROOT"
 FUNCTIONS=(alarm-intake sms-reply escalator)
 RUNS="${COLDSTART_RUNS:-20}"
 JOBS="${BENCH_JOBS:-2}"
-BOOTSTRAP_BUDGET=6000000
+BOOTSTRAP_BUDGET=8000000
 ZIP_BUDGET=3000000
 INTAKE_BUDGET_NS=50000
 ONCALL_BUDGET_NS=10000
@@ -72,7 +73,7 @@ for f in "${FUNCTIONS[@]}"; do
   BOOT[$f]=$b
   ZIP[$f]=$z
   SIZE_OK[$f]=$verdict
-  printf '%-13s bootstrap %10s B (%s MB, budget 6 MB)  zip %10s B (%s MB, budget 3 MB)  %s\n' \
+  printf '%-13s bootstrap %10s B (%s MB, budget 8 MB)  zip %10s B (%s MB, budget 3 MB)  %s\n' \
     "$f" "$(bytes "$b")" "$(mb "$b")" "$(bytes "$z")" "$(mb "$z")" "$verdict"
 done
 
@@ -146,7 +147,7 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
   echo "Measured with \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), $(rustc --version | cut -d' ' -f1-2), ${cpu:-unknown CPU} ($(nproc) cores)."
   echo "Sizes: \`cargo lambda build --release --arm64\` (1 MB = 1,000,000 bytes). Cold start: host release build, spawn to first \`GET /runtime/invocation/next\` against a stub Runtime API, $RUNS runs."
   echo
-  echo "| Function | bootstrap (arm64) | zip | size budget (6 MB / 3 MB) | cold start min / median / p90 |"
+  echo "| Function | bootstrap (arm64) | zip | size budget (8 MB / 3 MB) | cold start min / median / p90 |"
   echo "|---|---:|---:|:---:|---:|"
   for f in "${FUNCTIONS[@]}"; do
     v="${SIZE_OK[$f]}"
