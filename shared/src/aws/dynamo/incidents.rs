@@ -294,16 +294,8 @@ impl Incidents for DynamoStore {
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(escalation_execution)",
             )
-            .expression_attribute_values(":e", s(execution))
-            .build()
-            .map_err(|e| build_error("TransactWriteItems", e))?;
-        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
-        writes.extend(entry_writes(
-            &self.table,
-            incident_id,
-            std::slice::from_ref(entry),
-        )?);
-        let txn = self.transact(writes).await?;
+            .expression_attribute_values(":e", s(execution));
+        let txn = self.update_with_entry(update, incident_id, entry).await?;
         match txn {
             Txn::Committed => Ok(true),
             _ if txn.failed(0) => Ok(false),

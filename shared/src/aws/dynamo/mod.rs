@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 pub use config::{DynamoConfig, StoredConfig};
@@ -120,6 +121,26 @@ impl DynamoStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// One update (item 0) and the timeline entry that records it, in one
+    /// transaction.
+    async fn update_with_entry(
+        &self,
+        update: UpdateBuilder,
+        incident_id: &str,
+        entry: &crate::core::incident::TimelineEntry,
+    ) -> Result<Txn, BackendError> {
+        let update = update
+            .build()
+            .map_err(|e| build_error("TransactWriteItems", e))?;
+        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
+        writes.extend(entry_writes(
+            &self.table,
+            incident_id,
+            std::slice::from_ref(entry),
+        )?);
+        self.transact(writes).await
     }
 
     async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Txn, BackendError> {

@@ -153,16 +153,8 @@ impl Paging for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", s("sent"))
             .expression_attribute_values(":m", s(message_id))
-            .expression_attribute_values(":at", t(entry.at))
-            .build()
-            .map_err(|e| build_error("TransactWriteItems", e))?;
-        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
-        writes.extend(entry_writes(
-            &self.table,
-            incident_id,
-            std::slice::from_ref(entry),
-        )?);
-        match self.transact(writes).await? {
+            .expression_attribute_values(":at", t(entry.at));
+        match self.update_with_entry(update, incident_id, entry).await? {
             Txn::Committed => Ok(()),
             Txn::Cancelled(_) => Err(conflict("recording a sent page")),
         }

@@ -5,152 +5,20 @@
 //! Each case takes a store and a string unique to the run, so cases can
 //! share one table. [`outbound`] holds the contract of the other ports.
 
+mod fixtures;
 pub mod outbound;
 
-use std::collections::BTreeSet;
+pub use fixtures::{Store, incident, t0, unique};
+use fixtures::{alarm_entry, at, claim, cli, open, opened, phone, resolve_entry};
 
 use jiff::{SignedDuration, Timestamp};
-use rand::RngExt;
 
-use crate::core::classify::Severity;
-use crate::core::incident::{
-    AckCode, Actor, Channel, Incident, Status, TimelineEntry, TimelineEvent,
-};
-use crate::core::phone::Phone;
+use crate::core::incident::{AckCode, Actor, Channel, Status, TimelineEntry, TimelineEvent};
 use crate::core::policy::ResolvedTarget;
-use crate::core::routing::Urgency;
-
 use crate::ports::{
-    AlarmMemory, ClaimOutcome, FoldOutcome, InboundClaim, InboundMessages, Incidents, LevelRecord,
-    OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
+    ClaimOutcome, FoldOutcome, InboundClaim, LevelRecord, OpenOutcome, PageClaim, Requirement,
+    ResolvedByAlarm, Transition, TransitionOutcome,
 };
-
-/// Every store port at once.
-pub trait Store: Incidents + Paging + InboundMessages + AlarmMemory {}
-impl<T: Incidents + Paging + InboundMessages + AlarmMemory> Store for T {}
-
-/// A string unique to this run: ids, keys and codes derive from it.
-pub fn unique() -> String {
-    let n: u64 = rand::rng().random();
-    format!("{n:016x}")
-}
-
-/// The base time of the cases.
-pub fn t0() -> Timestamp {
-    Timestamp::from_second(1_795_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn at(secs: i64) -> Timestamp {
-    t0() + SignedDuration::from_secs(secs)
-}
-
-/// A four-digit code unlikely to collide with another run's.
-fn code(u: &str, salt: u32) -> String {
-    let n = u
-        .bytes()
-        .fold(salt, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    AckCode::from_number(n).0
-}
-
-/// A triggered incident, as intake builds one.
-pub fn incident(u: &str, name: &str, opened_at: Timestamp) -> Incident {
-    let salt = name.bytes().map(u32::from).sum();
-    Incident {
-        id: format!("20261121-{}{name}", &u[..6]).to_uppercase(),
-        title: format!("alarm {name}"),
-        status: Status::Triggered,
-        severity: Severity::Sev2,
-        urgency: Urgency::High,
-        service: "checkout".into(),
-        policy: "default".into(),
-        decided_by: "default".into(),
-        severity_from: "default".into(),
-        matched: vec!["alarm_name ~ *".into()],
-        alarm_name: format!("alarm-{name}"),
-        alarm_arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{u}-{name}"),
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
-        dedup_key: format!("123456789012|us-east-1|{u}-{name}"),
-        description: Some("severity:SEV2".into()),
-        reason: "Threshold Crossed".into(),
-        opened_at,
-        last_alarm_at: opened_at,
-        alarm_state_at: opened_at - SignedDuration::from_secs(5),
-        alarm_count: 1,
-        acknowledged_at: None,
-        acknowledged_by: None,
-        resolved_at: None,
-        resolved_by: None,
-        ack_code: code(u, salt),
-        paged_numbers: BTreeSet::new(),
-        escalation_execution: None,
-    }
-}
-
-fn alarm_entry(state_at: Timestamp, now: Timestamp) -> TimelineEntry {
-    let event = TimelineEvent::AlarmState {
-        state: crate::core::alarm::AlarmState::Alarm,
-        reason: "Threshold Crossed again".into(),
-        route: "eventbridge".into(),
-        changed_at: crate::core::time::iso(state_at),
-    };
-    let key = event.once_key().unwrap_or_default();
-    TimelineEntry::new(now, key, event)
-}
-
-fn opened(i: &Incident) -> Vec<TimelineEntry> {
-    vec![
-        alarm_entry(i.alarm_state_at, i.opened_at),
-        TimelineEntry::new(i.opened_at, "opened", TimelineEvent::Opened),
-    ]
-}
-
-/// Opens `i`; a code another open incident holds (the table is shared
-/// with other tests) is replaced, as intake does.
-async fn open<S: Store>(s: &S, i: &mut Incident) {
-    for salt in 0..50 {
-        match s.open(i, &opened(i)).await.unwrap() {
-            OpenOutcome::Opened => return,
-            OpenOutcome::CodeTaken => i.ack_code = AckCode::from_number(salt * 7919 + 17).0,
-            other => panic!("{other:?}"),
-        }
-    }
-    panic!("no free code");
-}
-
-fn resolve_entry(now: Timestamp) -> TimelineEntry {
-    TimelineEntry::new(
-        now,
-        "resolved",
-        TimelineEvent::Resolved {
-            by: "ops".into(),
-            via: "cli".into(),
-        },
-    )
-}
-
-fn cli() -> Actor {
-    Actor::Cli { user: "ops".into() }
-}
-
-fn phone(u: &str) -> Phone {
-    let digits: String = u
-        .bytes()
-        .map(|b| char::from(b'0' + b % 10))
-        .take(8)
-        .collect();
-    Phone::parse(&format!("+8190{digits}")).unwrap()
-}
-
-fn claim(step: u32, person: &str, numbers: Vec<Phone>) -> PageClaim {
-    PageClaim {
-        step,
-        person: person.into(),
-        channel: Channel::Sms,
-        contact: "mobile".into(),
-        ack_numbers: numbers,
-    }
-}
 
 /// One open incident per dedup key; a taken code is reported as such.
 pub async fn open_is_once_per_dedup_key_and_code<S: Store>(s: &S, u: &str) {
