@@ -28,9 +28,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         sms: &sms,
         escalations: &escalations,
         config: &config,
+        deadline: None,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let replies = &replies;
+        // A confirmation claim is held until this invocation must end.
+        let deadline = i64::try_from(event.context.deadline)
+            .ok()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+        let replies = Replies {
+            deadline,
+            ..replies
+        };
         async move {
             replies
                 .handle(&event.payload)

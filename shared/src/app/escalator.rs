@@ -335,7 +335,17 @@ where
             .await?
         {
             ClaimOutcome::Claimed => {}
-            ClaimOutcome::AlreadyClaimed => return Ok(Sent::Done),
+            ClaimOutcome::AlreadySent => return Ok(Sent::Done),
+            // Not sent yet, and maybe never: its run may have died after
+            // claiming. Fail the step so it comes again after the lease
+            // (the queue's visibility timeout is longer than any run);
+            // answering it now would let the workflow move on unpaged.
+            ClaimOutcome::InFlight { lease_until } => {
+                return Err(AppError::InFlight {
+                    what: format!("page {}", claim.key()),
+                    lease_until,
+                });
+            }
             ClaimOutcome::NotPaging(_) => return Ok(Sent::Stop),
         }
         let (sent, to) = match rule.channel {

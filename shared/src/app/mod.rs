@@ -28,6 +28,14 @@ pub enum AppError {
     Config(#[from] ConfigLoadError),
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// A message (a page, a confirmation) is claimed by another run that
+    /// may still send it: a retry after `lease_until` sends it if that run
+    /// did not.
+    #[error("{what} is claimed by another run until {lease_until}; retry after it")]
+    InFlight {
+        what: String,
+        lease_until: jiff::Timestamp,
+    },
     /// Concurrent writers kept winning; a later retry will settle it.
     #[error("gave up after {attempts} attempts: {what}")]
     Contended { what: String, attempts: u32 },
@@ -43,7 +51,15 @@ impl AppError {
             // event goes to the dead-letter queue with this reason, to be
             // redriven after `klaxon config apply`.
             Self::Config(_) => false,
-            Self::Contended { .. } => true,
+            Self::Contended { .. } | Self::InFlight { .. } => true,
+        }
+    }
+
+    /// When a retry can first succeed, if the error says.
+    pub fn retry_after(&self) -> Option<jiff::Timestamp> {
+        match self {
+            Self::InFlight { lease_until, .. } => Some(*lease_until),
+            _ => None,
         }
     }
 }

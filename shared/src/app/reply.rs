@@ -17,9 +17,10 @@ use crate::core::phone::{Phone, mask};
 use crate::core::reply::CARRIER_KEYWORDS;
 use crate::core::reply::{ReplyCommand, parse_reply};
 use crate::core::sms::{acknowledged_text, already_text, help_text, resolved_text};
+use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{
-    Clock, ConfigSource, Escalations, InboundClaim, InboundMessages, Incidents, Requirement,
-    SmsSender, Transition, TransitionOutcome,
+    Clock, ConfigSource, ConfirmationClaim, Escalations, InboundClaim, InboundMessages, Incidents,
+    Requirement, SmsSender, Transition, TransitionOutcome,
 };
 
 /// The inbound SMS as End User Messaging publishes it.
@@ -71,7 +72,19 @@ pub struct Replies<'a, I, N, P, E, C> {
     pub escalations: &'a E,
     pub config: &'a C,
     pub clock: &'a dyn Clock,
+    /// When the current run must end (the Lambda invocation's deadline):
+    /// a confirmation claim is held until then. `None` outside Lambda:
+    /// [`DEFAULT_LEASE_SECONDS`].
+    pub deadline: Option<jiff::Timestamp>,
 }
+
+impl<I, N, P, E, C> Clone for Replies<'_, I, N, P, E, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, N, P, E, C> Copy for Replies<'_, I, N, P, E, C> {}
 
 impl<I, N, P, E, C> Replies<'_, I, N, P, E, C>
 where
@@ -361,7 +374,34 @@ where
             Transition::Acknowledge => acknowledged_text(incident),
             Transition::Resolve => resolved_text(incident),
         };
-        let message_id = self.answer(to, &text).await?;
+        // One run sends it: a concurrent redelivery meets the claim and
+        // comes again later; a run that died after claiming leaves it to
+        // the first retry after its lease.
+        let now = self.clock.now();
+        let lease_until = self
+            .deadline
+            .unwrap_or(now + jiff::SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
+        if let ConfirmationClaim::InFlight { lease_until } = self
+            .inbound
+            .claim_confirmation(&sms.inbound_message_id, now, lease_until)
+            .await?
+        {
+            return Err(AppError::InFlight {
+                what: format!("the confirmation of {}", sms.inbound_message_id),
+                lease_until,
+            });
+        }
+        let message_id = match self.answer(to, &text).await {
+            Ok(id) => id,
+            Err(e) => {
+                if e.retryable() {
+                    self.inbound
+                        .release_confirmation(&sms.inbound_message_id)
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
         self.incidents
             .append(
                 &incident.id,

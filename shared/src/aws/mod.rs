@@ -66,8 +66,33 @@ where
     BackendError {
         service,
         operation,
-        message: DisplayErrorContext(&err).to_string(),
+        message: describe(&err),
         retryable,
+    }
+}
+
+/// Longest error text kept: it goes on timelines and into dead letters.
+const MAX_ERROR_CHARS: usize = 500;
+
+/// A short description of an SDK error: the service's code and message
+/// when the service answered, else the chain of causes (never the raw
+/// response, which can be large).
+fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = match err {
+        SdkError::ServiceError(ctx) => match (ctx.err().code(), ctx.err().message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            _ => DisplayErrorContext(err).to_string(),
+        },
+        _ => DisplayErrorContext(err).to_string(),
+    };
+    match text.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 
@@ -76,5 +101,40 @@ pub(crate) fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Op
     match err {
         SdkError::ServiceError(ctx) => ctx.err().code(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+    use super::*;
+
+    fn service_error(code: &str, message: &str) -> SdkError<PutItemError, String> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(PutItemError::generic(meta), "raw response".repeat(500))
+    }
+
+    #[test]
+    fn a_service_error_is_described_by_its_code_and_message_not_the_raw_response() {
+        let e = backend_error(
+            "DynamoDB",
+            "PutItem",
+            service_error("Throttling", "slow down"),
+        );
+        assert_eq!(e.message, "Throttling: slow down");
+        assert!(e.retryable);
+    }
+
+    #[test]
+    fn a_long_error_is_cut_short() {
+        let e = backend_error(
+            "DynamoDB",
+            "PutItem",
+            service_error("ValidationException", &"x".repeat(5000)),
+        );
+        assert_eq!(e.message.chars().count(), MAX_ERROR_CHARS + 3);
+        assert!(!e.retryable);
     }
 }

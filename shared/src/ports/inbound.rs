@@ -15,6 +15,16 @@ pub enum InboundClaim {
     Again { incident_id: Option<String> },
 }
 
+/// Whether a run may send the confirmation of an inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmationClaim {
+    /// Send it.
+    Claimed,
+    /// Another run claimed it and may still send it until `lease_until`
+    /// (a concurrent delivery, or a run that died after claiming).
+    InFlight { lease_until: Timestamp },
+}
+
 /// Inbound message ids already handled.
 pub trait InboundMessages: Send + Sync {
     /// Claims an inbound message id.
@@ -34,4 +44,21 @@ pub trait InboundMessages: Send + Sync {
 
     /// Gives a claim back after handling failed, so a redelivery is handled.
     fn release(&self, message_id: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Claims sending the confirmation of a claimed message until
+    /// `lease_until` (the end of the claiming run); a claim left past its
+    /// lease is taken over. Whether it was sent is on the incident's
+    /// timeline: callers look there first.
+    fn claim_confirmation(
+        &self,
+        message_id: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<ConfirmationClaim, BackendError>> + Send;
+
+    /// Gives the confirmation claim back after a failed send.
+    fn release_confirmation(
+        &self,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 }

@@ -18,7 +18,7 @@ pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use clock::{Clock, IdSource, RandomIds, SystemClock};
 pub use config::{ConfigLoadError, ConfigSource};
 pub use escalations::{Escalations, StepResult};
-pub use inbound::{InboundClaim, InboundMessages};
+pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
     check_transition,

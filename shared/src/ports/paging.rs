@@ -57,8 +57,12 @@ pub struct LevelRecord {
 pub enum ClaimOutcome {
     /// Go ahead and send.
     Claimed,
-    /// Already sent, or being sent by a concurrent run.
-    AlreadyClaimed,
+    /// Already sent.
+    AlreadySent,
+    /// Claimed by another run that may still send until `lease_until`
+    /// (a concurrent run, or one that died after claiming). Not sent yet:
+    /// try again once the lease has ended.
+    InFlight { lease_until: Timestamp },
     /// The incident is no longer triggered: stop paging.
     NotPaging(Status),
 }

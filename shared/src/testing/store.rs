@@ -12,9 +12,9 @@ use jiff::Timestamp;
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
 use crate::core::time::iso;
 use crate::ports::{
-    AlarmMemory, BackendError, ClaimOutcome, FoldOutcome, InboundClaim, InboundMessages, Incidents,
-    LastOk, LevelRecord, OpenOutcome, PageClaim, Paging, Requirement, ResolvedByAlarm, Transition,
-    TransitionOutcome, check_transition,
+    AlarmMemory, BackendError, ClaimOutcome, ConfirmationClaim, FoldOutcome, InboundClaim,
+    InboundMessages, Incidents, LastOk, LevelRecord, OpenOutcome, PageClaim, Paging, Requirement,
+    ResolvedByAlarm, Transition, TransitionOutcome, check_transition,
 };
 
 /// The store operations, for hooks.
@@ -38,6 +38,8 @@ pub enum Op {
     ClaimInbound,
     AttachInbound,
     ReleaseInbound,
+    ClaimConfirmation,
+    ReleaseConfirmation,
     NoteOk,
     LastOk,
 }
@@ -63,6 +65,8 @@ pub struct State {
     pub pages: BTreeMap<(String, String), PageRecord>,
     /// Claimed inbound message ids, with the incident each names.
     pub inbound: BTreeMap<String, Option<String>>,
+    /// Confirmation claims of inbound messages: until when.
+    pub confirmations: BTreeMap<String, Timestamp>,
     pub last_ok: BTreeMap<String, LastOk>,
 }
 
@@ -415,10 +419,15 @@ impl Paging for MemoryStore {
             return Ok(ClaimOutcome::NotPaging(status));
         }
         let key = (incident_id.to_string(), claim.key());
-        if let Some(page) = s.pages.get(&key)
-            && (page.message_id.is_some() || page.lease_until >= now)
-        {
-            return Ok(ClaimOutcome::AlreadyClaimed);
+        if let Some(page) = s.pages.get(&key) {
+            if page.message_id.is_some() {
+                return Ok(ClaimOutcome::AlreadySent);
+            }
+            if page.lease_until >= now {
+                return Ok(ClaimOutcome::InFlight {
+                    lease_until: page.lease_until,
+                });
+            }
         }
         s.pages.insert(
             key,
@@ -489,7 +498,40 @@ impl InboundMessages for MemoryStore {
     }
 
     async fn release(&self, message_id: &str) -> Result<(), BackendError> {
-        self.enter(Op::ReleaseInbound)?.inbound.remove(message_id);
+        let mut s = self.enter(Op::ReleaseInbound)?;
+        s.inbound.remove(message_id);
+        s.confirmations.remove(message_id);
+        Ok(())
+    }
+
+    async fn claim_confirmation(
+        &self,
+        message_id: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<ConfirmationClaim, BackendError> {
+        let mut s = self.enter(Op::ClaimConfirmation)?;
+        if !s.inbound.contains_key(message_id) {
+            return Err(BackendError {
+                service: "Fake",
+                operation: "claim_confirmation",
+                message: format!("inbound message {message_id} is not claimed"),
+                retryable: true,
+            });
+        }
+        match s.confirmations.get(message_id) {
+            Some(held) if *held >= now => Ok(ConfirmationClaim::InFlight { lease_until: *held }),
+            _ => {
+                s.confirmations.insert(message_id.to_string(), lease_until);
+                Ok(ConfirmationClaim::Claimed)
+            }
+        }
+    }
+
+    async fn release_confirmation(&self, message_id: &str) -> Result<(), BackendError> {
+        self.enter(Op::ReleaseConfirmation)?
+            .confirmations
+            .remove(message_id);
         Ok(())
     }
 }

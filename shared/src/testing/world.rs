@@ -141,6 +141,7 @@ impl World {
             escalations: &self.escalations,
             config: &self.config,
             clock: &self.clock,
+            deadline: None,
         }
     }
 

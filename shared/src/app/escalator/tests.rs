@@ -106,7 +106,11 @@ async fn a_claim_whose_run_died_is_taken_over_when_its_lease_ends() {
     assert_eq!(claims, 1, "the claim outlived its run");
     // WHEN a retry comes before the deadline, then after it
     w.clock.advance(10);
-    w.escalator().run_step(&id, 0).await.unwrap();
+    let early = w.escalator().run_step(&id, 0).await.unwrap_err();
+    assert!(
+        early.retryable(),
+        "the step is not answered while the claim may still be sending: {early}"
+    );
     assert!(w.email.sent().is_empty(), "the claim may still be sending");
     w.clock.advance(25);
     w.escalator().run_step(&id, 0).await.unwrap();

@@ -290,3 +290,40 @@ async fn a_redelivered_ack_that_was_never_applied_is_applied() {
     // THEN it acknowledges
     assert_eq!(outcome, ReplyOutcome::Acknowledged { incident_id: id });
 }
+
+#[tokio::test]
+async fn a_confirmation_being_sent_by_another_run_is_not_sent_twice() {
+    // GIVEN Aiko's ACK is being confirmed by a first run, until its deadline
+    let w = World::default();
+    let (_, code) = paged(&w).await;
+    let sms = w.sms_from(AIKO, &format!("ACK {code}"), "in-16");
+    let first = Replies {
+        deadline: Some(at(100)),
+        ..w.replies()
+    };
+    // (it died after claiming: its send failed, and so did giving back the
+    // confirmation's claim and the message's)
+    w.sms.fail_next(transient("Publish"));
+    w.store
+        .fail_next(Op::ReleaseConfirmation, transient("UpdateItem"));
+    w.store
+        .fail_next(Op::ReleaseInbound, transient("DeleteItem"));
+    assert!(first.handle_sms(&sms).await.is_err());
+    // WHEN the message is delivered again before that run's deadline
+    let early = w.replies().handle_sms(&sms).await.unwrap_err();
+    // THEN it is told to come back after the deadline, and nothing is sent
+    assert!(early.retryable(), "{early}");
+    assert_eq!(early.retry_after(), Some(at(100)));
+    assert_eq!(w.sms.to(AIKO).len(), 1, "the page only");
+    // WHEN it comes again after the deadline, twice
+    w.clock.advance(100);
+    assert_eq!(
+        w.replies().handle_sms(&sms).await.unwrap(),
+        ReplyOutcome::Duplicate
+    );
+    w.replies().handle_sms(&sms).await.unwrap();
+    // THEN she is confirmed once
+    let texts = w.sms.to(AIKO);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[1].contains("acknowledged"), "{texts:?}");
+}

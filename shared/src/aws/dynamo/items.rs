@@ -433,6 +433,10 @@ pub struct InboundItem {
     pub incident_id: Option<String>,
     /// TTL, epoch seconds.
     pub expires_at: i64,
+    /// Until when the run that claimed sending the confirmation may still
+    /// send it.
+    #[serde(default, with = "iso_ms_opt", skip_serializing_if = "Option::is_none")]
+    pub confirm_until: Option<Timestamp>,
 }
 
 /// What is remembered of an alarm's OKs. Earlier versions wrote only

@@ -118,7 +118,7 @@ impl Paging for DynamoStore {
             }
             _ => match self.get_incident(incident_id).await? {
                 Some(status) if !status.pages() => Ok(ClaimOutcome::NotPaging(status)),
-                Some(_) => Ok(ClaimOutcome::AlreadyClaimed),
+                Some(_) => self.held_claim(incident_id, claim).await,
                 None => Err(corrupt(format!("incident {incident_id} vanished"))),
             },
         }
@@ -162,6 +162,30 @@ impl Paging for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Why a claim was refused while the incident still pages: the page
+    /// was sent, or another run holds it.
+    async fn held_claim(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+    ) -> Result<ClaimOutcome, BackendError> {
+        let Some(item) = self
+            .get_item(incident_pk(incident_id), &page_sk(&claim.key()))
+            .await?
+        else {
+            // Given back between the claim and this read: try again.
+            return Err(conflict("page claim"));
+        };
+        let page: PageItem = items::from_item(item, "page claim")?;
+        if page.state != "claimed" {
+            return Ok(ClaimOutcome::AlreadySent);
+        }
+        let lease_until = page
+            .lease_until
+            .unwrap_or(page.claimed_at + SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
+        Ok(ClaimOutcome::InFlight { lease_until })
+    }
+
     /// The incident's status, if it exists.
     async fn get_incident(&self, incident_id: &str) -> Result<Option<Status>, BackendError> {
         use crate::ports::Incidents;

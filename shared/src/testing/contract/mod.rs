@@ -16,8 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 use crate::core::incident::{AckCode, Actor, Channel, Status, TimelineEntry, TimelineEvent};
 use crate::core::policy::ResolvedTarget;
 use crate::ports::{
-    ClaimOutcome, FoldOutcome, InboundClaim, LevelRecord, OpenOutcome, PageClaim, Requirement,
-    ResolvedByAlarm, Transition, TransitionOutcome,
+    ClaimOutcome, ConfirmationClaim, FoldOutcome, InboundClaim, LevelRecord, OpenOutcome,
+    PageClaim, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
 };
 
 /// One open incident per dedup key; a taken code is reported as such.
@@ -306,7 +306,9 @@ pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S
     );
     assert_eq!(
         s.claim_page(&i.id, &c, at(20), at(50)).await.unwrap(),
-        ClaimOutcome::AlreadyClaimed,
+        ClaimOutcome::InFlight {
+            lease_until: at(40)
+        },
         "a concurrent run, within the lease"
     );
     assert_eq!(
@@ -337,7 +339,7 @@ pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S
     s.release_page(&i.id, &c).await.unwrap();
     assert_eq!(
         s.claim_page(&i.id, &c, at(5000), at(5030)).await.unwrap(),
-        ClaimOutcome::AlreadyClaimed,
+        ClaimOutcome::AlreadySent,
         "a sent page is never taken over, nor given back"
     );
     let other = PageClaim {
@@ -507,6 +509,41 @@ pub async fn an_inbound_message_is_claimed_once<S: Store>(s: &S, u: &str) {
     assert_eq!(s.claim(&id, at(3)).await.unwrap(), InboundClaim::First);
 }
 
+/// One run at a time may send a message's confirmation: a claim is held
+/// until its lease ends or it is given back.
+pub async fn a_confirmation_is_claimed_by_one_run_at_a_time<S: Store>(s: &S, u: &str) {
+    let id = format!("confirm-{u}");
+    assert_eq!(s.claim(&id, at(0)).await.unwrap(), InboundClaim::First);
+    assert_eq!(
+        s.claim_confirmation(&id, at(1), at(15)).await.unwrap(),
+        ConfirmationClaim::Claimed
+    );
+    assert_eq!(
+        s.claim_confirmation(&id, at(2), at(16)).await.unwrap(),
+        ConfirmationClaim::InFlight {
+            lease_until: at(15)
+        },
+        "a concurrent delivery, within the lease"
+    );
+    assert_eq!(
+        s.claim_confirmation(&id, at(16), at(30)).await.unwrap(),
+        ConfirmationClaim::Claimed,
+        "the first run died; its lease ended"
+    );
+    s.release_confirmation(&id).await.unwrap();
+    assert_eq!(
+        s.claim_confirmation(&id, at(17), at(31)).await.unwrap(),
+        ConfirmationClaim::Claimed,
+        "given back after a failed send"
+    );
+    assert!(
+        s.claim_confirmation(&format!("never-{u}"), at(1), at(15))
+            .await
+            .is_err(),
+        "only a claimed message has a confirmation"
+    );
+}
+
 /// The newest OK is kept; the incident an OK resolved is remembered by the
 /// resolve itself.
 pub async fn alarm_memory_keeps_the_newest_ok<S: Store>(s: &S, u: &str) {
@@ -557,6 +594,7 @@ macro_rules! store_contract_tests {
             the_timeline_is_in_time_order_and_once_keys_hold,
             the_escalation_is_recorded_once,
             an_inbound_message_is_claimed_once,
+            a_confirmation_is_claimed_by_one_run_at_a_time,
             alarm_memory_keeps_the_newest_ok
         );
     };
