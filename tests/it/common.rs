@@ -73,8 +73,14 @@ impl World {
 
     /// A new stack with no configuration applied yet.
     pub async fn bare() -> Self {
+        Self::bare_via(None).await
+    }
+
+    /// Like [`World::bare`], with Klaxon's adapters reaching the emulator
+    /// through `endpoint` (a fault proxy) when given.
+    pub async fn bare_via(endpoint: Option<&str>) -> Self {
         let tag = unique();
-        let local = Local::up(&format!("t{tag}"))
+        let local = Local::up_via(&format!("t{tag}"), endpoint)
             .await
             .expect("local stack (is the emulator running? see README)");
         Self {

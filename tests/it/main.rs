@@ -5,6 +5,7 @@
 mod common;
 mod contract;
 mod escalation;
+mod faults;
 mod formats;
 mod garbage;
 mod intake;

@@ -5,6 +5,7 @@
 
 pub mod emulator;
 pub mod events;
+pub mod faults;
 pub mod stack;
 pub mod template;
 
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use jiff::{SignedDuration, Timestamp};
 use klaxon::app::AppError;
 use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
@@ -66,6 +68,17 @@ pub struct Local {
     pub tags: CloudWatchTags,
     pub escalations: StepFunctions,
     pub sqs: aws_sdk_sqs::Client,
+    /// How long one escalator invocation may run (the template's timeout).
+    pub escalator_timeout: Duration,
+    /// How long one sms-reply invocation may run.
+    pub reply_timeout: Duration,
+}
+
+/// The deadline of an invocation starting now that may run `timeout`.
+fn deadline_in(timeout: Duration) -> Option<Timestamp> {
+    SignedDuration::try_from(timeout)
+        .ok()
+        .and_then(|d| Timestamp::now().checked_add(d).ok())
 }
 
 /// The sender address local stacks use for pages by email (the template's
@@ -75,9 +88,28 @@ pub const LOCAL_EMAIL_FROM: &str = "pages@klaxon.example";
 impl Local {
     /// Connects to the emulator and provisions (or reuses) a stack.
     pub async fn up(stack_name: &str) -> Result<Self, HarnessError> {
+        Self::up_via(stack_name, None).await
+    }
+
+    /// Like [`Local::up`], with Klaxon's adapters reaching the emulator
+    /// through `endpoint` (a [`faults::FaultProxy`]) when given. The
+    /// harness's own calls (provisioning, the escalation queue's event
+    /// source mapping, reading what the emulator observed) stand in for
+    /// AWS and go direct.
+    pub async fn up_via(stack_name: &str, endpoint: Option<&str>) -> Result<Self, HarnessError> {
         let emulator = Emulator::from_env()?;
         emulator.enable_step_functions().await?;
         let sdk = klaxon::aws::sdk_config().await;
+        let klaxon_sdk = match endpoint {
+            // The environment's endpoint would win over the configuration's
+            // (`AWS_ENDPOINT_URL` is read again per service): replace it.
+            Some(url) => sdk
+                .to_builder()
+                .endpoint_url(url)
+                .service_config(faults::Endpoint(url.to_string()))
+                .build(),
+            None => sdk.clone(),
+        };
         let template = Template::repo()?;
         let params = [("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string())];
         let stack = Stack::provision_with(&sdk, &template, stack_name, params.into()).await?;
@@ -85,10 +117,10 @@ impl Local {
         // the function that uses it.
         let intake = stack.settings(ids::INTAKE)?;
         let escalator = stack.settings(ids::ESCALATOR)?;
-        let store = DynamoStore::from_sdk(&sdk, &intake.incidents_table);
+        let store = DynamoStore::from_sdk(&klaxon_sdk, &intake.incidents_table);
         // No caching locally, so an applied configuration takes effect at once.
-        let config = DynamoConfig::from_sdk(&sdk, &intake.config_table, Duration::ZERO);
-        let sms = SnsSms::from_sdk(&sdk, escalator.sms_origination_number.clone());
+        let config = DynamoConfig::from_sdk(&klaxon_sdk, &intake.config_table, Duration::ZERO);
+        let sms = SnsSms::from_sdk(&klaxon_sdk, escalator.sms_origination_number.clone());
         // The sender must be an SES identity, as in a real account.
         let email = match &escalator.email_from {
             Some(from) => {
@@ -106,18 +138,21 @@ impl Local {
                         aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string(),
                     ));
                 }
-                Some(SesEmail::from_sdk(&sdk, from))
+                Some(SesEmail::from_sdk(&klaxon_sdk, from))
             }
             None => None,
         };
-        let tags = CloudWatchTags::from_sdk(&sdk);
+        let tags = CloudWatchTags::from_sdk(&klaxon_sdk);
         let escalations = StepFunctions::from_sdk(
-            &sdk,
+            &klaxon_sdk,
             escalator
                 .state_machine_arn()
                 .map_err(|e| HarnessError::Template(e.to_string()))?,
         );
         let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let escalator_timeout =
+            Duration::from_secs(stack.template.function_timeout(ids::ESCALATOR)?);
+        let reply_timeout = Duration::from_secs(stack.template.function_timeout(ids::SMS_REPLY)?);
         Ok(Self {
             sdk,
             emulator,
@@ -129,6 +164,8 @@ impl Local {
             tags,
             escalations,
             sqs,
+            escalator_timeout,
+            reply_timeout,
         })
     }
 
@@ -170,7 +207,8 @@ impl Local {
         }
     }
 
-    /// The escalator on this stack.
+    /// The escalator on this stack, for one invocation starting now: its
+    /// page claims are held until the invocation's deadline, as in Lambda.
     pub fn escalator(
         &self,
     ) -> Escalator<'_, DynamoStore, DynamoStore, SnsSms, SesEmail, StepFunctions, DynamoConfig>
@@ -183,7 +221,7 @@ impl Local {
             escalations: &self.escalations,
             config: &self.config,
             clock: &SystemClock,
-            deadline: None,
+            deadline: deadline_in(self.escalator_timeout),
         }
     }
 
@@ -196,6 +234,7 @@ impl Local {
             sms: &self.sms,
             escalations: &self.escalations,
             config: &self.config,
+            deadline: deadline_in(self.reply_timeout),
         }
         .handle(event)
         .await
@@ -205,6 +244,18 @@ impl Local {
     /// ten step messages, hand them to the escalator as the SQS event AWS
     /// would send, delete the ones it did not report as failed.
     pub async fn pump_once(&self, wait: Duration) -> Result<usize, HarnessError> {
+        self.pump_once_with(wait, false).await
+    }
+
+    /// Like [`Local::pump_once`]; with `redeliver_now`, a message the
+    /// escalator reported as failed is made visible again at once instead
+    /// of after the queue's visibility timeout (the same redelivery,
+    /// sooner).
+    pub async fn pump_once_with(
+        &self,
+        wait: Duration,
+        redeliver_now: bool,
+    ) -> Result<usize, HarnessError> {
         let queue = self.stack.physical(ids::ESCALATION_QUEUE)?.to_string();
         let out = self
             .sqs
@@ -255,6 +306,20 @@ impl Local {
             .collect();
         for m in &messages {
             if failed.contains(&m.message_id().unwrap_or_default()) {
+                if redeliver_now && let Some(handle) = m.receipt_handle() {
+                    self.sqs
+                        .change_message_visibility()
+                        .queue_url(&queue)
+                        .receipt_handle(handle)
+                        .visibility_timeout(0)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            HarnessError::Aws(
+                                aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+                            )
+                        })?;
+                }
                 continue;
             }
             if let Some(handle) = m.receipt_handle() {

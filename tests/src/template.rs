@@ -61,6 +61,21 @@ impl Template {
             .collect()
     }
 
+    /// A function's timeout in seconds: its own `Timeout`, else the
+    /// `Globals` one, else Lambda's default of 3.
+    pub fn function_timeout(&self, id: &str) -> Result<u64, HarnessError> {
+        let own = self
+            .resource(id)?
+            .get("Properties")
+            .and_then(|p| p.get("Timeout"));
+        let global = self
+            .doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Timeout"));
+        Ok(own.or(global).and_then(Value::as_u64).unwrap_or(3))
+    }
+
     pub fn resource(&self, id: &str) -> Result<&Value, HarnessError> {
         self.doc
             .get("Resources")
