@@ -1,35 +1,36 @@
 //! AWS SDK errors in one line an operator can act on.
 
+use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-/// `Code: message` for a service error; otherwise the SDK's description of
-/// what went wrong (no connection, a response it could not read, ...).
-pub fn describe<E, R>(err: &SdkError<E, R>) -> String
+/// `Code: message` for a service error; the HTTP status when the answer
+/// could not be read as the API's (an endpoint that does not implement the
+/// API, such as an emulator); otherwise the SDK's description (no
+/// connection, a timeout, ...), on one short line.
+pub fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    if let SdkError::ServiceError(ctx) = err {
-        let e = ctx.err();
-        match (e.code(), e.message()) {
-            (Some(code), Some(message)) => return format!("{code}: {message}"),
-            (Some(code), None) => return code.to_string(),
-            _ => {}
-        }
-    }
-    one_line(&DisplayErrorContext(err).to_string())
-}
-
-/// The error code of a service error, if it is one.
-pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     match err {
-        SdkError::ServiceError(ctx) => ctx.err().code(),
-        _ => None,
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => unreadable(ctx.raw().status().as_u16()),
+            }
+        }
+        SdkError::ResponseError(ctx) => unreadable(ctx.raw().status().as_u16()),
+        SdkError::TimeoutError(_) => "the request timed out".to_string(),
+        other => one_line(&DisplayErrorContext(other).to_string()),
     }
 }
 
-/// Whole text on one line, at most 300 characters (an emulator may answer
-/// with a page of HTML).
+fn unreadable(status: u16) -> String {
+    format!("HTTP {status} with an answer that is not this API's (is the API implemented here?)")
+}
+
+/// Whole text on one line, at most 300 characters.
 fn one_line(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > 300 {

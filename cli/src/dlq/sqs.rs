@@ -59,7 +59,17 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, Stri
         .queue_name(name)
         .send()
         .await
-        .map_err(|e| format!("queue {name}: {}", describe(&e)))?;
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|se| se.is_queue_does_not_exist())
+            {
+                format!(
+                    "queue {name} does not exist: is --stack right? (a stack deployed before its queues had fixed names needs one more deploy)"
+                )
+            } else {
+                format!("queue {name}: {}", describe(&e))
+            }
+        })?;
     out.queue_url()
         .map(str::to_string)
         .ok_or_else(|| format!("queue {name}: no URL returned"))

@@ -341,7 +341,11 @@ pub(super) async fn email_sender(clients: &Clients, setting: &Setting) -> Check 
 }
 
 pub(crate) fn sender_check(address: &str, identities: &[Identity]) -> Check {
-    if let Some(ok) = identities.iter().find(|i| i.verified_for_sending) {
+    // VerificationStatus SUCCESS is the same fact (moto 5.2.5 sets only that one).
+    if let Some(ok) = identities
+        .iter()
+        .find(|i| i.verified_for_sending || i.status.as_deref() == Some("SUCCESS"))
+    {
         return Check::ok(
             SENDER,
             format!("{address} can send: SES identity {} is verified", ok.name),

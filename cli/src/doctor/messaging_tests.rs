@@ -138,6 +138,11 @@ fn a_sender_can_send_when_it_or_its_domain_is_verified() {
             .message
             .contains("identity example.com is verified")
     );
+    let by_status = sender_check(
+        "pages@example.com",
+        &[identity("pages@example.com", false, "SUCCESS")],
+    );
+    assert_eq!(by_status.status, Status::Ok);
 }
 
 #[test]
