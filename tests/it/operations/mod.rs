@@ -164,3 +164,35 @@ pub fn rule_dead_letter_attributes(w: &World) -> BTreeMap<&'static str, String> 
         ("RETRY_ATTEMPTS", "8".to_string()),
     ])
 }
+
+#[tokio::test]
+async fn the_names_the_operator_commands_use_are_the_ones_the_template_gives() {
+    use klaxon_cli::names::{FUNCTIONS, QueueRole};
+    let w = World::bare().await;
+    let stack = &w.local.stack;
+    let n = names(&w);
+    let attr = |key: &str| stack.ctx.attrs.get(key).cloned().unwrap_or_default();
+    assert_eq!(
+        attr("EscalationQueue.QueueName"),
+        n.queue(QueueRole::EscalationSteps)
+    );
+    assert_eq!(
+        attr("EscalationDeadLetterQueue.QueueName"),
+        n.queue(QueueRole::EscalationDeadLetters)
+    );
+    assert_eq!(
+        attr("FailedEventsQueue.QueueName"),
+        n.queue(QueueRole::FailedEvents)
+    );
+    assert_eq!(attr("EscalationStateMachine.Name"), n.state_machine());
+    assert_eq!(stack.physical("IncidentsTable").unwrap(), n.incidents_table);
+    assert_eq!(stack.physical("ConfigTable").unwrap(), n.config_table);
+    let mut deployed = Vec::new();
+    for (_, body) in stack.template.resources_of("AWS::Serverless::Function") {
+        let name = body["Properties"]["FunctionName"].clone();
+        deployed.push(klaxon_local::template::resolve(&name, &stack.ctx).unwrap());
+    }
+    for suffix in FUNCTIONS {
+        assert!(deployed.contains(&n.function(suffix)), "{deployed:?}");
+    }
+}
