@@ -170,9 +170,7 @@ pub async fn dlq(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
             json,
         } => {
             let queue = DlqQueue::from(queue);
-            let outcomes = dlq::redrive(&clients, &names, queue, id.as_deref(), dry_run)
-                .await
-                .map_err(|message| Failure { message, code: 1 })?;
+            let outcomes = dlq::redrive(&clients, &names, queue, id.as_deref(), dry_run).await?;
             if json {
                 print_json(&serde_json::to_value(&outcomes)?);
             } else {
