@@ -8,6 +8,7 @@ use clap::Subcommand;
 use klaxon::aws::dynamo::DynamoConfig;
 use klaxon::config::sources::{Located, Sources};
 use klaxon::config::{COLLECTIONS, ConfigError, OncallConfig, RawConfig};
+use klaxon_cli::validation::validate_raw;
 use serde_json::json;
 
 use crate::{ConfigFrom, Failure, StackArgs, print_json, say};
@@ -145,17 +146,7 @@ pub fn load(path: &Path) -> Result<(OncallConfig, String, Vec<Located>), Vec<Loc
         .map_err(|e| whole(e.to_string()))?;
     let located = |e: ConfigError| in_file_order(sources.locate_issues(&e));
     let raw = RawConfig::from_yaml(&document).map_err(located)?;
-    // Numbers checked against numbering plans are reported with every other
-    // problem, so one run lists them all.
-    let plan = raw.numbering_plan_issues();
-    let config = match OncallConfig::from_raw(raw) {
-        Ok(config) if plan.is_empty() => config,
-        Ok(_) => return Err(located(ConfigError { issues: plan })),
-        Err(mut e) => {
-            e.issues.extend(plan);
-            return Err(located(e));
-        }
-    };
+    let config = validate_raw(raw).map_err(located)?;
     let warnings = in_file_order(sources.locate_issues(&ConfigError {
         issues: config.warnings.clone(),
     }));

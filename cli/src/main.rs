@@ -16,6 +16,7 @@ use jiff::tz::TimeZone;
 mod configuration;
 mod incidents;
 mod oncall;
+mod ops;
 mod when;
 
 /// Prints to stdout; a closed pipe (`klaxon ... | head`) ends output quietly
@@ -43,7 +44,8 @@ struct Cli {
 /// Which stack's tables to use, and how to show times.
 #[derive(Args)]
 pub struct StackArgs {
-    /// Stack name; tables are `<stack>-incidents` and `<stack>-config`.
+    /// Stack name; tables are `<stack>-incidents` and `<stack>-config`, the
+    /// state machine `<stack>-escalation`, queues `<stack>-failed-events` etc.
     #[arg(long, global = true, env = "KLAXON_STACK", default_value = "klaxon")]
     stack: String,
     /// Incidents table (overrides --stack).
@@ -85,6 +87,13 @@ enum Command {
     /// List, show, acknowledge or resolve incidents.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
+    /// Check the deployed stack: resources, configuration, SMS and email
+    /// setup, dead letters, failed escalations, the self-test. Exits 1 on
+    /// any problem.
+    Doctor(ops::DoctorArgs),
+    /// Dead letters: list them with why they failed, show one, redrive them.
+    #[command(subcommand)]
+    Dlq(ops::DlqCommand),
 }
 
 /// A failure to report to the user, with the exit code to use.
@@ -126,6 +135,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Incidents(cmd) => {
             incidents::run(&cli.stack, &tz.unwrap_or(TimeZone::UTC), cmd).await
         }
+        Command::Doctor(args) => ops::doctor(&cli.stack, args).await,
+        Command::Dlq(cmd) => ops::dlq(&cli.stack, cmd).await,
     }
 }
 

@@ -10,6 +10,7 @@ mod formats;
 mod garbage;
 mod intake;
 mod oncall;
+mod operations;
 mod replies;
 mod routing;
 mod rule_pattern;

@@ -1,0 +1,373 @@
+//! Reading dead letters without consuming them, and redriving them.
+//!
+//! Messages are received with a visibility timeout ([`HOLD_SECONDS`]), so
+//! one pass sees each message once, and made visible again (timeout 0) as
+//! soon as the command is done with them. A message is deleted only after
+//! its redrive (send or invoke) succeeded.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName};
+use serde::Serialize;
+
+use super::{DeadLetter, DlqQueue, Redrive, RedriveOutcome, RedriveResult};
+use crate::aws_error::describe;
+use crate::names::{QueueRole, StackNames};
+
+/// Seconds a received message stays hidden while a command works on it; if
+/// the command dies, the message is visible again after this.
+pub const HOLD_SECONDS: i32 = 120;
+/// At most this many messages per queue are read in one command.
+pub const MAX_MESSAGES: usize = 1000;
+
+/// The clients `klaxon dlq` uses. Public fields, so a caller can point
+/// Lambda somewhere else (the tests stand in for it).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+impl Clients {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            lambda: aws_sdk_lambda::Client::new(sdk),
+        }
+    }
+}
+
+/// The dead letters of one queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueLetters {
+    pub queue: DlqQueue,
+    pub queue_name: String,
+    pub letters: Vec<DeadLetter>,
+}
+
+/// A received message and the handle to release or delete it.
+struct Held {
+    letter: DeadLetter,
+    receipt: String,
+}
+
+async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+    let out = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|se| se.is_queue_does_not_exist())
+            {
+                format!(
+                    "queue {name} does not exist: is --stack right? (a stack deployed before its queues had fixed names needs one more deploy)"
+                )
+            } else {
+                format!("queue {name}: {}", describe(&e))
+            }
+        })?;
+    out.queue_url()
+        .map(str::to_string)
+        .ok_or_else(|| format!("queue {name}: no URL returned"))
+}
+
+/// Receives every message (up to [`MAX_MESSAGES`]), each once.
+async fn receive_all(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    queue: DlqQueue,
+) -> Result<Vec<Held>, String> {
+    let mut held: Vec<Held> = Vec::new();
+    let mut seen = BTreeSet::new();
+    while held.len() < MAX_MESSAGES {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(HOLD_SECONDS)
+            // Long polling asks every SQS server, so a short queue is not
+            // reported empty by chance; it returns as soon as there is one.
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                // Give back what was received before failing.
+                release(sqs, url, held.iter().map(|h| h.receipt.clone()).collect()).await;
+                return Err(format!("receiving from {url}: {}", describe(&e)));
+            }
+        };
+        let messages = out.messages();
+        if messages.is_empty() {
+            break;
+        }
+        let mut new = 0;
+        for m in messages {
+            let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
+                continue;
+            };
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            new += 1;
+            let system: BTreeMap<String, String> = m
+                .attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let attributes: BTreeMap<String, String> = m
+                .message_attributes()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            held.push(Held {
+                letter: DeadLetter::new(
+                    queue,
+                    id.to_string(),
+                    m.body().unwrap_or_default().to_string(),
+                    &system,
+                    attributes,
+                ),
+                receipt: receipt.to_string(),
+            });
+        }
+        if new == 0 {
+            break;
+        }
+    }
+    Ok(held)
+}
+
+/// Makes messages visible again at once. Best effort: a message not
+/// released becomes visible when its hold ends.
+async fn release(sqs: &aws_sdk_sqs::Client, url: &str, receipts: Vec<String>) {
+    for chunk in receipts.chunks(10) {
+        let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(r)
+                    .visibility_timeout(0)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let sent = sqs
+            .change_message_visibility_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        if let Err(e) = sent {
+            eprintln!(
+                "klaxon: could not make messages visible again ({}); they will be after {HOLD_SECONDS} s",
+                describe(&e)
+            );
+        }
+    }
+}
+
+/// Reads the dead letters of `queues` without consuming them.
+pub async fn list(
+    clients: &Clients,
+    names: &StackNames,
+    queues: &[DlqQueue],
+) -> Result<Vec<QueueLetters>, String> {
+    let mut out = Vec::new();
+    for &queue in queues {
+        let queue_name = names.queue(queue.role());
+        let url = queue_url(&clients.sqs, &queue_name).await?;
+        let held = receive_all(&clients.sqs, &url, queue).await?;
+        let receipts = held.iter().map(|h| h.receipt.clone()).collect();
+        release(&clients.sqs, &url, receipts).await;
+        out.push(QueueLetters {
+            queue,
+            queue_name,
+            letters: held.into_iter().map(|h| h.letter).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// One dead letter by message id, looked for in `queues`. Returns it with
+/// the name of the queue it is in.
+pub async fn show(
+    clients: &Clients,
+    names: &StackNames,
+    queues: &[DlqQueue],
+    message_id: &str,
+) -> Result<Option<(DeadLetter, String)>, String> {
+    for q in list(clients, names, queues).await? {
+        if let Some(d) = q.letters.into_iter().find(|d| d.message_id == message_id) {
+            return Ok(Some((d, q.queue_name)));
+        }
+    }
+    Ok(None)
+}
+
+/// Sends the dead letters of `queue` (or only `only`) through again: the
+/// escalation ones back to the escalation queue, the failed events to
+/// their function. Each message is deleted only after its redrive
+/// succeeded. With `dry_run`, says what it would do and changes nothing.
+pub async fn redrive(
+    clients: &Clients,
+    names: &StackNames,
+    queue: DlqQueue,
+    only: Option<&str>,
+    dry_run: bool,
+) -> Result<Vec<RedriveOutcome>, String> {
+    let dlq_name = names.queue(queue.role());
+    let url = queue_url(&clients.sqs, &dlq_name).await?;
+    let target = match queue {
+        DlqQueue::Escalation => {
+            let name = names.queue(QueueRole::EscalationSteps);
+            Some((queue_url(&clients.sqs, &name).await?, name))
+        }
+        DlqQueue::FailedEvents => None,
+    };
+    let held = receive_all(&clients.sqs, &url, queue).await?;
+    let mut outcomes = Vec::new();
+    let mut keep = Vec::new();
+    for h in held {
+        let d = &h.letter;
+        if only.is_some_and(|id| id != d.message_id) {
+            keep.push(h.receipt);
+            continue;
+        }
+        let outcome = |result, detail: String| RedriveOutcome {
+            queue,
+            message_id: d.message_id.clone(),
+            result,
+            detail,
+        };
+        let plan = d.letter.redrive(names, &d.body);
+        let (action, sent) = match (&plan, &target) {
+            (Redrive::Cannot(why), _) => {
+                outcomes.push(outcome(RedriveResult::Skipped, why.clone()));
+                keep.push(h.receipt);
+                continue;
+            }
+            (Redrive::ToQueue, None) => {
+                outcomes.push(outcome(
+                    RedriveResult::Skipped,
+                    "an escalation step outside the escalation dead-letter queue".into(),
+                ));
+                keep.push(h.receipt);
+                continue;
+            }
+            (Redrive::ToQueue, Some((target_url, target_name))) => {
+                let action = format!("send to {target_name}");
+                if dry_run {
+                    (action, None)
+                } else {
+                    let sent = clients
+                        .sqs
+                        .send_message()
+                        .queue_url(target_url)
+                        .message_body(&d.body)
+                        .send()
+                        .await
+                        .map(|out| {
+                            format!(
+                                "sent to {target_name} as {}",
+                                out.message_id().unwrap_or("?")
+                            )
+                        })
+                        .map_err(|e| describe(&e));
+                    (action, Some(sent))
+                }
+            }
+            (Redrive::Invoke { function, payload }, _) => {
+                let action = format!("invoke {function} asynchronously with the original event");
+                if dry_run {
+                    (action, None)
+                } else {
+                    let sent = invoke(&clients.lambda, function, payload).await;
+                    (action, Some(sent))
+                }
+            }
+        };
+        match sent {
+            None => {
+                outcomes.push(outcome(RedriveResult::WouldRedrive, action));
+                keep.push(h.receipt);
+            }
+            Some(Err(e)) => {
+                outcomes.push(outcome(
+                    RedriveResult::Failed,
+                    format!("{action}: {e}; the message stays in {dlq_name}"),
+                ));
+                keep.push(h.receipt);
+            }
+            Some(Ok(done)) => {
+                let deleted = clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(&h.receipt)
+                    .send()
+                    .await;
+                match deleted {
+                    Ok(_) => outcomes.push(outcome(
+                        RedriveResult::Redriven,
+                        format!("{done}; deleted from {dlq_name}"),
+                    )),
+                    Err(e) => outcomes.push(outcome(
+                        RedriveResult::RedrivenNotDeleted,
+                        format!(
+                            "{done}, but it could not be deleted from {dlq_name} ({}): delete it by hand so it is not redriven twice",
+                            describe(&e)
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+    release(&clients.sqs, &url, keep).await;
+    if let Some(id) = only
+        && outcomes.is_empty()
+    {
+        return Err(format!("no message {id} in {dlq_name}"));
+    }
+    Ok(outcomes)
+}
+
+/// `lambda:Invoke` with `InvocationType=Event`: Lambda queues the event and
+/// answers 202; the function's own retries and `OnFailure` apply again.
+async fn invoke(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: &str,
+) -> Result<String, String> {
+    let out = lambda
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(payload.as_bytes().to_vec()))
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    if out.status_code() == 202 {
+        Ok(format!("invoked {function} (accepted)"))
+    } else {
+        Err(format!(
+            "invoking {function}: status {} instead of 202",
+            out.status_code()
+        ))
+    }
+}

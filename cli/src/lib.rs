@@ -1,0 +1,18 @@
+//! The `klaxon` CLI's library: the operator commands that look at a
+//! deployed (or local) stack, kept here so the integration tests in
+//! `tests/` drive the same code the binary runs.
+//!
+//! * [`names`]: the stack's resource names, derived from the stack name as
+//!   `infra/template.yaml` names them.
+//! * [`validation`]: the configuration validation `klaxon config validate`
+//!   runs (numbering plans included), shared with `klaxon doctor`.
+//! * [`doctor`]: `klaxon doctor`, every check with a status, a message and a fix.
+//! * [`dlq`]: `klaxon dlq list|show|redrive`, the dead letters of both
+//!   dead-letter queues with the reason they failed.
+//! * [`aws_error`]: short descriptions of AWS SDK errors for operators.
+
+pub mod aws_error;
+pub mod dlq;
+pub mod doctor;
+pub mod names;
+pub mod validation;
