@@ -1,7 +1,7 @@
 # Two commands for a fresh machine:
 #   make demo   set up everything and run the demo scenario
 #   make test   set up everything and run every test
-.PHONY: demo test up down check bench fuzz
+.PHONY: demo test up down check bench fuzz storm
 
 demo:
 	scripts/dev.sh demo
@@ -31,3 +31,8 @@ bench:
 FUZZ_CASES ?= 100000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --locked -p klaxon-shared --lib app::fuzz
+
+# The alarm storm benchmark: 1,000 alarms x 10 deliveries, 50 at a time,
+# on a fresh emulator (about XX minutes). STORM_ARGS to change it.
+storm:
+	scripts/dev.sh storm

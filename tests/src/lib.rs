@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod events;
 pub mod faults;
 pub mod stack;
+pub mod storm;
 pub mod template;
 
 use std::sync::Arc;

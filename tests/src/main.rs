@@ -6,6 +6,7 @@
 //! * `pump`: the escalator's SQS event source mapping, which the emulator
 //!   cannot run: hands queued escalation steps to Klaxon's escalator.
 //! * `demo`: the whole loop, step by step.
+//! * `storm`: the alarm storm benchmark (`make storm`), on a stack of its own.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,17 @@ enum Command {
     Pump,
     /// Run the demo scenario and print each step.
     Demo,
+    /// An alarm storm on a new stack: distinct alarms, each delivered
+    /// several times (EventBridge and SNS mixed, shuffled), with the
+    /// escalator running; prints what it counted.
+    Storm {
+        #[arg(long, default_value_t = 1000)]
+        alarms: usize,
+        #[arg(long, default_value_t = 10)]
+        deliveries: usize,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+    },
 }
 
 #[tokio::main]
@@ -51,6 +63,11 @@ async fn main() -> std::process::ExitCode {
         Command::Up { config } => up(&cli.stack, &config).await.map(|_| ()),
         Command::Pump => pump(&cli.stack).await,
         Command::Demo => demo(&cli.stack).await,
+        Command::Storm {
+            alarms,
+            deliveries,
+            concurrency,
+        } => storm(alarms, deliveries, concurrency).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -64,6 +81,44 @@ async fn main() -> std::process::ExitCode {
 fn tracing_subscriber_init() {
     if std::env::var_os("RUST_LOG").is_some() {
         klaxon::runtime::init_tracing();
+    }
+}
+
+async fn storm(alarms: usize, deliveries: usize, concurrency: usize) -> Result<(), HarnessError> {
+    let tag = jiff::Timestamp::now().as_second() % 1_000_000;
+    let local = Arc::new(Local::up(&format!("storm{tag}")).await?);
+    let pager = format!("+8190{tag:06}01");
+    local
+        .apply_config(&format!(
+            r#"
+version: 1
+people:
+  pager: {{name: Pager, phone: "{pager}"}}
+services:
+  storm: {{escalation_policy: storm}}
+escalation_policies:
+  storm:
+    levels:
+      - {{targets: [pager], timeout_seconds: 3600}}
+routing:
+  default: {{service: storm, severity: SEV2}}
+"#
+        ))
+        .await?;
+    let plan = klaxon_local::storm::Plan {
+        alarms,
+        deliveries,
+        concurrency,
+        page_patience: Duration::from_secs(1800),
+    };
+    let report = klaxon_local::storm::run(local, &format!("storm{tag}"), &pager, plan).await?;
+    report.print(&plan);
+    if report.clean() {
+        Ok(())
+    } else {
+        Err(HarnessError::Emulator(
+            "the storm lost or duplicated something".into(),
+        ))
     }
 }
 
