@@ -20,6 +20,8 @@ use crate::core::email::page_email;
 use crate::core::escalation::{Step, is_due, next_wake, step as policy_step, total_steps};
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
+use crate::core::policy::{EscalationPolicy, Resolution, ResolvedTarget};
+use crate::core::self_test;
 use crate::core::sms::page_text;
 use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{
@@ -145,6 +147,10 @@ where
             return Ok(done(index));
         }
         let config = self.config.current().await?;
+        if incident.self_test {
+            // Never the configuration's policy, whatever it names.
+            return self.run_sink_step(&incident, index).await;
+        }
         let policy = match config.policy(&incident.policy) {
             Some(p) => p,
             None => {
@@ -157,23 +163,15 @@ where
             }
         };
         let Some(step) = policy_step(policy, index) else {
-            let steps = total_steps(policy);
-            self.incidents
-                .append(
-                    incident_id,
-                    &TimelineEntry::new(
-                        self.clock.now(),
-                        "exhausted",
-                        TimelineEvent::EscalationExhausted { steps },
-                    ),
-                )
-                .await?;
-            info!(incident = %incident_id, steps, "escalation exhausted");
-            return Ok(done(index));
+            return self.exhausted(incident_id, policy, index).await;
         };
 
         let now = self.clock.now();
-        let fired = self.fire(&config, &incident, &step, now).await?;
+        let fired = self
+            .fire(&incident, &step, now, || {
+                people(&config, &incident, &step, now)
+            })
+            .await?;
         // Whole seconds since the level fired, rounded down, so the next
         // wake-up is never earlier than the level's timeout.
         let elapsed = u32::try_from(now.duration_since(fired.fired_at).as_secs()).unwrap_or(0);
@@ -208,33 +206,96 @@ where
         })
     }
 
+    /// A self-test incident's step: the built-in policy's one level, whose
+    /// one target is the sink. The sink's page goes through the same claim
+    /// and record as any page, and is sent to nobody.
+    async fn run_sink_step(&self, incident: &Incident, index: u32) -> Result<StepResult, AppError> {
+        let policy = self_test::policy();
+        let Some(step) = policy_step(&policy, index) else {
+            return self.exhausted(&incident.id, &policy, index).await;
+        };
+        let now = self.clock.now();
+        let fired = self
+            .fire(incident, &step, now, || Resolution {
+                targets: vec![ResolvedTarget {
+                    person: self_test::SINK.into(),
+                    via: None,
+                }],
+                warnings: Vec::new(),
+            })
+            .await?;
+        let claim = PageClaim {
+            step: step.index,
+            person: self_test::SINK.into(),
+            channel: Channel::SelfTest,
+            contact: "sink".into(),
+            ack_numbers: Vec::new(),
+        };
+        if let Sent::Stop = self
+            .page(incident, &step, &claim, "self-test sink", "")
+            .await?
+        {
+            return Ok(StepResult {
+                incident_id: incident.id.clone(),
+                step: index,
+                wait_seconds: 0,
+                done: true,
+            });
+        }
+        let elapsed = u32::try_from(now.duration_since(fired.fired_at).as_secs()).unwrap_or(0);
+        let wake = next_wake([0], elapsed, step.timeout_secs);
+        Ok(StepResult {
+            incident_id: incident.id.clone(),
+            step: if wake.next_step { index + 1 } else { index },
+            wait_seconds: wake.after_secs,
+            done: false,
+        })
+    }
+
+    /// Past the policy's last step: said once on the timeline.
+    async fn exhausted(
+        &self,
+        incident_id: &str,
+        policy: &EscalationPolicy,
+        index: u32,
+    ) -> Result<StepResult, AppError> {
+        let steps = total_steps(policy);
+        self.incidents
+            .append(
+                incident_id,
+                &TimelineEntry::new(
+                    self.clock.now(),
+                    "exhausted",
+                    TimelineEvent::EscalationExhausted { steps },
+                ),
+            )
+            .await?;
+        info!(incident = %incident_id, steps, "escalation exhausted");
+        Ok(StepResult {
+            incident_id: incident_id.to_string(),
+            step: index,
+            wait_seconds: 0,
+            done: true,
+        })
+    }
+
     /// Fires the level of `step` once: resolves its targets now, records
     /// them with any gaps as warnings, and returns what is recorded (the
     /// first run's resolution, on a retry or a later wake-up).
     async fn fire(
         &self,
-        config: &OncallConfig,
         incident: &Incident,
         step: &Step<'_>,
         now: Timestamp,
+        resolve: impl FnOnce() -> Resolution,
     ) -> Result<LevelRecord, AppError> {
         // Later wake-ups and retries of a step reuse what its first run
         // resolved.
         if let Some(fired) = self.paging.level(&incident.id, step.index).await? {
             return Ok(fired);
         }
-        let resolution = config.resolve_level(step.spec, now);
-        let mut warnings = resolution.warnings;
-        for t in &resolution.targets {
-            if let Some(p) = config.person(&t.person)
-                && !p.reachable(incident.urgency)
-            {
-                warnings.push(format!(
-                    "{} has no contact method for {} urgency",
-                    t.person, incident.urgency
-                ));
-            }
-        }
+        let resolution = resolve();
+        let warnings = resolution.warnings;
         let record = LevelRecord {
             step: step.index,
             pass: step.pass,
@@ -325,13 +386,27 @@ where
                 .await?;
             return Ok(Sent::Done);
         }
+        self.page(incident, step, &claim, &person.name, &contact.address)
+            .await
+    }
+
+    /// Claims a page, sends it, and records it as sent: every page, the
+    /// self-test sink's included, goes this way.
+    async fn page(
+        &self,
+        incident: &Incident,
+        step: &Step<'_>,
+        claim: &PageClaim,
+        name: &str,
+        address: &str,
+    ) -> Result<Sent, AppError> {
         let now = self.clock.now();
         let lease_until = self
             .deadline
             .unwrap_or(now + jiff::SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
         match self
             .paging
-            .claim_page(&incident.id, &claim, now, lease_until)
+            .claim_page(&incident.id, claim, now, lease_until)
             .await?
         {
             ClaimOutcome::Claimed => {}
@@ -348,34 +423,14 @@ where
             }
             ClaimOutcome::NotPaging(_) => return Ok(Sent::Stop),
         }
-        let (sent, to) = match rule.channel {
-            Channel::Sms => match Phone::parse(&contact.address) {
-                Ok(phone) => (
-                    self.sms.send_sms(&phone, &page_text(incident)).await,
-                    phone.masked(),
-                ),
-                Err(e) => (Err(invalid_address(e)), String::new()),
-            },
-            Channel::Email => {
-                let (subject, body) = page_email(incident);
-                let result = match self.email {
-                    Some(m) => m.send_email(&contact.address, &subject, &body).await,
-                    None => Err(invalid_address("email is not configured".into())),
-                };
-                (result, mask_email(&contact.address))
-            }
-            Channel::Voice => (
-                Err(invalid_address("voice is not available".into())),
-                String::new(),
-            ),
-        };
+        let (sent, to) = self.send(incident, step, claim.channel, address).await;
         let message_id = match sent {
             Ok(id) => id,
             Err(e) => {
-                warn!(incident = %incident.id, person = %person.id, channel = %rule.channel, error = %e, retryable = e.retryable, "page failed");
+                warn!(incident = %incident.id, person = %claim.person, channel = %claim.channel, error = %e, retryable = e.retryable, "page failed");
                 // Not sent: the next attempt may claim it at once.
                 if e.retryable {
-                    self.paging.release_page(&incident.id, &claim).await?;
+                    self.paging.release_page(&incident.id, claim).await?;
                 }
                 self.incidents
                     .append(
@@ -385,8 +440,8 @@ where
                             format!("page-failed#{}", claim.key()),
                             TimelineEvent::PageFailed {
                                 step: step.index,
-                                person: person.name.clone(),
-                                channel: rule.channel,
+                                person: name.to_string(),
+                                channel: claim.channel,
                                 error: e.to_string(),
                             },
                         ),
@@ -408,28 +463,93 @@ where
                 step: step.index,
                 pass: step.pass,
                 level: step.level,
-                person: person.name.clone(),
-                channel: rule.channel,
+                person: name.to_string(),
+                channel: claim.channel,
                 to: to.clone(),
                 message_id: message_id.clone(),
             },
         );
         self.paging
-            .complete_page(&incident.id, &claim, &message_id, &entry)
+            .complete_page(&incident.id, claim, &message_id, &entry)
             .await?;
         info!(
             incident = %incident.id,
             step = step.index,
             level = step.level,
             pass = step.pass,
-            person = %person.id,
-            channel = %rule.channel,
+            person = %claim.person,
+            channel = %claim.channel,
             to = %to,
             message_id = %message_id,
             "paged"
         );
         Ok(Sent::Done)
     }
+
+    /// Sends one page; returns the provider's message id (or why not) and
+    /// the masked address for the timeline.
+    async fn send(
+        &self,
+        incident: &Incident,
+        step: &Step<'_>,
+        channel: Channel,
+        address: &str,
+    ) -> (Result<String, BackendError>, String) {
+        match channel {
+            Channel::Sms => match Phone::parse(address) {
+                Ok(phone) => (
+                    self.sms.send_sms(&phone, &page_text(incident)).await,
+                    phone.masked(),
+                ),
+                Err(e) => (Err(invalid_address(e)), String::new()),
+            },
+            Channel::Email => {
+                let (subject, body) = page_email(incident);
+                let result = match self.email {
+                    Some(m) => m.send_email(address, &subject, &body).await,
+                    None => Err(invalid_address("email is not configured".into())),
+                };
+                (result, mask_email(address))
+            }
+            Channel::Voice => (
+                Err(invalid_address("voice is not available".into())),
+                String::new(),
+            ),
+            // Recorded, sent nowhere; and only for the self-test's own incidents.
+            Channel::SelfTest if incident.self_test => (
+                Ok(format!("self-test:{}:{:04}", incident.id, step.index)),
+                "the self-test sink (nobody)".into(),
+            ),
+            Channel::SelfTest => (
+                Err(invalid_address(
+                    "the self-test sink takes only self-test incidents".into(),
+                )),
+                String::new(),
+            ),
+        }
+    }
+}
+
+/// The people a level of the configuration's policy pages at `now`, with a
+/// warning for each who cannot be reached at the incident's urgency.
+fn people(
+    config: &OncallConfig,
+    incident: &Incident,
+    step: &Step<'_>,
+    now: Timestamp,
+) -> Resolution {
+    let mut resolution = config.resolve_level(step.spec, now);
+    for t in &resolution.targets {
+        if let Some(p) = config.person(&t.person)
+            && !p.reachable(incident.urgency)
+        {
+            resolution.warnings.push(format!(
+                "{} has no contact method for {} urgency",
+                t.person, incident.urgency
+            ));
+        }
+    }
+    resolution
 }
 
 impl<I, G, P, M, E, C> Escalator<'_, I, G, P, M, E, C>

@@ -9,17 +9,18 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
 
 use super::alarm_event::parse_alarm_event;
 use super::{AppError, transition_event};
 use crate::config::OncallConfig;
-use crate::core::alarm::{AlarmState, AlarmStateChange};
+use crate::core::alarm::{AlarmState, AlarmStateChange, Route};
 use crate::core::escalation::flap_hold;
 use crate::core::incident::{AckCode, Actor, Incident, TimelineEntry, TimelineEvent, dedup_key};
 use crate::core::routing::InsufficientData;
+use crate::core::self_test;
 use crate::core::time::iso;
 use crate::ports::{
     AlarmMemory, AlarmTags, Clock, ConfigSource, Escalations, FoldOutcome, IdSource, Incidents,
@@ -30,7 +31,7 @@ use crate::ports::{
 const MAX_ATTEMPTS: u32 = 8;
 
 /// What intake did with one alarm state change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum IntakeOutcome {
     Opened {
@@ -151,7 +152,10 @@ where
                     FoldOutcome::NotOpen => continue,
                 }
             }
-            let tags = self.tags_for(config, change).await;
+            let tags = match change.route {
+                Route::SelfTest => None,
+                _ => self.tags_for(config, change).await,
+            };
             let (incident, mut entries) = new_incident(
                 config,
                 change,
@@ -292,7 +296,7 @@ where
                 reason: format!("incident {id} vanished"),
             });
         };
-        if !config.auto_resolves(&incident.service) {
+        if !incident.self_test && !config.auto_resolves(&incident.service) {
             return Ok(IntakeOutcome::Ignored {
                 reason: format!(
                     "OK does not resolve: service {} has auto_resolve: false",
@@ -394,6 +398,9 @@ fn flapping(
     memory: &LastOk,
     now: Timestamp,
 ) -> Option<(String, u32)> {
+    if incident.self_test {
+        return None;
+    }
     let window = config
         .service(&incident.service)
         .map_or(0, |s| s.flapping_window_secs());
@@ -403,6 +410,9 @@ fn flapping(
 
 /// A new incident for an alarm, with its first timeline entries: the alarm
 /// state, the classification decision and the opening. Pure: no I/O.
+///
+/// A self-test alarm is never routed by the configuration: it gets the
+/// built-in decision (the sink's policy) and a self-test id.
 pub fn new_incident(
     config: &OncallConfig,
     change: &AlarmStateChange,
@@ -411,8 +421,15 @@ pub fn new_incident(
     id: String,
     code: &AckCode,
 ) -> (Incident, Vec<TimelineEntry>) {
-    let decision = config.decide(change, tags);
-    let incident = Incident::open(id, change, &decision, code, now);
+    let incident = match change.route {
+        Route::SelfTest => {
+            let id = self_test::incident_id(&id);
+            let mut incident = Incident::open(id, change, &self_test::decision(), code, now);
+            incident.decided_by = self_test::DECIDED_BY.into();
+            incident
+        }
+        _ => Incident::open(id, change, &config.decide(change, tags), code, now),
+    };
     let entries = vec![
         TimelineEntry::alarm(change, now),
         TimelineEntry::new(

@@ -7,6 +7,7 @@ pub mod escalator;
 pub mod intake;
 pub mod operator;
 pub mod reply;
+pub mod self_test;
 pub mod sns;
 
 #[cfg(test)]
@@ -39,6 +40,10 @@ pub enum AppError {
     /// Concurrent writers kept winning; a later retry will settle it.
     #[error("gave up after {attempts} attempts: {what}")]
     Contended { what: String, attempts: u32 },
+    /// The self-test found Klaxon broken: a step did not happen, or not in
+    /// time. The next scheduled run is the retry.
+    #[error("self-test failed: {0}")]
+    SelfTest(String),
 }
 
 impl AppError {
@@ -52,6 +57,7 @@ impl AppError {
             // redriven after `klaxon config apply`.
             Self::Config(_) => false,
             Self::Contended { .. } | Self::InFlight { .. } => true,
+            Self::SelfTest(_) => false,
         }
     }
 

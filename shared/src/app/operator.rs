@@ -1,7 +1,8 @@
-//! What operators do from the CLI: acknowledge and resolve by hand.
+//! What operators do from the CLI: list incidents, acknowledge and resolve
+//! by hand.
 
 use super::{AppError, transition_event};
-use crate::core::incident::{Actor, TimelineEntry};
+use crate::core::incident::{Actor, Incident, TimelineEntry};
 use crate::ports::{Clock, Escalations, Incidents, Requirement, Transition, TransitionOutcome};
 
 /// Acknowledges or resolves an incident as an operator, and stops its
@@ -32,6 +33,23 @@ pub async fn change_status<I: Incidents, E: Escalations>(
         escalations.stop(execution, reason).await?;
     }
     Ok(outcome)
+}
+
+/// Open incidents (newest first), or a UTC month's (`2026-11`). The
+/// self-test's incidents are left out unless `self_tests` asks for them.
+pub async fn list_incidents<I: Incidents>(
+    incidents: &I,
+    month: Option<&str>,
+    self_tests: bool,
+) -> Result<Vec<Incident>, AppError> {
+    let all = match month {
+        Some(m) => incidents.list_month(m).await?,
+        None => incidents.list_open().await?,
+    };
+    Ok(all
+        .into_iter()
+        .filter(|i| self_tests || !i.self_test)
+        .collect())
 }
 
 #[cfg(test)]

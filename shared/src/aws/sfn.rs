@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{backend_error, error_code};
-use crate::ports::{BackendError, Escalations, StepResult};
+use crate::ports::{BackendError, EscalationStatus, Escalations, StepResult};
 
 /// Starts, stops and answers escalation executions of one state machine.
 #[derive(Clone, Debug)]
@@ -155,6 +155,22 @@ impl Escalations for StepFunctions {
             Ok(_) => Ok(true),
             Err(e) if error_code(&e).is_some_and(|c| GONE.contains(&c)) => Ok(false),
             Err(e) => Err(backend_error("Step Functions", "SendTaskFailure", e)),
+        }
+    }
+}
+
+impl EscalationStatus for StepFunctions {
+    async fn has_ended(&self, execution: &str) -> Result<bool, BackendError> {
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.status != aws_sdk_sfn::types::ExecutionStatus::Running),
+            Err(e) if error_code(&e) == Some("ExecutionDoesNotExist") => Ok(true),
+            Err(e) => Err(backend_error("Step Functions", "DescribeExecution", e)),
         }
     }
 }

@@ -12,6 +12,10 @@ use crate::core::incident::Channel;
 use crate::core::phone::Phone;
 use crate::core::routing::Urgency;
 
+/// Why `self_test` is refused as a contact method or rule channel.
+const RESERVED_CHANNEL: &str =
+    "self_test is reserved for Klaxon's own self-test sink, which pages nobody";
+
 /// Longest delay of a notification rule after its level fires: one day.
 pub const MAX_RULE_DELAY_SECONDS: u32 = 24 * 60 * 60;
 
@@ -144,6 +148,10 @@ impl Profile {
                         return;
                     }
                     address.to_string()
+                }
+                Channel::SelfTest => {
+                    issues.push((path, RESERVED_CHANNEL.into()));
+                    return;
                 }
             };
             let label = match label {
@@ -303,6 +311,10 @@ fn compile_rules(
                 path,
                 format!("a delay of {after_secs} s is more than one day"),
             ));
+            continue;
+        }
+        if r.channel == Channel::SelfTest {
+            issues.push((format!("{path}.channel"), RESERVED_CHANNEL.into()));
             continue;
         }
         if urgency == Urgency::Low && r.channel.interrupts() {
@@ -480,6 +492,24 @@ notification_rules:
         assert!(paths.contains(&"time_zone"), "{e:?}");
         assert!(paths.contains(&"contact_methods[0].address"), "{e:?}");
         assert!(paths.contains(&"contact_methods[1].address"), "{e:?}");
+    }
+
+    #[test]
+    fn nobody_can_be_reached_through_the_self_test_sink() {
+        let e = person(
+            "{name: C, email: c@example.com, contact_methods: [{type: self_test, address: sink}], notification_rules: {low: [{channel: self_test}]}}",
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = e.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "contact_methods[0].address",
+                "notification_rules.low[0].channel"
+            ],
+            "{e:?}"
+        );
+        assert!(e[0].1.contains("reserved"), "{e:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::alarm::{AlarmState, AlarmStateChange};
+use super::alarm::{AlarmState, AlarmStateChange, Route};
 use super::classify::Severity;
 use super::phone::mask;
 use super::routing::Decision;
@@ -131,9 +131,14 @@ pub fn incident_id(now: Timestamp, entropy: u32) -> String {
 }
 
 /// The dedup key: one open incident per key. Default: account, region and
-/// alarm ARN.
+/// alarm ARN. Self-test alarms have keys of their own, so a self-test and a
+/// real alarm never share an incident.
 pub fn dedup_key(change: &AlarmStateChange) -> String {
-    format!("{}|{}|{}", change.account, change.region, change.alarm_arn)
+    let key = format!("{}|{}|{}", change.account, change.region, change.alarm_arn);
+    match change.route {
+        Route::SelfTest => format!("{}{key}", super::self_test::DEDUP_PREFIX),
+        _ => key,
+    }
 }
 
 /// An incident as stored.
@@ -180,6 +185,10 @@ pub struct Incident {
     #[serde(skip)]
     pub paged_numbers: BTreeSet<String>,
     pub escalation_execution: Option<String>,
+    /// Opened by Klaxon's self-test: routed to the built-in sink, never to
+    /// a person, and left out of listings by default.
+    #[serde(default)]
+    pub self_test: bool,
 }
 
 impl Incident {
@@ -224,6 +233,7 @@ impl Incident {
             ack_code: ack_code.0.clone(),
             paged_numbers: BTreeSet::new(),
             escalation_execution: None,
+            self_test: change.route == Route::SelfTest,
         }
     }
 }
@@ -236,6 +246,10 @@ pub enum Channel {
     Sms,
     Voice,
     Email,
+    /// The self-test's sink: a page recorded for nobody. Not a channel the
+    /// configuration can use.
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    SelfTest,
 }
 
 impl Channel {
@@ -244,6 +258,7 @@ impl Channel {
             Self::Sms => "sms",
             Self::Voice => "voice",
             Self::Email => "email",
+            Self::SelfTest => "self_test",
         }
     }
 

@@ -10,5 +10,6 @@ pub mod policy;
 pub mod reply;
 pub mod routing;
 pub mod schedule;
+pub mod self_test;
 pub mod sms;
 pub mod time;

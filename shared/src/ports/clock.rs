@@ -1,6 +1,8 @@
 //! Time and randomness come in from outside, so the core stays pure and
 //! tests can move time forward and choose the codes they draw.
 
+use std::future::Future;
+
 use jiff::Timestamp;
 use rand::RngExt;
 
@@ -19,6 +21,22 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         Timestamp::now()
+    }
+}
+
+/// Waiting, for handlers that poll (the self-test). Tests wait by moving
+/// their clock instead.
+pub trait Sleep: Send + Sync {
+    fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// Waiting on the Tokio timer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleep;
+
+impl Sleep for TokioSleep {
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 

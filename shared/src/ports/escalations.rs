@@ -52,3 +52,12 @@ pub trait Escalations: Send + Sync {
         cause: &str,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
+
+/// Whether an escalation execution is still running (the self-test checks
+/// that resolving its incident ended its escalation).
+pub trait EscalationStatus: Send + Sync {
+    /// `true` once the execution has stopped, failed or finished; an
+    /// execution that does not exist has ended too.
+    fn has_ended(&self, execution: &str)
+    -> impl Future<Output = Result<bool, BackendError>> + Send;
+}

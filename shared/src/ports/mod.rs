@@ -13,11 +13,12 @@ mod inbound;
 mod incidents;
 mod messaging;
 pub mod paging;
+mod self_test;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
-pub use clock::{Clock, IdSource, RandomIds, SystemClock};
+pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
 pub use config::{ConfigLoadError, ConfigSource};
-pub use escalations::{Escalations, StepResult};
+pub use escalations::{EscalationStatus, Escalations, StepResult};
 pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
@@ -25,6 +26,7 @@ pub use incidents::{
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
 pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
+pub use self_test::{AlarmDelivery, Metrics};
 
 /// A failure talking to a backing service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

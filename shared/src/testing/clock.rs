@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::core::incident::{AckCode, incident_id};
-use crate::ports::{Clock, IdSource};
+use crate::ports::{Clock, IdSource, Sleep};
 
 /// A clock that stands still until told to move.
 #[derive(Debug)]
@@ -32,6 +32,13 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Waiting moves the clock: nothing sleeps.
+impl Sleep for ManualClock {
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.advance(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX));
     }
 }
 

@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::OncallConfig;
 use crate::core::phone::Phone;
+use jiff::Timestamp;
+
 use crate::ports::{
-    AlarmTags, BackendError, ConfigLoadError, ConfigSource, EmailSender, Escalations, SmsSender,
-    StepResult,
+    AlarmTags, BackendError, ConfigLoadError, ConfigSource, EmailSender, EscalationStatus,
+    Escalations, Metrics, SmsSender, StepResult,
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -135,6 +137,11 @@ impl FakeEscalations {
         lock(&self.0).started.get(incident_id).cloned()
     }
 
+    /// The incidents whose escalation was started.
+    pub fn started_incidents(&self) -> Vec<String> {
+        lock(&self.0).started.keys().cloned().collect()
+    }
+
     /// How many start calls were made (repeats included).
     pub fn start_calls(&self) -> u32 {
         lock(&self.0).starts
@@ -215,6 +222,43 @@ impl Escalations for FakeEscalations {
         w.failed
             .push((task_token.into(), error.into(), cause.into()));
         Ok(!w.not_waiting)
+    }
+}
+
+impl EscalationStatus for FakeEscalations {
+    /// Running from its start until stopped; one never started has ended.
+    async fn has_ended(&self, execution: &str) -> Result<bool, BackendError> {
+        let w = lock(&self.0);
+        let started = w.started.values().any(|(e, _)| e == execution);
+        Ok(!started || w.stopped.iter().any(|(e, _)| e == execution))
+    }
+}
+
+/// CloudWatch as the self-test sees it: the successes published.
+#[derive(Debug, Default)]
+pub struct FakeMetrics {
+    published: Mutex<Vec<Timestamp>>,
+    failures: Mutex<Vec<BackendError>>,
+}
+
+impl FakeMetrics {
+    /// When each success was published.
+    pub fn published(&self) -> Vec<Timestamp> {
+        lock(&self.published).clone()
+    }
+
+    pub fn fail_next(&self, error: BackendError) {
+        lock(&self.failures).push(error);
+    }
+}
+
+impl Metrics for FakeMetrics {
+    async fn self_test_succeeded(&self, at: Timestamp) -> Result<(), BackendError> {
+        if let Some(e) = lock(&self.failures).pop() {
+            return Err(e);
+        }
+        lock(&self.published).push(at);
+        Ok(())
     }
 }
 

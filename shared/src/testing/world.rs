@@ -15,7 +15,8 @@ use crate::app::intake::{Intake, IntakeOutcome};
 use crate::app::reply::{InboundSms, Replies};
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::time::iso;
-use crate::ports::Incidents;
+use crate::ports::{AlarmDelivery, BackendError, Incidents};
+use crate::runtime::{HandlerError, invocation_error};
 
 /// Aiko is on call (schedule `primary`) on level 1: email at once, SMS
 /// after 60 s; Ben on level 2; 300 s per level, the policy runs twice.
@@ -190,6 +191,29 @@ impl World {
             message_body: body.into(),
             inbound_message_id: message_id.into(),
             previous_published_message_id: None,
+        }
+    }
+}
+
+/// Delivers alarm events to this world's intake, answering as the intake
+/// function answers `lambda:Invoke`: its outcomes, or its error.
+impl AlarmDelivery for World {
+    async fn deliver(&self, event: &Value) -> Result<Value, BackendError> {
+        match self.intake().handle(event).await {
+            Ok(outcomes) => serde_json::to_value(outcomes).map_err(|e| BackendError {
+                service: "Fake",
+                operation: "Invoke",
+                message: e.to_string(),
+                retryable: false,
+            }),
+            Err(e) => {
+                let e = HandlerError(e);
+                Err(invocation_error(
+                    "alarm-intake",
+                    e.error_type(),
+                    &e.0.to_string(),
+                ))
+            }
         }
     }
 }

@@ -281,3 +281,46 @@ async fn a_broken_configuration_fails_the_step_for_the_workflow_to_record() {
     assert!(failed[0].2.contains("configuration"), "{failed:?}");
     assert!(w.email.sent().is_empty() && w.sms.sent().is_empty());
 }
+
+#[tokio::test]
+async fn a_self_test_step_records_the_sink_page_once_and_sends_nothing() {
+    // GIVEN a self-test incident
+    let w = World::default();
+    let run = crate::core::self_test::Run {
+        id: "20261121-RUN001".into(),
+        account: "123456789012".into(),
+        region: "ap-northeast-1".into(),
+    };
+    let outcomes = w
+        .intake()
+        .handle(&run.event(crate::core::alarm::AlarmState::Alarm, at(0)))
+        .await
+        .unwrap();
+    let [crate::app::intake::IntakeOutcome::Opened { incident_id: id }] = outcomes.as_slice()
+    else {
+        panic!("{outcomes:?}");
+    };
+    // WHEN its first step runs, twice (a retry)
+    let r = w.escalator().run_step(id, 0).await.unwrap();
+    assert_eq!(w.escalator().run_step(id, 0).await.unwrap(), r);
+    // THEN the sink's page is claimed and recorded once, nobody is sent
+    // anything, and the level waits for its timeout
+    assert_eq!(r, next(1, 120, id));
+    let pages: Vec<_> = w
+        .timeline(id)
+        .await
+        .into_iter()
+        .filter(|e| e.event.kind() == "paged")
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(matches!(
+        &pages[0].event,
+        TimelineEvent::Paged { channel: Channel::SelfTest, person, .. } if person == "self-test sink"
+    ));
+    assert!(w.sms.sent().is_empty() && w.email.sent().is_empty());
+    assert!(w.incident(id).await.paged_numbers.is_empty());
+    // WHEN nobody resolves it, THEN the escalation ends after the one level
+    w.clock.advance(120);
+    assert_eq!(w.escalator().run_step(id, 1).await.unwrap(), done(1, id));
+    assert!(w.kinds(id).await.contains(&"escalation_exhausted"));
+}

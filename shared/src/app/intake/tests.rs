@@ -446,3 +446,70 @@ async fn a_redelivered_ok_stops_the_escalation_that_a_crashed_first_run_left_run
         .count();
     assert_eq!(oks, 1);
 }
+
+fn self_test_run() -> crate::core::self_test::Run {
+    crate::core::self_test::Run {
+        id: "20261121-RUN001".into(),
+        account: "123456789012".into(),
+        region: "ap-northeast-1".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_self_test_alarm_opens_a_marked_incident_on_the_built_in_policy() {
+    // GIVEN a configuration whose default route pages people
+    let w = World::default();
+    // WHEN the self-test's ALARM arrives
+    let outcomes = w
+        .intake()
+        .handle(&self_test_run().event(AlarmState::Alarm, at(0)))
+        .await
+        .unwrap();
+    let [IntakeOutcome::Opened { incident_id: id }] = outcomes.as_slice() else {
+        panic!("{outcomes:?}");
+    };
+    // THEN the incident is the self-test's: marked, its own id and dedup
+    // namespace, the built-in policy, and its escalation started
+    let i = w.incident(id).await;
+    assert!(i.self_test);
+    assert!(id.starts_with("selftest-"), "{id}");
+    assert!(i.dedup_key.starts_with("self-test|"), "{}", i.dedup_key);
+    assert_eq!(i.policy, "klaxon-self-test");
+    assert_eq!(i.service, "klaxon-self-test");
+    assert_eq!(i.decided_by, "self-test");
+    assert!(w.escalations.started(id).is_some());
+    // AND its OK resolves it and stops the escalation
+    let outcomes = w
+        .intake()
+        .handle(&self_test_run().event(AlarmState::Ok, at(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![IntakeOutcome::Resolved {
+            incident_id: id.clone()
+        }]
+    );
+    assert_eq!(w.escalations.stopped().len(), 1);
+}
+
+#[tokio::test]
+async fn a_real_alarm_never_folds_into_a_self_test_incident() {
+    // GIVEN a self-test incident open
+    let w = World::default();
+    w.intake()
+        .handle(&self_test_run().event(AlarmState::Alarm, at(0)))
+        .await
+        .unwrap();
+    // WHEN a real CloudWatch alarm with the same name and ARN fires
+    let mut real = self_test_run().event(AlarmState::Alarm, at(1));
+    real["source"] = "aws.cloudwatch".into();
+    let outcomes = w.intake().handle(&real).await.unwrap();
+    // THEN it opens a real incident of its own, routed by the configuration
+    let [IntakeOutcome::Opened { incident_id: id }] = outcomes.as_slice() else {
+        panic!("{outcomes:?}");
+    };
+    let i = w.incident(id).await;
+    assert!(!i.self_test);
+    assert_eq!(i.service, "general");
+}

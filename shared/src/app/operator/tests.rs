@@ -65,3 +65,36 @@ async fn an_unknown_incident_is_not_found() {
     .unwrap();
     assert_eq!(outcome, TransitionOutcome::NotFound);
 }
+
+#[tokio::test]
+async fn listings_leave_self_test_incidents_out_unless_asked() {
+    // GIVEN a real incident and a self-test's, both open
+    let w = World::default();
+    let real = w.open_incident("checkout-5xx", at(0)).await;
+    let run = crate::core::self_test::Run {
+        id: "run-1".into(),
+        account: "123456789012".into(),
+        region: "ap-northeast-1".into(),
+    };
+    let outcomes = w
+        .intake()
+        .handle(&run.event(crate::core::alarm::AlarmState::Alarm, at(1)))
+        .await
+        .unwrap();
+    let [crate::app::intake::IntakeOutcome::Opened { incident_id: test }] = outcomes.as_slice()
+    else {
+        panic!("{outcomes:?}");
+    };
+    let ids = |list: Vec<Incident>| list.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    // WHEN the open incidents are listed, THEN only the real one shows
+    let open = list_incidents(&w.store, None, false).await.unwrap();
+    assert_eq!(ids(open), vec![real.clone()]);
+    // WHEN self-tests are asked for, THEN both show, newest first
+    let all = list_incidents(&w.store, None, true).await.unwrap();
+    assert_eq!(ids(all), vec![test.clone(), real.clone()]);
+    // AND the month's listing behaves the same
+    let month = list_incidents(&w.store, Some("2026-11"), false)
+        .await
+        .unwrap();
+    assert_eq!(ids(month), vec![real]);
+}

@@ -29,6 +29,7 @@ pub fn open_transaction(
             sk: sk.into(),
             incident_id: incident.id.clone(),
             opened_at: incident.opened_at,
+            expires_at: crate::core::self_test::expires_at(&incident.id, incident.opened_at),
         })
     };
     let if_new = Some("attribute_not_exists(pk)");

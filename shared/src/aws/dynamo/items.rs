@@ -14,6 +14,10 @@
 //! | open incident for an ack code | `CODE#<code>` | `CODE` |
 //! | handled inbound SMS | `INBOUND#<message id>` | `INBOUND` |
 //! | what is remembered of an alarm's OKs | `LASTOK#<dedup key>` | `LASTOK` |
+//!
+//! Every item of a self-test incident (ids `selftest-...`) carries
+//! `expires_at` (DynamoDB TTL, [`crate::core::self_test::expires_at`]), so
+//! they go away by themselves; items of real incidents never expire.
 
 use std::collections::HashMap;
 
@@ -26,6 +30,7 @@ use crate::core::classify::Severity;
 use crate::core::incident::{Incident, Status, TimelineEntry, TimelineEvent};
 use crate::core::policy::ResolvedTarget;
 use crate::core::routing::Urgency;
+use crate::core::self_test::expires_at;
 use crate::core::time::{iso, iso_ms, iso_ms_opt};
 use crate::ports::{BackendError, LevelRecord};
 
@@ -132,6 +137,10 @@ fn is_empty(v: &[String]) -> bool {
     v.is_empty()
 }
 
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
 /// The incident (`sk = META`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncidentItem {
@@ -196,6 +205,12 @@ pub struct IncidentItem {
     pub gsi_open: Option<String>,
     /// `2026-11`: the index `incidents-by-month`.
     pub gsi_month: String,
+    /// Opened by the self-test (absent for real incidents).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub self_test: bool,
+    /// TTL, epoch seconds: self-test incidents only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 impl From<&Incident> for IncidentItem {
@@ -234,6 +249,8 @@ impl From<&Incident> for IncidentItem {
             escalation_execution: i.escalation_execution.clone(),
             gsi_open: i.status.is_open().then(|| "OPEN".into()),
             gsi_month: i.opened_at.strftime("%Y-%m").to_string(),
+            self_test: i.self_test,
+            expires_at: expires_at(&i.id, i.opened_at),
         }
     }
 }
@@ -269,6 +286,7 @@ impl From<IncidentItem> for Incident {
             ack_code: i.ack_code,
             paged_numbers: i.paged_numbers.into_iter().collect(),
             escalation_execution: i.escalation_execution,
+            self_test: i.self_test,
         }
     }
 }
@@ -297,6 +315,8 @@ pub struct TimelineItem {
     #[serde(default)]
     pub summary: String,
     pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 pub fn timeline_item(incident_id: &str, entry: &TimelineEntry) -> Result<Item, BackendError> {
@@ -310,6 +330,7 @@ pub fn timeline_item(incident_id: &str, entry: &TimelineEntry) -> Result<Item, B
         kind: entry.event.kind().into(),
         summary: entry.event.summary(),
         data,
+        expires_at: expires_at(incident_id, entry.at),
     })
 }
 
@@ -339,6 +360,8 @@ pub struct OnceItem {
     pub entity: String,
     /// The timeline entry it guards.
     pub entry: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 pub fn once_item(
@@ -351,6 +374,7 @@ pub fn once_item(
         sk: once_sk(once_key),
         entity: "once".into(),
         entry: timeline_sk(entry),
+        expires_at: expires_at(incident_id, entry.at),
     })
 }
 
@@ -362,6 +386,8 @@ pub struct PointerItem {
     pub incident_id: String,
     #[serde(with = "iso_ms")]
     pub opened_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 /// A fired level.
@@ -378,6 +404,8 @@ pub struct LevelItem {
     pub fired_at: Timestamp,
     #[serde(default)]
     pub targets: Vec<ResolvedTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 pub fn level_item(incident_id: &str, r: &LevelRecord) -> Result<Item, BackendError> {
@@ -390,6 +418,7 @@ pub fn level_item(incident_id: &str, r: &LevelRecord) -> Result<Item, BackendErr
         level: r.level,
         fired_at: r.fired_at,
         targets: r.targets.clone(),
+        expires_at: expires_at(incident_id, r.fired_at),
     })
 }
 
@@ -420,6 +449,8 @@ pub struct PageItem {
     pub person: String,
     pub channel: String,
     pub contact: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 /// A handled inbound message, and the incident it named once known.

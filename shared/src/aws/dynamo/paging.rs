@@ -90,6 +90,7 @@ impl Paging for DynamoStore {
             person: claim.person.clone(),
             channel: claim.channel.as_str().into(),
             contact: claim.contact.clone(),
+            expires_at: crate::core::self_test::expires_at(incident_id, now),
         })?;
         // Claims from before leases: taken over a default lease after they were made.
         let stale = now - SignedDuration::from_secs(DEFAULT_LEASE_SECONDS);

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::self_test;
 use super::time::parse_instant;
 
 /// CloudWatch caps alarm names at 255 characters.
@@ -91,6 +92,9 @@ pub enum Route {
     EventBridge,
     Sns,
     AlarmAction,
+    /// Klaxon's own self-test, invoking intake directly (see
+    /// [`crate::core::self_test`]).
+    SelfTest,
 }
 
 impl Route {
@@ -99,6 +103,7 @@ impl Route {
             Self::EventBridge => "eventbridge",
             Self::Sns => "sns",
             Self::AlarmAction => "alarm_action",
+            Self::SelfTest => "self_test",
         }
     }
 }
@@ -389,7 +394,11 @@ fn parse_eventbridge(event: &Value, route: Route) -> Result<AlarmStateChange, In
     };
     let source = f.opt_str("source").unwrap_or("");
     let detail_type = f.opt_str("detail-type").unwrap_or("");
-    if source != "aws.cloudwatch" || detail_type != "CloudWatch Alarm State Change" {
+    // Klaxon's self-test invokes intake directly; an EventBridge rule that
+    // targets an SNS topic can only carry what EventBridge delivers.
+    let self_test = route == Route::EventBridge && source == self_test::EVENT_SOURCE;
+    if (source != "aws.cloudwatch" && !self_test) || detail_type != "CloudWatch Alarm State Change"
+    {
         return Err(IntakeError::WrongDetailType {
             event_source: clip(source, 60),
             detail_type: clip(detail_type, 60),
@@ -397,6 +406,18 @@ fn parse_eventbridge(event: &Value, route: Route) -> Result<AlarmStateChange, In
     }
     let alarm_name = f.req_str("detail.alarmName")?;
     f.bounded("detail.alarmName", alarm_name, MAX_ALARM_NAME)?;
+    if self_test && !alarm_name.starts_with(self_test::ALARM_PREFIX) {
+        return Err(IntakeError::InvalidField {
+            format: FORMAT,
+            field: "detail.alarmName".into(),
+            reason: format!(
+                "a self-test alarm is named {}<run id>, not '{}'",
+                self_test::ALARM_PREFIX,
+                clip(alarm_name, 40)
+            ),
+        });
+    }
+    let route = if self_test { Route::SelfTest } else { route };
     let arn = event
         .get("resources")
         .and_then(Value::as_array)

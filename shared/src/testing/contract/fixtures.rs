@@ -75,6 +75,7 @@ pub fn incident(u: &str, name: &str, opened_at: Timestamp) -> Incident {
         ack_code: code(u, salt),
         paged_numbers: BTreeSet::new(),
         escalation_execution: None,
+        self_test: false,
     }
 }
 

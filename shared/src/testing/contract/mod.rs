@@ -577,6 +577,63 @@ pub async fn alarm_memory_keeps_the_newest_ok<S: Store>(s: &S, u: &str) {
     assert!(memory.resolved.is_some(), "kept");
 }
 
+/// A self-test incident reads back marked, is listed like any incident
+/// (listings filter it, not the store), and its sink's page is claimed
+/// and recorded like any page.
+pub async fn a_self_test_incident_is_stored_marked<S: Store>(s: &S, u: &str) {
+    let mut i = incident(u, "S", at(0));
+    i.id = crate::core::self_test::incident_id(&i.id);
+    i.dedup_key = format!("{}{}", crate::core::self_test::DEDUP_PREFIX, i.dedup_key);
+    i.self_test = true;
+    open(s, &mut i).await;
+    let stored = s.get(&i.id).await.unwrap().unwrap();
+    assert!(stored.self_test);
+    assert_eq!(stored, i);
+    let listed = s.list_open().await.unwrap();
+    assert!(listed.iter().any(|l| l.id == i.id && l.self_test));
+    let sink = PageClaim {
+        step: 0,
+        person: crate::core::self_test::SINK.into(),
+        channel: Channel::SelfTest,
+        contact: "sink".into(),
+        ack_numbers: Vec::new(),
+    };
+    let lease = at(60);
+    assert_eq!(
+        s.claim_page(&i.id, &sink, at(1), lease).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let paged = TimelineEntry::new(
+        at(1),
+        format!("page#{}", sink.key()),
+        TimelineEvent::Paged {
+            step: 0,
+            pass: 1,
+            level: 1,
+            person: "self-test sink".into(),
+            channel: Channel::SelfTest,
+            to: "nobody".into(),
+            message_id: "self-test:0".into(),
+        },
+    );
+    s.complete_page(&i.id, &sink, "self-test:0", &paged)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.claim_page(&i.id, &sink, at(2), lease).await.unwrap(),
+        ClaimOutcome::AlreadySent
+    );
+    assert!(s.timeline(&i.id).await.unwrap().contains(&paged));
+    assert!(
+        s.get(&i.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .paged_numbers
+            .is_empty()
+    );
+}
+
 /// Defines one `#[tokio::test]` per contract case, each on a store made by
 /// `$make` (an async expression).
 #[macro_export]
@@ -595,7 +652,8 @@ macro_rules! store_contract_tests {
             the_escalation_is_recorded_once,
             an_inbound_message_is_claimed_once,
             a_confirmation_is_claimed_by_one_run_at_a_time,
-            alarm_memory_keeps_the_newest_ok
+            alarm_memory_keeps_the_newest_ok,
+            a_self_test_incident_is_stored_marked
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

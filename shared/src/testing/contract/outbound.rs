@@ -5,8 +5,17 @@
 
 use std::future::Future;
 
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::app::intake::IntakeOutcome;
+use crate::core::alarm::AlarmState;
 use crate::core::phone::Phone;
-use crate::ports::{ConfigLoadError, ConfigSource, EmailSender, Escalations, SmsSender};
+use crate::core::self_test::Run;
+use crate::ports::{
+    AlarmDelivery, ConfigLoadError, ConfigSource, EmailSender, EscalationStatus, Escalations,
+    Metrics, SmsSender,
+};
 
 /// Starting an incident's escalation twice starts one execution; stopping
 /// it, twice, or stopping one that never existed, is harmless.
@@ -74,9 +83,108 @@ where
     assert!(config.person("aiko").is_some());
 }
 
+/// An execution runs until stopped (or its end); one that never existed
+/// has ended. Started with a hold, so it is still running when looked at.
+pub async fn an_escalation_has_ended_once_stopped<E: Escalations + EscalationStatus>(
+    e: &E,
+    u: &str,
+) {
+    let incident = format!("20261121-S{}", &u[..6]).to_uppercase();
+    let execution = e.start(&incident, 60).await.unwrap();
+    assert!(!e.has_ended(&execution).await.unwrap(), "running");
+    e.stop(&execution, "resolved").await.unwrap();
+    assert!(e.has_ended(&execution).await.unwrap(), "stopped");
+    let never = execution.replace(&incident, "20000101-NEVER1");
+    assert!(e.has_ended(&never).await.unwrap());
+}
+
+/// An alarm event reaches intake and intake's answer comes back: the
+/// self-test's ALARM opens an incident, the same ALARM again is a
+/// duplicate, its OK resolves; an event intake cannot read is an error a
+/// retry cannot fix. Needs a configuration applied where intake runs.
+pub async fn an_alarm_event_reaches_intake_and_its_answer_returns<D: AlarmDelivery>(
+    d: &D,
+    u: &str,
+    at: Timestamp,
+) {
+    let run = Run {
+        id: format!("contract-{u}"),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let outcomes =
+        |v: serde_json::Value| -> Vec<IntakeOutcome> { serde_json::from_value(v).unwrap() };
+    let opened = outcomes(d.deliver(&run.event(AlarmState::Alarm, at)).await.unwrap());
+    let [IntakeOutcome::Opened { incident_id }] = opened.as_slice() else {
+        panic!("{opened:?}");
+    };
+    assert_eq!(
+        outcomes(d.deliver(&run.event(AlarmState::Alarm, at)).await.unwrap()),
+        vec![IntakeOutcome::Duplicate {
+            incident_id: incident_id.clone()
+        }]
+    );
+    let ok_at = crate::core::self_test::ok_time(at, at);
+    assert_eq!(
+        outcomes(d.deliver(&run.event(AlarmState::Ok, ok_at)).await.unwrap()),
+        vec![IntakeOutcome::Resolved {
+            incident_id: incident_id.clone()
+        }]
+    );
+    let e = d.deliver(&json!({"hello": "world"})).await.unwrap_err();
+    assert!(!e.retryable, "{e}");
+    assert!(e.message.contains("Klaxon.InvalidEvent"), "{e}");
+}
+
+/// A success published at `at` is counted once where the alarm reads it;
+/// `count` reads the sum of successes around `at`.
+pub async fn a_self_test_success_is_counted<X, R, F>(x: &X, at: Timestamp, count: R)
+where
+    X: Metrics,
+    R: Fn() -> F,
+    F: Future<Output = f64>,
+{
+    let before = count().await;
+    x.self_test_succeeded(at).await.unwrap();
+    let after = count().await;
+    assert!(
+        (after - before - 1.0).abs() < f64::EPSILON,
+        "{before} -> {after}"
+    );
+}
+
 #[cfg(test)]
 mod fakes {
-    use crate::testing::{FakeEmail, FakeEscalations, FakeSms, StaticConfig};
+    use crate::testing::{FakeEmail, FakeEscalations, FakeMetrics, FakeSms, StaticConfig, World};
+
+    #[tokio::test]
+    async fn an_escalation_has_ended_once_stopped() {
+        super::an_escalation_has_ended_once_stopped(
+            &FakeEscalations::default(),
+            "0123456789abcdef",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn an_alarm_event_reaches_intake_and_its_answer_returns() {
+        let w = World::default();
+        super::an_alarm_event_reaches_intake_and_its_answer_returns(
+            &w,
+            "0123456789abcdef",
+            crate::testing::at(0),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_self_test_success_is_counted() {
+        let metrics = FakeMetrics::default();
+        super::a_self_test_success_is_counted(&metrics, crate::testing::at(0), || async {
+            metrics.published().len() as f64
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn an_escalation_starts_once_and_stops_harmlessly() {

@@ -164,3 +164,47 @@ fn a_malformed_item_is_a_permanent_error_naming_it() {
     assert!(!e.retryable);
     assert!(e.message.contains("incident"), "{e}");
 }
+
+#[test]
+fn a_self_test_incidents_items_are_marked_and_expire_and_real_ones_do_not() {
+    let mut incident = incident_from(v01_incident()).unwrap();
+    incident.id = crate::core::self_test::incident_id("20261121-1PS7A2");
+    incident.self_test = true;
+    let expires = incident.opened_at.as_second() + crate::core::self_test::RETENTION_SECS;
+    let item = incident_item(&incident).unwrap();
+    assert_eq!(item.get("self_test"), Some(&AttributeValue::Bool(true)));
+    assert_eq!(
+        item.get("expires_at"),
+        Some(&AttributeValue::N(expires.to_string()))
+    );
+    assert_eq!(incident_from(item).unwrap(), incident, "reads back marked");
+    let entry = TimelineEntry::new(incident.opened_at, "opened", TimelineEvent::Opened);
+    let tl = timeline_item(&incident.id, &entry).unwrap();
+    assert_eq!(
+        tl.get("expires_at"),
+        Some(&AttributeValue::N(expires.to_string()))
+    );
+    let record = LevelRecord {
+        step: 0,
+        pass: 1,
+        level: 1,
+        fired_at: incident.opened_at,
+        targets: Vec::new(),
+    };
+    assert!(
+        level_item(&incident.id, &record)
+            .unwrap()
+            .contains_key("expires_at")
+    );
+    // A real incident's items never expire.
+    assert!(
+        !timeline_item("20261121-1PS7A2", &entry)
+            .unwrap()
+            .contains_key("expires_at")
+    );
+    assert!(
+        !level_item("20261121-1PS7A2", &record)
+            .unwrap()
+            .contains_key("expires_at")
+    );
+}
