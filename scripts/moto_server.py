@@ -19,17 +19,34 @@ The harness reads what moto "sent" (SMS, email) from moto's state dump,
 `/moto-api/data.json`, which serialises every tracked object of every
 service (DynamoDB items included) and slows down as tests add data. Here it
 also takes `?service=sns&service=ses` to dump only those services; without
-the parameter it answers as moto does. Everything else is moto unchanged.
+the parameter it answers as moto does.
+
+The Rust CloudWatch SDK speaks only the Smithy RPC v2 CBOR protocol, which
+moto 5.2.5 does not serve; CloudWatch's JSON protocol it does. A CBOR
+request (`/service/GraniteServiceVersion20100801/operation/<Op>`) is
+decoded and handed to moto as the same operation in JSON, and the answer
+encoded back in CBOR against the operation's output shape (botocore's own
+CBOR codec and service model, both already installed with moto). So
+PutMetricData, GetMetricStatistics and the rest reach moto's CloudWatch.
+
+Everything else is moto unchanged.
 
 Usage: python scripts/moto_server.py [moto_server arguments]
 """
 
+import datetime
 import functools
+import gzip
+import io
 import json
+import re
 import sys
 import threading
 from urllib.parse import parse_qs, urlparse
 
+from botocore.parsers import RpcV2CBORParser
+from botocore.serialize import RpcV2CBORSerializer
+from botocore.session import get_session
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -40,6 +57,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_api._internal.responses import MotoAPIResponse
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
 _WRITES = threading.RLock()
@@ -178,6 +196,140 @@ def _model_data_of_services(self, request, full_url, headers):
 
 
 MotoAPIResponse.model_data = _model_data_of_services
+
+
+# ------------------------------------------------------------- CBOR bridge
+
+# Smithy service names (the path's `service` segment) served through JSON.
+_CBOR_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}
+_CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")
+_MODELS = {}
+
+
+def _model(service):
+    if service not in _MODELS:
+        _MODELS[service] = get_session().get_service_model(service)
+    return _MODELS[service]
+
+
+def _json_default(value):
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        import base64
+
+        return base64.b64encode(value).decode()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _known(value, shape):
+    """The value with members its shape does not declare left out."""
+    if shape is None or value is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {
+            k: _known(v, shape.members[k])
+            for k, v in value.items()
+            if k in shape.members and v is not None
+        }
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_known(v, shape.member) for v in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {k: _known(v, shape.value) for k, v in value.items()}
+    return value
+
+
+def _cbor_map_of_strings(values):
+    """An error body: a CBOR map of strings, no shape needed."""
+    out = bytearray()
+    enc = RpcV2CBORSerializer()
+    out.extend(enc._get_initial_byte(enc.MAP_MAJOR_TYPE, len(values)))
+    for k, v in values.items():
+        enc._serialize_type_string(out, str(k), None, None)
+        enc._serialize_type_string(out, str(v), None, None)
+    return bytes(out)
+
+
+def _cbor_call(app, environ, start_response, service, operation):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+        body = gzip.decompress(body)
+    parser = RpcV2CBORParser()
+    params = (
+        parser.parse_data_item(parser.get_peekable_stream_from_bytes(body))
+        if body
+        else {}
+    )
+    payload = json.dumps(params or {}, default=_json_default).encode()
+    inner = dict(environ)
+    for key in ("HTTP_SMITHY_PROTOCOL", "HTTP_CONTENT_ENCODING", "HTTP_ACCEPT"):
+        inner.pop(key, None)
+    inner.update(
+        {
+            "PATH_INFO": "/",
+            "CONTENT_TYPE": "application/x-amz-json-1.0",
+            "CONTENT_LENGTH": str(len(payload)),
+            "HTTP_X_AMZ_TARGET": f"{service}.{operation}",
+            "wsgi.input": io.BytesIO(payload),
+        }
+    )
+    captured = {}
+
+    def capture(status, headers, exc_info=None):
+        captured["status"] = status
+        return lambda data: None
+
+    answer = b"".join(app(inner, capture))
+    status = captured.get("status", "500 INTERNAL SERVER ERROR")
+    try:
+        decoded = json.loads(answer) if answer.strip() else {}
+    except ValueError:
+        decoded = {"__type": "InternalFailure", "message": answer.decode(errors="replace")}
+    if status.startswith("2"):
+        shape = _model(_CBOR_SERVICES[service]).operation_model(operation).output_shape
+        out = bytearray()
+        if shape is not None:
+            RpcV2CBORSerializer()._serialize_data_item(out, _known(decoded, shape), shape)
+        body = bytes(out)
+    else:
+        error = {
+            "__type": decoded.get("__type", "InternalFailure"),
+            "message": decoded.get("message") or decoded.get("Message") or "",
+        }
+        body = _cbor_map_of_strings(error)
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/cbor"),
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
+
+
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _call(self, environ, start_response):
+    match = _CBOR_PATH.match(environ.get("PATH_INFO", ""))
+    if (
+        match
+        and match.group(1) in _CBOR_SERVICES
+        and environ.get("HTTP_SMITHY_PROTOCOL", "").lower() == "rpc-v2-cbor"
+    ):
+        return _cbor_call(
+            lambda env, sr: _dispatch(self, env, sr),
+            environ,
+            start_response,
+            match.group(1),
+            match.group(2),
+        )
+    return _dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _call
 
 if __name__ == "__main__":
     sys.exit(main())
