@@ -118,6 +118,54 @@ impl Settings {
     }
 }
 
+pub const ENV_STACK_NAME: &str = "KLAXON_STACK_NAME";
+pub const ENV_INTAKE_FUNCTION: &str = "KLAXON_INTAKE_FUNCTION";
+pub const ENV_ACCOUNT_ID: &str = "KLAXON_ACCOUNT_ID";
+pub const ENV_REGION: &str = "AWS_REGION";
+
+/// What the self-test function reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfTestSettings {
+    pub incidents_table: String,
+    /// The intake function the synthetic alarm is delivered to (name or ARN).
+    pub intake_function: String,
+    /// The metric's `Stack` dimension.
+    pub stack: String,
+    /// Where the synthetic alarm says it comes from: this stack's account
+    /// and region.
+    pub account: String,
+    pub region: String,
+}
+
+impl SelfTestSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let required = |name: &'static str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or(SettingsError::Missing(name))
+        };
+        let account = required(ENV_ACCOUNT_ID)?;
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SettingsError::Invalid {
+                name: ENV_ACCOUNT_ID,
+                reason: format!("'{account}' is not a 12-digit AWS account id"),
+            });
+        }
+        Ok(Self {
+            incidents_table: required(ENV_INCIDENTS_TABLE)?,
+            intake_function: required(ENV_INTAKE_FUNCTION)?,
+            stack: required(ENV_STACK_NAME)?,
+            account,
+            region: required(ENV_REGION)?,
+        })
+    }
+}
+
 /// A handler failure as Lambda sees it. `error_type` says whether a retry
 /// makes sense: `Klaxon.InvalidEvent` (never), `Klaxon.Retryable` (yes) or
 /// `Klaxon.Failed` (not without a fix; the event waits in the DLQ).
@@ -208,6 +256,26 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("E.164"));
+    }
+
+    #[test]
+    fn self_test_settings_need_the_intake_the_stack_and_a_real_account() {
+        let full = [
+            (ENV_INCIDENTS_TABLE, "k-incidents"),
+            (ENV_INTAKE_FUNCTION, "k-alarm-intake"),
+            (ENV_STACK_NAME, "k"),
+            (ENV_ACCOUNT_ID, "123456789012"),
+            (ENV_REGION, "ap-northeast-1"),
+        ];
+        let s = SelfTestSettings::from_lookup(lookup(&full)).unwrap();
+        assert_eq!(s.intake_function, "k-alarm-intake");
+        assert_eq!(s.region, "ap-northeast-1");
+        let err = SelfTestSettings::from_lookup(lookup(&full[1..])).unwrap_err();
+        assert!(err.to_string().contains(ENV_INCIDENTS_TABLE));
+        let mut bad = full;
+        bad[3] = (ENV_ACCOUNT_ID, "12345");
+        let err = SelfTestSettings::from_lookup(lookup(&bad)).unwrap_err();
+        assert!(err.to_string().contains("12-digit"), "{err}");
     }
 
     #[test]

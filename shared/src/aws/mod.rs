@@ -4,6 +4,9 @@
 
 pub mod cloudwatch;
 pub mod dynamo;
+#[cfg(feature = "self-test")]
+pub mod lambda;
+pub mod metrics;
 pub mod ses;
 pub mod sfn;
 pub mod sns;

@@ -1,0 +1,43 @@
+//! `self-test`: on a schedule, one synthetic alarm through intake, the
+//! escalation workflow and the escalator to a sink that pages nobody,
+//! checked step by step and resolved; success is published as the metric
+//! `Klaxon/SelfTestSucceeded`, whose absence raises `<stack>-self-test`.
+
+use klaxon::app::self_test::{Limits, SelfTest};
+use klaxon::aws::{
+    dynamo::DynamoStore, lambda::LambdaIntake, metrics::CloudWatchMetrics, sdk_config,
+    sfn::StepFunctions,
+};
+use klaxon::ports::{RandomIds, SystemClock, TokioSleep};
+use klaxon::runtime::{HandlerError, SelfTestSettings, init_tracing};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let settings = SelfTestSettings::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
+    let intake = LambdaIntake::from_sdk(&sdk, &settings.intake_function);
+    let escalations = StepFunctions::without_state_machine(&sdk);
+    let metrics = CloudWatchMetrics::from_sdk(&sdk, &settings.stack);
+    let self_test = SelfTest {
+        intake: &intake,
+        incidents: &store,
+        escalations: &escalations,
+        metrics: &metrics,
+        sleep: &TokioSleep,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        account: &settings.account,
+        region: &settings.region,
+        limits: Limits::default(),
+    };
+    // The scheduler's event says nothing the run needs.
+    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
+        let self_test = &self_test;
+        async move { self_test.run().await.map_err(HandlerError::from) }
+    }))
+    .await
+}
