@@ -31,6 +31,37 @@ mod outbound {
     }
 
     #[tokio::test]
+    async fn an_escalation_has_ended_once_stopped() {
+        let w = World::bare().await;
+        case::an_escalation_has_ended_once_stopped(&w.local.escalations, &unique()).await;
+    }
+
+    /// The harness's delivery (the intake handler itself): moto cannot run
+    /// the intake function behind `lambda:Invoke` without Docker, so the
+    /// Lambda adapter is checked against a mocked client instead.
+    #[tokio::test]
+    async fn an_alarm_event_reaches_intake_and_its_answer_returns() {
+        let w = World::new(60, 0).await;
+        case::an_alarm_event_reaches_intake_and_its_answer_returns(
+            &*w.local,
+            &unique(),
+            jiff::Timestamp::now(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_self_test_success_is_counted() {
+        let w = World::bare().await;
+        let at = jiff::Timestamp::now();
+        let window = jiff::SignedDuration::from_mins(5);
+        case::a_self_test_success_is_counted(&w.local.metrics, at, || {
+            crate::self_test::successes(&w.local, at - window, at + window)
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn the_configuration_is_missing_invalid_or_current() {
         let w = World::bare().await;
         let config = &w.local.config;

@@ -14,5 +14,6 @@ mod operations;
 mod replies;
 mod routing;
 mod rule_pattern;
+mod self_test;
 mod storm;
 mod template;

@@ -20,6 +20,10 @@ const AWS_ONLY: &[&str] = &[
     "AWS::SNS::Subscription",
     // moto stores alarms but nothing evaluates them; checked below by shape.
     "AWS::CloudWatch::Alarm",
+    // The self-test's schedule and its role: locally the self-test is run
+    // by hand (`klaxon-local self-test`, tests/it/self_test.rs).
+    "AWS::Scheduler::Schedule",
+    "AWS::IAM::Role",
 ];
 /// Resource types the harness provisions.
 const PROVISIONED: &[&str] = &[
@@ -51,6 +55,10 @@ async fn every_template_resource_is_provisioned_locally_or_known_to_be_aws_only(
         unknown.is_empty(),
         "the harness does not know these resources: {unknown:?}"
     );
+    w.local
+        .stack
+        .self_test_settings()
+        .unwrap_or_else(|e| panic!("{}: {e}", ids::SELF_TEST));
     for id in [ids::INTAKE, ids::SMS_REPLY, ids::ESCALATOR] {
         w.local
             .stack
@@ -188,6 +196,7 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
         ids::INTAKE.to_string(),
         ids::SMS_REPLY.into(),
         ids::ESCALATOR.into(),
+        ids::SELF_TEST.into(),
         ids::STATE_MACHINE.into(),
     ];
     for (id, body) in template.resources_of("AWS::SQS::Queue") {
@@ -228,4 +237,87 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
         let protocol = body["Properties"]["Protocol"].as_str().unwrap_or_default();
         assert!(matches!(protocol, "email" | "sms"), "{id}: {protocol}");
     }
+}
+
+/// The self-test runs on a schedule, is alarmed on with missing data as
+/// breaching within about one interval, and is switched off as a whole.
+#[test]
+fn the_self_test_is_scheduled_alarmed_and_switched_off_together() {
+    use klaxon::aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
+    let template = klaxon_local::Template::repo().unwrap();
+    let doc = &template.doc;
+    let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
+    let param = &doc["Parameters"]["SelfTestIntervalMinutes"];
+    let allowed: Vec<u64> = param["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(allowed.contains(&0), "0 turns it off");
+    assert!(allowed.contains(&param["Default"].as_u64().unwrap()));
+    // Every self-test resource, and everything naming the function, goes
+    // with the condition.
+    let resources = doc["Resources"].as_mapping().unwrap();
+    for (id, body) in resources {
+        let id = id.as_str().unwrap();
+        if id.starts_with("SelfTest") || text(&body["Properties"]).contains(ids::SELF_TEST) {
+            assert_eq!(
+                body["Condition"].as_str(),
+                Some("SelfTestEnabled"),
+                "{id} must go when the self-test is off"
+            );
+        }
+    }
+    // No success in the interval plus a little: noticed within the interval.
+    let window = &doc["Mappings"]["SelfTestWindow"];
+    for minutes in allowed.iter().filter(|m| **m > 0) {
+        let w = window[&minutes.to_string()]["Minutes"].as_u64().unwrap();
+        assert!(
+            w > *minutes && w <= minutes + 5,
+            "{minutes} min interval: {w} min window"
+        );
+    }
+    let alarm = &doc["Resources"]["SelfTestAlarm"]["Properties"];
+    assert_eq!(alarm["TreatMissingData"].as_str(), Some("breaching"));
+    assert_eq!(alarm["Namespace"].as_str(), Some(NAMESPACE));
+    assert_eq!(alarm["MetricName"].as_str(), Some(SELF_TEST_SUCCEEDED));
+    assert_eq!(
+        alarm["Dimensions"][0]["Name"].as_str(),
+        Some(STACK_DIMENSION)
+    );
+    assert!(text(&alarm["Dimensions"][0]["Value"]).contains("AWS::StackName"));
+    assert_eq!(alarm["Period"].as_u64(), Some(60));
+    assert!(text(&alarm["EvaluationPeriods"]).contains("SelfTestWindow"));
+    assert!(text(&alarm["OKActions"]).contains("OperatorAlertsTopic"));
+    // The schedule invokes the function, through a role that may do only that.
+    let schedule = &doc["Resources"]["SelfTestSchedule"]["Properties"];
+    let expression = text(&schedule["ScheduleExpression"]);
+    assert!(
+        expression.contains("rate(${SelfTestIntervalMinutes} minutes)"),
+        "{expression}"
+    );
+    assert_eq!(schedule["FlexibleTimeWindow"]["Mode"].as_str(), Some("OFF"));
+    assert!(text(&schedule["Target"]["Arn"]).contains("SelfTestFunction.Arn"));
+    let role = text(&doc["Resources"]["SelfTestScheduleRole"]["Properties"]["Policies"]);
+    assert!(role.contains("lambda:InvokeFunction") && role.contains("SelfTestFunction.Arn"));
+    assert_eq!(role.matches("Action").count(), 1, "{role}");
+    // The function may invoke the intake function only, and outlasts its waits.
+    let function = &doc["Resources"][ids::SELF_TEST]["Properties"];
+    let policies = text(&function["Policies"]);
+    assert_eq!(policies.matches("lambda:InvokeFunction").count(), 1);
+    assert!(policies.contains("AlarmIntakeFunction.Arn"), "{policies}");
+    let limits = klaxon::app::self_test::Limits::default();
+    let intake_timeout = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let worst = limits.page_within.as_secs() + limits.resolve_within.as_secs() + 2 * intake_timeout;
+    let timeout = function["Timeout"].as_u64().unwrap();
+    assert!(
+        timeout > worst,
+        "timeout {timeout} s, a failing run takes {worst} s"
+    );
+    assert_eq!(
+        function["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64(),
+        Some(0),
+        "the next run is the retry"
+    );
 }

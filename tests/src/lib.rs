@@ -20,13 +20,16 @@ use klaxon::app::AppError;
 use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
 use klaxon::app::reply::{Replies, ReplyOutcome};
+use klaxon::app::self_test::{Limits, SelfTest};
 use klaxon::aws::cloudwatch::CloudWatchTags;
 use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
+use klaxon::aws::metrics::CloudWatchMetrics;
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
 use klaxon::config::OncallConfig;
-use klaxon::ports::{AlarmTags, RandomIds, SystemClock};
+use klaxon::ports::{AlarmDelivery, AlarmTags, BackendError, RandomIds, SystemClock, TokioSleep};
+use klaxon::runtime::{HandlerError, SelfTestSettings, invocation_error};
 use serde_json::{Value, json};
 
 pub use emulator::{Emulator, SentEmail, SentSms};
@@ -38,6 +41,7 @@ pub mod ids {
     pub const INTAKE: &str = "AlarmIntakeFunction";
     pub const SMS_REPLY: &str = "SmsReplyFunction";
     pub const ESCALATOR: &str = "EscalatorFunction";
+    pub const SELF_TEST: &str = "SelfTestFunction";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
     pub const INCIDENTS_TABLE: &str = "IncidentsTable";
     pub const CONFIG_TABLE: &str = "ConfigTable";
@@ -73,6 +77,10 @@ pub struct Local {
     pub escalator_timeout: Duration,
     /// How long one sms-reply invocation may run.
     pub reply_timeout: Duration,
+    /// What the self-test function would be configured with on this stack.
+    pub self_test: SelfTestSettings,
+    /// The self-test's success metric of this stack (moto's CloudWatch).
+    pub metrics: CloudWatchMetrics,
 }
 
 /// The deadline of an invocation starting now that may run `timeout`.
@@ -154,6 +162,8 @@ impl Local {
         let escalator_timeout =
             Duration::from_secs(stack.template.function_timeout(ids::ESCALATOR)?);
         let reply_timeout = Duration::from_secs(stack.template.function_timeout(ids::SMS_REPLY)?);
+        let self_test = stack.self_test_settings()?;
+        let metrics = CloudWatchMetrics::from_sdk(&sdk, &self_test.stack);
         Ok(Self {
             sdk,
             emulator,
@@ -167,6 +177,8 @@ impl Local {
             sqs,
             escalator_timeout,
             reply_timeout,
+            self_test,
+            metrics,
         })
     }
 
@@ -223,6 +235,29 @@ impl Local {
             config: &self.config,
             clock: &SystemClock,
             deadline: deadline_in(self.escalator_timeout),
+        }
+    }
+
+    /// The self-test handler on this stack. Its synthetic alarm goes to the
+    /// intake handler itself (this harness's stand-in for the synchronous
+    /// `lambda:Invoke` of the intake function, which moto cannot run); the
+    /// rest is the real adapters: DynamoDB, Step Functions, CloudWatch. The
+    /// escalator must be running ([`Pump`]) for a run to succeed.
+    pub fn self_test_handler(
+        &self,
+        limits: Limits,
+    ) -> SelfTest<'_, Local, DynamoStore, StepFunctions, CloudWatchMetrics, TokioSleep> {
+        SelfTest {
+            intake: self,
+            incidents: &self.store,
+            escalations: &self.escalations,
+            metrics: &self.metrics,
+            sleep: &TokioSleep,
+            clock: &SystemClock,
+            ids: &RandomIds,
+            account: &self.self_test.account,
+            region: &self.self_test.region,
+            limits,
         }
     }
 
@@ -336,6 +371,29 @@ impl Local {
             }
         }
         Ok(messages.len())
+    }
+}
+
+/// The self-test's delivery, locally: the intake handler answers as the
+/// intake function answers `lambda:Invoke`, with its outcomes or its error.
+impl AlarmDelivery for Local {
+    async fn deliver(&self, event: &Value) -> Result<Value, BackendError> {
+        match self.deliver_alarm(event).await {
+            Ok(outcomes) => serde_json::to_value(outcomes).map_err(|e| BackendError {
+                service: "klaxon-local",
+                operation: "Invoke",
+                message: e.to_string(),
+                retryable: false,
+            }),
+            Err(e) => {
+                let e = HandlerError(e);
+                Err(invocation_error(
+                    &self.self_test.intake_function,
+                    e.error_type(),
+                    &e.0.to_string(),
+                ))
+            }
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //!   cannot run: hands queued escalation steps to Klaxon's escalator.
 //! * `demo`: the whole loop, step by step.
 //! * `storm`: the alarm storm benchmark (`make storm`), on a stack of its own.
+//! * `self-test`: one run of the scheduled self-test against the stack,
+//!   with the escalator pumped meanwhile.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +55,8 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
     },
+    /// Run Klaxon's self-test once (as the schedule does in AWS).
+    SelfTest,
 }
 
 #[tokio::main]
@@ -68,6 +72,7 @@ async fn main() -> std::process::ExitCode {
             deliveries,
             concurrency,
         } => storm(alarms, deliveries, concurrency).await,
+        Command::SelfTest => self_test(&cli.stack).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -169,6 +174,28 @@ async fn pump(stack: &str) -> Result<(), HarnessError> {
             }
         }
     }
+}
+
+/// One self-test run on an existing stack (`make up`), its escalator
+/// pumped meanwhile; prints what the run saw, as the Lambda answers.
+async fn self_test(stack: &str) -> Result<(), HarnessError> {
+    let local = Arc::new(Local::up(stack).await?);
+    let pump = Pump::start(Arc::clone(&local));
+    let run = local
+        .self_test_handler(klaxon::app::self_test::Limits::default())
+        .run()
+        .await;
+    pump.stop().await;
+    let report = run.map_err(|e| HarnessError::Aws(format!("self-test failed: {e}")))?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| HarnessError::Aws(e.to_string()))?
+    );
+    println!(
+        "Klaxon/SelfTestSucceeded published for stack {}; klaxon incidents list --self-test shows {}",
+        local.self_test.stack, report.incident_id
+    );
+    Ok(())
 }
 
 /// Polls `read` until it has an `n`-th item, and returns that one.

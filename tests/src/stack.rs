@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
-use klaxon::runtime::Settings;
+use klaxon::runtime::{ENV_REGION, SelfTestSettings, Settings};
 use serde_norway::Value;
 
 use crate::HarnessError;
@@ -165,6 +165,21 @@ impl Stack {
             }
         }
 
+        // Functions are not provisioned (the emulator cannot run them), but
+        // they are named as the template names them, so a function's
+        // environment can refer to another one.
+        for (id, body) in template.resources_of("AWS::Serverless::Function") {
+            let function = match props(body).and_then(|p| p.get("FunctionName")) {
+                Some(v) => resolve(v, &ctx)?,
+                None => format!("{name}-{id}"),
+            };
+            ctx.attrs.insert(
+                format!("{id}.Arn"),
+                format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function}"),
+            );
+            ctx.refs.insert(id, function);
+        }
+
         Ok(Self {
             name: name.to_string(),
             ctx,
@@ -194,6 +209,15 @@ impl Stack {
         let env = self.function_env(function_id)?;
         Settings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{function_id}: {e}")))
+    }
+
+    /// The self-test function's settings, parsed by the same code it runs
+    /// (the region is the one Lambda would set).
+    pub fn self_test_settings(&self) -> Result<SelfTestSettings, HarnessError> {
+        let mut env = self.function_env(crate::ids::SELF_TEST)?;
+        env.insert(ENV_REGION.into(), self.ctx.region.clone());
+        SelfTestSettings::from_lookup(|k| env.get(k).cloned())
+            .map_err(|e| HarnessError::Template(format!("{}: {e}", crate::ids::SELF_TEST)))
     }
 
     /// The EventBridge pattern of a function's `EventBridgeRule` event, as JSON.

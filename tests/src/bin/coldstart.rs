@@ -63,6 +63,10 @@ fn lambda_env(api: &str, function_name: &str) -> Vec<(&'static str, String)> {
             "KLAXON_STATE_MACHINE_ARN",
             "arn:aws:states:us-east-1:123456789012:stateMachine:klaxon-escalation",
         ),
+        // The self-test function's own settings.
+        ("KLAXON_INTAKE_FUNCTION", "klaxon-alarm-intake"),
+        ("KLAXON_STACK_NAME", "klaxon"),
+        ("KLAXON_ACCOUNT_ID", "123456789012"),
         ("TZ", ":UTC"),
         ("LANG", "en_US.UTF-8"),
     ];

@@ -1,0 +1,134 @@
+//! The scheduled self-test against the emulator: the real self-test
+//! handler, intake handler (the harness's stand-in for `lambda:Invoke`),
+//! escalation workflow (moto's Step Functions), escalator (the pump),
+//! DynamoDB and CloudWatch.
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+use jiff::{SignedDuration, Timestamp};
+use klaxon::app::operator::list_incidents;
+use klaxon::app::self_test::Limits;
+use klaxon::aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
+use klaxon::core::incident::{Channel, Status, TimelineEvent};
+use klaxon_local::Local;
+
+use crate::common::World;
+
+/// Limits for the emulator: the pump long-polls 1 s at a time.
+fn limits() -> Limits {
+    Limits {
+        page_within: Duration::from_secs(40),
+        resolve_within: Duration::from_secs(30),
+        poll_every: Duration::from_millis(300),
+    }
+}
+
+/// The successes published for this stack between `from` and `to`, as the
+/// self-test alarm reads them (sum of `Klaxon/SelfTestSucceeded`).
+pub async fn successes(local: &Local, from: Timestamp, to: Timestamp) -> f64 {
+    let out = aws_sdk_cloudwatch::Client::new(&local.sdk)
+        .get_metric_statistics()
+        .namespace(NAMESPACE)
+        .metric_name(SELF_TEST_SUCCEEDED)
+        .dimensions(
+            Dimension::builder()
+                .name(STACK_DIMENSION)
+                .value(&local.self_test.stack)
+                .build(),
+        )
+        .start_time(DateTime::from_millis(from.as_millisecond()))
+        .end_time(DateTime::from_millis(to.as_millisecond()))
+        .period(60)
+        .statistics(Statistic::Sum)
+        .send()
+        .await
+        .expect("GetMetricStatistics");
+    out.datapoints().iter().filter_map(|d| d.sum()).sum()
+}
+
+#[tokio::test]
+async fn a_run_goes_through_every_real_handler_and_publishes_its_success() {
+    // GIVEN a stack with people to page, and its escalator running
+    let w = World::new(60, 0).await;
+    let _pump = w.pump();
+    let started = Timestamp::now();
+    // WHEN the self-test runs
+    let report = w
+        .local
+        .self_test_handler(limits())
+        .run()
+        .await
+        .expect("self-test succeeds");
+    // THEN its success arrived in CloudWatch, once, for this stack
+    let window = SignedDuration::from_mins(5);
+    assert_eq!(
+        successes(&w.local, started - window, Timestamp::now() + window).await,
+        1.0
+    );
+    // AND its incident is resolved, marked, and paged only the sink
+    let incident = w.incident(&report.incident_id).await;
+    assert!(incident.self_test);
+    assert_eq!(incident.status, Status::Resolved);
+    assert_eq!(incident.alarm_name, report.alarm_name);
+    let paged: Vec<Channel> = w
+        .timeline(&report.incident_id)
+        .await
+        .iter()
+        .filter_map(|e| match &e.event {
+            TimelineEvent::Paged { channel, .. } => Some(*channel),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paged, vec![Channel::SelfTest]);
+    for phone in [&w.alice, &w.bob, &w.carol] {
+        assert!(w.sms_to(phone).await.is_empty(), "{phone} was paged");
+    }
+    // AND its escalation ended
+    assert_ne!(w.wait_execution_end(&report.incident_id).await, "RUNNING");
+    // AND the CLI's listings leave it out unless asked
+    let month = incident.opened_at.strftime("%Y-%m").to_string();
+    let listed = list_incidents(&w.local.store, Some(&month), false)
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|i| i.id != report.incident_id));
+    let all = list_incidents(&w.local.store, Some(&month), true)
+        .await
+        .unwrap();
+    assert!(
+        all.iter()
+            .any(|i| i.id == report.incident_id && i.self_test)
+    );
+}
+
+#[tokio::test]
+async fn without_the_escalator_a_run_fails_and_publishes_nothing() {
+    // GIVEN a stack whose escalator does not run (no pump)
+    let w = World::new(60, 0).await;
+    let started = Timestamp::now();
+    let limits = Limits {
+        page_within: Duration::from_secs(3),
+        ..limits()
+    };
+    // WHEN the self-test runs
+    let e = w
+        .local
+        .self_test_handler(limits)
+        .run()
+        .await
+        .expect_err("no page to the sink");
+    // THEN it says which step failed, publishes nothing, and leaves no
+    // open incident behind
+    assert!(
+        e.to_string().contains("no page to the self-test sink"),
+        "{e}"
+    );
+    let window = SignedDuration::from_mins(5);
+    assert_eq!(
+        successes(&w.local, started - window, Timestamp::now() + window).await,
+        0.0
+    );
+    let open = list_incidents(&w.local.store, None, true).await.unwrap();
+    assert!(open.is_empty(), "{open:?}");
+}
