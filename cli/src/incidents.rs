@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use klaxon::app::operator::change_status;
+use klaxon::app::operator::{change_status, list_incidents};
 use klaxon::aws::dynamo::DynamoStore;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::core::incident::{Incident, TimelineEntry};
@@ -20,6 +20,9 @@ pub enum IncidentsCommand {
         /// Every incident opened in this UTC month (YYYY-MM), open or not.
         #[arg(long)]
         month: Option<String>,
+        /// Include the scheduled self-test's incidents (left out by default).
+        #[arg(long, visible_alias = "all")]
+        self_test: bool,
         #[arg(long)]
         json: bool,
     },
@@ -52,11 +55,12 @@ pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Re
     let sdk = klaxon::aws::sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, target.incidents());
     match cmd {
-        IncidentsCommand::List { month, json } => {
-            let list = match &month {
-                Some(m) => store.list_month(m).await?,
-                None => store.list_open().await?,
-            };
+        IncidentsCommand::List {
+            month,
+            self_test,
+            json,
+        } => {
+            let list = list_incidents(&store, month.as_deref(), self_test).await?;
             if json {
                 print_json(&json!(list));
             } else if list.is_empty() {
@@ -79,13 +83,14 @@ pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Re
                 );
                 for i in &list {
                     say!(
-                        "{:<16} {:<13} {:<5} {:<14} {:<24} {}",
+                        "{:<16} {:<13} {:<5} {:<14} {:<24} {}{}",
                         i.id,
                         i.status.as_str(),
                         i.severity.as_str(),
                         i.service,
                         show_time(i.opened_at, tz),
-                        i.alarm_name
+                        i.alarm_name,
+                        if i.self_test { "  (self-test)" } else { "" }
                     );
                 }
             }
@@ -165,6 +170,9 @@ fn show_json(incident: &Incident, timeline: &[TimelineEntry]) -> serde_json::Val
 fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
     let opt = |t: Option<Timestamp>| t.map(|t| show_time(t, tz)).unwrap_or_else(|| "-".into());
     say!("{}  {}  {}", i.id, i.status, i.severity);
+    if i.self_test {
+        say!("  self-test    yes: opened by Klaxon's scheduled self-test; pages nobody");
+    }
     say!("  title        {}", i.title);
     say!("  service      {}", i.service);
     say!("  alarm        {} ({})", i.alarm_name, i.alarm_arn);
