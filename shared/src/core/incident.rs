@@ -241,15 +241,35 @@ impl Incident {
 /// The channel a page went out on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Channel {
     Sms,
     Voice,
     Email,
     /// The self-test's sink: a page recorded for nobody. Not a channel the
-    /// configuration can use.
-    #[cfg_attr(feature = "schema", schemars(skip))]
+    /// configuration can use (validation refuses it).
     SelfTest,
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Channel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Channel".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ChannelForm::json_schema(generator)
+    }
+}
+
+/// The channel a page went out on.
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+enum ChannelForm {
+    Sms,
+    Voice,
+    Email,
 }
 
 impl Channel {
