@@ -17,7 +17,7 @@ use klaxon_local::Local;
 use crate::common::World;
 
 /// Limits for the emulator: the pump long-polls 1 s at a time.
-fn limits() -> Limits {
+pub fn limits() -> Limits {
     Limits {
         page_within: Duration::from_secs(40),
         resolve_within: Duration::from_secs(30),

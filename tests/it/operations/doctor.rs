@@ -2,9 +2,11 @@
 //!
 //! moto 5.2.5 answers some of doctor's calls with errors (SNS
 //! GetSMSSandboxAccountStatus and ListOriginationNumbers: HTTP 500; SESv2
-//! GetAccount: 404; CloudWatch through the Rust SDK's CBOR protocol); those
-//! checks must then be warnings that say what could not be checked, never
-//! problems and never a crash. Their decisions are unit tested in the CLI.
+//! GetAccount: 404); those checks must then be warnings that say what could
+//! not be checked, never problems and never a crash. Their decisions are
+//! unit tested in the CLI. CloudWatch answers through the emulator's CBOR
+//! bridge (`scripts/moto_server.py`), so the self-test check reads the
+//! metric the self-test publishes.
 
 use jiff::Timestamp;
 use klaxon::ports::Escalations;
@@ -369,4 +371,27 @@ async fn the_sms_spend_limit_is_read_from_the_account_and_the_default_is_a_warni
         .unwrap();
     let checks = doctor(&w, &stand_in, &names(&w), false).await;
     assert_eq!(check(&checks, "sms-spend-limit").status, Status::Warning);
+}
+
+#[tokio::test]
+async fn after_a_self_test_run_doctor_finds_its_success() {
+    // GIVEN a local stack whose self-test just ran, its escalator pumped
+    let w = World::new(60, 0).await;
+    let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
+    let pump = w.pump();
+    w.local
+        .self_test_handler(crate::self_test::limits())
+        .run()
+        .await
+        .expect("self-test succeeds");
+    pump.stop().await;
+    // WHEN doctor runs, expecting a self-test
+    let checks = doctor(&w, &stand_in, &names(&w), true).await;
+    // THEN it reads the very metric the self-test published
+    let self_test = check(&checks, "self-test");
+    assert_eq!(self_test.status, Status::Ok, "{self_test:?}");
+    assert!(
+        self_test.message.starts_with("last success at"),
+        "{self_test:?}"
+    );
 }
