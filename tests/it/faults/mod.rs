@@ -451,8 +451,12 @@ impl Rig {
 
 /// Pages claimed (decided and about to be sent) after `acked`, as stored:
 /// the claim is the write that checks the incident still pages, so none
-/// may come after the acknowledgement committed.
+/// may come after the acknowledgement committed. Both times are read just
+/// before their writes commit, so a claim that won the race by a hair can
+/// carry a slightly later time; an escalation that went on paging after
+/// the ack shows a second or more later (its levels are seconds apart).
 pub async fn claimed_after(w: &World, id: &str, acked: jiff::Timestamp) -> Vec<String> {
+    let acked = acked + jiff::SignedDuration::from_secs(1);
     use klaxon::aws::dynamo::items::{PageItem, from_item, incident_pk};
     let table = w
         .local
