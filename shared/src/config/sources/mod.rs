@@ -23,6 +23,10 @@ use serde_norway::{Mapping, Value};
 
 use super::ConfigError;
 
+mod check;
+
+pub use check::Checked;
+
 /// One node of the indexed document.
 #[derive(Debug, Clone)]
 enum Node {
