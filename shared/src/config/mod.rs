@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::core::alarm::AlarmStateChange;
+use crate::core::keys::unique;
 use crate::core::policy::{
     EscalationPolicy, Level, Resolution, ResolvedTarget, Target, minutes_or_seconds,
 };
@@ -95,12 +96,23 @@ impl ServiceSpec {
 pub struct RawConfig {
     /// Schema version; this build reads 1.
     pub version: u32,
+    #[serde(deserialize_with = "unique")]
     pub people: BTreeMap<String, PersonSpec>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique"
+    )]
     pub teams: BTreeMap<String, TeamSpec>,
+    #[serde(deserialize_with = "unique")]
     pub services: BTreeMap<String, ServiceSpec>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique"
+    )]
     pub schedules: BTreeMap<String, ScheduleSpec>,
+    #[serde(deserialize_with = "unique")]
     pub escalation_policies: BTreeMap<String, EscalationPolicy>,
     pub routing: RoutingSpec,
 }
