@@ -117,4 +117,29 @@ routing:
         let reread = OncallConfig::from_yaml(&checked.document).unwrap();
         assert_eq!(reread.raw, checked.config.raw);
     }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_and_a_control_character_located() {
+        let fixed = PEOPLE.replace("Mars/Olympus", "Asia/Tokyo");
+        let rest = REST.replace(", nobody", "");
+        let with_bom = format!("\u{FEFF}{fixed}");
+        let sources = Sources::from_texts(vec![
+            ("a.yaml".into(), with_bom),
+            ("b.yaml".into(), rest.clone()),
+        ]);
+        assert!(sources.check("config/").is_ok());
+
+        let bell = rest.replace("service: web", "service: w\u{7}eb");
+        let sources = Sources::from_texts(vec![("a.yaml".into(), fixed), ("b.yaml".into(), bell)]);
+        let problems = sources.check("config/").unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            (problems[0].file.as_str(), problems[0].line),
+            ("b.yaml", Some(8))
+        );
+        assert!(
+            problems[0].message.contains("control character U+0007"),
+            "{problems:?}"
+        );
+    }
 }
