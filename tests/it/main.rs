@@ -4,9 +4,9 @@
 
 mod common;
 mod contract;
+mod corpus;
 mod escalation;
 mod formats;
-mod garbage;
 mod intake;
 mod oncall;
 mod replies;
