@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use klaxon::aws::dynamo::DynamoConfig;
+use klaxon::config::OncallConfig;
 use klaxon::config::sources::{Located, Sources};
-use klaxon::config::{COLLECTIONS, ConfigError, OncallConfig, RawConfig};
-use klaxon_cli::validation::validate_raw;
 use serde_json::json;
 
 use crate::{ConfigFrom, Failure, StackArgs, print_json, say};
@@ -125,38 +124,23 @@ fn counts(config: &OncallConfig) -> serde_json::Value {
 /// Reads, merges and validates a file or folder. Returns the configuration
 /// and the document to store, or every problem with its file and line.
 pub fn load(path: &Path) -> Result<(OncallConfig, String, Vec<Located>), Vec<Located>> {
-    let whole = |message: String| {
-        let file = path.display().to_string();
+    let file = path.display().to_string();
+    let sources = Sources::read(path).map_err(|e| {
         // Errors from reading already start with the path; say it once.
+        let message = e.to_string();
         let message = match message.strip_prefix(&format!("{file}: ")) {
             Some(rest) => rest.to_string(),
             None => message,
         };
         vec![Located {
-            file,
+            file: file.clone(),
             line: None,
             path: String::new(),
             message,
         }]
-    };
-    let sources = Sources::read(path).map_err(|e| whole(e.to_string()))?;
-    let merged = sources.merge(COLLECTIONS)?;
-    let document = sources
-        .document(&merged)
-        .map_err(|e| whole(e.to_string()))?;
-    let located = |e: ConfigError| in_file_order(sources.locate_issues(&e));
-    let raw = RawConfig::from_yaml(&document).map_err(located)?;
-    let config = validate_raw(raw).map_err(located)?;
-    let warnings = in_file_order(sources.locate_issues(&ConfigError {
-        issues: config.warnings.clone(),
-    }));
-    Ok((config, document, warnings))
-}
-
-/// Problems in reading order: by file, then line (stable otherwise).
-fn in_file_order(mut found: Vec<Located>) -> Vec<Located> {
-    found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    found
+    })?;
+    let checked = sources.check(&file)?;
+    Ok((checked.config, checked.document, checked.warnings))
 }
 
 fn validate(path: &Path, json: bool) -> Result<(OncallConfig, String), Failure> {

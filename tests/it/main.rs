@@ -4,10 +4,10 @@
 
 mod common;
 mod contract;
+mod corpus;
 mod escalation;
 mod faults;
 mod formats;
-mod garbage;
 mod intake;
 mod oncall;
 mod operations;

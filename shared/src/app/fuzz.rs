@@ -1,12 +1,22 @@
 //! Property-based fuzzing of every parser Klaxon exposes to the outside
-//! (alarm events of the three routes, the SNS envelope, SMS replies, the
-//! configuration), on the stable toolchain. Each property: no panic on any
-//! input, and a rejection is an error, never a partial result.
+//! (alarm events of the three routes, raw event bytes, the SNS envelope, SMS
+//! replies, the configuration), on the stable toolchain, with proptest's
+//! [`TestRunner`]. Each property: no panic on any input, and a rejection is
+//! an error, never a partial result.
 //!
-//! `make test` runs a short round (proptest's default case count, or
-//! `PROPTEST_CASES`); `make fuzz` runs many more cases per parser.
+//! `make test` runs each property once, with proptest's default case count
+//! (256, or `PROPTEST_CASES`). `make fuzz` runs the ignored
+//! [`every_parser_fuzzed_for_a_set_time`]: each parser's properties round
+//! after round, each round with a fresh random seed, until `FUZZ_SECONDS`
+//! (default 600) per parser are spent, then prints the executions and the
+//! failing rounds of each parser.
+
+use std::cell::Cell;
+use std::fmt::Debug;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
 use super::alarm_event::{parse_alarm_bytes, parse_alarm_event};
@@ -83,65 +93,146 @@ fn mutated_event() -> impl Strategy<Value = Value> {
     })
 }
 
-proptest! {
-    #[test]
-    fn alarm_events_of_any_shape_never_panic(event in any_json()) {
-        let _ = parse_alarm_event(&event);
-    }
+/// A property: runs cases of its strategy on `runner`, counting every
+/// execution (shrinking included) in `runs`; the error names the minimal
+/// failing input.
+type Property = fn(&mut TestRunner, &Cell<u64>) -> Result<(), String>;
 
-    #[test]
-    fn a_real_alarm_event_with_any_field_replaced_is_parsed_or_rejected(event in mutated_event()) {
+/// The parsers, each with its properties.
+const PARSERS: &[(&str, &[Property])] = &[
+    (
+        "alarm events",
+        &[
+            alarm_events_of_any_shape,
+            real_alarm_events_with_a_field_replaced,
+            sns_envelopes_around_any_message,
+        ],
+    ),
+    ("raw event bytes", &[any_bytes]),
+    ("SNS envelope", &[sns_envelopes_of_any_shape]),
+    (
+        "SMS replies",
+        &[any_reply_text, acks_in_any_surrounding_whitespace_and_case],
+    ),
+    (
+        "configuration",
+        &[
+            any_configuration_text,
+            the_example_configuration_less_a_line,
+        ],
+    ),
+];
+
+fn run<S>(
+    runner: &mut TestRunner,
+    runs: &Cell<u64>,
+    strategy: S,
+    check: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) -> Result<(), String>
+where
+    S: Strategy,
+    S::Value: Debug,
+{
+    runner
+        .run(&strategy, |input| {
+            runs.set(runs.get() + 1);
+            check(input)
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn alarm_events_of_any_shape(runner: &mut TestRunner, runs: &Cell<u64>) -> Result<(), String> {
+    run(runner, runs, any_json(), |event| {
+        let _ = parse_alarm_event(&event);
+        Ok(())
+    })
+}
+
+fn real_alarm_events_with_a_field_replaced(
+    runner: &mut TestRunner,
+    runs: &Cell<u64>,
+) -> Result<(), String> {
+    run(runner, runs, mutated_event(), |event| {
         if let Ok(changes) = parse_alarm_event(&event) {
             prop_assert_eq!(changes.len(), 1);
             prop_assert!(!changes[0].alarm_name.is_empty());
         }
-    }
+        Ok(())
+    })
+}
 
-    #[test]
-    fn any_bytes_are_parsed_or_rejected(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_alarm_bytes(&bytes);
-    }
+fn sns_envelopes_around_any_message(
+    runner: &mut TestRunner,
+    runs: &Cell<u64>,
+) -> Result<(), String> {
+    run(runner, runs, ".{0,200}", |message| {
+        let event = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m", "Message": message}}]});
+        let _ = parse_alarm_event(&event);
+        Ok(())
+    })
+}
 
-    #[test]
-    fn sns_envelopes_of_any_shape_never_panic(event in any_json()) {
+fn any_bytes(runner: &mut TestRunner, runs: &Cell<u64>) -> Result<(), String> {
+    run(
+        runner,
+        runs,
+        prop::collection::vec(any::<u8>(), 0..512),
+        |bytes| {
+            let _ = parse_alarm_bytes(&bytes);
+            Ok(())
+        },
+    )
+}
+
+fn sns_envelopes_of_any_shape(runner: &mut TestRunner, runs: &Cell<u64>) -> Result<(), String> {
+    run(runner, runs, any_json(), |event| {
         if let Ok(messages) = sns_messages(&event) {
             prop_assert!(messages.count() > 0);
         }
-    }
+        Ok(())
+    })
+}
 
-    #[test]
-    fn an_sns_envelope_around_any_message_never_panics(message in ".{0,200}") {
-        let event = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m", "Message": message}}]});
-        let _ = parse_alarm_event(&event);
-    }
-
-    #[test]
-    fn any_reply_text_is_understood_or_not_never_a_panic(body in "\\PC{0,80}") {
+fn any_reply_text(runner: &mut TestRunner, runs: &Cell<u64>) -> Result<(), String> {
+    run(runner, runs, "\\PC{0,80}", |body| {
         let _ = parse_reply(&body);
-    }
+        Ok(())
+    })
+}
 
-    #[test]
-    fn an_ack_survives_any_surrounding_whitespace_and_case(
-        code in 0u32..10_000,
-        lead in "[ \t\u{3000}]{0,3}",
-        trail in "[ \t.!]{0,3}",
-        upper in any::<bool>(),
-    ) {
+fn acks_in_any_surrounding_whitespace_and_case(
+    runner: &mut TestRunner,
+    runs: &Cell<u64>,
+) -> Result<(), String> {
+    let strategy = (
+        0u32..10_000,
+        "[ \t\u{3000}]{0,3}",
+        "[ \t.!]{0,3}",
+        any::<bool>(),
+    );
+    run(runner, runs, strategy, |(code, lead, trail, upper)| {
         let word = if upper { "ACK" } else { "ack" };
         let body = format!("{lead}{word} {code:04}{trail}");
         prop_assert_eq!(
             parse_reply(&body),
             ReplyCommand::Acknowledge(crate::core::incident::AckCode::from_number(code))
         );
-    }
+        Ok(())
+    })
+}
 
-    #[test]
-    fn any_text_as_a_configuration_is_loaded_or_rejected(text in "\\PC{0,300}") {
+fn any_configuration_text(runner: &mut TestRunner, runs: &Cell<u64>) -> Result<(), String> {
+    run(runner, runs, "\\PC{0,300}", |text| {
         let _ = OncallConfig::from_yaml(&text);
-    }
+        Ok(())
+    })
+}
 
-    #[test]
-    fn the_example_configuration_with_a_line_dropped_is_loaded_or_rejected(line in 0usize..200) {
+fn the_example_configuration_less_a_line(
+    runner: &mut TestRunner,
+    runs: &Cell<u64>,
+) -> Result<(), String> {
+    run(runner, runs, 0usize..200, |line| {
         let text: String = crate::testing::CONFIG
             .lines()
             .enumerate()
@@ -149,5 +240,118 @@ proptest! {
             .map(|(_, l)| format!("{l}\n"))
             .collect();
         let _ = OncallConfig::from_yaml(&text);
+        Ok(())
+    })
+}
+
+/// A runner with a fresh random seed; `cases` from `PROPTEST_CASES` (256
+/// by default) unless given. Nothing is written to disk.
+fn runner(cases: Option<u32>) -> TestRunner {
+    let default = Config::default();
+    TestRunner::new(Config {
+        cases: cases.unwrap_or(default.cases),
+        failure_persistence: None,
+        ..default
+    })
+}
+
+/// One round of a property, as `make test` runs it.
+fn once(property: Property) {
+    if let Err(e) = property(&mut runner(None), &Cell::new(0)) {
+        panic!("{e}");
     }
+}
+
+#[test]
+fn alarm_events_of_any_shape_never_panic() {
+    once(alarm_events_of_any_shape);
+}
+
+#[test]
+fn a_real_alarm_event_with_any_field_replaced_is_parsed_or_rejected() {
+    once(real_alarm_events_with_a_field_replaced);
+}
+
+#[test]
+fn any_bytes_are_parsed_or_rejected() {
+    once(any_bytes);
+}
+
+#[test]
+fn sns_envelopes_of_any_shape_never_panic() {
+    once(sns_envelopes_of_any_shape);
+}
+
+#[test]
+fn an_sns_envelope_around_any_message_never_panics() {
+    once(sns_envelopes_around_any_message);
+}
+
+#[test]
+fn any_reply_text_is_understood_or_not_never_a_panic() {
+    once(any_reply_text);
+}
+
+#[test]
+fn an_ack_survives_any_surrounding_whitespace_and_case() {
+    once(acks_in_any_surrounding_whitespace_and_case);
+}
+
+#[test]
+fn any_text_as_a_configuration_is_loaded_or_rejected() {
+    once(any_configuration_text);
+}
+
+#[test]
+fn the_example_configuration_with_a_line_dropped_is_loaded_or_rejected() {
+    once(the_example_configuration_less_a_line);
+}
+
+/// Cases per round of the timed run: small, so a parser stops soon after
+/// its time is spent.
+const ROUND: u32 = 256;
+
+/// Runs each property of a parser round after round, each round with a
+/// fresh seed, until `time` is spent; returns the executions and the
+/// failing rounds (each printed with its shrunk input).
+fn for_a_set_time(parser: &str, properties: &[Property], time: Duration) -> (u64, u32) {
+    let deadline = Instant::now() + time;
+    let runs = Cell::new(0);
+    let mut failures = 0;
+    while Instant::now() < deadline {
+        for property in properties {
+            if let Err(e) = property(&mut runner(Some(ROUND)), &runs) {
+                failures += 1;
+                eprintln!("fuzz: {parser}: failure: {e}");
+            }
+        }
+    }
+    (runs.get(), failures)
+}
+
+#[test]
+#[ignore = "make fuzz: FUZZ_SECONDS (default 600) per parser"]
+fn every_parser_fuzzed_for_a_set_time() {
+    let seconds = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(600);
+    let started = Instant::now();
+    let (mut total, mut failed) = (0, 0);
+    for (parser, properties) in PARSERS {
+        let t = Instant::now();
+        let (runs, failures) = for_a_set_time(parser, properties, Duration::from_secs(seconds));
+        println!(
+            "fuzz: {parser}: {runs} executions in {:.0} s, {failures} failures",
+            t.elapsed().as_secs_f64()
+        );
+        total += runs;
+        failed += failures;
+    }
+    println!(
+        "fuzz: {} parsers, {total} executions in {:.0} s, {failed} failures",
+        PARSERS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(failed, 0, "fuzzing found failing inputs (printed above)");
 }

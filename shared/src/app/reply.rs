@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::sns::sns_messages;
+use super::sns::{SnsError, sns_messages};
 use super::{AppError, transition_event};
 use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::{Phone, mask};
@@ -94,17 +94,13 @@ where
     E: Escalations,
     C: ConfigSource,
 {
-    /// Handles an SNS event carrying inbound SMS.
+    /// Handles an SNS event carrying inbound SMS. Every record is read
+    /// before any acts, so an event with a bad record does nothing.
     pub async fn handle(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
-        let invalid = |e: super::sns::SnsError| AppError::InvalidEvent(e.to_string());
-        let records = sns_messages(event).map_err(invalid)?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        for record in records {
-            let (i, message) = record.map(|r| (r.index, r.message)).map_err(invalid)?;
-            let inbound: InboundSms = serde_json::from_str(message).map_err(|e| {
-                AppError::InvalidEvent(format!("SNS record {i}: not an inbound SMS: {e}"))
-            })?;
-            outcomes.push(self.handle_sms(&inbound).await?);
+        let messages = inbound_messages(event)?;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for inbound in &messages {
+            outcomes.push(self.handle_sms(inbound).await?);
         }
         Ok(outcomes)
     }
@@ -422,6 +418,46 @@ where
     async fn answer(&self, to: &Phone, text: &str) -> Result<String, AppError> {
         Ok(self.sms.send_sms(to, text).await?)
     }
+}
+
+/// Longest inbound message id accepted. End User Messaging's are UUIDs;
+/// the id is part of a key in the store, which a longer one may not fit.
+pub const MAX_INBOUND_MESSAGE_ID: usize = 256;
+
+/// The inbound SMS of an SNS event, every record read and checked. An
+/// error names the record and the field.
+pub fn inbound_messages(event: &Value) -> Result<Vec<InboundSms>, AppError> {
+    let invalid = |e: SnsError| AppError::InvalidEvent(e.to_string());
+    sns_messages(event)
+        .map_err(invalid)?
+        .map(|record| {
+            let record = record.map_err(invalid)?;
+            let i = record.index;
+            let not_sms = |e: String| {
+                AppError::InvalidEvent(format!("SNS record {i}: not an inbound SMS: {e}"))
+            };
+            let mut de = serde_json::Deserializer::from_str(record.message);
+            let inbound: InboundSms =
+                serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                    match e.path().to_string() {
+                        path if path == "." => not_sms(e.into_inner().to_string()),
+                        path => not_sms(format!("{path}: {}", e.into_inner())),
+                    }
+                })?;
+            de.end().map_err(|e| not_sms(e.to_string()))?;
+            let id = &inbound.inbound_message_id;
+            let len = id.chars().count();
+            if id.trim().is_empty() {
+                return Err(not_sms("inboundMessageId: is blank".into()));
+            }
+            if len > MAX_INBOUND_MESSAGE_ID {
+                return Err(not_sms(format!(
+                    "inboundMessageId: is {len} characters; at most {MAX_INBOUND_MESSAGE_ID}"
+                )));
+            }
+            Ok(inbound)
+        })
+        .collect()
 }
 
 /// The timeline key of the confirmation of an inbound message.

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::core::alarm::AlarmStateChange;
+use crate::core::keys::unique;
 use crate::core::policy::{
     EscalationPolicy, Level, Resolution, ResolvedTarget, Target, minutes_or_seconds,
 };
@@ -95,12 +96,23 @@ impl ServiceSpec {
 pub struct RawConfig {
     /// Schema version; this build reads 1.
     pub version: u32,
+    #[serde(deserialize_with = "unique")]
     pub people: BTreeMap<String, PersonSpec>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique"
+    )]
     pub teams: BTreeMap<String, TeamSpec>,
+    #[serde(deserialize_with = "unique")]
     pub services: BTreeMap<String, ServiceSpec>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique"
+    )]
     pub schedules: BTreeMap<String, ScheduleSpec>,
+    #[serde(deserialize_with = "unique")]
     pub escalation_policies: BTreeMap<String, EscalationPolicy>,
     pub routing: RoutingSpec,
 }
@@ -192,6 +204,12 @@ impl fmt::Display for ConfigError {
 impl RawConfig {
     /// Parses one YAML document, without validating it.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        let text = without_bom(text);
+        if let Some(issue) = forbidden_character(text) {
+            return Err(ConfigError {
+                issues: vec![issue],
+            });
+        }
         let de = serde_norway::Deserializer::from_str(text);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -345,6 +363,43 @@ impl OncallConfig {
         }
         out
     }
+}
+
+/// The text without the byte order mark some editors (Notepad) put first,
+/// which the YAML reader would take for content.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{FEFF}').unwrap_or(text)
+}
+
+/// The first character YAML does not allow in a document, with its line: a
+/// control character other than tab, line feed and carriage return (C0,
+/// DEL, C1 but NEL), or U+FFFE / U+FFFF. (The YAML reader reports these by
+/// offset only.)
+fn forbidden_character(text: &str) -> Option<ConfigIssue> {
+    let (mut line, mut column) = (1, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        column += 1;
+        match c {
+            '\n' => (line, column) = (line + 1, 0),
+            '\r' if chars.peek() != Some(&'\n') => (line, column) = (line + 1, 0),
+            '\t' | '\r' | '\u{85}' => {}
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                let code = u32::from(c);
+                return Some(ConfigIssue {
+                    path: String::new(),
+                    file: None,
+                    line: Some(line),
+                    message: format!(
+                        "control character U+{code:04X} (column {column}) is not allowed in YAML; \
+                         in a double-quoted string write it as \"\\u{code:04X}\""
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// serde_norway starts some messages with the (partial) path, which is

@@ -289,3 +289,35 @@ fn reports_yaml_syntax_errors_with_a_line() {
     let found = issues("version: 1\npeople: [\n");
     assert!(found[0].line.is_some(), "{found:?}");
 }
+
+#[test]
+fn a_byte_order_mark_is_not_content() {
+    // Notepad saves UTF-8 with one; the YAML reader took it for a second document.
+    let config = OncallConfig::from_yaml(&format!("\u{FEFF}{}", GOOD.trim_start())).unwrap();
+    assert_eq!(config.raw.people.len(), 2);
+}
+
+#[test]
+fn a_control_character_is_reported_on_its_line() {
+    // GIVEN a raw escape character in a name on line 3
+    let yaml = GOOD.replacen("name: Bob", "name: \u{1b}[31mBob", 1);
+    // WHEN loaded, THEN the problem names its line and column, not an offset
+    let found = issues(&yaml);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].line, Some(5));
+    assert!(
+        found[0]
+            .message
+            .contains("control character U+001B (column 15)"),
+        "{}",
+        found[0].message
+    );
+    // Tabs, carriage returns and NEL are not control characters here.
+    assert!(OncallConfig::from_yaml(&GOOD.replace('\n', "\r\n")).is_ok());
+    assert!(OncallConfig::from_yaml(&GOOD.replace("name: Bob", "name:\tBob")).is_ok());
+    // Carriage returns alone end lines too.
+    let cr = GOOD
+        .replace('\n', "\r")
+        .replacen("name: Bob", "name: B\u{7}ob", 1);
+    assert_eq!(issues(&cr)[0].line, Some(5));
+}

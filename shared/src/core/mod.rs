@@ -5,6 +5,7 @@ pub mod classify;
 pub mod email;
 pub mod escalation;
 pub mod incident;
+pub mod keys;
 pub mod phone;
 pub mod policy;
 pub mod reply;

@@ -1,8 +1,10 @@
 //! Parsing SMS replies: `ACK 4821`, `res4821`, `ＡＣＫ　４８２１`.
 //!
 //! Replies are normalised with Unicode NFKC (full-width letters, digits and
-//! the ideographic space become ASCII), upper-cased and trimmed before the
-//! keyword and the four-digit code are read.
+//! the ideographic space become ASCII), rid of invisible formatting
+//! characters (zero-width spaces, direction marks, a byte order mark),
+//! upper-cased and trimmed before the keyword and the four-digit code are
+//! read.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -41,9 +43,32 @@ pub const CARRIER_KEYWORDS: &[&str] = &[
     "INFO",
 ];
 
+/// Whether a character is an invisible formatting character that phones
+/// and keyboards insert (Unicode category Cf, the ones seen in text):
+/// soft hyphen, Arabic letter mark, zero-width spaces and joiners,
+/// direction marks, embeddings, overrides and isolates, word joiner and
+/// invisible operators, byte order mark.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+    )
+}
+
 /// Parses one SMS reply body.
 pub fn parse_reply(body: &str) -> ReplyCommand {
-    let normalised: String = body.nfkc().collect::<String>().to_uppercase();
+    let normalised: String = body
+        .nfkc()
+        .filter(|c| !invisible(*c))
+        .collect::<String>()
+        .to_uppercase();
     let text = normalised.trim().trim_end_matches(['.', '!', '。', '！']);
     let (keyword, rest) = split_keyword(text);
     let ack = match keyword {
@@ -147,6 +172,33 @@ mod tests {
         assert_eq!(parse_reply("ＲＥＳ　０１２３"), res("0123"));
         assert_eq!(parse_reply("ＲＥＳ０１２３。"), res("0123"));
         assert_eq!(parse_reply("ＡＣＫ　４８２１　対応します"), ack("4821"));
+    }
+
+    #[test]
+    fn invisible_formatting_characters_are_ignored() {
+        // Zero-width spaces, direction marks (phones in right-to-left
+        // locales add them), a byte order mark, a soft hyphen.
+        for input in [
+            "ACK\u{200B}4821",
+            "A\u{200B}CK 4821",
+            "\u{200F}ACK 4821",
+            "ACK \u{200E}4821\u{200E}",
+            "\u{FEFF}ACK 4821",
+            "\u{202E}ACK 4821\u{202C}",
+            "\u{2066}ＡＣＫ　４８２１\u{2069}",
+            "AC\u{00AD}K 48\u{2060}21",
+        ] {
+            assert_eq!(parse_reply(input), ack("4821"), "{input:?}");
+        }
+        // Visible look-alikes are not letters or digits of a code.
+        for input in [
+            "АСК 4821",
+            "ACK ٤٨٢١",
+            "A\u{0301}CK 4821",
+            "ACK\u{0007}4821",
+        ] {
+            assert_eq!(parse_reply(input), ReplyCommand::Unrecognised, "{input:?}");
+        }
     }
 
     #[test]

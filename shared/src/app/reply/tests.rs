@@ -327,3 +327,80 @@ async fn a_confirmation_being_sent_by_another_run_is_not_sent_twice() {
     assert_eq!(texts.len(), 2, "{texts:?}");
     assert!(texts[1].contains("acknowledged"), "{texts:?}");
 }
+
+#[tokio::test]
+async fn an_event_with_a_bad_record_acts_on_none_of_its_records() {
+    // GIVEN Aiko was paged, and an event whose first record acknowledges
+    let w = World::default();
+    let (id, code) = paged(&w).await;
+    let good = serde_json::json!({"originationNumber": AIKO, "messageBody": format!("ACK {code}"), "inboundMessageId": "in-20"});
+    let event = serde_json::json!({"Records": [
+        {"Sns": {"Message": good.to_string()}},
+        {"Sns": {"Message": "{\"messageBody\": \"ACK 1\"}"}}
+    ]});
+    // WHEN it is handled
+    let err = w.replies().handle(&event).await.unwrap_err();
+    // THEN it is rejected naming the bad record and its field, and nothing happened
+    let message = err.to_string();
+    assert!(
+        message.contains("SNS record 1: not an inbound SMS: missing field `originationNumber`"),
+        "{message}"
+    );
+    assert!(!err.retryable());
+    assert_eq!(w.incident(&id).await.status, Status::Triggered);
+    assert_eq!(w.sms.to(AIKO).len(), 1, "the page only");
+}
+
+#[tokio::test]
+async fn errors_in_an_inbound_sms_name_the_field() {
+    let w = World::default();
+    let base = serde_json::json!({"originationNumber": AIKO, "messageBody": "ACK 1234", "inboundMessageId": "in-21"});
+    let cases = [
+        (
+            "/messageBody",
+            serde_json::json!(null),
+            "messageBody: invalid type: null",
+        ),
+        (
+            "/originationNumber",
+            serde_json::json!(819012340001_u64),
+            "originationNumber: invalid type: integer",
+        ),
+        (
+            "/destinationNumber",
+            serde_json::json!(5),
+            "destinationNumber: invalid type: integer",
+        ),
+        (
+            "/inboundMessageId",
+            serde_json::json!(""),
+            "inboundMessageId: is blank",
+        ),
+        (
+            "/inboundMessageId",
+            serde_json::json!(" "),
+            "inboundMessageId: is blank",
+        ),
+        (
+            "/inboundMessageId",
+            serde_json::json!("i".repeat(257)),
+            "inboundMessageId: is 257 characters",
+        ),
+    ];
+    for (pointer, value, want) in cases {
+        let mut message = base.clone();
+        if let Some(slot) = message.pointer_mut(pointer) {
+            *slot = value;
+        } else {
+            message[&pointer[1..]] = value;
+        }
+        let event = serde_json::json!({"Records": [{"Sns": {"Message": message.to_string()}}]});
+        let err = w.replies().handle(&event).await.unwrap_err();
+        assert!(err.to_string().contains(want), "{err}");
+        assert!(!err.retryable());
+    }
+    let mut longest = base.clone();
+    longest["inboundMessageId"] = serde_json::json!("i".repeat(256));
+    let event = serde_json::json!({"Records": [{"Sns": {"Message": longest.to_string()}}]});
+    assert!(w.replies().handle(&event).await.is_ok());
+}

@@ -23,6 +23,10 @@ use serde_norway::{Mapping, Value};
 
 use super::ConfigError;
 
+mod check;
+
+pub use check::Checked;
+
 /// One node of the indexed document.
 #[derive(Debug, Clone)]
 enum Node {
@@ -314,11 +318,16 @@ impl Sources {
         Ok(Sources::from_texts(files))
     }
 
-    /// Sources from (file name, text) pairs, kept in the given order.
+    /// Sources from (file name, text) pairs, kept in the given order; a
+    /// byte order mark at the start of a text is dropped.
     pub fn from_texts(files: Vec<(String, String)>) -> Sources {
         let files = files
             .into_iter()
             .map(|(name, text)| {
+                let text = match text.strip_prefix('\u{FEFF}') {
+                    Some(rest) => rest.to_string(),
+                    None => text,
+                };
                 let index = LineIndex::new(&text);
                 SourceFile { name, text, index }
             })
@@ -346,6 +355,20 @@ impl Sources {
         // Each top-level key with its definitions: (file, value).
         let mut keys: Vec<(Value, Vec<(usize, Value)>)> = Vec::new();
         for (fi, file) in self.files.iter().enumerate() {
+            if let Some(issue) = super::forbidden_character(&file.text) {
+                let (line, message) = (issue.line, issue.message);
+                let (file, path) = (file.name.clone(), String::new());
+                problems.push((
+                    fi,
+                    Located {
+                        file,
+                        line,
+                        path,
+                        message,
+                    },
+                ));
+                continue;
+            }
             match serde_norway::from_str::<Value>(&file.text) {
                 Ok(Value::Mapping(top)) => {
                     for (key, value) in top {

@@ -29,6 +29,10 @@ pub const MAX_DESCRIPTION: usize = 1024;
 pub const MAX_REASON: usize = 1024;
 /// The largest event EventBridge or SNS can deliver (256 KiB).
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+/// Longest account id or region accepted, in an ARN or a field of its own.
+/// AWS's are 12 digits and at most about 20 characters; a longer one is
+/// not from AWS, and would not fit the store's keys.
+pub const MAX_ACCOUNT_OR_REGION: usize = 64;
 
 /// The state an alarm moved into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -240,6 +244,20 @@ impl<'a> Fields<'a> {
         self.get(path).and_then(Value::as_str)
     }
 
+    /// An optional account id or region, which must be short enough to be one.
+    fn opt_account_or_region(&self, path: &str) -> Result<Option<&'a str>, IntakeError> {
+        match self.opt_str(path) {
+            Some(s) if s.chars().count() > MAX_ACCOUNT_OR_REGION => {
+                Err(IntakeError::InvalidField {
+                    format: self.format,
+                    field: path.to_string(),
+                    reason: too_long_for_aws(s),
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
     fn req_str(&self, path: &str) -> Result<&'a str, IntakeError> {
         match self.opt_str(path) {
             Some(s) if !s.trim().is_empty() => Ok(s),
@@ -306,31 +324,60 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// The parts of an alarm ARN: `arn:aws:cloudwatch:<region>:<account>:alarm:<name>`.
+fn too_long_for_aws(s: &str) -> String {
+    format!(
+        "'{}' is {} characters, longer than any AWS account id or region (at most {MAX_ACCOUNT_OR_REGION})",
+        clip(s, 40),
+        s.chars().count()
+    )
+}
+
+/// The parts of an alarm ARN: `arn:aws:cloudwatch:<region>:<account>:alarm:<name>`,
+/// each no longer than CloudWatch or AWS allow.
 fn split_alarm_arn(
     arn: &str,
     format: &'static str,
     field: &str,
 ) -> Result<(String, String, String), IntakeError> {
+    let invalid = |reason: String| IntakeError::InvalidField {
+        format,
+        field: field.to_string(),
+        reason,
+    };
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    match parts.as_slice() {
-        [
-            "arn",
-            _partition,
-            "cloudwatch",
-            region,
-            account,
-            "alarm",
-            name,
-        ] if !region.is_empty() && !account.is_empty() && !name.is_empty() => {
-            Ok((region.to_string(), account.to_string(), name.to_string()))
-        }
-        _ => Err(IntakeError::InvalidField {
-            format,
-            field: field.to_string(),
-            reason: format!("'{}' is not a CloudWatch alarm ARN", clip(arn, 80)),
-        }),
+    let [
+        "arn",
+        _partition,
+        "cloudwatch",
+        region,
+        account,
+        "alarm",
+        name,
+    ] = parts.as_slice()
+    else {
+        return Err(invalid(format!(
+            "'{}' is not a CloudWatch alarm ARN",
+            clip(arn, 80)
+        )));
+    };
+    if region.is_empty() || account.is_empty() || name.is_empty() {
+        return Err(invalid(format!(
+            "'{}' is not a CloudWatch alarm ARN",
+            clip(arn, 80)
+        )));
     }
+    for part in [region, account] {
+        if part.chars().count() > MAX_ACCOUNT_OR_REGION {
+            return Err(invalid(too_long_for_aws(part)));
+        }
+    }
+    let len = name.chars().count();
+    if len > MAX_ALARM_NAME {
+        return Err(invalid(format!(
+            "the alarm name in it is {len} characters; CloudWatch allows at most {MAX_ALARM_NAME}"
+        )));
+    }
+    Ok((region.to_string(), account.to_string(), name.to_string()))
 }
 
 /// Reads the `configuration` block shared by the EventBridge and alarm-action shapes.
@@ -433,8 +480,14 @@ fn parse_eventbridge(event: &Value, route: Route) -> Result<AlarmStateChange, In
     Ok(AlarmStateChange {
         alarm_arn: arn.to_string(),
         alarm_name: alarm_name.to_string(),
-        account: f.opt_str("account").unwrap_or(&arn_account).to_string(),
-        region: f.opt_str("region").unwrap_or(&arn_region).to_string(),
+        account: f
+            .opt_account_or_region("account")?
+            .unwrap_or(&arn_account)
+            .to_string(),
+        region: f
+            .opt_account_or_region("region")?
+            .unwrap_or(&arn_region)
+            .to_string(),
         state: f.state("detail.state.value")?,
         previous_state: f.opt_state("detail.previousState.value"),
         reason: clip(f.opt_str("detail.state.reason").unwrap_or(""), MAX_REASON),
@@ -461,8 +514,14 @@ fn parse_alarm_action(event: &Value) -> Result<AlarmStateChange, IntakeError> {
     Ok(AlarmStateChange {
         alarm_arn: arn.to_string(),
         alarm_name: alarm_name.to_string(),
-        account: f.opt_str("accountId").unwrap_or(&arn_account).to_string(),
-        region: f.opt_str("region").unwrap_or(&arn_region).to_string(),
+        account: f
+            .opt_account_or_region("accountId")?
+            .unwrap_or(&arn_account)
+            .to_string(),
+        region: f
+            .opt_account_or_region("region")?
+            .unwrap_or(&arn_region)
+            .to_string(),
         state: f.state("alarmData.state.value")?,
         previous_state: f.opt_state("alarmData.previousState.value"),
         reason: clip(
@@ -521,7 +580,7 @@ fn parse_classic(msg: &Value) -> Result<AlarmStateChange, IntakeError> {
         alarm_arn: arn.to_string(),
         alarm_name: alarm_name.to_string(),
         account: f
-            .opt_str("AWSAccountId")
+            .opt_account_or_region("AWSAccountId")?
             .unwrap_or(&arn_account)
             .to_string(),
         // The classic message names the region in words ("US East (N. Virginia)"),

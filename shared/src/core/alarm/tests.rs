@@ -163,6 +163,57 @@ fn rejects_an_oversized_description() {
 }
 
 #[test]
+fn rejects_an_arn_account_or_region_too_long_to_be_from_aws_naming_the_field() {
+    // GIVEN events whose ARN, account or region is longer than AWS's
+    // (they would not fit the store's keys, so the write would fail)
+    let long = "9".repeat(65);
+    let arn_with = |region: &str, account: &str, name: &str| {
+        json!([format!(
+            "arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+        )])
+    };
+    let cases = [
+        (
+            "/resources",
+            arn_with("ap-northeast-1", "1", &"n".repeat(256)),
+            "resources[0]",
+        ),
+        ("/resources", arn_with(&long, "1", "a"), "resources[0]"),
+        (
+            "/resources",
+            arn_with("ap-northeast-1", &long, "a"),
+            "resources[0]",
+        ),
+        ("/account", json!(long), "account"),
+        ("/region", json!(long), "region"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut e = eventbridge("ALARM");
+        if let Some(slot) = e.pointer_mut(pointer) {
+            *slot = value;
+        }
+        // WHEN parsed, THEN the error names the field, not the store
+        let err = parse_direct_event(&e).unwrap_err();
+        assert!(
+            matches!(&err, IntakeError::InvalidField { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
+    // The classic message's account, and the alarm action's, likewise.
+    let classic = json!({"AlarmName": "a", "AlarmArn": "arn:aws:cloudwatch:r:1:alarm:a",
+        "AWSAccountId": long, "NewStateValue": "ALARM", "StateChangeTime": "2026-11-21T06:00:00Z"});
+    let err = parse_sns_message(&classic.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'AWSAccountId' is invalid"), "{err}");
+    // At the limits, they parse.
+    let mut e = eventbridge("ALARM");
+    e["resources"] = arn_with(&"r".repeat(64), &"1".repeat(64), &"n".repeat(255));
+    e["account"] = json!("1".repeat(64));
+    assert!(parse_direct_event(&e).is_ok());
+}
+
+#[test]
 fn rejects_garbage_without_panicking() {
     for event in [
         json!([]),

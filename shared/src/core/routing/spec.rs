@@ -146,7 +146,11 @@ pub struct MatchSpec {
     pub metric_name: Option<String>,
     /// Dimension name to value glob. All must match on one metric, the same
     /// metric that `namespace` and `metric_name` (if given) match.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::core::keys::unique"
+    )]
     pub dimensions: BTreeMap<String, String>,
     /// AWS account id(s), exact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,11 +160,19 @@ pub struct MatchSpec {
     pub region: Option<StringOrList>,
     /// Alarm tag name to value glob; all must match. Never holds when the
     /// alarm's tags are unknown.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::core::keys::unique"
+    )]
     pub tags: BTreeMap<String, String>,
     /// `key:value` token in the alarm description: key (any case) to value
     /// glob; all must match.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::core::keys::unique"
+    )]
     pub description: BTreeMap<String, String>,
 }
 
