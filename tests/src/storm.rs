@@ -151,6 +151,8 @@ pub async fn run(
     };
     let mut outcomes: BTreeMap<String, Vec<IntakeOutcome>> = BTreeMap::new();
     let mut latencies = Vec::with_capacity(events.len());
+    let total = events.len();
+    let mut done = 0;
     for chunk in events.chunks(plan.concurrency.max(1)) {
         let mut tasks = Vec::with_capacity(chunk.len());
         for (name, event) in chunk.iter().cloned() {
@@ -166,6 +168,14 @@ pub async fn run(
                 .await
                 .map_err(|e| HarnessError::Emulator(format!("delivery task: {e}")))?;
             latencies.push(took);
+            done += 1;
+            // A line per tenth, so a long storm shows it is moving.
+            if total >= 1000 && done % (total / 10) == 0 {
+                eprintln!(
+                    "storm: {done}/{total} deliveries after {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             match result {
                 Ok(mut o) => outcomes.entry(name).or_default().append(&mut o),
                 Err(e) => report.failed_deliveries.push(format!("{name}: {e}")),
@@ -221,6 +231,14 @@ pub async fn run(
     let mut waiting: BTreeSet<String> = ids.clone();
     let mut pages: BTreeMap<String, usize> = BTreeMap::new();
     while !waiting.is_empty() && Instant::now() < deadline {
+        if ids.len() >= 1000 {
+            eprintln!(
+                "storm: {} of {} incidents paged after {:.0} s",
+                ids.len() - waiting.len(),
+                ids.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         let mut still = BTreeSet::new();
         for id in &waiting {
             let timeline = local
