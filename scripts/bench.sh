@@ -15,6 +15,8 @@
 #                 (oncall/now_three_layers)
 #      config.rs  load + validate a 500-person, 100-schedule file <= 50 ms
 #                 (config/load_validate)
+#      voice.rs   the voice-call handler's own work per event, on the
+#                 in-memory ports <= 50 us (voice/*)
 #
 # Usage (from anywhere; needs python3 for the venv, rustup and cargo):
 #   scripts/bench.sh
@@ -25,11 +27,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-FUNCTIONS=(alarm-intake sms-reply escalator self-test)
+FUNCTIONS=(alarm-intake sms-reply escalator voice-call self-test)
 # Built in two cargo invocations, as `sam build` builds each function on its
 # own: built together, cargo would unify klaxon-shared's features, and the
 # paging functions would be compiled with the self-test's Lambda SDK.
-PAGING=(-p alarm-intake -p sms-reply -p escalator)
+PAGING=(-p alarm-intake -p sms-reply -p escalator -p voice-call)
 SELF_TEST=(-p self-test)
 RUNS="${COLDSTART_RUNS:-20}"
 JOBS="${BENCH_JOBS:-2}"
@@ -102,9 +104,9 @@ done
 
 # ------------------------------------------------------------- c. criterion
 : >"$LOGS/criterion.estimates"
-for bench in intake oncall config; do
-  log "c. cargo bench -p klaxon-shared --features numbering-plan --bench $bench"
-  if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
+for bench in intake oncall config voice; do
+  log "c. cargo bench -p klaxon-shared --features numbering-plan,testing --bench $bench"
+  if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan,testing --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
     tail -n 40 "$LOGS/$bench.log" >&2
     exit 1
   fi
@@ -140,6 +142,7 @@ BENCH_ROWS="$(awk -v intake="$INTAKE_BUDGET_NS" -v oncall="$ONCALL_BUDGET_NS" -v
     est = ns(a[3], a[4])
     verdict = ""
     if (id ~ /^intake\/full\//) verdict = check(est, intake, "≤ 50 µs")
+    if (id ~ /^voice\//) verdict = check(est, intake, "≤ 50 µs")
     if (id == "oncall/now_three_layers") verdict = check(est, oncall, "≤ 10 µs")
     if (id == "config/load_validate") verdict = check(est, config, "≤ 50 ms")
     printf "| `%s` | %s %s | [%s %s, %s %s] | %s |\n", id, a[3], a[4], a[1], a[2], a[5], a[6], verdict

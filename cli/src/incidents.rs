@@ -107,10 +107,10 @@ pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Re
             Ok(())
         }
         IncidentsCommand::Ack { id, by, json } => {
-            transition(&store, &sdk, &id, Transition::Acknowledge, by, json).await
+            transition(target, &store, &sdk, &id, Transition::Acknowledge, by, json).await
         }
         IncidentsCommand::Resolve { id, by, json } => {
-            transition(&store, &sdk, &id, Transition::Resolve, by, json).await
+            transition(target, &store, &sdk, &id, Transition::Resolve, by, json).await
         }
     }
 }
@@ -123,6 +123,7 @@ fn not_found(id: &str) -> Failure {
 }
 
 async fn transition(
+    target: &StackArgs,
     store: &DynamoStore,
     sdk: &aws_config::SdkConfig,
     id: &str,
@@ -136,6 +137,7 @@ async fn transition(
     let escalations = StepFunctions::without_state_machine(sdk);
     match change_status(store, &escalations, &SystemClock, id, transition, &user).await? {
         TransitionOutcome::Done(incident) => {
+            end_calls(target, store, sdk, &incident).await;
             if json {
                 print_json(&json!(incident));
             } else {
@@ -155,9 +157,48 @@ async fn transition(
     }
 }
 
+/// A phone still ringing about the incident stops; on a stack without
+/// voice there is nothing to do. A failure is said, not fatal: the status
+/// change is made.
+async fn end_calls(
+    target: &StackArgs,
+    store: &DynamoStore,
+    sdk: &aws_config::SdkConfig,
+    incident: &Incident,
+) {
+    let names = klaxon_cli::names::StackNames::new(&target.stack);
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    let voice = match klaxon_cli::test_notify::stack_settings(&lambda, &names).await {
+        Ok(settings) => settings.and_then(|s| s.voice),
+        Err(e) => {
+            eprintln!(
+                "klaxon: calls about {} could not be ended: {e}",
+                incident.id
+            );
+            return;
+        }
+    };
+    let Some(voice) = voice else {
+        return;
+    };
+    let calls = klaxon::aws::chime::ChimeCalls::from_sdk(
+        sdk,
+        &voice.sip_media_application_id,
+        voice.from.clone(),
+    );
+    if let Err(e) = klaxon::app::calls::end_calls(store, &calls, &SystemClock, incident, None).await
+    {
+        eprintln!(
+            "klaxon: calls about {} could not all be ended: {e}",
+            incident.id
+        );
+    }
+}
+
 fn show_json(incident: &Incident, timeline: &[TimelineEntry]) -> serde_json::Value {
     json!({
         "incident": incident,
+        "calls": klaxon::app::calls::call_summaries(timeline),
         "timeline": timeline.iter().map(|e| json!({
             "at": iso(e.at),
             "kind": e.event.kind(),
@@ -208,6 +249,30 @@ fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
     );
     if let Some(e) = &i.escalation_execution {
         say!("  escalation   {e}");
+    }
+    let calls = klaxon::app::calls::call_summaries(timeline);
+    if !calls.is_empty() {
+        say!("calls:");
+    }
+    for c in &calls {
+        let outcome = match (&c.outcome, &c.ended_by_klaxon) {
+            (Some(o), _) => o.to_string(),
+            (None, Some(why)) => format!("being ended ({why})"),
+            (None, None) => "under way".into(),
+        };
+        let keys = if c.keys.is_empty() {
+            "no key".to_string()
+        } else {
+            format!("keys {}", c.keys.join(", "))
+        };
+        say!(
+            "  {}  {} at {}: {}{}, {keys}",
+            show_time(c.placed_at, tz),
+            c.person,
+            c.to,
+            outcome,
+            if c.answered { ", answered" } else { "" }
+        );
     }
     say!("timeline:");
     for e in timeline {

@@ -9,10 +9,13 @@
 //! * [`doctor`]: `klaxon doctor`, every check with a status, a message and a fix.
 //! * [`dlq`]: `klaxon dlq list|show|redrive`, the dead letters of both
 //!   dead-letter queues with the reason they failed.
+//! * [`test_notify`]: `klaxon test-notify`, a marked test notification
+//!   through the stack's real senders.
 //! * [`aws_error`]: short descriptions of AWS SDK errors for operators.
 
 pub mod aws_error;
 pub mod dlq;
 pub mod doctor;
 pub mod names;
+pub mod test_notify;
 pub mod validation;

@@ -94,6 +94,9 @@ enum Command {
     /// Dead letters: list them with why they failed, show one, redrive them.
     #[command(subcommand)]
     Dlq(ops::DlqCommand),
+    /// Send a clearly marked test notification (SMS, email or a call)
+    /// through the stack's real senders, to rehearse.
+    TestNotify(ops::TestNotifyArgs),
 }
 
 /// A failure to report to the user, with the exit code to use.
@@ -137,6 +140,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Doctor(args) => ops::doctor(&cli.stack, args).await,
         Command::Dlq(cmd) => ops::dlq(&cli.stack, cmd).await,
+        Command::TestNotify(args) => ops::test_notify(&cli.stack, args).await,
     }
 }
 

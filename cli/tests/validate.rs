@@ -123,7 +123,7 @@ fn warnings_go_to_stderr_with_their_line_and_the_file_still_passes() {
         run.stderr.lines().collect::<Vec<_>>(),
         vec![
             format!(
-                "warning: {f}:{voice}: people.carol.notification_rules: voice calls are not delivered by this version of Klaxon; the other rules still fire"
+                "warning: {f}:{voice}: people.carol.notification_rules: voice calls go out only from a stack deployed with VoiceFromNumber (an Amazon Chime SDK phone number); without one, each due call is a warning on the incident's timeline and the other rules still fire (klaxon doctor checks the stack)"
             ),
             format!("warning: {f}:{old}: schedules.ops.layers[0]: {HIDDEN}"),
             format!(
@@ -147,7 +147,7 @@ fn warnings_are_listed_in_the_json_report() {
                 "file": file.display().to_string(),
                 "line": line_of(WITH_WARNINGS, "notification_rules:"),
                 "path": "people.carol.notification_rules",
-                "message": "voice calls are not delivered by this version of Klaxon; the other rules still fire",
+                "message": "voice calls go out only from a stack deployed with VoiceFromNumber (an Amazon Chime SDK phone number); without one, each due call is a warning on the incident's timeline and the other rules still fire (klaxon doctor checks the stack)",
             },
             {
                 "file": file.display().to_string(),

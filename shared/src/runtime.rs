@@ -66,6 +66,16 @@ pub struct Settings {
     pub sms_origination_number: Option<Phone>,
     /// The verified SES identity pages by email come from; none = no email.
     pub email_from: Option<String>,
+    /// Where calls come from; none = no voice pages.
+    pub voice: Option<VoiceSettings>,
+}
+
+/// The stack's voice number and the SIP media application that places
+/// its calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceSettings {
+    pub from: Phone,
+    pub sip_media_application_id: String,
 }
 
 pub const ENV_INCIDENTS_TABLE: &str = "KLAXON_INCIDENTS_TABLE";
@@ -74,6 +84,8 @@ pub const ENV_CONFIG_CACHE_SECONDS: &str = "KLAXON_CONFIG_CACHE_SECONDS";
 pub const ENV_STATE_MACHINE_ARN: &str = "KLAXON_STATE_MACHINE_ARN";
 pub const ENV_SMS_ORIGINATION_NUMBER: &str = "KLAXON_SMS_ORIGINATION_NUMBER";
 pub const ENV_EMAIL_FROM: &str = "KLAXON_EMAIL_FROM";
+pub const ENV_VOICE_FROM_NUMBER: &str = "KLAXON_VOICE_FROM_NUMBER";
+pub const ENV_SIP_MEDIA_APPLICATION_ID: &str = "KLAXON_SIP_MEDIA_APPLICATION_ID";
 
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -100,6 +112,21 @@ impl Settings {
                 name: ENV_SMS_ORIGINATION_NUMBER,
                 reason,
             })?;
+        let voice = match (
+            non_empty(ENV_VOICE_FROM_NUMBER),
+            non_empty(ENV_SIP_MEDIA_APPLICATION_ID),
+        ) {
+            (None, None) => None,
+            (Some(from), Some(sma)) => Some(VoiceSettings {
+                from: Phone::parse(from.trim()).map_err(|reason| SettingsError::Invalid {
+                    name: ENV_VOICE_FROM_NUMBER,
+                    reason,
+                })?,
+                sip_media_application_id: sma.trim().to_string(),
+            }),
+            (Some(_), None) => return Err(SettingsError::Missing(ENV_SIP_MEDIA_APPLICATION_ID)),
+            (None, Some(_)) => return Err(SettingsError::Missing(ENV_VOICE_FROM_NUMBER)),
+        };
         Ok(Self {
             incidents_table: required(ENV_INCIDENTS_TABLE)?,
             config_table: required(ENV_CONFIG_TABLE)?,
@@ -107,6 +134,7 @@ impl Settings {
             state_machine_arn: non_empty(ENV_STATE_MACHINE_ARN),
             sms_origination_number,
             email_from: non_empty(ENV_EMAIL_FROM).map(|v| v.trim().to_string()),
+            voice,
         })
     }
 

@@ -30,6 +30,22 @@ mod outbound {
         case::an_email_is_accepted_with_its_own_id(email, &unique()).await;
     }
 
+    /// The Chime SDK Voice adapter against the simulated phone network (no
+    /// emulator runs the Chime SDK).
+    #[tokio::test]
+    async fn a_call_is_placed_with_its_own_id_and_updated_while_under_way() {
+        let network = klaxon_local::phone::PhoneNetwork::start().await.unwrap();
+        let tag = unique();
+        let local = klaxon_local::Local::up_voice(&format!("c{}", &tag[..8]), &network)
+            .await
+            .unwrap();
+        let calls = local
+            .calls
+            .as_ref()
+            .expect("a stack with voice places calls");
+        case::a_call_is_placed_with_its_own_id_and_updated_while_under_way(calls, &tag).await;
+    }
+
     #[tokio::test]
     async fn an_escalation_has_ended_once_stopped() {
         let w = World::bare().await;

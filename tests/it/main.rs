@@ -17,3 +17,4 @@ mod rule_pattern;
 mod self_test;
 mod storm;
 mod template;
+mod voice;

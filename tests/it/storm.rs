@@ -17,6 +17,7 @@ async fn a_storm_of_duplicate_deliveries_opens_one_incident_and_sends_one_page_p
         alarms: 100,
         deliveries: 5,
         concurrency: 50,
+        pumps: 5,
         page_patience: Duration::from_secs(120),
     };
     let report = run(

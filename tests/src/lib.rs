@@ -6,12 +6,14 @@
 pub mod emulator;
 pub mod events;
 pub mod faults;
+pub mod phone;
 pub mod stack;
 pub mod storm;
 pub mod template;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -21,6 +23,8 @@ use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
 use klaxon::app::reply::{Replies, ReplyOutcome};
 use klaxon::app::self_test::{Limits, SelfTest};
+use klaxon::app::voice::VoiceCalls;
+use klaxon::aws::chime::ChimeCalls;
 use klaxon::aws::cloudwatch::CloudWatchTags;
 use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
 use klaxon::aws::metrics::CloudWatchMetrics;
@@ -42,6 +46,8 @@ pub mod ids {
     pub const SMS_REPLY: &str = "SmsReplyFunction";
     pub const ESCALATOR: &str = "EscalatorFunction";
     pub const SELF_TEST: &str = "SelfTestFunction";
+    pub const VOICE_CALL: &str = "VoiceCallFunction";
+    pub const SIP_MEDIA_APPLICATION: &str = "SipMediaApplication";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
     pub const INCIDENTS_TABLE: &str = "IncidentsTable";
     pub const CONFIG_TABLE: &str = "ConfigTable";
@@ -81,7 +87,14 @@ pub struct Local {
     pub self_test: SelfTestSettings,
     /// The self-test's success metric of this stack (moto's CloudWatch).
     pub metrics: CloudWatchMetrics,
+    /// Voice pages, on a stack with a voice number ([`Local::up_voice`]).
+    pub calls: Option<ChimeCalls>,
+    /// The Chime SDK Voice client the voice-call handler updates calls with.
+    pub chime: aws_sdk_chimesdkvoice::Client,
 }
+
+/// The voice number local stacks with voice call from (`VoiceFromNumber`).
+pub const LOCAL_VOICE_FROM: &str = "+12065550100";
 
 /// The deadline of an invocation starting now that may run `timeout`.
 fn deadline_in(timeout: Duration) -> Option<Timestamp> {
@@ -106,9 +119,46 @@ impl Local {
     /// source mapping, reading what the emulator observed) stand in for
     /// AWS and go direct.
     pub async fn up_via(stack_name: &str, endpoint: Option<&str>) -> Result<Self, HarnessError> {
+        Self::up_with(stack_name, endpoint, None).await
+    }
+
+    /// A stack with a voice number, whose calls go to `network` (reached as
+    /// `AWS_ENDPOINT_URL_CHIME_SDK_VOICE`); the network's calls go to this
+    /// stack's voice-call handler.
+    pub async fn up_voice(
+        stack_name: &str,
+        network: &phone::PhoneNetwork,
+    ) -> Result<Arc<Self>, HarnessError> {
+        let local = Arc::new(Self::up_with(stack_name, None, Some(&network.endpoint)).await?);
+        let handler = Arc::clone(&local);
+        network.connect(Arc::new(move |event| {
+            let local = Arc::clone(&handler);
+            Box::pin(async move {
+                local
+                    .voice()
+                    .handle(&event)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }));
+        Ok(local)
+    }
+
+    async fn up_with(
+        stack_name: &str,
+        endpoint: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Self, HarnessError> {
         let emulator = Emulator::from_env()?;
         emulator.enable_step_functions().await?;
         let sdk = klaxon::aws::sdk_config().await;
+        let sdk = match phone {
+            Some(url) => sdk
+                .to_builder()
+                .service_config(phone::VoiceEndpoint(url.to_string()))
+                .build(),
+            None => sdk,
+        };
         let klaxon_sdk = match endpoint {
             // The environment's endpoint would win over the configuration's
             // (`AWS_ENDPOINT_URL` is read again per service): replace it.
@@ -120,8 +170,11 @@ impl Local {
             None => sdk.clone(),
         };
         let template = Template::repo()?;
-        let params = [("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string())];
-        let stack = Stack::provision_with(&sdk, &template, stack_name, params.into()).await?;
+        let mut params = BTreeMap::from([("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string())]);
+        if phone.is_some() {
+            params.insert("VoiceFromNumber".into(), LOCAL_VOICE_FROM.into());
+        }
+        let stack = Stack::provision_with(&sdk, &template, stack_name, params).await?;
         // Each adapter is configured from the settings the template gives
         // the function that uses it.
         let intake = stack.settings(ids::INTAKE)?;
@@ -164,7 +217,13 @@ impl Local {
         let reply_timeout = Duration::from_secs(stack.template.function_timeout(ids::SMS_REPLY)?);
         let self_test = stack.self_test_settings()?;
         let metrics = CloudWatchMetrics::from_sdk(&sdk, &self_test.stack);
+        let calls = escalator.voice.as_ref().map(|v| {
+            ChimeCalls::from_sdk(&klaxon_sdk, &v.sip_media_application_id, v.from.clone())
+        });
+        let chime = aws_sdk_chimesdkvoice::Client::new(&klaxon_sdk);
         Ok(Self {
+            calls,
+            chime,
             sdk,
             emulator,
             stack,
@@ -224,13 +283,24 @@ impl Local {
     /// page claims are held until the invocation's deadline, as in Lambda.
     pub fn escalator(
         &self,
-    ) -> Escalator<'_, DynamoStore, DynamoStore, SnsSms, SesEmail, StepFunctions, DynamoConfig>
-    {
+    ) -> Escalator<
+        '_,
+        DynamoStore,
+        DynamoStore,
+        SnsSms,
+        SesEmail,
+        StepFunctions,
+        DynamoConfig,
+        ChimeCalls,
+        DynamoStore,
+    > {
         Escalator {
             incidents: &self.store,
             paging: &self.store,
             sms: &self.sms,
             email: self.email.as_ref(),
+            calls: self.calls.as_ref(),
+            limits: &self.store,
             escalations: &self.escalations,
             config: &self.config,
             clock: &SystemClock,
@@ -269,11 +339,34 @@ impl Local {
             clock: &SystemClock,
             sms: &self.sms,
             escalations: &self.escalations,
+            calls: self.calls.as_ref(),
             config: &self.config,
             deadline: deadline_in(self.reply_timeout),
         }
         .handle(event)
         .await
+    }
+
+    /// The voice-call handler on this stack (the SIP media application's
+    /// events come to it from [`phone::PhoneNetwork`]).
+    #[allow(clippy::type_complexity)]
+    pub fn voice(
+        &self,
+    ) -> VoiceCalls<
+        '_,
+        DynamoStore,
+        StepFunctions,
+        DynamoConfig,
+        impl Fn(&str) -> ChimeCalls + Send + Sync + '_,
+    > {
+        let chime = &self.chime;
+        VoiceCalls {
+            incidents: &self.store,
+            escalations: &self.escalations,
+            config: &self.config,
+            calls: move |sma: &str| ChimeCalls::updater(chime.clone(), sma),
+            clock: &SystemClock,
+        }
     }
 
     /// One round of the escalator's SQS event source mapping: receive up to
@@ -334,7 +427,17 @@ impl Local {
         let event: aws_lambda_events::sqs::SqsEvent =
             serde_json::from_value(json!({ "Records": records }))
                 .map_err(|e| HarnessError::Aws(format!("building SQS event: {e}")))?;
-        let response = self.escalator().handle_batch(&event).await;
+        // Lambda ends an invocation at its deadline: whatever it had not
+        // done by then is not done, and the whole batch comes back.
+        let Ok(response) = tokio::time::timeout(
+            self.escalator_timeout,
+            self.escalator().handle_batch(&event),
+        )
+        .await
+        else {
+            tracing::warn!(messages = messages.len(), "escalator batch timed out");
+            return Ok(messages.len());
+        };
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
@@ -401,35 +504,47 @@ impl AlarmDelivery for Local {
 /// dropped.
 pub struct Pump {
     stop: Arc<AtomicBool>,
+    /// Step messages received so far (redeliveries included).
+    received: Arc<AtomicUsize>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Pump {
     pub fn start(local: Arc<Local>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicUsize::new(0));
         let flag = Arc::clone(&stop);
+        let count = Arc::clone(&received);
         let task = tokio::spawn(async move {
             while !flag.load(Ordering::Relaxed) {
-                if let Err(e) = local.pump_once(Duration::from_secs(1)).await {
-                    tracing::warn!(error = %e, "pump round failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                match local.pump_once(Duration::from_secs(1)).await {
+                    Ok(n) => {
+                        count.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pump round failed");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
                 }
             }
         });
         Self {
             stop,
+            received,
             task: Some(task),
         }
     }
 
-    /// Stops after the current round.
-    pub async fn stop(mut self) {
+    /// Stops after the current round; returns how many step messages it
+    /// received (a message redelivered counts each time).
+    pub async fn stop(mut self) -> usize {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(task) = self.task.take()
             && let Err(e) = task.await
         {
             tracing::warn!(error = %e, "pump task ended abnormally");
         }
+        self.received.load(Ordering::Relaxed)
     }
 }
 

@@ -10,6 +10,8 @@
 //! * `self-test`: one run of the scheduled self-test against the stack,
 //!   with the escalator pumped meanwhile.
 
+mod voice_demo;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +56,9 @@ enum Command {
         deliveries: usize,
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
+        /// Escalator batches in flight at once.
+        #[arg(long, default_value_t = 20)]
+        pumps: usize,
     },
     /// Run Klaxon's self-test once (as the schedule does in AWS).
     SelfTest,
@@ -71,7 +76,8 @@ async fn main() -> std::process::ExitCode {
             alarms,
             deliveries,
             concurrency,
-        } => storm(alarms, deliveries, concurrency).await,
+            pumps,
+        } => storm(alarms, deliveries, concurrency, pumps).await,
         Command::SelfTest => self_test(&cli.stack).await,
     };
     match result {
@@ -89,9 +95,24 @@ fn tracing_subscriber_init() {
     }
 }
 
-async fn storm(alarms: usize, deliveries: usize, concurrency: usize) -> Result<(), HarnessError> {
+/// How much longer than in AWS an escalator invocation may run in the storm.
+const STORM_TIME_SCALE: u32 = 4;
+
+async fn storm(
+    alarms: usize,
+    deliveries: usize,
+    concurrency: usize,
+    pumps: usize,
+) -> Result<(), HarnessError> {
     let tag = jiff::Timestamp::now().as_second() % 1_000_000;
-    let local = Arc::new(Local::up(&format!("storm{tag}")).await?);
+    let mut local = Local::up(&format!("storm{tag}")).await?;
+    // The emulator answers each call 10 to 100 times slower than DynamoDB,
+    // SQS and SNS do, so a batch that takes 1 s in AWS takes minutes here.
+    // Each escalator invocation gets 4 times the function's timeout (its
+    // claims are held that long, and it is cut off after it, as Lambda
+    // would), still under the queue's 90 s visibility timeout.
+    local.escalator_timeout *= STORM_TIME_SCALE;
+    let local = Arc::new(local);
     let pager = format!("+8190{tag:06}01");
     local
         .apply_config(&format!(
@@ -114,6 +135,7 @@ routing:
         alarms,
         deliveries,
         concurrency,
+        pumps,
         page_patience: Duration::from_secs(1800),
     };
     let report = klaxon_local::storm::run(local, &format!("storm{tag}"), &pager, plan).await?;
@@ -427,6 +449,7 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
     {
         println!("  {}  {}", klaxon::core::time::iso(e.at), e.event.summary());
     }
+    voice_demo::scene(stack).await?;
     println!(
         "\nSee it again with: make up, source .klaxon/env && source .klaxon/stack.env, then klaxon incidents show {id}"
     );

@@ -79,6 +79,7 @@ impl Stack {
             account: LOCAL_ACCOUNT.into(),
             refs: template.parameter_defaults(),
             attrs: BTreeMap::new(),
+            conditions: BTreeMap::new(),
         };
         for (k, v) in parameters {
             if !ctx.refs.contains_key(&k) {
@@ -88,6 +89,7 @@ impl Stack {
             }
             ctx.refs.insert(k, v);
         }
+        template.evaluate_conditions(&mut ctx)?;
 
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         for (id, body) in template.resources_of("AWS::DynamoDB::Table") {
@@ -178,6 +180,50 @@ impl Stack {
                 format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function}"),
             );
             ctx.refs.insert(id, function);
+        }
+
+        // The SIP media application: what the custom resource's function
+        // does in AWS (CreateSipMediaApplication pointing at the voice-call
+        // function), against whatever answers for Chime SDK Voice.
+        let chime = aws_sdk_chimesdkvoice::Client::new(sdk);
+        for (id, body) in template.resources_of("Custom::SipMediaApplication") {
+            if !template.exists(body, &ctx) {
+                continue;
+            }
+            let p = props(body)
+                .ok_or_else(|| HarnessError::Template(format!("{id}: no Properties")))?;
+            let field = |k: &str| {
+                p.get(k)
+                    .ok_or_else(|| HarnessError::Template(format!("{id}: no {k}")))
+                    .and_then(|v| resolve(v, &ctx))
+            };
+            let endpoint = aws_sdk_chimesdkvoice::types::SipMediaApplicationEndpoint::builder()
+                .lambda_arn(field("LambdaArn")?)
+                .build();
+            let out = chime
+                .create_sip_media_application()
+                .aws_region(field("AwsRegion")?)
+                .name(field("Name")?)
+                .endpoints(endpoint)
+                .send()
+                .await
+                .map_err(|e| {
+                    err(
+                        "CreateSipMediaApplication",
+                        aws_sdk_chimesdkvoice::error::DisplayErrorContext(&e).to_string(),
+                    )
+                })?;
+            let sma = out
+                .sip_media_application
+                .ok_or_else(|| err("CreateSipMediaApplication", "no application"))?;
+            let sma_id = sma.sip_media_application_id.unwrap_or_default();
+            ctx.attrs.insert(
+                format!("{id}.SipMediaApplicationArn"),
+                sma.sip_media_application_arn.unwrap_or_default(),
+            );
+            ctx.attrs
+                .insert(format!("{id}.SipMediaApplicationId"), sma_id.clone());
+            ctx.refs.insert(id, sma_id);
         }
 
         Ok(Self {

@@ -22,10 +22,6 @@ use crate::events::{Delivery, alarm};
 use crate::template::repo_root;
 use crate::{HarnessError, Local, Pump};
 
-/// Escalator batches in flight at once (the SQS event source mapping's
-/// concurrency; AWS scales it far higher).
-const PUMPS: usize = 5;
-
 /// The shape of a storm.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
@@ -33,6 +29,9 @@ pub struct Plan {
     pub deliveries: usize,
     /// Invocations in flight at once.
     pub concurrency: usize,
+    /// Escalator batches in flight at once (the SQS event source mapping's
+    /// concurrency, which AWS scales up to 1,250 by default).
+    pub pumps: usize,
     /// How long to wait for the last first page after the last delivery.
     pub page_patience: Duration,
 }
@@ -41,12 +40,18 @@ pub struct Plan {
 #[derive(Debug, Default)]
 pub struct Report {
     pub deliveries: usize,
+    /// Until the outbox held a page per incident.
     pub wall: Duration,
     /// Until the last delivery returned.
     pub delivery_wall: Duration,
     pub incidents_opened: usize,
     pub first_pages: usize,
     pub sms_pages: usize,
+    /// Step messages the escalator received. One per incident when it keeps
+    /// up; more when a step waited in the queue past NotifyStep's task
+    /// timeout and Step Functions queued it again (the escalator's claim
+    /// keeps the page single either way).
+    pub step_messages: usize,
     /// What went wrong, one line each (empty: nothing lost or duplicated).
     pub lost: Vec<String>,
     pub duplicated: Vec<String>,
@@ -65,19 +70,23 @@ impl Report {
         let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "storm: {} alarms x {} deliveries = {} invocations, {} at a time",
-            plan.alarms, plan.deliveries, self.deliveries, plan.concurrency
+            "storm: {} alarms x {} deliveries = {} invocations, {} at a time, {} escalator batches at a time",
+            plan.alarms, plan.deliveries, self.deliveries, plan.concurrency, plan.pumps
         );
         println!("  incidents opened   {}", self.incidents_opened);
         println!(
             "  first pages        {} on timelines, {} SMS in the outbox",
             self.first_pages, self.sms_pages
         );
+        println!(
+            "  escalation steps   {} received for {} incidents",
+            self.step_messages, self.incidents_opened
+        );
         println!("  lost               {}", self.lost.len());
         println!("  duplicated         {}", self.duplicated.len());
         println!("  failed deliveries  {}", self.failed_deliveries.len());
         println!(
-            "  wall time          {} (deliveries {}, then the last pages)",
+            "  wall time          {} (deliveries {}, then until every page was in the outbox)",
             secs(self.wall),
             secs(self.delivery_wall)
         );
@@ -142,7 +151,7 @@ pub async fn run(
     let own_before = cpu_of_self();
     let started = Instant::now();
     // Lambda runs several escalator batches at once when the queue fills.
-    let pumps: Vec<Pump> = (0..PUMPS)
+    let pumps: Vec<Pump> = (0..plan.pumps.max(1))
         .map(|_| Pump::start(Arc::clone(&local)))
         .collect();
     let mut report = Report {
@@ -225,53 +234,28 @@ pub async fn run(
         }
     }
 
-    // Every incident's first page, once, with its state change recorded once.
+    // Wait until the outbox holds a page per incident (one read a round),
+    // then stop the escalator, then check every timeline once.
     let ids: BTreeSet<String> = incidents.values().flatten().cloned().collect();
     let deadline = Instant::now() + plan.page_patience;
-    let mut waiting: BTreeSet<String> = ids.clone();
-    let mut pages: BTreeMap<String, usize> = BTreeMap::new();
-    while !waiting.is_empty() && Instant::now() < deadline {
-        if ids.len() >= 1000 {
+    let mut said = Instant::now();
+    loop {
+        let sent = sms_pages(&local, pager, prefix).await?;
+        if sent >= ids.len() || Instant::now() >= deadline {
+            break;
+        }
+        if ids.len() >= 1000 && said.elapsed() >= Duration::from_secs(10) {
+            said = Instant::now();
             eprintln!(
-                "storm: {} of {} incidents paged after {:.0} s",
-                ids.len() - waiting.len(),
+                "storm: {sent} pages in the outbox for {} incidents after {:.0} s",
                 ids.len(),
                 started.elapsed().as_secs_f64()
             );
         }
-        let mut still = BTreeSet::new();
-        for id in &waiting {
-            let timeline = local
-                .store
-                .timeline(id)
-                .await
-                .map_err(|e| HarnessError::Aws(e.to_string()))?;
-            let paged = timeline
-                .iter()
-                .filter(|e| matches!(e.event, TimelineEvent::Paged { .. }))
-                .count();
-            if paged == 0 {
-                still.insert(id.clone());
-                continue;
-            }
-            pages.insert(id.clone(), paged);
-            let alarms = timeline
-                .iter()
-                .filter(|e| e.event.kind() == "alarm_state")
-                .count();
-            if alarms != 1 {
-                report
-                    .duplicated
-                    .push(format!("{id}: the ALARM recorded {alarms} times"));
-            }
-        }
-        waiting = still;
-        if !waiting.is_empty() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     for pump in pumps {
-        pump.stop().await;
+        report.step_messages += pump.stop().await;
     }
     report.wall = started.elapsed();
     report.emulator_cpu = match (emulator_before, moto.and_then(cpu_of)) {
@@ -282,22 +266,38 @@ pub async fn run(
         (Some(a), Some(b)) => b.checked_sub(a),
         _ => None,
     };
-    for id in &waiting {
-        report.lost.push(format!("{id}: no first page"));
-    }
-    for (id, n) in &pages {
-        if *n > 1 {
-            report.duplicated.push(format!("{id}: paged {n} times"));
+    // Every incident's first page, once, with its state change recorded once.
+    let mut pages: BTreeMap<String, usize> = BTreeMap::new();
+    for id in &ids {
+        let timeline = local
+            .store
+            .timeline(id)
+            .await
+            .map_err(|e| HarnessError::Aws(e.to_string()))?;
+        let paged = timeline
+            .iter()
+            .filter(|e| matches!(e.event, TimelineEvent::Paged { .. }))
+            .count();
+        match paged {
+            0 => report.lost.push(format!("{id}: no first page")),
+            1 => {}
+            n => report.duplicated.push(format!("{id}: paged {n} times")),
+        }
+        if paged > 0 {
+            pages.insert(id.clone(), paged);
+        }
+        let alarms = timeline
+            .iter()
+            .filter(|e| e.event.kind() == "alarm_state")
+            .count();
+        if alarms != 1 {
+            report
+                .duplicated
+                .push(format!("{id}: the ALARM recorded {alarms} times"));
         }
     }
     report.first_pages = pages.len();
-    report.sms_pages = local
-        .emulator
-        .sms_to(pager)
-        .await?
-        .iter()
-        .filter(|m| m.message.contains(prefix))
-        .count();
+    report.sms_pages = sms_pages(&local, pager, prefix).await?;
     if report.sms_pages != report.first_pages {
         report.duplicated.push(format!(
             "{} SMS pages in the outbox for {} first pages",
@@ -305,6 +305,17 @@ pub async fn run(
         ));
     }
     Ok(report)
+}
+
+/// Pages of this storm in the emulator's SMS outbox.
+async fn sms_pages(local: &Local, pager: &str, prefix: &str) -> Result<usize, HarnessError> {
+    Ok(local
+        .emulator
+        .sms_to(pager)
+        .await?
+        .iter()
+        .filter(|m| m.message.contains(prefix))
+        .count())
 }
 
 /// The pid of the moto that `scripts/local-aws.sh` started, if any.

@@ -26,6 +26,8 @@ pub struct Context {
     pub refs: BTreeMap<String, String>,
     /// `GetAtt` of `Resource.Attribute`.
     pub attrs: BTreeMap<String, String>,
+    /// The template's Conditions, evaluated with the parameters.
+    pub conditions: BTreeMap<String, bool>,
 }
 
 impl Template {
@@ -50,6 +52,25 @@ impl Template {
     }
 
     /// Logical ids and bodies of resources of one type, in file order.
+    /// Evaluates every condition of the template into `ctx`, in order.
+    pub fn evaluate_conditions(&self, ctx: &mut Context) -> Result<(), HarnessError> {
+        let conditions = self.doc.get("Conditions").and_then(Value::as_mapping);
+        for (k, v) in conditions.into_iter().flatten() {
+            let name = k.as_str().unwrap_or_default().to_string();
+            let holds = condition(v, ctx)?;
+            ctx.conditions.insert(name, holds);
+        }
+        Ok(())
+    }
+
+    /// Whether a resource exists with these parameters (its `Condition`).
+    pub fn exists(&self, body: &Value, ctx: &Context) -> bool {
+        match body.get("Condition").and_then(Value::as_str) {
+            Some(c) => ctx.conditions.get(c).copied().unwrap_or(false),
+            None => true,
+        }
+    }
+
     pub fn resources_of(&self, kind: &str) -> Vec<(String, &Value)> {
         self.doc
             .get("Resources")
@@ -197,8 +218,78 @@ fn intrinsic(name: &str, arg: &Value, ctx: &Context) -> Result<String, HarnessEr
             })?;
             substitute(text, ctx)
         }
+        "If" => {
+            let parts = arg.as_sequence().filter(|p| p.len() == 3).ok_or_else(|| {
+                HarnessError::Template("!If needs [condition, then, else]".into())
+            })?;
+            let name = parts[0]
+                .as_str()
+                .ok_or_else(|| HarnessError::Template("!If needs a condition name".into()))?;
+            let holds =
+                ctx.conditions.get(name).copied().ok_or_else(|| {
+                    HarnessError::Template(format!("!If {name}: no such condition"))
+                })?;
+            resolve(&parts[if holds { 1 } else { 2 }], ctx)
+        }
         other => Err(HarnessError::Template(format!(
             "intrinsic {other} is not supported locally"
+        ))),
+    }
+}
+
+/// Evaluates a condition (`Equals`, `Not`, `And`, `Or`, `Condition`) with
+/// the parameters in `ctx` and the conditions evaluated so far.
+pub fn condition(value: &Value, ctx: &Context) -> Result<bool, HarnessError> {
+    let (name, arg) = match value {
+        Value::Tagged(t) => (
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        ),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m
+                .iter()
+                .next()
+                .ok_or_else(|| HarnessError::Template("empty condition".into()))?;
+            let k = k.as_str().unwrap_or_default();
+            (k.strip_prefix("Fn::").unwrap_or(k).to_string(), v)
+        }
+        other => {
+            return Err(HarnessError::Template(format!(
+                "cannot evaluate condition {other:?}"
+            )));
+        }
+    };
+    let list = || {
+        arg.as_sequence()
+            .ok_or_else(|| HarnessError::Template(format!("{name} needs a list")))
+    };
+    match name.as_str() {
+        "Equals" => {
+            let l = list()?;
+            match l.as_slice() {
+                [a, b] => Ok(resolve(a, ctx)? == resolve(b, ctx)?),
+                _ => Err(HarnessError::Template("Equals needs two values".into())),
+            }
+        }
+        "Not" => match list()?.as_slice() {
+            [c] => Ok(!condition(c, ctx)?),
+            _ => Err(HarnessError::Template("Not needs one condition".into())),
+        },
+        "And" => list()?
+            .iter()
+            .try_fold(true, |acc, c| Ok(acc && condition(c, ctx)?)),
+        "Or" => list()?
+            .iter()
+            .try_fold(false, |acc, c| Ok(acc || condition(c, ctx)?)),
+        "Condition" => {
+            let n = arg.as_str().unwrap_or_default();
+            ctx.conditions
+                .get(n)
+                .copied()
+                .ok_or_else(|| HarnessError::Template(format!("condition {n} not evaluated yet")))
+        }
+        other => Err(HarnessError::Template(format!(
+            "condition function {other} is not supported locally"
         ))),
     }
 }

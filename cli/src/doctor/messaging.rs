@@ -4,6 +4,7 @@
 use klaxon::config::OncallConfig;
 use klaxon::core::incident::Channel;
 use klaxon::core::phone::mask;
+use klaxon::core::routing::Urgency;
 
 use super::{Check, Clients, Setting, sms_numbers};
 use crate::aws_error::describe;
@@ -438,3 +439,88 @@ pub(crate) fn ses_account_check(
 #[cfg(test)]
 #[path = "messaging_tests.rs"]
 mod tests;
+
+const VOICE: &str = "voice-number";
+
+/// Voice pages need the stack's voice number; people with voice rules on a
+/// stack without one are never rung.
+pub(crate) fn voice_check(voice_from: &Setting, config: Option<&OncallConfig>) -> Check {
+    let callers: Vec<&str> = config
+        .map(|c| {
+            c.people
+                .values()
+                .filter(|p| {
+                    [Urgency::High, Urgency::Low]
+                        .iter()
+                        .any(|u| p.rules(*u).iter().any(|r| r.channel == Channel::Voice))
+                })
+                .map(|p| p.id.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    match voice_from {
+        Setting::Set(number) => Check::ok(
+            VOICE,
+            format!(
+                "voice pages are called from {} ({} people have voice rules)",
+                mask(number),
+                callers.len()
+            ),
+        ),
+        Setting::Empty if callers.is_empty() => {
+            Check::ok(VOICE, "not used: no voice number and no voice rules")
+        }
+        Setting::Empty => Check::problem(
+            VOICE,
+            format!(
+                "{} have voice notification rules but the stack has no VoiceFromNumber: their calls are only warnings on the timeline, no phone rings",
+                callers.join(", ")
+            ),
+            "order an Amazon Chime SDK phone number (README: Voice pages) and deploy with VoiceFromNumber=<number>, or change those rules to sms",
+        ),
+        Setting::Unknown(why) => Check::could_not_check(
+            VOICE,
+            "the voice number",
+            why,
+            "check the escalator's KLAXON_VOICE_FROM_NUMBER in the Lambda console",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod voice_tests {
+    use super::*;
+    use crate::doctor::Status;
+
+    fn config(rules: &str) -> OncallConfig {
+        OncallConfig::from_yaml(&format!(
+            "version: 1\npeople:\n  hana:\n    name: Hana\n    phone: \"+819012340001\"\n    notification_rules:\n      high: [{rules}]\nservices:\n  s: {{escalation_policy: p}}\nescalation_policies:\n  p:\n    levels: [{{targets: [hana], timeout_minutes: 10}}]\nrouting:\n  default: {{service: s, severity: SEV1}}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn voice_rules_on_a_stack_without_a_voice_number_are_a_problem() {
+        let voice = config("{channel: sms}, {channel: voice, after_minutes: 5}");
+        let check = voice_check(&Setting::Empty, Some(&voice));
+        assert_eq!(check.status, Status::Problem);
+        assert!(
+            check
+                .message
+                .starts_with("hana have voice notification rules"),
+            "{check:?}"
+        );
+        let check = voice_check(&Setting::Set("+12065550100".into()), Some(&voice));
+        assert_eq!(check.status, Status::Ok);
+        assert!(check.message.contains("+12*****0100"), "{check:?}");
+        let sms_only = config("{channel: sms}");
+        assert_eq!(
+            voice_check(&Setting::Empty, Some(&sms_only)).status,
+            Status::Ok
+        );
+        assert_eq!(
+            voice_check(&Setting::Unknown("no access".into()), Some(&voice)).status,
+            Status::Warning
+        );
+    }
+}

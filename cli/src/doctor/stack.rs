@@ -517,6 +517,7 @@ pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) ->
 pub(super) struct FunctionFacts {
     pub origination_number: Setting,
     pub email_from: Setting,
+    pub voice_from: Setting,
 }
 
 /// What doctor learned about one function.
@@ -539,6 +540,7 @@ pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, 
     let mut facts = FunctionFacts {
         origination_number: Setting::Unknown(format!("{escalator_name} was not read")),
         email_from: Setting::Unknown(format!("{escalator_name} was not read")),
+        voice_from: Setting::Unknown(format!("{escalator_name} was not read")),
     };
     for suffix in FUNCTIONS {
         let function = names.function(suffix);
@@ -556,6 +558,7 @@ pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, 
                     facts.origination_number =
                         Setting::from_env(var("KLAXON_SMS_ORIGINATION_NUMBER"));
                     facts.email_from = Setting::from_env(var("KLAXON_EMAIL_FROM"));
+                    facts.voice_from = Setting::from_env(var("KLAXON_VOICE_FROM_NUMBER"));
                 }
                 FunctionState::Found {
                     state: out.state().map(|s| s.as_str().to_string()),
@@ -575,12 +578,14 @@ pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, 
                 FunctionState::Missing => {
                     let why = format!("{function} does not exist");
                     facts.origination_number = Setting::Unknown(why.clone());
-                    facts.email_from = Setting::Unknown(why);
+                    facts.email_from = Setting::Unknown(why.clone());
+                    facts.voice_from = Setting::Unknown(why);
                 }
                 FunctionState::Unreadable(e) => {
                     let why = format!("{function} could not be read: {e}");
                     facts.origination_number = Setting::Unknown(why.clone());
-                    facts.email_from = Setting::Unknown(why);
+                    facts.email_from = Setting::Unknown(why.clone());
+                    facts.voice_from = Setting::Unknown(why);
                 }
                 FunctionState::Found { .. } => {}
             }

@@ -73,7 +73,11 @@ fn configuration_warnings_make_a_warning_that_lists_them() {
     );
     let (check, config) = configuration_check("p-config", &stored(&yaml));
     assert_eq!(check.status, Status::Warning, "{check:?}");
-    assert!(check.message.contains("voice calls are not delivered"));
+    assert!(
+        check
+            .message
+            .contains("voice calls go out only from a stack deployed with VoiceFromNumber")
+    );
     assert!(config.is_some());
 }
 

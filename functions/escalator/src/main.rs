@@ -4,8 +4,8 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use klaxon::app::escalator::Escalator;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, ses::SesEmail, sfn::StepFunctions,
-    sns::SnsSms,
+    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, ses::SesEmail,
+    sfn::StepFunctions, sns::SnsSms,
 };
 use klaxon::ports::SystemClock;
 use klaxon::runtime::{Settings, init_tracing};
@@ -22,6 +22,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .email_from
         .as_deref()
         .map(|from| SesEmail::from_sdk(&sdk, from));
+    let calls = settings
+        .voice
+        .as_ref()
+        .map(|v| ChimeCalls::from_sdk(&sdk, &v.sip_media_application_id, v.from.clone()));
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let escalator = Escalator {
@@ -31,6 +35,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         deadline: None,
         sms: &sms,
         email: email.as_ref(),
+        calls: calls.as_ref(),
+        limits: &store,
         escalations: &escalations,
         config: &config,
     };

@@ -3,7 +3,8 @@
 
 use klaxon::app::reply::Replies;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, sfn::StepFunctions, sns::SnsSms,
+    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, sfn::StepFunctions,
+    sns::SnsSms,
 };
 use klaxon::ports::SystemClock;
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
@@ -21,7 +22,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let escalations =
         StepFunctions::from_sdk(&sdk, settings.state_machine_arn.clone().unwrap_or_default());
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let calls = settings
+        .voice
+        .as_ref()
+        .map(|v| ChimeCalls::from_sdk(&sdk, &v.sip_media_application_id, v.from.clone()));
     let replies = Replies {
+        calls: calls.as_ref(),
         incidents: &store,
         inbound: &store,
         clock: &SystemClock,

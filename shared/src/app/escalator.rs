@@ -16,18 +16,18 @@ use tracing::{info, warn};
 
 use super::AppError;
 use crate::config::{NotificationRule, OncallConfig, Profile};
-use crate::core::email::page_email;
 use crate::core::escalation::{Step, is_due, next_wake, step as policy_step, total_steps};
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::policy::{EscalationPolicy, Resolution, ResolvedTarget};
 use crate::core::self_test;
-use crate::core::sms::page_text;
-use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{
-    BackendError, ClaimOutcome, Clock, ConfigSource, EmailSender, Escalations, Incidents,
-    LevelRecord, PageClaim, Paging, SmsSender, StepResult,
+    Clock, ConfigSource, EmailSender, Escalations, Incidents, LevelRecord, PageClaim, Paging,
+    PhoneCalls, RateLimits, SmsSender, StepResult,
 };
+
+/// A page is sent only with at least this long left of the run's lease.
+const SEND_MARGIN_SECONDS: i64 = 1;
 
 /// The message the workflow sends for each step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,13 +38,18 @@ pub struct StepRequest {
 }
 
 /// The ports a step needs.
-pub struct Escalator<'a, I, G, P, M, E, C> {
+pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
     pub incidents: &'a I,
     pub paging: &'a G,
     pub sms: &'a P,
     /// `None` when no sender address is configured: email rules then leave
     /// a warning on the timeline instead.
     pub email: Option<&'a M>,
+    /// `None` when the stack has no voice number: voice rules then leave a
+    /// warning on the timeline instead.
+    pub calls: Option<&'a V>,
+    /// Calls per number ([`VOICE_PER_NUMBER`]).
+    pub limits: &'a R,
     pub escalations: &'a E,
     pub config: &'a C,
     pub clock: &'a dyn Clock,
@@ -55,13 +60,13 @@ pub struct Escalator<'a, I, G, P, M, E, C> {
     pub deadline: Option<Timestamp>,
 }
 
-impl<I, G, P, M, E, C> Clone for Escalator<'_, I, G, P, M, E, C> {
+impl<I, G, P, M, E, C, V, R> Clone for Escalator<'_, I, G, P, M, E, C, V, R> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, G, P, M, E, C> Copy for Escalator<'_, I, G, P, M, E, C> {}
+impl<I, G, P, M, E, C, V, R> Copy for Escalator<'_, I, G, P, M, E, C, V, R> {}
 
 /// What happened to one due notification.
 enum Sent {
@@ -70,7 +75,7 @@ enum Sent {
     Stop,
 }
 
-impl<I, G, P, M, E, C> Escalator<'_, I, G, P, M, E, C>
+impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
 where
     I: Incidents,
     G: Paging,
@@ -78,6 +83,8 @@ where
     M: EmailSender,
     E: Escalations,
     C: ConfigSource,
+    V: PhoneCalls,
+    R: RateLimits,
 {
     /// Handles an SQS batch of step messages. Failed records are reported
     /// individually, so SQS retries only those (and after `maxReceiveCount`
@@ -351,17 +358,27 @@ where
         rule: &NotificationRule,
     ) -> Result<Sent, AppError> {
         let contact = person.contact(rule);
+        let mut ack_numbers = person.ack_numbers();
+        // A keypress on the call counts as the called number's.
+        if rule.channel == Channel::Voice
+            && let Ok(number) = Phone::parse(&contact.address)
+            && !ack_numbers.contains(&number)
+        {
+            ack_numbers.push(number);
+        }
         let claim = PageClaim {
             step: step.index,
             person: person.id.clone(),
             channel: rule.channel,
             contact: contact.label.clone(),
-            ack_numbers: person.ack_numbers(),
+            ack_numbers,
         };
         // Deterministic time for entries a retry must not duplicate.
         let due_at = fired.fired_at + jiff::SignedDuration::from_secs(i64::from(rule.after_secs));
         let unavailable = match rule.channel {
-            Channel::Voice => Some("voice calls are not available in this version"),
+            Channel::Voice if self.calls.is_none() => {
+                Some("voice is not configured (the stack has no VoiceFromNumber)")
+            }
             Channel::Email if self.email.is_none() => {
                 Some("email is not configured (no sender address)")
             }
@@ -389,145 +406,6 @@ where
         self.page(incident, step, &claim, &person.name, &contact.address)
             .await
     }
-
-    /// Claims a page, sends it, and records it as sent: every page, the
-    /// self-test sink's included, goes this way.
-    async fn page(
-        &self,
-        incident: &Incident,
-        step: &Step<'_>,
-        claim: &PageClaim,
-        name: &str,
-        address: &str,
-    ) -> Result<Sent, AppError> {
-        let now = self.clock.now();
-        let lease_until = self
-            .deadline
-            .unwrap_or(now + jiff::SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
-        match self
-            .paging
-            .claim_page(&incident.id, claim, now, lease_until)
-            .await?
-        {
-            ClaimOutcome::Claimed => {}
-            ClaimOutcome::AlreadySent => return Ok(Sent::Done),
-            // Not sent yet, and maybe never: its run may have died after
-            // claiming. Fail the step so it comes again after the lease
-            // (the queue's visibility timeout is longer than any run);
-            // answering it now would let the workflow move on unpaged.
-            ClaimOutcome::InFlight { lease_until } => {
-                return Err(AppError::InFlight {
-                    what: format!("page {}", claim.key()),
-                    lease_until,
-                });
-            }
-            ClaimOutcome::NotPaging(_) => return Ok(Sent::Stop),
-        }
-        let (sent, to) = self.send(incident, step, claim.channel, address).await;
-        let message_id = match sent {
-            Ok(id) => id,
-            Err(e) => {
-                warn!(incident = %incident.id, person = %claim.person, channel = %claim.channel, error = %e, retryable = e.retryable, "page failed");
-                // Not sent: the next attempt may claim it at once.
-                if e.retryable {
-                    self.paging.release_page(&incident.id, claim).await?;
-                }
-                self.incidents
-                    .append(
-                        &incident.id,
-                        &TimelineEntry::new(
-                            self.clock.now(),
-                            format!("page-failed#{}", claim.key()),
-                            TimelineEvent::PageFailed {
-                                step: step.index,
-                                person: name.to_string(),
-                                channel: claim.channel,
-                                error: e.to_string(),
-                            },
-                        ),
-                    )
-                    .await?;
-                // A permanent failure (a rejected address) must not hold up
-                // everyone else: it stays on the timeline as a failure.
-                return if e.retryable {
-                    Err(e.into())
-                } else {
-                    Ok(Sent::Done)
-                };
-            }
-        };
-        let entry = TimelineEntry::new(
-            self.clock.now(),
-            format!("page#{}", claim.key()),
-            TimelineEvent::Paged {
-                step: step.index,
-                pass: step.pass,
-                level: step.level,
-                person: name.to_string(),
-                channel: claim.channel,
-                to: to.clone(),
-                message_id: message_id.clone(),
-            },
-        );
-        self.paging
-            .complete_page(&incident.id, claim, &message_id, &entry)
-            .await?;
-        info!(
-            incident = %incident.id,
-            step = step.index,
-            level = step.level,
-            pass = step.pass,
-            person = %claim.person,
-            channel = %claim.channel,
-            to = %to,
-            message_id = %message_id,
-            "paged"
-        );
-        Ok(Sent::Done)
-    }
-
-    /// Sends one page; returns the provider's message id (or why not) and
-    /// the masked address for the timeline.
-    async fn send(
-        &self,
-        incident: &Incident,
-        step: &Step<'_>,
-        channel: Channel,
-        address: &str,
-    ) -> (Result<String, BackendError>, String) {
-        match channel {
-            Channel::Sms => match Phone::parse(address) {
-                Ok(phone) => (
-                    self.sms.send_sms(&phone, &page_text(incident)).await,
-                    phone.masked(),
-                ),
-                Err(e) => (Err(invalid_address(e)), String::new()),
-            },
-            Channel::Email => {
-                let (subject, body) = page_email(incident);
-                let result = match self.email {
-                    Some(m) => m.send_email(address, &subject, &body).await,
-                    None => Err(invalid_address("email is not configured".into())),
-                };
-                (result, mask_email(address))
-            }
-            Channel::Voice => (
-                Err(invalid_address("voice is not available".into())),
-                String::new(),
-            ),
-            // Recorded, sent nowhere; and only for the self-test's own incidents.
-            Channel::SelfTest if incident.self_test => (
-                Ok(format!("self-test:{}:{:04}", incident.id, step.index)),
-                "the self-test sink (nobody)".into(),
-            ),
-            Channel::SelfTest => (
-                Err(invalid_address(
-                    "the self-test sink takes only self-test incidents".into(),
-                )),
-                String::new(),
-            ),
-        }
-    }
 }
 
 /// The people a level of the configuration's policy pages at `now`, with a
@@ -552,7 +430,7 @@ fn people(
     resolution
 }
 
-impl<I, G, P, M, E, C> Escalator<'_, I, G, P, M, E, C>
+impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
 where
     I: Incidents,
 {
@@ -584,25 +462,9 @@ where
     }
 }
 
-fn invalid_address(message: String) -> BackendError {
-    BackendError {
-        service: "Klaxon",
-        operation: "page",
-        message,
-        retryable: false,
-    }
-}
+mod page;
 
-/// `a***@example.com`: enough to recognise, not to harvest.
-pub fn mask_email(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
+pub use page::mask_email;
 
 #[cfg(test)]
 mod tests;

@@ -3,12 +3,14 @@
 //! same code with the same event JSON AWS would deliver.
 
 pub mod alarm_event;
+pub mod calls;
 pub mod escalator;
 pub mod intake;
 pub mod operator;
 pub mod reply;
 pub mod self_test;
 pub mod sns;
+pub mod voice;
 
 #[cfg(test)]
 mod fuzz;

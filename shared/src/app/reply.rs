@@ -20,7 +20,7 @@ use crate::core::sms::{acknowledged_text, already_text, help_text, resolved_text
 use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{
     Clock, ConfigSource, ConfirmationClaim, Escalations, InboundClaim, InboundMessages, Incidents,
-    Requirement, SmsSender, Transition, TransitionOutcome,
+    PhoneCalls, Requirement, SmsSender, Transition, TransitionOutcome,
 };
 
 /// The inbound SMS as End User Messaging publishes it.
@@ -65,11 +65,14 @@ pub enum ReplyOutcome {
 }
 
 /// The ports a reply needs.
-pub struct Replies<'a, I, N, P, E, C> {
+pub struct Replies<'a, I, N, P, E, C, V> {
     pub incidents: &'a I,
     pub inbound: &'a N,
     pub sms: &'a P,
     pub escalations: &'a E,
+    /// Calls about an incident a reply closed are ended; `None` when the
+    /// stack has no voice.
+    pub calls: Option<&'a V>,
     pub config: &'a C,
     pub clock: &'a dyn Clock,
     /// When the current run must end (the Lambda invocation's deadline):
@@ -78,21 +81,22 @@ pub struct Replies<'a, I, N, P, E, C> {
     pub deadline: Option<jiff::Timestamp>,
 }
 
-impl<I, N, P, E, C> Clone for Replies<'_, I, N, P, E, C> {
+impl<I, N, P, E, C, V> Clone for Replies<'_, I, N, P, E, C, V> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, N, P, E, C> Copy for Replies<'_, I, N, P, E, C> {}
+impl<I, N, P, E, C, V> Copy for Replies<'_, I, N, P, E, C, V> {}
 
-impl<I, N, P, E, C> Replies<'_, I, N, P, E, C>
+impl<I, N, P, E, C, V> Replies<'_, I, N, P, E, C, V>
 where
     I: Incidents,
     N: InboundMessages,
     P: SmsSender,
     E: Escalations,
     C: ConfigSource,
+    V: PhoneCalls,
 {
     /// Handles an SNS event carrying inbound SMS. Every record is read
     /// before any acts, so an event with a bad record does nothing.
@@ -362,6 +366,17 @@ where
                 Transition::Resolve => "resolved by SMS",
             };
             self.escalations.stop(execution, reason).await?;
+        }
+        if let Some(calls) = self.calls {
+            // A phone still ringing about it stops; a failure that can pass
+            // fails the reply, whose redelivery tries again.
+            match super::calls::end_calls(self.incidents, calls, self.clock, incident, None).await {
+                Err(e) if e.retryable() => return Err(e),
+                Err(e) => {
+                    warn!(incident = %incident.id, error = %e, "calls about it could not be ended")
+                }
+                Ok(()) => {}
+            }
         }
         if !confirm {
             return Ok(());

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::incident::Channel;
 use crate::core::phone::Phone;
 use crate::core::routing::Urgency;
+use crate::core::voice::{LANGUAGES, Language};
 
 /// Why `self_test` is refused as a contact method or rule channel.
 const RESERVED_CHANNEL: &str =
@@ -28,6 +29,10 @@ pub struct PersonSpec {
     /// IANA time zone, e.g. `Asia/Tokyo`: how times are shown to this person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The language phone calls speak to this person: `en-US` (default) or
+    /// `ja-JP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Shorthand for an SMS and a voice contact method labelled `phone` (E.164).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -106,6 +111,8 @@ pub struct Profile {
     pub id: String,
     pub name: String,
     pub time_zone: Option<TimeZone>,
+    /// What calls to this person speak.
+    pub language: Language,
     pub contacts: Vec<Contact>,
     high: Vec<NotificationRule>,
     low: Vec<NotificationRule>,
@@ -131,6 +138,19 @@ impl Profile {
                     None
                 }
             });
+        let language = match spec.language.as_deref() {
+            None => Language::default(),
+            Some(code) => Language::parse(code).unwrap_or_else(|| {
+                issues.push((
+                    "language".into(),
+                    format!(
+                        "unknown language '{code}' (calls can speak {})",
+                        LANGUAGES.join(", ")
+                    ),
+                ));
+                Language::default()
+            }),
+        };
 
         let mut contacts: Vec<Contact> = Vec::new();
         let mut add = |path: String, channel: Channel, address: &str, label: Option<&str>| {
@@ -245,6 +265,7 @@ impl Profile {
             id: id.to_string(),
             name: spec.name.clone(),
             time_zone,
+            language,
             contacts,
             high,
             low,

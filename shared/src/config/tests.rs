@@ -187,7 +187,7 @@ fn schedule_problems_carry_the_schedule_path() {
 }
 
 #[test]
-fn a_policy_only_voice_can_reach_is_rejected() {
+fn a_policy_only_voice_can_reach_is_valid_with_a_warning_that_calls_need_a_voice_number() {
     let yaml = r#"
 version: 1
 people:
@@ -201,7 +201,10 @@ escalation_policies:
 routing:
   default: {service: s, severity: SEV2}
 "#;
-    assert_eq!(paths(yaml), vec!["escalation_policies.default"]);
+    let config = OncallConfig::from_yaml(yaml).unwrap();
+    let warned: Vec<&str> = config.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(warned, vec!["people.carol.notification_rules"]);
+    assert!(config.warnings[0].message.contains("VoiceFromNumber"));
 }
 
 #[test]

@@ -68,7 +68,7 @@ impl OncallConfig {
                 if p.rules(urgency).iter().any(|r| r.channel == Channel::Voice) {
                     warnings.add(
                         format!("people.{id}.notification_rules"),
-                        "voice calls are not delivered by this version of Klaxon; the other rules still fire",
+                        "voice calls go out only from a stack deployed with VoiceFromNumber (an Amazon Chime SDK phone number); without one, each due call is a warning on the incident's timeline and the other rules still fire (klaxon doctor checks the stack)",
                     );
                     break;
                 }
@@ -299,11 +299,7 @@ fn check_policy(
                     incomplete = true;
                     continue;
                 };
-                // Voice is not delivered by this version: it does not count.
-                reachable |= p
-                    .rules(Urgency::High)
-                    .iter()
-                    .any(|r| r.channel != Channel::Voice);
+                reachable |= !p.rules(Urgency::High).is_empty();
                 interrupts |= p
                     .rules(Urgency::High)
                     .iter()

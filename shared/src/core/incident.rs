@@ -12,6 +12,7 @@ use super::phone::mask;
 use super::routing::Decision;
 use super::routing::Urgency;
 use super::time::iso;
+use super::voice::CallNote;
 
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,6 +73,8 @@ impl fmt::Display for Status {
 pub enum Actor {
     /// An SMS reply from a paged number.
     Sms { person: String, phone: String },
+    /// A keypress on a call to a paged number.
+    Voice { person: String, phone: String },
     /// An operator using the CLI.
     Cli { user: String },
     /// The alarm itself returned to OK.
@@ -82,7 +85,9 @@ impl Actor {
     /// A name for humans; never a full phone number.
     pub fn display(&self) -> String {
         match self {
-            Self::Sms { person, phone } => format!("{person} ({})", mask(phone)),
+            Self::Sms { person, phone } | Self::Voice { person, phone } => {
+                format!("{person} ({})", mask(phone))
+            }
             Self::Cli { user } => user.clone(),
             Self::Alarm => "alarm OK".into(),
         }
@@ -91,6 +96,7 @@ impl Actor {
     pub fn via(&self) -> &'static str {
         match self {
             Self::Sms { .. } => "sms",
+            Self::Voice { .. } => "voice",
             Self::Cli { .. } => "cli",
             Self::Alarm => "alarm",
         }
@@ -399,6 +405,13 @@ pub enum TimelineEvent {
         keyword: String,
         from: String,
     },
+    /// A call's progress (voice pages and their keys): `call` is the
+    /// call's transaction id, `person` who was called.
+    Call {
+        call: String,
+        person: String,
+        note: CallNote,
+    },
 }
 
 impl TimelineEvent {
@@ -420,6 +433,7 @@ impl TimelineEvent {
             Self::ConfirmationSent { .. } => "confirmation_sent",
             Self::OutOfOrder { .. } => "out_of_order",
             Self::Keyword { .. } => "keyword",
+            Self::Call { .. } => "call",
         }
     }
 
@@ -436,6 +450,7 @@ impl TimelineEvent {
                 state, changed_at, ..
             } => Some(format!("out-of-order#{state}#{changed_at}")),
             Self::EscalationExhausted { .. } => Some("exhausted".into()),
+            Self::Call { call, note, .. } => note.once_key(call),
             _ => None,
         }
     }
@@ -535,6 +550,7 @@ impl TimelineEvent {
             Self::Keyword { keyword, from } => format!(
                 "{from} replied {keyword}: handled by AWS End User Messaging (opt-out list), not by Klaxon"
             ),
+            Self::Call { call, person, note } => format!("call to {person}: {note} (call {call})"),
         }
     }
 }

@@ -14,3 +14,4 @@ pub mod schedule;
 pub mod self_test;
 pub mod sms;
 pub mod time;
+pub mod voice;

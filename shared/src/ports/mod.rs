@@ -6,6 +6,7 @@
 //! writes or transactions), so handlers can run twice or concurrently.
 
 mod alarm_memory;
+mod calls;
 mod clock;
 mod config;
 mod escalations;
@@ -13,9 +14,11 @@ mod inbound;
 mod incidents;
 mod messaging;
 pub mod paging;
+pub mod rate_limits;
 mod self_test;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
+pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
 pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
 pub use config::{ConfigLoadError, ConfigSource};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
@@ -26,6 +29,7 @@ pub use incidents::{
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
 pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
+pub use rate_limits::{Allowance, Limit, RateLimits};
 pub use self_test::{AlarmDelivery, Metrics};
 
 /// A failure talking to a backing service.

@@ -98,12 +98,15 @@ pub trait Paging: Send + Sync {
         lease_until: Timestamp,
     ) -> impl Future<Output = Result<ClaimOutcome, BackendError>> + Send;
 
-    /// Gives back a claim whose send failed, unless it was sent, so the
-    /// next attempt sends at once.
+    /// Gives back a claim whose send failed, unless it was sent or another
+    /// run has taken it over since (the claim is given back only while it
+    /// still holds this run's `lease_until`), so the next attempt sends at
+    /// once.
     fn release_page(
         &self,
         incident_id: &str,
         claim: &PageClaim,
+        lease_until: Timestamp,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Marks a claimed page as sent and records it on the timeline.

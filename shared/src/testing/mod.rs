@@ -10,7 +10,8 @@ mod world;
 
 pub use clock::{ManualClock, ScriptedIds};
 pub use outbound::{
-    FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, SentEmail, SentSms, StaticConfig,
+    FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
+    SentSms, StaticConfig,
 };
 pub use store::{MemoryStore, Op, State};
 pub use world::{AIKO, BEN, CONFIG, World, alarm_event, at, start};

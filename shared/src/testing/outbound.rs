@@ -9,8 +9,8 @@ use crate::core::phone::Phone;
 use jiff::Timestamp;
 
 use crate::ports::{
-    AlarmTags, BackendError, ConfigLoadError, ConfigSource, EmailSender, EscalationStatus,
-    Escalations, Metrics, SmsSender, StepResult,
+    AlarmTags, BackendError, CallArguments, CallUpdate, ConfigLoadError, ConfigSource, EmailSender,
+    EscalationStatus, Escalations, Metrics, PhoneCalls, SmsSender, StepResult,
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -278,14 +278,15 @@ impl AlarmTags for FakeTags {
     }
 }
 
-/// The applied configuration: a YAML document (parsed on every read, as a
-/// cold function would), or none. Tests change it mid-scenario.
+/// The applied configuration: a YAML document, or none. Tests change it
+/// mid-scenario (a change takes effect at once, as with no cache). Parsed
+/// once per change, as the adapter parses once per cache period.
 #[derive(Debug, Default)]
-pub struct StaticConfig(Mutex<Option<String>>);
+pub struct StaticConfig(Mutex<Option<(String, Option<Arc<OncallConfig>>)>>);
 
 impl StaticConfig {
     pub fn yaml(text: &str) -> Self {
-        Self(Mutex::new(Some(text.to_string())))
+        Self(Mutex::new(Some((text.to_string(), None))))
     }
 
     /// No configuration applied.
@@ -294,13 +295,95 @@ impl StaticConfig {
     }
 
     pub fn set(&self, text: &str) {
-        *lock(&self.0) = Some(text.to_string());
+        *lock(&self.0) = Some((text.to_string(), None));
     }
 }
 
 impl ConfigSource for StaticConfig {
     async fn current(&self) -> Result<Arc<OncallConfig>, ConfigLoadError> {
-        let text = lock(&self.0).clone().ok_or(ConfigLoadError::Missing)?;
-        Ok(Arc::new(OncallConfig::from_yaml(&text)?))
+        let mut guard = lock(&self.0);
+        let (text, parsed) = guard.as_mut().ok_or(ConfigLoadError::Missing)?;
+        if let Some(config) = parsed {
+            return Ok(Arc::clone(config));
+        }
+        let config = Arc::new(OncallConfig::from_yaml(text)?);
+        *parsed = Some(Arc::clone(&config));
+        Ok(config)
+    }
+}
+
+/// One call the fake phone network placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedCall {
+    pub to: String,
+    pub arguments: CallArguments,
+    pub transaction_id: String,
+}
+
+/// A phone network that records the calls it is asked to place and the
+/// updates it is asked to pass on; a call is under way until [`FakeCalls::end`].
+#[derive(Debug, Default)]
+pub struct FakeCalls {
+    placed: Mutex<Vec<PlacedCall>>,
+    updates: Mutex<Vec<(String, BTreeMap<String, String>)>>,
+    ended: Mutex<std::collections::BTreeSet<String>>,
+    failures: Mutex<Vec<BackendError>>,
+}
+
+impl FakeCalls {
+    pub fn placed(&self) -> Vec<PlacedCall> {
+        lock(&self.placed).clone()
+    }
+
+    /// Updates passed on to calls under way.
+    pub fn updates(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        lock(&self.updates).clone()
+    }
+
+    /// The call hangs up.
+    pub fn end(&self, transaction_id: &str) {
+        lock(&self.ended).insert(transaction_id.to_string());
+    }
+
+    pub fn fail_next(&self, error: BackendError) {
+        lock(&self.failures).push(error);
+    }
+}
+
+impl PhoneCalls for FakeCalls {
+    async fn place_call(
+        &self,
+        to: &Phone,
+        arguments: &CallArguments,
+    ) -> Result<String, BackendError> {
+        if let Some(e) = lock(&self.failures).pop() {
+            return Err(e);
+        }
+        let mut placed = lock(&self.placed);
+        let transaction_id = format!("00000000-0000-4000-8000-{:012}", placed.len() + 1);
+        placed.push(PlacedCall {
+            to: to.as_str().to_string(),
+            arguments: arguments.clone(),
+            transaction_id: transaction_id.clone(),
+        });
+        Ok(transaction_id)
+    }
+
+    async fn update_call(
+        &self,
+        transaction_id: &str,
+        arguments: &BTreeMap<String, String>,
+    ) -> Result<CallUpdate, BackendError> {
+        if let Some(e) = lock(&self.failures).pop() {
+            return Err(e);
+        }
+        let known = lock(&self.placed)
+            .iter()
+            .any(|c| c.transaction_id == transaction_id);
+        if !known || lock(&self.ended).contains(transaction_id) {
+            return Ok(CallUpdate::Ended);
+        }
+        lock(&self.updates).push((transaction_id.to_string(), arguments.clone()));
+        Ok(CallUpdate::Sent)
     }
 }

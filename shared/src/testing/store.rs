@@ -12,9 +12,10 @@ use jiff::Timestamp;
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
 use crate::core::time::iso;
 use crate::ports::{
-    AlarmMemory, BackendError, ClaimOutcome, ConfirmationClaim, FoldOutcome, InboundClaim,
-    InboundMessages, Incidents, LastOk, LevelRecord, OpenOutcome, PageClaim, Paging, Requirement,
-    ResolvedByAlarm, Transition, TransitionOutcome, check_transition,
+    AlarmMemory, Allowance, BackendError, ClaimOutcome, ConfirmationClaim, FoldOutcome,
+    InboundClaim, InboundMessages, Incidents, LastOk, LevelRecord, Limit, OpenOutcome, PageClaim,
+    Paging, RateLimits, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
+    check_transition,
 };
 
 /// The store operations, for hooks.
@@ -42,6 +43,7 @@ pub enum Op {
     ReleaseConfirmation,
     NoteOk,
     LastOk,
+    TakeRate,
 }
 
 /// A page claim as stored.
@@ -68,6 +70,8 @@ pub struct State {
     /// Confirmation claims of inbound messages: until when.
     pub confirmations: BTreeMap<String, Timestamp>,
     pub last_ok: BTreeMap<String, LastOk>,
+    /// Rate-limited uses per subject: (token, when).
+    pub rate_uses: BTreeMap<String, Vec<(String, Timestamp)>>,
 }
 
 impl State {
@@ -445,10 +449,18 @@ impl Paging for MemoryStore {
         Ok(ClaimOutcome::Claimed)
     }
 
-    async fn release_page(&self, incident_id: &str, claim: &PageClaim) -> Result<(), BackendError> {
+    async fn release_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        lease_until: Timestamp,
+    ) -> Result<(), BackendError> {
         let mut s = self.enter(Op::ReleasePage)?;
         let key = (incident_id.to_string(), claim.key());
-        if s.pages.get(&key).is_some_and(|p| p.message_id.is_none()) {
+        if s.pages
+            .get(&key)
+            .is_some_and(|p| p.message_id.is_none() && p.lease_until == lease_until)
+        {
             s.pages.remove(&key);
         }
         Ok(())
@@ -553,5 +565,25 @@ impl AlarmMemory for MemoryStore {
 
     async fn last_ok(&self, dedup_key: &str) -> Result<Option<LastOk>, BackendError> {
         Ok(self.enter(Op::LastOk)?.last_ok.get(dedup_key).cloned())
+    }
+}
+
+impl RateLimits for MemoryStore {
+    async fn take(
+        &self,
+        subject: &str,
+        token: &str,
+        limit: Limit,
+        now: Timestamp,
+    ) -> Result<Allowance, BackendError> {
+        let mut s = self.enter(Op::TakeRate)?;
+        let uses = s.rate_uses.entry(subject.to_string()).or_default();
+        uses.retain(|(_, at)| *at > now - limit.window);
+        let counted = uses.iter().any(|(t, _)| t == token);
+        let allowance = crate::ports::rate_limits::decide(uses, token, limit, now);
+        if !counted && allowance == Allowance::Allowed {
+            uses.push((token.to_string(), now));
+        }
+        Ok(allowance)
     }
 }

@@ -7,12 +7,13 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::{
-    FakeEmail, FakeEscalations, FakeSms, FakeTags, ManualClock, MemoryStore, ScriptedIds,
-    StaticConfig,
+    FakeCalls, FakeEmail, FakeEscalations, FakeSms, FakeTags, ManualClock, MemoryStore,
+    ScriptedIds, StaticConfig,
 };
 use crate::app::escalator::Escalator;
 use crate::app::intake::{Intake, IntakeOutcome};
 use crate::app::reply::{InboundSms, Replies};
+use crate::app::voice::VoiceCalls;
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::time::iso;
 use crate::ports::{AlarmDelivery, BackendError, Incidents};
@@ -75,6 +76,7 @@ pub struct World {
     pub ids: ScriptedIds,
     pub sms: FakeSms,
     pub email: FakeEmail,
+    pub calls: FakeCalls,
     pub escalations: FakeEscalations,
     pub config: StaticConfig,
     pub tags: FakeTags,
@@ -95,6 +97,7 @@ impl World {
             ids: ScriptedIds::default(),
             sms: FakeSms::default(),
             email: FakeEmail::default(),
+            calls: FakeCalls::default(),
             escalations: FakeEscalations::default(),
             config: StaticConfig::yaml(config),
             tags: FakeTags::default(),
@@ -118,13 +121,24 @@ impl World {
     #[allow(clippy::type_complexity)]
     pub fn escalator(
         &self,
-    ) -> Escalator<'_, MemoryStore, MemoryStore, FakeSms, FakeEmail, FakeEscalations, StaticConfig>
-    {
+    ) -> Escalator<
+        '_,
+        MemoryStore,
+        MemoryStore,
+        FakeSms,
+        FakeEmail,
+        FakeEscalations,
+        StaticConfig,
+        FakeCalls,
+        MemoryStore,
+    > {
         Escalator {
             incidents: &self.store,
             paging: &self.store,
             sms: &self.sms,
             email: Some(&self.email),
+            calls: Some(&self.calls),
+            limits: &self.store,
             escalations: &self.escalations,
             config: &self.config,
             clock: &self.clock,
@@ -134,15 +148,41 @@ impl World {
 
     pub fn replies(
         &self,
-    ) -> Replies<'_, MemoryStore, MemoryStore, FakeSms, FakeEscalations, StaticConfig> {
+    ) -> Replies<'_, MemoryStore, MemoryStore, FakeSms, FakeEscalations, StaticConfig, FakeCalls>
+    {
         Replies {
             incidents: &self.store,
             inbound: &self.store,
             sms: &self.sms,
             escalations: &self.escalations,
+            calls: Some(&self.calls),
             config: &self.config,
             clock: &self.clock,
             deadline: None,
+        }
+    }
+
+    /// The voice-call handler; every SIP media application is this world's
+    /// phone network.
+    pub fn voice<'w>(
+        &'w self,
+    ) -> VoiceCalls<
+        'w,
+        MemoryStore,
+        FakeEscalations,
+        StaticConfig,
+        impl Fn(&str) -> &'w FakeCalls + Send + Sync + 'w,
+    > {
+        fn any_application<'w, F: Fn(&str) -> &'w FakeCalls>(f: F) -> F {
+            f
+        }
+        let calls = &self.calls;
+        VoiceCalls {
+            incidents: &self.store,
+            escalations: &self.escalations,
+            config: &self.config,
+            calls: any_application(move |_| calls),
+            clock: &self.clock,
         }
     }
 

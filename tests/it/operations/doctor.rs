@@ -26,7 +26,7 @@ fn clients(w: &World, lambda: &LambdaStandIn) -> Clients {
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 15] = [
+const ALL: [&str; 16] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -41,6 +41,7 @@ const ALL: [&str; 15] = [
     "sms-spend-limit",
     "email-sender",
     "ses-account",
+    "voice-number",
     "self-test",
 ];
 

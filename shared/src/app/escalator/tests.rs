@@ -324,3 +324,23 @@ async fn a_self_test_step_records_the_sink_page_once_and_sends_nothing() {
     assert_eq!(w.escalator().run_step(id, 1).await.unwrap(), done(1, id));
     assert!(w.kinds(id).await.contains(&"escalation_exhausted"));
 }
+
+#[tokio::test]
+async fn a_run_at_the_end_of_its_lease_does_not_send_and_the_next_run_does() {
+    // GIVEN a run that has less than a second left before its deadline
+    let w = World::default();
+    let id = open(&w).await;
+    let late = Escalator {
+        deadline: Some(w.clock.now() + jiff::SignedDuration::from_millis(500)),
+        ..w.escalator()
+    };
+    // WHEN it reaches the email that is due
+    let err = late.run_step(&id, 0).await.unwrap_err();
+    // THEN it sends nothing and asks to be retried after its lease
+    assert!(err.retryable(), "{err}");
+    assert!(w.email.sent().is_empty());
+    // AND a later run sends it, once
+    w.clock.advance(2);
+    w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(w.email.sent().len(), 1);
+}

@@ -14,6 +14,7 @@
 //! | open incident for an ack code | `CODE#<code>` | `CODE` |
 //! | handled inbound SMS | `INBOUND#<message id>` | `INBOUND` |
 //! | what is remembered of an alarm's OKs | `LASTOK#<dedup key>` | `LASTOK` |
+//! | rate-limited uses of a destination (`rate_limits.rs`) | `RATE#<subject>` | `RATE` |
 //!
 //! Every item of a self-test incident (ids `selftest-...`) carries
 //! `expires_at` (DynamoDB TTL, [`crate::core::self_test::expires_at`]), so

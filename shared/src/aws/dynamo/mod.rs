@@ -15,6 +15,7 @@ mod inbound;
 mod incidents;
 pub mod items;
 mod paging;
+mod rate_limits;
 
 use std::collections::BTreeSet;
 

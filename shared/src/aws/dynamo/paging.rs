@@ -125,18 +125,24 @@ impl Paging for DynamoStore {
         }
     }
 
-    async fn release_page(&self, incident_id: &str, claim: &PageClaim) -> Result<(), BackendError> {
+    async fn release_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        lease_until: Timestamp,
+    ) -> Result<(), BackendError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(incident_pk(incident_id), &page_sk(&claim.key()))))
-            .condition_expression("#state = :claimed")
+            .condition_expression("#state = :claimed AND lease_until = :mine")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":mine", t(lease_until))
             .send()
             .await;
-        // Not released: sent meanwhile, or gone.
+        // Not released: sent meanwhile, taken over by another run, or gone.
         super::condition_held(result, "DeleteItem").map(|_| ())
     }
 

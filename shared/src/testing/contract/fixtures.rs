@@ -14,11 +14,13 @@ use crate::core::incident::{
 use crate::core::phone::Phone;
 use crate::core::routing::Urgency;
 
-use crate::ports::{AlarmMemory, InboundMessages, Incidents, OpenOutcome, PageClaim, Paging};
+use crate::ports::{
+    AlarmMemory, InboundMessages, Incidents, OpenOutcome, PageClaim, Paging, RateLimits,
+};
 
 /// Every store port at once.
-pub trait Store: Incidents + Paging + InboundMessages + AlarmMemory {}
-impl<T: Incidents + Paging + InboundMessages + AlarmMemory> Store for T {}
+pub trait Store: Incidents + Paging + InboundMessages + AlarmMemory + RateLimits {}
+impl<T: Incidents + Paging + InboundMessages + AlarmMemory + RateLimits> Store for T {}
 
 /// A string unique to this run: ids, keys and codes derive from it.
 pub fn unique() -> String {

@@ -7,6 +7,9 @@
 
 mod fixtures;
 pub mod outbound;
+mod rate_limits;
+
+pub use rate_limits::a_rate_limit_counts_each_token_once_in_a_sliding_window;
 
 pub use fixtures::{Store, incident, t0, unique};
 use fixtures::{alarm_entry, at, claim, cli, open, opened, phone, resolve_entry};
@@ -316,7 +319,15 @@ pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S
         ClaimOutcome::Claimed,
         "the first run died before sending; its lease ended"
     );
-    s.release_page(&i.id, &c).await.unwrap();
+    s.release_page(&i.id, &c, at(40)).await.unwrap();
+    assert_eq!(
+        s.claim_page(&i.id, &c, at(42), at(72)).await.unwrap(),
+        ClaimOutcome::InFlight {
+            lease_until: at(71)
+        },
+        "the first run, late, cannot give back the claim another run took over"
+    );
+    s.release_page(&i.id, &c, at(71)).await.unwrap();
     assert_eq!(
         s.claim_page(&i.id, &c, at(42), at(72)).await.unwrap(),
         ClaimOutcome::Claimed,
@@ -336,7 +347,7 @@ pub async fn a_page_is_claimed_once_and_a_stale_claim_taken_over<S: Store>(s: &S
         },
     );
     s.complete_page(&i.id, &c, "m-1", &sent).await.unwrap();
-    s.release_page(&i.id, &c).await.unwrap();
+    s.release_page(&i.id, &c, at(72)).await.unwrap();
     assert_eq!(
         s.claim_page(&i.id, &c, at(5000), at(5030)).await.unwrap(),
         ClaimOutcome::AlreadySent,
@@ -653,7 +664,8 @@ macro_rules! store_contract_tests {
             an_inbound_message_is_claimed_once,
             a_confirmation_is_claimed_by_one_run_at_a_time,
             alarm_memory_keeps_the_newest_ok,
-            a_self_test_incident_is_stored_marked
+            a_self_test_incident_is_stored_marked,
+            a_rate_limit_counts_each_token_once_in_a_sliding_window
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

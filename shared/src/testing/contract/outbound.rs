@@ -13,8 +13,8 @@ use crate::core::alarm::AlarmState;
 use crate::core::phone::Phone;
 use crate::core::self_test::Run;
 use crate::ports::{
-    AlarmDelivery, ConfigLoadError, ConfigSource, EmailSender, EscalationStatus, Escalations,
-    Metrics, SmsSender,
+    AlarmDelivery, CallArguments, CallPurpose, CallUpdate, ConfigLoadError, ConfigSource,
+    EmailSender, EscalationStatus, Escalations, Metrics, PhoneCalls, SmsSender,
 };
 
 /// Starting an incident's escalation twice starts one execution; stopping
@@ -52,6 +52,37 @@ pub async fn an_sms_is_accepted_with_its_own_id<S: SmsSender>(s: &S, u: &str) {
         .unwrap();
     assert!(!a.is_empty());
     assert_ne!(a, b, "two sends, two messages");
+}
+
+/// Each placed call has its own transaction id; a call under way takes an
+/// update, and one that does not exist (or ended) says so.
+pub async fn a_call_is_placed_with_its_own_id_and_updated_while_under_way<P: PhoneCalls>(
+    p: &P,
+    u: &str,
+) {
+    let digits: String = u
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .take(8)
+        .collect();
+    let to = Phone::parse(&format!("+8190{digits}")).unwrap();
+    let arguments = CallArguments {
+        person: "hana".into(),
+        purpose: CallPurpose::Test,
+    };
+    let a = p.place_call(&to, &arguments).await.unwrap();
+    let b = p.place_call(&to, &arguments).await.unwrap();
+    assert!(!a.is_empty());
+    assert_ne!(a, b, "two calls, two transactions");
+    let update =
+        std::collections::BTreeMap::from([("status".to_string(), "ACKNOWLEDGED".to_string())]);
+    assert_eq!(p.update_call(&a, &update).await.unwrap(), CallUpdate::Sent);
+    assert_eq!(
+        p.update_call("6f1c2d3e-0000-4000-8000-000000000000", &update)
+            .await
+            .unwrap(),
+        CallUpdate::Ended
+    );
 }
 
 /// Each accepted email has its own message id.
@@ -155,7 +186,18 @@ where
 
 #[cfg(test)]
 mod fakes {
-    use crate::testing::{FakeEmail, FakeEscalations, FakeMetrics, FakeSms, StaticConfig, World};
+    use crate::testing::{
+        FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, StaticConfig, World,
+    };
+
+    #[tokio::test]
+    async fn a_call_is_placed_with_its_own_id_and_updated_while_under_way() {
+        super::a_call_is_placed_with_its_own_id_and_updated_while_under_way(
+            &FakeCalls::default(),
+            "0123456789abcdef",
+        )
+        .await;
+    }
 
     #[tokio::test]
     async fn an_escalation_has_ended_once_stopped() {

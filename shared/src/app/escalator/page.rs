@@ -1,0 +1,278 @@
+//! Delivering one page: claim it, count a call against its number's
+//! limit, send it on its channel, and record it as sent (or why not).
+
+use jiff::Timestamp;
+use tracing::{info, warn};
+
+use super::{Escalator, SEND_MARGIN_SECONDS, Sent};
+use crate::app::AppError;
+use crate::core::email::page_email;
+use crate::core::escalation::Step;
+use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
+use crate::core::phone::Phone;
+use crate::core::sms::page_text;
+use crate::ports::paging::DEFAULT_LEASE_SECONDS;
+use crate::ports::rate_limits::VOICE_PER_NUMBER;
+use crate::ports::{
+    Allowance, BackendError, CallArguments, CallPurpose, ClaimOutcome, ConfigSource, EmailSender,
+    Escalations, Incidents, PageClaim, Paging, PhoneCalls, RateLimits, SmsSender,
+};
+
+impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
+where
+    I: Incidents,
+    G: Paging,
+    P: SmsSender,
+    M: EmailSender,
+    E: Escalations,
+    C: ConfigSource,
+    V: PhoneCalls,
+    R: RateLimits,
+{
+    /// Claims a page, sends it, and records it as sent: every page, the
+    /// self-test sink's included, goes this way.
+    pub(super) async fn page(
+        &self,
+        incident: &Incident,
+        step: &Step<'_>,
+        claim: &PageClaim,
+        name: &str,
+        address: &str,
+    ) -> Result<Sent, AppError> {
+        let now = self.clock.now();
+        let lease_until = self
+            .deadline
+            .unwrap_or(now + jiff::SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
+        match self
+            .paging
+            .claim_page(&incident.id, claim, now, lease_until)
+            .await?
+        {
+            ClaimOutcome::Claimed => {}
+            ClaimOutcome::AlreadySent => return Ok(Sent::Done),
+            // Not sent yet, and maybe never: its run may have died after
+            // claiming. Fail the step so it comes again after the lease
+            // (the queue's visibility timeout is longer than any run);
+            // answering it now would let the workflow move on unpaged.
+            ClaimOutcome::InFlight { lease_until } => {
+                return Err(AppError::InFlight {
+                    what: format!("page {}", claim.key()),
+                    lease_until,
+                });
+            }
+            ClaimOutcome::NotPaging(_) => return Ok(Sent::Stop),
+        }
+        if claim.channel == Channel::Voice
+            && let Some(sent) = self
+                .over_call_limit(incident, step, claim, name, address, lease_until)
+                .await?
+        {
+            return Ok(sent);
+        }
+        // A run at the end of its lease (slow calls before this one) must
+        // not send: once the lease ends another run may take the claim over
+        // and send too. The claim lapses by itself; the step comes again.
+        let now = self.clock.now();
+        if now + jiff::SignedDuration::from_secs(SEND_MARGIN_SECONDS) >= lease_until {
+            warn!(incident = %incident.id, page = %claim.key(), "too close to this run's deadline to send; the step comes again");
+            return Err(AppError::InFlight {
+                what: format!("page {} (this run's lease ended)", claim.key()),
+                lease_until,
+            });
+        }
+        let (sent, to) = self.send(incident, step, claim, address).await;
+        let message_id = match sent {
+            Ok(id) => id,
+            Err(e) => {
+                warn!(incident = %incident.id, person = %claim.person, channel = %claim.channel, error = %e, retryable = e.retryable, "page failed");
+                // Not sent: the next attempt may claim it at once.
+                if e.retryable {
+                    self.paging
+                        .release_page(&incident.id, claim, lease_until)
+                        .await?;
+                }
+                self.incidents
+                    .append(
+                        &incident.id,
+                        &TimelineEntry::new(
+                            self.clock.now(),
+                            format!("page-failed#{}", claim.key()),
+                            TimelineEvent::PageFailed {
+                                step: step.index,
+                                person: name.to_string(),
+                                channel: claim.channel,
+                                error: e.to_string(),
+                            },
+                        ),
+                    )
+                    .await?;
+                // A permanent failure (a rejected address) must not hold up
+                // everyone else: it stays on the timeline as a failure.
+                return if e.retryable {
+                    Err(e.into())
+                } else {
+                    Ok(Sent::Done)
+                };
+            }
+        };
+        let entry = TimelineEntry::new(
+            self.clock.now(),
+            format!("page#{}", claim.key()),
+            TimelineEvent::Paged {
+                step: step.index,
+                pass: step.pass,
+                level: step.level,
+                person: name.to_string(),
+                channel: claim.channel,
+                to: to.clone(),
+                message_id: message_id.clone(),
+            },
+        );
+        self.paging
+            .complete_page(&incident.id, claim, &message_id, &entry)
+            .await?;
+        info!(
+            incident = %incident.id,
+            step = step.index,
+            level = step.level,
+            pass = step.pass,
+            person = %claim.person,
+            channel = %claim.channel,
+            to = %to,
+            message_id = %message_id,
+            "paged"
+        );
+        Ok(Sent::Done)
+    }
+
+    /// Counts a call against its number's limit; when the limit is
+    /// reached, gives the claim back (a later wake-up of the step may call)
+    /// and says so on the timeline, once.
+    async fn over_call_limit(
+        &self,
+        incident: &Incident,
+        step: &Step<'_>,
+        claim: &PageClaim,
+        name: &str,
+        address: &str,
+        lease_until: Timestamp,
+    ) -> Result<Option<Sent>, AppError> {
+        let Ok(number) = Phone::parse(address) else {
+            return Ok(None); // refused as an address by send()
+        };
+        let token = format!("{}#{}", incident.id, claim.key());
+        let now = self.clock.now();
+        let Allowance::Limited { until } = self
+            .limits
+            .take(
+                &format!("voice#{}", number.as_str()),
+                &token,
+                VOICE_PER_NUMBER,
+                now,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        warn!(incident = %incident.id, to = %number.masked(), %until, "call not placed: rate limit");
+        self.paging
+            .release_page(&incident.id, claim, lease_until)
+            .await?;
+        self.incidents
+            .append(
+                &incident.id,
+                &TimelineEntry::new(
+                    now,
+                    format!("ratelimited#{}", claim.key()),
+                    TimelineEvent::Warning {
+                        step: step.index,
+                        message: format!(
+                            "call to {name} at {} not placed: {} calls to that number in {} minutes already (next possible at {})",
+                            number.masked(),
+                            VOICE_PER_NUMBER.max,
+                            VOICE_PER_NUMBER.window.as_mins(),
+                            crate::core::time::iso(until)
+                        ),
+                    },
+                ),
+            )
+            .await?;
+        Ok(Some(Sent::Done))
+    }
+
+    /// Sends one page; returns the provider's message id (or why not) and
+    /// the masked address for the timeline.
+    async fn send(
+        &self,
+        incident: &Incident,
+        step: &Step<'_>,
+        claim: &PageClaim,
+        address: &str,
+    ) -> (Result<String, BackendError>, String) {
+        match claim.channel {
+            Channel::Sms => match Phone::parse(address) {
+                Ok(phone) => (
+                    self.sms.send_sms(&phone, &page_text(incident)).await,
+                    phone.masked(),
+                ),
+                Err(e) => (Err(invalid_address(e)), String::new()),
+            },
+            Channel::Email => {
+                let (subject, body) = page_email(incident);
+                let result = match self.email {
+                    Some(m) => m.send_email(address, &subject, &body).await,
+                    None => Err(invalid_address("email is not configured".into())),
+                };
+                (result, mask_email(address))
+            }
+            Channel::Voice => match (Phone::parse(address), self.calls) {
+                (Ok(phone), Some(calls)) => {
+                    let arguments = CallArguments {
+                        person: claim.person.clone(),
+                        purpose: CallPurpose::Page {
+                            incident_id: incident.id.clone(),
+                            step: step.index,
+                        },
+                    };
+                    (calls.place_call(&phone, &arguments).await, phone.masked())
+                }
+                (Err(e), _) => (Err(invalid_address(e)), String::new()),
+                (_, None) => (
+                    Err(invalid_address("voice is not configured".into())),
+                    String::new(),
+                ),
+            },
+            // Recorded, sent nowhere; and only for the self-test's own incidents.
+            Channel::SelfTest if incident.self_test => (
+                Ok(format!("self-test:{}:{:04}", incident.id, step.index)),
+                "the self-test sink (nobody)".into(),
+            ),
+            Channel::SelfTest => (
+                Err(invalid_address(
+                    "the self-test sink takes only self-test incidents".into(),
+                )),
+                String::new(),
+            ),
+        }
+    }
+}
+
+fn invalid_address(message: String) -> BackendError {
+    BackendError {
+        service: "Klaxon",
+        operation: "page",
+        message,
+        retryable: false,
+    }
+}
+
+/// `a***@example.com`: enough to recognise, not to harvest.
+pub fn mask_email(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
