@@ -26,4 +26,9 @@ echo "check-infra: sam validate --lint -t $TEMPLATE"
 "$VENV/bin/sam" validate --lint -t "$TEMPLATE"
 echo "check-infra: cfn-lint $TEMPLATE"
 "$VENV/bin/cfn-lint" "$TEMPLATE"
+# The integration examples on the event bus (README, "Incident events").
+for example in examples/integrations/*.yaml; do
+  echo "check-infra: cfn-lint $example"
+  "$VENV/bin/cfn-lint" "$example"
+done
 echo "check-infra: ok"

@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 mod configuration;
+mod events;
 mod incidents;
 mod oncall;
 mod ops;
@@ -97,6 +98,10 @@ enum Command {
     /// Send a clearly marked test notification (SMS, email or a call)
     /// through the stack's real senders, to rehearse.
     TestNotify(ops::TestNotifyArgs),
+    /// Incident events on the stack's EventBridge bus: their detail-types
+    /// and JSON Schemas.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
 }
 
 /// A failure to report to the user, with the exit code to use.
@@ -141,6 +146,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Doctor(args) => ops::doctor(&cli.stack, args).await,
         Command::Dlq(cmd) => ops::dlq(&cli.stack, cmd).await,
         Command::TestNotify(args) => ops::test_notify(&cli.stack, args).await,
+        Command::Events(cmd) => events::run(cmd),
     }
 }
 

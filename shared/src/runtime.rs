@@ -194,6 +194,35 @@ impl SelfTestSettings {
     }
 }
 
+pub const ENV_EVENT_BUS: &str = "KLAXON_EVENT_BUS";
+
+/// What the event publisher reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublisherSettings {
+    pub incidents_table: String,
+    /// The bus incident events go to (name or ARN).
+    pub event_bus: String,
+}
+
+impl PublisherSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let required = |name: &'static str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or(SettingsError::Missing(name))
+        };
+        Ok(Self {
+            incidents_table: required(ENV_INCIDENTS_TABLE)?,
+            event_bus: required(ENV_EVENT_BUS)?,
+        })
+    }
+}
+
 /// A handler failure as Lambda sees it. `error_type` says whether a retry
 /// makes sense: `Klaxon.InvalidEvent` (never), `Klaxon.Retryable` (yes) or
 /// `Klaxon.Failed` (not without a fix; the event waits in the DLQ).
@@ -304,6 +333,19 @@ mod tests {
         bad[3] = (ENV_ACCOUNT_ID, "12345");
         let err = SelfTestSettings::from_lookup(lookup(&bad)).unwrap_err();
         assert!(err.to_string().contains("12-digit"), "{err}");
+    }
+
+    #[test]
+    fn the_publisher_needs_its_table_and_its_bus() {
+        let s = PublisherSettings::from_lookup(lookup(&[
+            (ENV_INCIDENTS_TABLE, "k-incidents"),
+            (ENV_EVENT_BUS, "k-events"),
+        ]))
+        .unwrap();
+        assert_eq!(s.event_bus, "k-events");
+        let err =
+            PublisherSettings::from_lookup(lookup(&[(ENV_INCIDENTS_TABLE, "k")])).unwrap_err();
+        assert!(err.to_string().contains(ENV_EVENT_BUS), "{err}");
     }
 
     #[test]

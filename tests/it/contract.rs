@@ -46,6 +46,20 @@ mod outbound {
         case::a_call_is_placed_with_its_own_id_and_updated_while_under_way(calls, &tag).await;
     }
 
+    /// EventBridge, read back through a rule on the stack's bus with an
+    /// SQS target.
+    #[tokio::test]
+    async fn every_event_is_published_with_its_type_and_detail() {
+        let w = World::bare().await;
+        let tap = w.local.tap_bus("contract").await.unwrap();
+        klaxon::testing::contract::events::every_event_is_published_with_its_type_and_detail(
+            &w.local.bus,
+            &unique(),
+            || async { tap.drain().await.unwrap() },
+        )
+        .await;
+    }
+
     #[tokio::test]
     async fn an_escalation_has_ended_once_stopped() {
         let w = World::bare().await;

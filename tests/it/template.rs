@@ -31,6 +31,7 @@ const PROVISIONED: &[&str] = &[
     "AWS::SQS::Queue",
     "AWS::SNS::Topic",
     "AWS::Serverless::StateMachine",
+    "AWS::Events::EventBus",
     // Against the simulated phone network, on stacks with a voice number.
     "Custom::SipMediaApplication",
 ];
@@ -200,6 +201,7 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
         ids::ESCALATOR.into(),
         ids::SELF_TEST.into(),
         ids::VOICE_CALL.into(),
+        ids::EVENT_PUBLISHER.into(),
         ids::STATE_MACHINE.into(),
     ];
     for (id, body) in template.resources_of("AWS::SQS::Queue") {

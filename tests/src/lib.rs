@@ -9,6 +9,7 @@ pub mod faults;
 pub mod phone;
 pub mod stack;
 pub mod storm;
+pub mod streams;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -21,19 +22,21 @@ use jiff::{SignedDuration, Timestamp};
 use klaxon::app::AppError;
 use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
+use klaxon::app::publisher::Publisher;
 use klaxon::app::reply::{Replies, ReplyOutcome};
 use klaxon::app::self_test::{Limits, SelfTest};
 use klaxon::app::voice::VoiceCalls;
 use klaxon::aws::chime::ChimeCalls;
 use klaxon::aws::cloudwatch::CloudWatchTags;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
+use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon::aws::eventbridge::EventBridgeBus;
 use klaxon::aws::metrics::CloudWatchMetrics;
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
 use klaxon::config::OncallConfig;
 use klaxon::ports::{AlarmDelivery, AlarmTags, BackendError, RandomIds, SystemClock, TokioSleep};
-use klaxon::runtime::{HandlerError, SelfTestSettings, invocation_error};
+use klaxon::runtime::{HandlerError, PublisherSettings, SelfTestSettings, invocation_error};
 use serde_json::{Value, json};
 
 pub use emulator::{Emulator, SentEmail, SentSms};
@@ -47,6 +50,8 @@ pub mod ids {
     pub const ESCALATOR: &str = "EscalatorFunction";
     pub const SELF_TEST: &str = "SelfTestFunction";
     pub const VOICE_CALL: &str = "VoiceCallFunction";
+    pub const EVENT_PUBLISHER: &str = "EventPublisherFunction";
+    pub const EVENT_BUS: &str = "EventBus";
     pub const SIP_MEDIA_APPLICATION: &str = "SipMediaApplication";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
     pub const INCIDENTS_TABLE: &str = "IncidentsTable";
@@ -91,6 +96,20 @@ pub struct Local {
     pub calls: Option<ChimeCalls>,
     /// The Chime SDK Voice client the voice-call handler updates calls with.
     pub chime: aws_sdk_chimesdkvoice::Client,
+    /// The stack's event bus, as the event publisher is configured.
+    pub bus: EventBridgeBus,
+    /// The publisher's event source mapping on the incidents table's stream.
+    pub stream: streams::StreamMapping,
+    /// How many records the mapping hands over at once (its `BatchSize`).
+    pub stream_batch: usize,
+}
+
+/// What handing the stream's new records to the publisher came to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishRound {
+    pub published: usize,
+    /// The record the publisher asked to retry from, and why.
+    pub failed_at: Option<(String, String)>,
 }
 
 /// The voice number local stacks with voice call from (`VoiceFromNumber`).
@@ -221,7 +240,17 @@ impl Local {
             ChimeCalls::from_sdk(&klaxon_sdk, &v.sip_media_application_id, v.from.clone())
         });
         let chime = aws_sdk_chimesdkvoice::Client::new(&klaxon_sdk);
+        let publisher_env = stack.function_env(ids::EVENT_PUBLISHER)?;
+        let publisher = PublisherSettings::from_lookup(|k| publisher_env.get(k).cloned())
+            .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::EVENT_PUBLISHER)))?;
+        let bus = EventBridgeBus::from_sdk(&klaxon_sdk, &publisher.event_bus);
+        let (stream_arn, stream_batch) =
+            stack.stream_source(ids::EVENT_PUBLISHER, "IncidentChanges")?;
+        let stream = streams::StreamMapping::new(&sdk, &stream_arn);
         Ok(Self {
+            bus,
+            stream,
+            stream_batch,
             calls,
             chime,
             sdk,
@@ -367,6 +396,56 @@ impl Local {
             calls: move |sma: &str| ChimeCalls::updater(chime.clone(), sma),
             clock: &SystemClock,
         }
+    }
+
+    /// The event publisher on this stack.
+    pub fn publisher(&self) -> Publisher<'_, DynamoStore, EventBridgeBus> {
+        Publisher {
+            incidents: &self.store,
+            bus: &self.bus,
+        }
+    }
+
+    /// What the publisher's event source mapping does with the records
+    /// written since its checkpoint: hands them over in batches, as the
+    /// Lambda event AWS sends, and moves the checkpoint past each batch
+    /// the publisher reported no failure in. At a failure it stops, with
+    /// the checkpoint just before the failed record (the next call
+    /// retries from there).
+    pub async fn publish_events(&self) -> Result<PublishRound, HarnessError> {
+        let mut round = PublishRound::default();
+        loop {
+            let (event, sequences) = self.stream.next_batch(self.stream_batch).await?;
+            let Some(last) = sequences.last() else {
+                return Ok(round);
+            };
+            let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
+                .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
+            let report = self.publisher().handle(&stream::records(&event)).await;
+            round.published += report.published;
+            let failed = report
+                .response()
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone());
+            match failed {
+                None => self.stream.commit(last),
+                Some(failed) => {
+                    let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
+                    if at > 0 {
+                        self.stream.commit(&sequences[at - 1]);
+                    }
+                    round.failed_at = report.failed_at;
+                    return Ok(round);
+                }
+            }
+        }
+    }
+
+    /// A rule on this stack's bus copying every event to a new queue.
+    pub async fn tap_bus(&self, name: &str) -> Result<streams::BusTap, HarnessError> {
+        let bus = self.stack.physical(ids::EVENT_BUS)?;
+        streams::BusTap::attach(&self.sdk, bus, &format!("{}-tap-{name}", self.stack.name)).await
     }
 
     /// One round of the escalator's SQS event source mapping: receive up to

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use klaxon::runtime::{ENV_REGION, SelfTestSettings, Settings};
 use serde_norway::Value;
@@ -99,7 +99,9 @@ impl Stack {
                 Some(v) => resolve(v, &ctx)?,
                 None => format!("{name}-{id}"),
             };
-            create_table(&ddb, &table, p).await?;
+            if let Some(stream) = create_table(&ddb, &table, p).await? {
+                ctx.attrs.insert(format!("{id}.StreamArn"), stream);
+            }
             ctx.attrs.insert(
                 format!("{id}.Arn"),
                 format!("arn:aws:dynamodb:{region}:{LOCAL_ACCOUNT}:table/{table}"),
@@ -127,6 +129,31 @@ impl Stack {
             ctx.attrs.insert(format!("{id}.QueueName"), queue);
             ctx.attrs.insert(format!("{id}.QueueUrl"), url.clone());
             ctx.refs.insert(id, url);
+        }
+
+        let events = aws_sdk_eventbridge::Client::new(sdk);
+        for (id, body) in template.resources_of("AWS::Events::EventBus") {
+            let bus = match props(body).and_then(|p| p.get("Name")) {
+                Some(v) => resolve(v, &ctx)?,
+                None => format!("{name}-{id}"),
+            };
+            let created = events.create_event_bus().name(&bus).send().await;
+            if let Err(e) = created
+                && !e
+                    .as_service_error()
+                    .is_some_and(|se| se.is_resource_already_exists_exception())
+            {
+                return Err(err(
+                    "CreateEventBus",
+                    aws_sdk_eventbridge::error::DisplayErrorContext(&e),
+                ));
+            }
+            ctx.attrs.insert(
+                format!("{id}.Arn"),
+                format!("arn:aws:events:{region}:{LOCAL_ACCOUNT}:event-bus/{bus}"),
+            );
+            ctx.attrs.insert(format!("{id}.Name"), bus.clone());
+            ctx.refs.insert(id, bus);
         }
 
         let sns = aws_sdk_sns::Client::new(sdk);
@@ -266,6 +293,34 @@ impl Stack {
             .map_err(|e| HarnessError::Template(format!("{}: {e}", crate::ids::SELF_TEST)))
     }
 
+    /// The stream a function's `DynamoDB` event reads, and its batch size.
+    pub fn stream_source(
+        &self,
+        function_id: &str,
+        event: &str,
+    ) -> Result<(String, usize), HarnessError> {
+        let p = self
+            .template
+            .resource(function_id)?
+            .get("Properties")
+            .and_then(|p| p.get("Events"))
+            .and_then(|e| e.get(event))
+            .and_then(|e| e.get("Properties"))
+            .ok_or_else(|| {
+                HarnessError::Template(format!("{function_id}.{event}: no Properties"))
+            })?;
+        let stream = p
+            .get("Stream")
+            .ok_or_else(|| HarnessError::Template(format!("{function_id}.{event}: no Stream")))
+            .and_then(|v| resolve(v, &self.ctx))?;
+        let batch = p
+            .get("BatchSize")
+            .and_then(Value::as_u64)
+            .and_then(|b| usize::try_from(b).ok())
+            .unwrap_or(100);
+        Ok((stream, batch))
+    }
+
     /// The EventBridge pattern of a function's `EventBridgeRule` event, as JSON.
     pub fn rule_pattern(&self, function_id: &str, event: &str) -> Result<String, HarnessError> {
         let pattern = self
@@ -283,11 +338,12 @@ impl Stack {
     }
 }
 
+/// Creates a table (or finds it created); its stream's ARN if it has one.
 async fn create_table(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     p: &Value,
-) -> Result<(), HarnessError> {
+) -> Result<Option<String>, HarnessError> {
     let attr_type = |t: &str| match t {
         "N" => ScalarAttributeType::N,
         "B" => ScalarAttributeType::B,
@@ -352,13 +408,31 @@ async fn create_table(
                 .map_err(|e| err("GlobalSecondaryIndex", e))?,
         );
     }
+    if let Some(view) = p
+        .get("StreamSpecification")
+        .and_then(|s| str_at(s, "StreamViewType"))
+    {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()
+                .map_err(|e| err("StreamSpecification", e))?,
+        );
+    }
     match req.send().await {
-        Ok(_) => Ok(()),
+        Ok(out) => Ok(out.table_description.and_then(|d| d.latest_stream_arn)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|se| se.is_resource_in_use_exception()) =>
         {
-            Ok(())
+            let described = ddb
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| sdk_err("DescribeTable", e))?;
+            Ok(described.table.and_then(|t| t.latest_stream_arn))
         }
         Err(e) => Err(sdk_err("CreateTable", e)),
     }

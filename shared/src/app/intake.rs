@@ -130,7 +130,7 @@ where
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
             if let Some(id) = self.incidents.open_for_dedup_key(&key).await? {
-                let entry = TimelineEntry::alarm(change, now);
+                let entry = TimelineEntry::repeat_alarm(change, now);
                 match self
                     .incidents
                     .fold_repeat(&id, &entry, change.changed_at)

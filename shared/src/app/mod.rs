@@ -7,6 +7,7 @@ pub mod calls;
 pub mod escalator;
 pub mod intake;
 pub mod operator;
+pub mod publisher;
 pub mod reply;
 pub mod self_test;
 pub mod sns;

@@ -5,6 +5,7 @@
 pub mod chime;
 pub mod cloudwatch;
 pub mod dynamo;
+pub mod eventbridge;
 #[cfg(feature = "self-test")]
 pub mod lambda;
 pub mod metrics;
@@ -33,7 +34,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// Error codes AWS uses for throttling and transient faults.
-const TRANSIENT_CODES: &[&str] = &[
+pub(crate) const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingException",
     "Throttling",
     "ThrottledException",

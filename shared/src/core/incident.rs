@@ -15,6 +15,7 @@ use super::time::iso;
 use super::voice::CallNote;
 
 /// Where an incident is in its life.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
@@ -310,6 +311,7 @@ impl fmt::Display for Channel {
 }
 
 /// Something that happened to an incident, in the order it happened.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineEvent {
@@ -319,6 +321,9 @@ pub enum TimelineEvent {
         reason: String,
         route: String,
         changed_at: String,
+        /// An ALARM folded into the incident it had already opened.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        repeat: bool,
     },
     Classified {
         service: String,
@@ -463,7 +468,11 @@ impl TimelineEvent {
                 reason,
                 route,
                 changed_at,
-            } => format!("alarm {state} via {route} (alarm time {changed_at}): {reason}"),
+                repeat,
+            } => format!(
+                "alarm {state}{} via {route} (alarm time {changed_at}): {reason}",
+                if *repeat { " again" } else { "" }
+            ),
             Self::Classified {
                 service,
                 severity,
@@ -584,9 +593,21 @@ impl TimelineEntry {
             reason: change.reason.clone(),
             route: change.route.as_str().into(),
             changed_at: iso(change.changed_at),
+            repeat: false,
         };
         let key = event.once_key().unwrap_or_default();
         Self::new(now, key, event)
+    }
+
+    /// The entry for an ALARM folded into the open incident it belongs
+    /// to: the same key as [`TimelineEntry::alarm`], so a change recorded
+    /// either way is recorded once.
+    pub fn repeat_alarm(change: &AlarmStateChange, now: Timestamp) -> Self {
+        let mut entry = Self::alarm(change, now);
+        if let TimelineEvent::AlarmState { repeat, .. } = &mut entry.event {
+            *repeat = true;
+        }
+        entry
     }
 
     /// The entry for an alarm state change ignored because it is older than

@@ -4,6 +4,7 @@ pub mod alarm;
 pub mod classify;
 pub mod email;
 pub mod escalation;
+pub mod events;
 pub mod incident;
 pub mod keys;
 pub mod phone;

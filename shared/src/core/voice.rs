@@ -333,6 +333,7 @@ fn reask(callee: &Callee, mut state: CallState, text: String) -> Decision {
 }
 
 /// How a call ended, for the timeline and `klaxon incidents show`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
@@ -385,6 +386,7 @@ impl fmt::Display for CallOutcome {
 }
 
 /// A call's progress, on the incident's timeline.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "what", rename_all = "snake_case")]
 pub enum CallNote {

@@ -10,6 +10,7 @@ mod calls;
 mod clock;
 mod config;
 mod escalations;
+mod events;
 mod inbound;
 mod incidents;
 mod messaging;
@@ -22,6 +23,7 @@ pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
 pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
 pub use config::{ConfigLoadError, ConfigSource};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
+pub use events::{EventBus, PublishError};
 pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,

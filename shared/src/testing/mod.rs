@@ -4,11 +4,13 @@
 
 mod clock;
 pub mod contract;
+pub mod events;
 mod outbound;
 mod store;
 mod world;
 
 pub use clock::{ManualClock, ScriptedIds};
+pub use events::FakeBus;
 pub use outbound::{
     FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
     SentSms, StaticConfig,

@@ -336,7 +336,11 @@ pub fn timeline_item(incident_id: &str, entry: &TimelineEntry) -> Result<Item, B
 }
 
 pub fn timeline_from(item: Item) -> Result<TimelineEntry, BackendError> {
-    let item: TimelineItem = from_item(item, "timeline entry")?;
+    timeline_entry(from_item(item, "timeline entry")?)
+}
+
+/// The entry a timeline item holds.
+pub fn timeline_entry(item: TimelineItem) -> Result<TimelineEntry, BackendError> {
     // sk = TL#<time>#<key>; the time has no '#' (the state machine writes
     // its own `EnteredTime` there).
     let key = item

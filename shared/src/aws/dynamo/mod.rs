@@ -16,6 +16,7 @@ mod incidents;
 pub mod items;
 mod paging;
 mod rate_limits;
+pub mod stream;
 
 use std::collections::BTreeSet;
 

@@ -35,6 +35,7 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 pub const MAX_ACCOUNT_OR_REGION: usize = 64;
 
 /// The state an alarm moved into.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AlarmState {

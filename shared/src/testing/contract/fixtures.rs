@@ -87,6 +87,7 @@ pub(super) fn alarm_entry(state_at: Timestamp, now: Timestamp) -> TimelineEntry 
         reason: "Threshold Crossed again".into(),
         route: "eventbridge".into(),
         changed_at: crate::core::time::iso(state_at),
+        repeat: true,
     };
     let key = event.once_key().unwrap_or_default();
     TimelineEntry::new(now, key, event)

@@ -1,0 +1,172 @@
+//! Incident events on the stack's bus: the incidents table's stream handed
+//! to the real publisher (as the event source mapping would), read back
+//! through a rule with an SQS target.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use klaxon::core::events::{DetailType, event_id};
+use klaxon_local::events::{Delivery, alarm, sms_reply};
+use klaxon_local::faults::{Fault, FaultProxy};
+use serde_json::Value;
+
+use crate::common::{World, ack_code, oncall_yaml, opened_id};
+
+fn schema(detail_type: &str) -> jsonschema::Validator {
+    let d = DetailType::parse(detail_type)
+        .unwrap_or_else(|| panic!("undocumented detail-type {detail_type}"));
+    let path = klaxon_local::template::repo_root()
+        .join("schema/events")
+        .join(format!("{}.v1.json", d.slug()));
+    let text = std::fs::read_to_string(&path).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+/// An alarm that pages Alice, her ACK by SMS, then the alarm's OK.
+async fn a_whole_incident(w: &World, name: &str) -> String {
+    let pump = w.pump();
+    let before = w.sms_to(&w.alice).await.len();
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name(name),
+        "ALARM",
+        "2026-12-01T08:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    let sms = w.wait_for_sms(&w.alice, before + 1).await;
+    let code = ack_code(&sms.last().unwrap().message);
+    w.local
+        .deliver_reply(
+            &sms_reply(&w.alice, &format!("ACK {code}"), &format!("ack-{}", w.tag)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let ok = alarm(
+        Delivery::Sns,
+        &w.alarm_name(name),
+        "OK",
+        "2026-12-01T08:05:00.000Z",
+    )
+    .unwrap();
+    w.local.deliver_alarm(&ok).await.unwrap();
+    w.wait_execution_end(&id).await;
+    pump.stop().await;
+    id
+}
+
+/// The published events of one incident, by event id (each id counted).
+fn of_incident(events: &[Value], id: &str) -> (BTreeMap<String, Value>, usize) {
+    let mine: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail"]["incident_id"] == id)
+        .collect();
+    let count = mine.len();
+    let by_id = mine
+        .into_iter()
+        .map(|e| {
+            (
+                e["detail"]["event_id"].as_str().unwrap().to_string(),
+                e.clone(),
+            )
+        })
+        .collect();
+    (by_id, count)
+}
+
+#[tokio::test]
+async fn every_committed_change_is_published_once_and_valid_against_its_schema() {
+    let w = World::new(60, 0).await;
+    let tap = w.local.tap_bus("e2e").await.unwrap();
+    let id = a_whole_incident(&w, "events").await;
+
+    let round = w.local.publish_events().await.unwrap();
+    assert_eq!(round.failed_at, None);
+    let events = tap.drain().await.unwrap();
+    let (published, count) = of_incident(&events, &id);
+    let timeline = w.timeline(&id).await;
+    let committed: BTreeSet<String> = timeline.iter().map(|e| event_id(&id, e)).collect();
+    assert_eq!(count, timeline.len(), "one event per committed change");
+    assert_eq!(
+        published.keys().cloned().collect::<BTreeSet<_>>(),
+        committed
+    );
+    let mut types = BTreeSet::new();
+    for e in published.values() {
+        assert_eq!(e["source"], "klaxon");
+        let detail_type = e["detail-type"].as_str().unwrap();
+        let errors: Vec<String> = schema(detail_type)
+            .iter_errors(&e["detail"])
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{detail_type}: {errors:?}\n{e:#}");
+        assert_eq!(e["detail"]["incident"]["id"], id.as_str());
+        types.insert(detail_type.to_string());
+    }
+    for expected in [
+        "Alarm Fired",
+        "Incident Opened",
+        "Escalation Started",
+        "Escalation Level Fired",
+        "Notification Sent",
+        "Incident Acknowledged",
+        "Confirmation Sent",
+        "Alarm OK",
+        "Incident Resolved",
+    ] {
+        assert!(types.contains(expected), "{expected} missing: {types:?}");
+    }
+    let sent = published
+        .values()
+        .find(|e| e["detail-type"] == "Notification Sent")
+        .unwrap();
+    let to = sent["detail"]["data"]["to"].as_str().unwrap();
+    assert!(
+        to.contains("******") && !to.contains(&w.alice[3..8]),
+        "{to}"
+    );
+
+    // Nothing new in the stream: nothing published again.
+    let again = w.local.publish_events().await.unwrap();
+    assert_eq!(again.published, 0);
+    assert!(tap.drain().await.unwrap().is_empty());
+}
+
+/// Throttled past the SDK's retries, the publisher reports the batch
+/// failed at its first unpublished record; the mapping's retry publishes
+/// the rest. A cut after EventBridge applied the call publishes those
+/// events twice, with the same event ids.
+#[tokio::test]
+async fn a_failed_publish_is_retried_from_its_record_and_nothing_is_lost() {
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
+    let proxy = FaultProxy::start(&upstream).await.unwrap();
+    let w = World::bare_via(Some(&proxy.endpoint)).await;
+    w.local.apply_config(&oncall_yaml(&w, 60, 0)).await.unwrap();
+    let tap = w.local.tap_bus("faults").await.unwrap();
+    let id = a_whole_incident(&w, "faults").await;
+    let entries = w.timeline(&id).await.len();
+
+    proxy.inject("events", Some("PutEvents"), Fault::Throttle, 10);
+    let failed = w.local.publish_events().await.unwrap();
+    assert_eq!(failed.published, 0);
+    let (_, reason) = failed.failed_at.expect("reported at its first record");
+    assert!(reason.contains("Throttl"), "{reason}");
+    proxy.heal();
+
+    proxy.inject("events", Some("PutEvents"), Fault::CutAfterApply, 1);
+    let mut published = 0;
+    for _ in 0..5 {
+        let round = w.local.publish_events().await.unwrap();
+        published += round.published;
+        if round.failed_at.is_none() {
+            break;
+        }
+    }
+    let events = tap.drain().await.unwrap();
+    let (by_id, count) = of_incident(&events, &id);
+    assert_eq!(by_id.len(), entries, "nothing lost");
+    assert!(
+        count >= entries && count <= entries + 10,
+        "at most the cut call's events twice: {count} for {entries}"
+    );
+    assert!(published >= entries - 10);
+}
