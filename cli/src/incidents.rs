@@ -1,12 +1,13 @@
-//! `klaxon incidents list|show|ack|resolve`.
+//! `klaxon incidents list|show|ack|resolve|update`.
 
 use clap::Subcommand;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use klaxon::app::operator::{change_status, list_incidents};
+use klaxon::app::operator::{UpdateOutcome, change_status, list_incidents, post_update};
 use klaxon::aws::dynamo::DynamoStore;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::core::incident::{Incident, TimelineEntry};
+use klaxon::core::status_update::UpdateStatus;
 use klaxon::core::time::iso;
 use klaxon::ports::{Incidents, SystemClock, Transition, TransitionOutcome};
 use serde_json::json;
@@ -49,6 +50,27 @@ pub enum IncidentsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Post a status update for stakeholders: on the timeline and the
+    /// stack's event bus (`Status Update Posted`). Changes no status and
+    /// pages nobody.
+    Update {
+        id: String,
+        message: String,
+        /// investigating, identified, monitoring or resolved (default: the
+        /// latest update's, else investigating).
+        #[arg(long, value_parser = parse_update_status)]
+        status: Option<UpdateStatus>,
+        /// Who posts it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_update_status(raw: &str) -> Result<UpdateStatus, String> {
+    UpdateStatus::parse(raw)
+        .ok_or_else(|| format!("'{raw}': use investigating, identified, monitoring or resolved"))
 }
 
 pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Result<(), Failure> {
@@ -111,6 +133,32 @@ pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Re
         }
         IncidentsCommand::Resolve { id, by, json } => {
             transition(target, &store, &sdk, &id, Transition::Resolve, by, json).await
+        }
+        IncidentsCommand::Update {
+            id,
+            message,
+            status,
+            by,
+            json,
+        } => {
+            let user = by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "operator".into());
+            match post_update(&store, &SystemClock, &id, status, &message, &user).await? {
+                UpdateOutcome::Posted(entry) => {
+                    if json {
+                        print_json(&json!(entry));
+                    } else {
+                        say!("{id}: {}", entry.event.summary());
+                    }
+                    Ok(())
+                }
+                UpdateOutcome::NotFound => Err(not_found(&id)),
+                UpdateOutcome::Invalid(why) => Err(Failure {
+                    message: format!("{id}: {why}"),
+                    code: 2,
+                }),
+            }
         }
     }
 }

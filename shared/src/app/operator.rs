@@ -1,8 +1,10 @@
 //! What operators do from the CLI: list incidents, acknowledge and resolve
-//! by hand.
+//! by hand, post status updates.
 
 use super::{AppError, transition_event};
-use crate::core::incident::{Actor, Incident, TimelineEntry};
+use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
+use crate::core::status_update::{UpdateStatus, message};
+use crate::core::time::iso;
 use crate::ports::{Clock, Escalations, Incidents, Requirement, Transition, TransitionOutcome};
 
 /// Acknowledges or resolves an incident as an operator, and stops its
@@ -50,6 +52,60 @@ pub async fn list_incidents<I: Incidents>(
         .into_iter()
         .filter(|i| self_tests || !i.self_test)
         .collect())
+}
+
+/// What posting a status update came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// On the timeline (and from there on the bus, to stakeholders).
+    Posted(TimelineEntry),
+    NotFound,
+    /// The message cannot be posted; why.
+    Invalid(String),
+}
+
+/// Posts a status update on an incident's timeline. Without a `status`,
+/// the latest update's status holds (`investigating` before the first).
+pub async fn post_update<I: Incidents>(
+    incidents: &I,
+    clock: &dyn Clock,
+    incident_id: &str,
+    status: Option<UpdateStatus>,
+    text: &str,
+    user: &str,
+) -> Result<UpdateOutcome, AppError> {
+    let text = match message(text) {
+        Ok(t) => t,
+        Err(why) => return Ok(UpdateOutcome::Invalid(why)),
+    };
+    if incidents.get(incident_id).await?.is_none() {
+        return Ok(UpdateOutcome::NotFound);
+    }
+    let status = match status {
+        Some(s) => s,
+        None => incidents
+            .timeline(incident_id)
+            .await?
+            .iter()
+            .rev()
+            .find_map(|e| match &e.event {
+                TimelineEvent::StatusUpdate { status, .. } => Some(*status),
+                _ => None,
+            })
+            .unwrap_or(UpdateStatus::Investigating),
+    };
+    let now = clock.now();
+    let entry = TimelineEntry::new(
+        now,
+        format!("update#{}", iso(now)),
+        TimelineEvent::StatusUpdate {
+            status,
+            message: text,
+            by: user.to_string(),
+        },
+    );
+    incidents.append(incident_id, &entry).await?;
+    Ok(UpdateOutcome::Posted(entry))
 }
 
 #[cfg(test)]

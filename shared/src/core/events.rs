@@ -53,10 +53,11 @@ pub enum DetailType {
     ConfirmationSent,
     ReplyKeywordReceived,
     CallProgressed,
+    StatusUpdatePosted,
 }
 
 impl DetailType {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::IncidentOpened,
         Self::IncidentClassified,
         Self::AlarmFired,
@@ -77,6 +78,7 @@ impl DetailType {
         Self::ConfirmationSent,
         Self::ReplyKeywordReceived,
         Self::CallProgressed,
+        Self::StatusUpdatePosted,
     ];
 
     /// The `detail-type` on the bus.
@@ -102,6 +104,7 @@ impl DetailType {
             Self::ConfirmationSent => "Confirmation Sent",
             Self::ReplyKeywordReceived => "Reply Keyword Received",
             Self::CallProgressed => "Call Progressed",
+            Self::StatusUpdatePosted => "Status Update Posted",
         }
     }
 
@@ -133,6 +136,7 @@ impl DetailType {
             Self::ConfirmationSent => "confirmation_sent",
             Self::ReplyKeywordReceived => "keyword",
             Self::CallProgressed => "call",
+            Self::StatusUpdatePosted => "status_update",
         }
     }
 
@@ -165,6 +169,7 @@ impl DetailType {
             TimelineEvent::OutOfOrder { .. } => Self::AlarmOutOfOrder,
             TimelineEvent::Keyword { .. } => Self::ReplyKeywordReceived,
             TimelineEvent::Call { .. } => Self::CallProgressed,
+            TimelineEvent::StatusUpdate { .. } => Self::StatusUpdatePosted,
         }
     }
 }

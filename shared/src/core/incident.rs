@@ -417,6 +417,12 @@ pub enum TimelineEvent {
         person: String,
         note: CallNote,
     },
+    /// An operator told stakeholders where the response stands.
+    StatusUpdate {
+        status: super::status_update::UpdateStatus,
+        message: String,
+        by: String,
+    },
 }
 
 impl TimelineEvent {
@@ -439,6 +445,7 @@ impl TimelineEvent {
             Self::OutOfOrder { .. } => "out_of_order",
             Self::Keyword { .. } => "keyword",
             Self::Call { .. } => "call",
+            Self::StatusUpdate { .. } => "status_update",
         }
     }
 
@@ -560,6 +567,11 @@ impl TimelineEvent {
                 "{from} replied {keyword}: handled by AWS End User Messaging (opt-out list), not by Klaxon"
             ),
             Self::Call { call, person, note } => format!("call to {person}: {note} (call {call})"),
+            Self::StatusUpdate {
+                status,
+                message,
+                by,
+            } => format!("status update ({status}) by {by}: {message}"),
         }
     }
 }

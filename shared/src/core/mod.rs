@@ -14,5 +14,6 @@ pub mod routing;
 pub mod schedule;
 pub mod self_test;
 pub mod sms;
+pub mod status_update;
 pub mod time;
 pub mod voice;

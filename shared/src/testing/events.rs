@@ -94,6 +94,11 @@ pub fn sample_event(detail_type: DetailType) -> TimelineEvent {
             keyword: "HELP".into(),
             from: "+819012345678".into(),
         },
+        DetailType::StatusUpdatePosted => TimelineEvent::StatusUpdate {
+            status: crate::core::status_update::UpdateStatus::Identified,
+            message: "決済APIの5xxはDBフェイルオーバーが原因です。復旧作業中。".into(),
+            by: "hana".into(),
+        },
         DetailType::CallProgressed => TimelineEvent::Call {
             call: "tx-1".into(),
             person: "hana".into(),

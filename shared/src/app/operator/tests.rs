@@ -1,7 +1,9 @@
 //! Operator status changes against the fakes.
 
 use super::*;
-use crate::core::incident::Status;
+use crate::core::incident::{Status, TimelineEntry, TimelineEvent};
+use crate::core::status_update::UpdateStatus;
+use crate::ports::Incidents;
 use crate::testing::{World, at};
 
 #[tokio::test]
@@ -97,4 +99,77 @@ async fn listings_leave_self_test_incidents_out_unless_asked() {
         .await
         .unwrap();
     assert_eq!(ids(month), vec![real]);
+}
+
+#[tokio::test]
+async fn a_status_update_goes_on_the_timeline_and_keeps_its_status_until_changed() {
+    let w = World::default();
+    let id = w.open_incident("checkout-5xx", at(0)).await;
+    w.clock.advance(60);
+    let first = post_update(&w.store, &w.clock, &id, None, "  Looking into it. ", "hana")
+        .await
+        .unwrap();
+    let UpdateOutcome::Posted(first) = first else {
+        panic!("{first:?}");
+    };
+    assert_eq!(
+        first.event,
+        TimelineEvent::StatusUpdate {
+            status: UpdateStatus::Investigating,
+            message: "Looking into it.".into(),
+            by: "hana".into(),
+        }
+    );
+    w.clock.advance(60);
+    post_update(
+        &w.store,
+        &w.clock,
+        &id,
+        Some(UpdateStatus::Identified),
+        "DB failover.",
+        "hana",
+    )
+    .await
+    .unwrap();
+    w.clock.advance(60);
+    let third = post_update(&w.store, &w.clock, &id, None, "Still on it.", "ben")
+        .await
+        .unwrap();
+    assert!(matches!(
+        third,
+        UpdateOutcome::Posted(TimelineEntry {
+            event: TimelineEvent::StatusUpdate {
+                status: UpdateStatus::Identified,
+                ..
+            },
+            ..
+        })
+    ));
+    let updates = w
+        .store
+        .timeline(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.kind() == "status_update")
+        .count();
+    assert_eq!(updates, 3);
+    let i = w.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(i.status, Status::Triggered, "an update changes no status");
+}
+
+#[tokio::test]
+async fn an_empty_update_or_an_unknown_incident_posts_nothing() {
+    let w = World::default();
+    let id = w.open_incident("checkout-5xx", at(0)).await;
+    let before = w.store.timeline(&id).await.unwrap().len();
+    let empty = post_update(&w.store, &w.clock, &id, None, " ", "hana")
+        .await
+        .unwrap();
+    assert!(matches!(empty, UpdateOutcome::Invalid(ref why) if why.contains("empty")));
+    let gone = post_update(&w.store, &w.clock, "20000101-NOPE00", None, "hi", "hana")
+        .await
+        .unwrap();
+    assert_eq!(gone, UpdateOutcome::NotFound);
+    assert_eq!(w.store.timeline(&id).await.unwrap().len(), before);
 }
