@@ -6,6 +6,7 @@ pub mod email;
 pub mod escalation;
 pub mod events;
 pub mod incident;
+pub mod incident_manager;
 pub mod keys;
 pub mod phone;
 pub mod policy;

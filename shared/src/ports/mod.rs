@@ -12,6 +12,7 @@ mod config;
 mod escalations;
 mod events;
 mod inbound;
+mod incident_mirror;
 mod incidents;
 mod messaging;
 pub mod paging;
@@ -25,6 +26,7 @@ pub use config::{ConfigLoadError, ConfigSource};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
 pub use events::{EventBus, PublishError};
 pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
+pub use incident_mirror::IncidentMirror;
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
     check_transition,

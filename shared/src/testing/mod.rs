@@ -5,12 +5,14 @@
 mod clock;
 pub mod contract;
 pub mod events;
+pub mod incident_manager;
 mod outbound;
 mod store;
 mod world;
 
 pub use clock::{ManualClock, ScriptedIds};
 pub use events::FakeBus;
+pub use incident_manager::{FakeIncidentManager, FakeRecord, MirrorCall};
 pub use outbound::{
     FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
     SentSms, StaticConfig,

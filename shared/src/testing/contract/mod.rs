@@ -7,6 +7,7 @@
 
 pub mod events;
 mod fixtures;
+pub mod incident_manager;
 pub mod outbound;
 mod rate_limits;
 
