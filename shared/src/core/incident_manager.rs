@@ -104,7 +104,8 @@ pub fn action(event: &BusEvent) -> MirrorAction {
         | DetailType::EscalationFailed
         | DetailType::IncidentAcknowledged
         | DetailType::ReplyKeywordReceived
-        | DetailType::CallProgressed => MirrorAction::Timeline {
+        | DetailType::CallProgressed
+        | DetailType::StatusUpdatePosted => MirrorAction::Timeline {
             event_time: event.time,
             event_type: EVENT_TYPE,
             summary: event.detail.summary.clone(),
