@@ -151,6 +151,17 @@ pub const ENV_INTAKE_FUNCTION: &str = "KLAXON_INTAKE_FUNCTION";
 pub const ENV_ACCOUNT_ID: &str = "KLAXON_ACCOUNT_ID";
 pub const ENV_REGION: &str = "AWS_REGION";
 
+/// A setting that must be present and not blank, trimmed.
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, SettingsError> {
+    get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or(SettingsError::Missing(name))
+}
+
 /// What the self-test function reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SelfTestSettings {
@@ -171,12 +182,7 @@ impl SelfTestSettings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let required = |name: &'static str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or(SettingsError::Missing(name))
-        };
+        let required = |name: &'static str| required(&get, name);
         let account = required(ENV_ACCOUNT_ID)?;
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SettingsError::Invalid {
@@ -210,12 +216,7 @@ impl PublisherSettings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let required = |name: &'static str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or(SettingsError::Missing(name))
-        };
+        let required = |name: &'static str| required(&get, name);
         Ok(Self {
             incidents_table: required(ENV_INCIDENTS_TABLE)?,
             event_bus: required(ENV_EVENT_BUS)?,
