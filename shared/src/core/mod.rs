@@ -13,6 +13,7 @@ pub mod policy;
 pub mod reply;
 pub mod routing;
 pub mod schedule;
+pub mod secrets;
 pub mod self_test;
 pub mod sms;
 pub mod status_update;

@@ -9,6 +9,7 @@ mod alarm_memory;
 mod calls;
 mod clock;
 mod config;
+mod endpoints;
 mod escalations;
 mod events;
 mod inbound;
@@ -17,12 +18,14 @@ mod incidents;
 mod messaging;
 pub mod paging;
 pub mod rate_limits;
+mod secrets;
 mod self_test;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
 pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
 pub use config::{ConfigLoadError, ConfigSource};
+pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
 pub use events::{EventBus, PublishError};
 pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
@@ -34,6 +37,7 @@ pub use incidents::{
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
 pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
 pub use rate_limits::{Allowance, Limit, RateLimits};
+pub use secrets::{SecretError, Secrets};
 pub use self_test::{AlarmDelivery, Metrics};
 
 /// A failure talking to a backing service.
