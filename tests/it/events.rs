@@ -107,7 +107,7 @@ async fn every_committed_change_is_published_once_and_valid_against_its_schema()
         "Incident Opened",
         "Escalation Started",
         "Escalation Level Fired",
-        "Notification Sent",
+        "Page Sent",
         "Incident Acknowledged",
         "Confirmation Sent",
         "Alarm OK",
@@ -117,7 +117,7 @@ async fn every_committed_change_is_published_once_and_valid_against_its_schema()
     }
     let sent = published
         .values()
-        .find(|e| e["detail-type"] == "Notification Sent")
+        .find(|e| e["detail-type"] == "Page Sent")
         .unwrap();
     let to = sent["detail"]["data"]["to"].as_str().unwrap();
     assert!(

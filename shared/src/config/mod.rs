@@ -20,12 +20,14 @@ use crate::core::policy::{
 use crate::core::routing::{CompiledRouting, Decision, RoutingSpec, Urgency};
 use crate::core::schedule::{Schedule, ScheduleSpec};
 
+mod notifications;
 mod people;
 mod validate;
 
 #[cfg(feature = "sources")]
 pub mod sources;
 
+pub use notifications::{IncidentManagerSpec, NotificationSpec};
 pub use people::{
     Contact, ContactMethodSpec, NotificationRule, NotificationRuleSpec, NotificationRulesSpec,
     PersonSpec, Profile,
@@ -76,6 +78,9 @@ pub struct ServiceSpec {
     /// Urgency when the routing decision does not set one (default high).
     #[serde(default)]
     pub urgency: Urgency,
+    /// Mirror this service's incidents into AWS Incident Manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_manager: Option<IncidentManagerSpec>,
 }
 
 fn yes() -> bool {
@@ -115,6 +120,31 @@ pub struct RawConfig {
     #[serde(deserialize_with = "unique")]
     pub escalation_policies: BTreeMap<String, EscalationPolicy>,
     pub routing: RoutingSpec,
+    /// Where incidents are told to people's tools (Slack, Teams, webhooks,
+    /// stakeholder email), by id.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique"
+    )]
+    pub notifications: BTreeMap<String, NotificationSpec>,
+    /// The public status page (off when absent; the stack must also have
+    /// a status page bucket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_page: Option<StatusPageSpec>,
+}
+
+/// The public status page: each listed service's state and the status
+/// updates operators posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageSpec {
+    /// The page's title (`Acme status`).
+    pub title: String,
+    /// The services shown, in this order (default: every service).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
 }
 
 /// The top-level sections that are collections of named entries (and can be
@@ -125,6 +155,7 @@ pub const COLLECTIONS: &[&str] = &[
     "services",
     "schedules",
     "escalation_policies",
+    "notifications",
 ];
 
 /// A validated configuration.
@@ -316,6 +347,49 @@ impl OncallConfig {
             urgency,
             policy,
         }
+    }
+
+    /// The destinations told of an event of `detail_type` about
+    /// `incident`, by id. Deliveries' own outcomes go to none.
+    pub fn destinations_for(
+        &self,
+        incident: &crate::core::events::IncidentSummary,
+        detail_type: crate::core::events::DetailType,
+    ) -> Vec<(&str, &NotificationSpec)> {
+        use crate::core::events::DetailType as D;
+        if matches!(
+            detail_type,
+            D::NotificationDelivered | D::NotificationFailed
+        ) {
+            return Vec::new();
+        }
+        let team = self
+            .service(&incident.service)
+            .and_then(|s| s.team.as_deref());
+        self.raw
+            .notifications
+            .iter()
+            .filter(|(_, spec)| spec.wants(incident, team, detail_type))
+            .map(|(id, spec)| (id.as_str(), spec))
+            .collect()
+    }
+
+    /// The services on the status page, with their display names, in order.
+    pub fn status_page_services(&self) -> Vec<(String, String)> {
+        let Some(page) = &self.raw.status_page else {
+            return Vec::new();
+        };
+        let ids: Vec<&String> = if page.services.is_empty() {
+            self.raw.services.keys().collect()
+        } else {
+            page.services.iter().collect()
+        };
+        ids.into_iter()
+            .filter_map(|id| {
+                self.service(id)
+                    .map(|s| (id.clone(), s.name.clone().unwrap_or_else(|| id.clone())))
+            })
+            .collect()
     }
 
     /// Whether an OK resolves incidents of this service (unknown services: yes).

@@ -324,3 +324,142 @@ fn a_control_character_is_reported_on_its_line() {
         .replacen("name: Bob", "name: B\u{7}ob", 1);
     assert_eq!(issues(&cr)[0].line, Some(5));
 }
+
+fn with(extra: &str) -> String {
+    format!("{GOOD}{extra}")
+}
+
+fn summary(
+    service: &str,
+    severity: crate::core::classify::Severity,
+) -> crate::core::events::IncidentSummary {
+    use crate::core::events::DetailType;
+    let mut i = crate::testing::events::sample_bus_event(DetailType::IncidentOpened)
+        .detail
+        .incident
+        .unwrap();
+    i.service = service.into();
+    i.severity = severity;
+    i
+}
+
+#[test]
+fn notifications_go_to_the_destinations_whose_service_team_event_and_severity_match() {
+    use crate::core::classify::Severity::*;
+    use crate::core::events::DetailType::*;
+    let c = OncallConfig::from_yaml(&with(
+        r#"
+notifications:
+  core-slack: {type: slack, channel: C0123, token: "ssm:/klaxon/slack", teams: [core], min_severity: SEV2}
+  db-hook: {type: webhook, url: "secretsmanager:hook-url", signing_key: "ssm:/hook/key", services: [db]}
+  everyone: {type: teams, url: "ssm:/teams-url", events: [incident-opened]}
+  stakeholders: {type: email, to: [status@example.com]}
+"#,
+    ))
+    .unwrap();
+    let ids = |service, severity, d| -> Vec<String> {
+        c.destinations_for(&summary(service, severity), d)
+            .into_iter()
+            .map(|(id, _)| id.to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids("general", Sev1, IncidentOpened),
+        ["core-slack", "everyone"]
+    );
+    assert_eq!(
+        ids("general", Sev3, IncidentOpened),
+        ["everyone"],
+        "below min_severity"
+    );
+    assert_eq!(ids("general", Sev1, IncidentAcknowledged), ["core-slack"]);
+    assert_eq!(
+        ids("db", Sev4, PageSent),
+        ["db-hook"],
+        "a webhook gets every event"
+    );
+    assert_eq!(
+        ids("db", Sev1, StatusUpdatePosted),
+        ["db-hook", "stakeholders"]
+    );
+    assert!(
+        ids("db", Sev1, NotificationFailed).is_empty(),
+        "outcomes are never delivered"
+    );
+}
+
+#[test]
+fn a_destination_missing_what_its_type_needs_is_refused_naming_the_field() {
+    let found = paths(&with(
+        r##"
+notifications:
+  a: {type: slack, channel: "#ops"}
+  b: {type: webhook, url: "ssm:/u"}
+  c: {type: email, to: [nobody], services: [nope], teams: [ghosts], events: [incident-exploded]}
+  d: {type: teams, url: "ssm:/u", token: "ssm:/t"}
+"##,
+    ));
+    for p in [
+        "notifications.a.token",
+        "notifications.a.channel",
+        "notifications.b.signing_key",
+        "notifications.c.to[0]",
+        "notifications.c.services[0]",
+        "notifications.c.teams[0]",
+        "notifications.c.events[0]",
+        "notifications.d.token",
+    ] {
+        assert!(found.contains(&p.to_string()), "{p} in {found:?}");
+    }
+    let bad_secret = issues(&with(
+        "notifications:\n  e: {type: teams, url: \"https://hooks.example.com/x\"}\n",
+    ));
+    assert_eq!(bad_secret[0].path, "notifications.e.url", "{bad_secret:?}");
+    assert!(
+        bad_secret[0].message.contains("not a secret store"),
+        "{bad_secret:?}"
+    );
+}
+
+#[test]
+fn an_incident_manager_mirror_needs_a_response_plan_arn() {
+    let good = GOOD.replace(
+        "db: {escalation_policy: default,",
+        "db: {incident_manager: {response_plan_arn: \"arn:aws:ssm-incidents::123456789012:response-plan/db\"}, escalation_policy: default,",
+    );
+    let c = OncallConfig::from_yaml(&good).unwrap();
+    assert!(c.service("db").unwrap().incident_manager.is_some());
+    let bad = GOOD.replace(
+        "db: {escalation_policy: default,",
+        "db: {incident_manager: {response_plan_arn: \"payments-plan\"}, escalation_policy: default,",
+    );
+    assert_eq!(
+        paths(&bad),
+        ["services.db.incident_manager.response_plan_arn"]
+    );
+}
+
+#[test]
+fn the_status_page_lists_its_services_in_order_by_display_name() {
+    let c = OncallConfig::from_yaml(&with(
+        "status_page: {title: Acme status, services: [db, general]}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.status_page_services(),
+        [
+            ("db".to_string(), "db".to_string()),
+            ("general".into(), "general".into())
+        ]
+    );
+    assert!(
+        OncallConfig::from_yaml(GOOD)
+            .unwrap()
+            .status_page_services()
+            .is_empty()
+    );
+    assert_eq!(
+        paths(&with("status_page: {title: \" \", services: [nope]}\n")),
+        ["status_page.title", "status_page.services[0]"]
+    );
+}

@@ -160,6 +160,33 @@ impl OncallConfig {
             }
         }
 
+        for (sid, service) in &raw.services {
+            if let Some(problem) = service.incident_manager.as_ref().and_then(|m| m.problem()) {
+                issues.add(
+                    format!("services.{sid}.incident_manager.response_plan_arn"),
+                    problem,
+                );
+            }
+        }
+
+        // Notifications and the status page.
+        for (nid, spec) in &raw.notifications {
+            issues.extend(&format!("notifications.{nid}"), spec.problems(&raw));
+        }
+        if let Some(page) = &raw.status_page {
+            if page.title.trim().is_empty() {
+                issues.add("status_page.title", "must not be empty");
+            }
+            for (i, s) in page.services.iter().enumerate() {
+                if !raw.services.contains_key(s) {
+                    issues.add(
+                        format!("status_page.services[{i}]"),
+                        format!("unknown service '{s}'"),
+                    );
+                }
+            }
+        }
+
         // Routing.
         let routing = match CompiledRouting::compile(&raw.routing) {
             Ok(r) => Some(r),

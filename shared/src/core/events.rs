@@ -43,8 +43,8 @@ pub enum DetailType {
     IncidentFlapping,
     EscalationStarted,
     EscalationLevelFired,
-    NotificationSent,
-    NotificationFailed,
+    PageSent,
+    PageFailed,
     EscalationWarning,
     EscalationExhausted,
     EscalationFailed,
@@ -54,10 +54,12 @@ pub enum DetailType {
     ReplyKeywordReceived,
     CallProgressed,
     StatusUpdatePosted,
+    NotificationDelivered,
+    NotificationFailed,
 }
 
 impl DetailType {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::IncidentOpened,
         Self::IncidentClassified,
         Self::AlarmFired,
@@ -68,8 +70,8 @@ impl DetailType {
         Self::IncidentFlapping,
         Self::EscalationStarted,
         Self::EscalationLevelFired,
-        Self::NotificationSent,
-        Self::NotificationFailed,
+        Self::PageSent,
+        Self::PageFailed,
         Self::EscalationWarning,
         Self::EscalationExhausted,
         Self::EscalationFailed,
@@ -79,6 +81,8 @@ impl DetailType {
         Self::ReplyKeywordReceived,
         Self::CallProgressed,
         Self::StatusUpdatePosted,
+        Self::NotificationDelivered,
+        Self::NotificationFailed,
     ];
 
     /// The `detail-type` on the bus.
@@ -94,8 +98,8 @@ impl DetailType {
             Self::IncidentFlapping => "Incident Flapping",
             Self::EscalationStarted => "Escalation Started",
             Self::EscalationLevelFired => "Escalation Level Fired",
-            Self::NotificationSent => "Notification Sent",
-            Self::NotificationFailed => "Notification Failed",
+            Self::PageSent => "Page Sent",
+            Self::PageFailed => "Page Failed",
             Self::EscalationWarning => "Escalation Warning",
             Self::EscalationExhausted => "Escalation Exhausted",
             Self::EscalationFailed => "Escalation Failed",
@@ -105,6 +109,8 @@ impl DetailType {
             Self::ReplyKeywordReceived => "Reply Keyword Received",
             Self::CallProgressed => "Call Progressed",
             Self::StatusUpdatePosted => "Status Update Posted",
+            Self::NotificationDelivered => "Notification Delivered",
+            Self::NotificationFailed => "Notification Failed",
         }
     }
 
@@ -126,8 +132,8 @@ impl DetailType {
             Self::IncidentFlapping => "flapping",
             Self::EscalationStarted => "escalation_started",
             Self::EscalationLevelFired => "level_fired",
-            Self::NotificationSent => "paged",
-            Self::NotificationFailed => "page_failed",
+            Self::PageSent => "paged",
+            Self::PageFailed => "page_failed",
             Self::EscalationWarning => "warning",
             Self::EscalationExhausted => "escalation_exhausted",
             Self::EscalationFailed => "escalation_failed",
@@ -137,6 +143,8 @@ impl DetailType {
             Self::ReplyKeywordReceived => "keyword",
             Self::CallProgressed => "call",
             Self::StatusUpdatePosted => "status_update",
+            Self::NotificationDelivered => "notification_delivered",
+            Self::NotificationFailed => "notification_failed",
         }
     }
 
@@ -157,8 +165,8 @@ impl DetailType {
             TimelineEvent::Opened => Self::IncidentOpened,
             TimelineEvent::Flapping { .. } => Self::IncidentFlapping,
             TimelineEvent::EscalationStarted { .. } => Self::EscalationStarted,
-            TimelineEvent::Paged { .. } => Self::NotificationSent,
-            TimelineEvent::PageFailed { .. } => Self::NotificationFailed,
+            TimelineEvent::Paged { .. } => Self::PageSent,
+            TimelineEvent::PageFailed { .. } => Self::PageFailed,
             TimelineEvent::LevelFired { .. } => Self::EscalationLevelFired,
             TimelineEvent::Warning { .. } => Self::EscalationWarning,
             TimelineEvent::EscalationExhausted { .. } => Self::EscalationExhausted,
@@ -170,6 +178,8 @@ impl DetailType {
             TimelineEvent::Keyword { .. } => Self::ReplyKeywordReceived,
             TimelineEvent::Call { .. } => Self::CallProgressed,
             TimelineEvent::StatusUpdate { .. } => Self::StatusUpdatePosted,
+            TimelineEvent::NotificationDelivered { .. } => Self::NotificationDelivered,
+            TimelineEvent::NotificationFailed { .. } => Self::NotificationFailed,
         }
     }
 }

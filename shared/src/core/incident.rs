@@ -423,6 +423,34 @@ pub enum TimelineEvent {
         message: String,
         by: String,
     },
+    /// A configured destination (Slack, Teams, a webhook, an email list,
+    /// Incident Manager) was told of a timeline entry, `event`
+    /// (`<entry time>/<entry key>`).
+    NotificationDelivered {
+        /// The destination's id in `notifications` (or `incident-manager`).
+        target: String,
+        destination: super::notify::DestinationKind,
+        event: String,
+        /// The last HTTP status, for HTTP destinations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        attempts: u32,
+        /// What the destination calls it: a Slack message's `ts`, an
+        /// Incident Manager record's ARN.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// A destination could not be told, after every attempt: the
+    /// notification is also in the undelivered-notifications queue.
+    NotificationFailed {
+        target: String,
+        destination: super::notify::DestinationKind,
+        event: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        attempts: u32,
+        error: String,
+    },
 }
 
 impl TimelineEvent {
@@ -446,6 +474,8 @@ impl TimelineEvent {
             Self::Keyword { .. } => "keyword",
             Self::Call { .. } => "call",
             Self::StatusUpdate { .. } => "status_update",
+            Self::NotificationDelivered { .. } => "notification_delivered",
+            Self::NotificationFailed { .. } => "notification_failed",
         }
     }
 
@@ -463,6 +493,10 @@ impl TimelineEvent {
             } => Some(format!("out-of-order#{state}#{changed_at}")),
             Self::EscalationExhausted { .. } => Some("exhausted".into()),
             Self::Call { call, note, .. } => note.once_key(call),
+            Self::NotificationDelivered { target, event, .. }
+            | Self::NotificationFailed { target, event, .. } => {
+                Some(super::notify::outcome_key(target, event))
+            }
             _ => None,
         }
     }
@@ -572,6 +606,29 @@ impl TimelineEvent {
                 message,
                 by,
             } => format!("status update ({status}) by {by}: {message}"),
+            Self::NotificationDelivered {
+                target,
+                destination,
+                event,
+                status,
+                attempts,
+                ..
+            } => format!(
+                "told {target} ({destination}) of {event}{} after {attempts} attempt{}",
+                status.map(|s| format!(": HTTP {s}")).unwrap_or_default(),
+                if *attempts == 1 { "" } else { "s" }
+            ),
+            Self::NotificationFailed {
+                target,
+                destination,
+                event,
+                attempts,
+                error,
+                ..
+            } => format!(
+                "could not tell {target} ({destination}) of {event} after {attempts} attempt{}: {error}",
+                if *attempts == 1 { "" } else { "s" }
+            ),
         }
     }
 }

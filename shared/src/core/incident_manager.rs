@@ -89,6 +89,9 @@ pub fn action(event: &BusEvent) -> MirrorAction {
         DetailType::ConfirmationSent => MirrorAction::Skip {
             reason: "the acknowledgement it confirms is mirrored itself",
         },
+        DetailType::NotificationDelivered | DetailType::NotificationFailed => MirrorAction::Skip {
+            reason: "deliveries to other tools, Incident Manager's own among them",
+        },
         DetailType::IncidentClassified
         | DetailType::AlarmFired
         | DetailType::AlarmRepeated
@@ -97,8 +100,8 @@ pub fn action(event: &BusEvent) -> MirrorAction {
         | DetailType::IncidentFlapping
         | DetailType::EscalationStarted
         | DetailType::EscalationLevelFired
-        | DetailType::NotificationSent
-        | DetailType::NotificationFailed
+        | DetailType::PageSent
+        | DetailType::PageFailed
         | DetailType::EscalationWarning
         | DetailType::EscalationExhausted
         | DetailType::EscalationFailed

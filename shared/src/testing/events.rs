@@ -7,6 +7,7 @@ use crate::core::alarm::AlarmState;
 use crate::core::classify::Severity;
 use crate::core::events::DetailType;
 use crate::core::incident::{Channel, TimelineEntry, TimelineEvent};
+use crate::core::notify::DestinationKind;
 use crate::core::routing::Urgency;
 use crate::core::voice::{CallNote, CallOutcome};
 
@@ -55,7 +56,7 @@ pub fn sample_event(detail_type: DetailType) -> TimelineEvent {
             level: 1,
             targets: vec!["hana (schedule primary)".into()],
         },
-        DetailType::NotificationSent => TimelineEvent::Paged {
+        DetailType::PageSent => TimelineEvent::Paged {
             step: 0,
             pass: 1,
             level: 1,
@@ -64,7 +65,7 @@ pub fn sample_event(detail_type: DetailType) -> TimelineEvent {
             to: "+819012345678".into(),
             message_id: "m-1".into(),
         },
-        DetailType::NotificationFailed => TimelineEvent::PageFailed {
+        DetailType::PageFailed => TimelineEvent::PageFailed {
             step: 0,
             person: "hana".into(),
             channel: Channel::Email,
@@ -107,7 +108,38 @@ pub fn sample_event(detail_type: DetailType) -> TimelineEvent {
                 sip_code: Some(480),
             },
         },
+        DetailType::NotificationDelivered => TimelineEvent::NotificationDelivered {
+            target: "ops-slack".into(),
+            destination: DestinationKind::Slack,
+            event: "2026-12-01T08:00:00.000Z/opened".into(),
+            status: Some(200),
+            attempts: 1,
+            reference: Some("1764576000.000100".into()),
+        },
+        DetailType::NotificationFailed => TimelineEvent::NotificationFailed {
+            target: "partner-hook".into(),
+            destination: DestinationKind::Webhook,
+            event: "2026-12-01T08:00:00.000Z/opened".into(),
+            status: Some(404),
+            attempts: 1,
+            error: "HTTP 404 Not Found".into(),
+        },
     }
+}
+
+/// The bus event of a sample entry of `detail_type`, about a SEV1
+/// incident of the `payments` service.
+pub fn sample_bus_event(detail_type: DetailType) -> crate::core::events::BusEvent {
+    use crate::testing::contract::{incident, t0};
+    let mut i = incident("sample", "payments-api-5xx", t0());
+    i.service = "payments".into();
+    i.severity = Severity::Sev1;
+    let entry = TimelineEntry::new(
+        t0(),
+        format!("sample-{}", detail_type.slug()),
+        sample_event(detail_type),
+    );
+    crate::core::events::bus_event(&i.id, Some(&i), &entry).expect("not a self-test incident")
 }
 
 /// An entry of every detail-type, one second apart from `start`.

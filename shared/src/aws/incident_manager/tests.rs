@@ -251,7 +251,7 @@ async fn throttling_and_internal_errors_are_retryable() {
         )
     });
     let err = mirror(&[&internal])
-        .add_timeline_event(RECORD, &event(&i, DetailType::NotificationSent))
+        .add_timeline_event(RECORD, &event(&i, DetailType::PageSent))
         .await
         .unwrap_err();
     assert_eq!(err.operation, "CreateTimelineEvent");

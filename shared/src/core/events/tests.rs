@@ -99,7 +99,7 @@ fn phone_numbers_are_masked_and_email_addresses_kept() {
         serde_json::to_string(&bus_event(&i.id, Some(&i), &entry).unwrap().detail).unwrap()
     };
     for d in [
-        DetailType::NotificationSent,
+        DetailType::PageSent,
         DetailType::ConfirmationSent,
         DetailType::ReplyKeywordReceived,
     ] {
@@ -107,7 +107,7 @@ fn phone_numbers_are_masked_and_email_addresses_kept() {
         assert!(!json.contains("+819012345678"), "{d:?}: {json}");
         assert!(json.contains("+81******5678"), "{d:?}: {json}");
     }
-    let mut email = sample_event(DetailType::NotificationSent);
+    let mut email = sample_event(DetailType::PageSent);
     if let TimelineEvent::Paged { to, channel, .. } = &mut email {
         *to = "hana@example.com".into();
         *channel = crate::core::incident::Channel::Email;

@@ -59,12 +59,17 @@ fn every_other_change_goes_on_the_timeline_but_out_of_order_alarms_and_confirmat
     }
     assert_eq!(
         skipped,
-        BTreeSet::from([DetailType::AlarmOutOfOrder, DetailType::ConfirmationSent])
+        BTreeSet::from([
+            DetailType::AlarmOutOfOrder,
+            DetailType::ConfirmationSent,
+            DetailType::NotificationDelivered,
+            DetailType::NotificationFailed,
+        ])
     );
     for mirrored in [
         DetailType::IncidentAcknowledged,
-        DetailType::NotificationSent,
-        DetailType::NotificationFailed,
+        DetailType::PageSent,
+        DetailType::PageFailed,
         DetailType::EscalationLevelFired,
         DetailType::EscalationFailed,
         DetailType::CallProgressed,
@@ -255,7 +260,7 @@ fn a_timeline_request_carries_the_summary_kind_and_a_stable_token() {
 
 #[test]
 fn a_huge_summary_is_cut_so_event_data_fits_in_12000_characters() {
-    let mut event = event_of(DetailType::NotificationFailed);
+    let mut event = event_of(DetailType::PageFailed);
     event.detail.summary = "\u{1}ü".repeat(20_000);
     event.detail.data = TimelineEvent::Opened;
     let r = timeline_request(&event);

@@ -1,0 +1,60 @@
+//! Signed webhooks: the incident event as EventBridge would deliver it
+//! (`id`, `source`, `detail-type`, `time`, `detail`), POSTed as JSON with
+//! an HMAC-SHA256 signature over the timestamp and the body, so the
+//! receiver can check it came from Klaxon and drop replays.
+//!
+//! Headers: `X-Klaxon-Event-Id` (the stable `detail.event_id`, for
+//! dedup), `X-Klaxon-Timestamp` (Unix seconds when sent) and
+//! `X-Klaxon-Signature` (`v1=` and the lowercase hex HMAC-SHA256, keyed
+//! with the signing key, of `<timestamp>.<body>`).
+
+use serde_json::{Value, json};
+
+use crate::core::events::{BusEvent, SOURCE};
+use crate::core::time::iso;
+
+pub const EVENT_ID_HEADER: &str = "X-Klaxon-Event-Id";
+pub const TIMESTAMP_HEADER: &str = "X-Klaxon-Timestamp";
+pub const SIGNATURE_HEADER: &str = "X-Klaxon-Signature";
+
+/// The body: the same envelope and detail as on Klaxon's bus.
+pub fn body(event: &BusEvent) -> Value {
+    json!({
+        "version": "0",
+        "id": event.detail.event_id,
+        "source": SOURCE,
+        "detail-type": event.detail_type.as_str(),
+        "time": iso(event.time),
+        "detail": event.detail,
+    })
+}
+
+/// The headers of a delivery sent at `timestamp` (Unix seconds) whose body
+/// signs to `signature`.
+pub fn headers(event: &BusEvent, timestamp: i64, signature: String) -> Vec<(String, String)> {
+    vec![
+        (EVENT_ID_HEADER.into(), event.detail.event_id.clone()),
+        (TIMESTAMP_HEADER.into(), timestamp.to_string()),
+        (SIGNATURE_HEADER.into(), signature),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::events::DetailType;
+    use crate::testing::events::sample_bus_event;
+
+    #[test]
+    fn the_body_is_the_bus_envelope_with_the_detail_as_published() {
+        let event = sample_bus_event(DetailType::IncidentAcknowledged);
+        let b = body(&event);
+        assert_eq!(b["id"], event.detail.event_id.as_str());
+        assert_eq!(b["source"], "klaxon");
+        assert_eq!(b["detail-type"], "Incident Acknowledged");
+        assert_eq!(b["detail"], serde_json::to_value(&event.detail).unwrap());
+        let h = headers(&event, 1_764_576_000, "v1=ab".into());
+        assert!(h.contains(&(TIMESTAMP_HEADER.into(), "1764576000".into())));
+        assert!(h.contains(&(EVENT_ID_HEADER.into(), event.detail.event_id.clone())));
+    }
+}
