@@ -50,3 +50,67 @@ pub trait Endpoints: Send + Sync {
         request: &HttpRequest,
     ) -> impl Future<Output = Result<HttpDelivered, HttpFailure>> + Send;
 }
+
+/// How hard a delivery tries: the HTTP adapter and its fake share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The first backoff; each next one doubles, with full jitter.
+    pub base_delay: std::time::Duration,
+    /// No single wait is longer, `Retry-After` included.
+    pub max_delay: std::time::Duration,
+    /// One attempt's time limit (connect, send, read the answer).
+    pub timeout: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Five attempts over about 8 s of backoff (0.5, 1, 2, 4 s before
+    /// jitter), 10 s per attempt: a delivery gives up within about a minute
+    /// and a half, well inside the notifier's time limit.
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: std::time::Duration::from_millis(500),
+            max_delay: std::time::Duration::from_secs(20),
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// What an answer's status means for a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusClass {
+    Accepted,
+    /// 429 and 5xx: try again (after `Retry-After`, when given).
+    Retry,
+    /// Any other status: no retry can fix it.
+    Refused,
+}
+
+impl StatusClass {
+    pub fn of(status: u16) -> Self {
+        match status {
+            200..=299 => Self::Accepted,
+            429 | 500..=599 => Self::Retry,
+            _ => Self::Refused,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_throttling_and_server_errors_are_retried() {
+        assert_eq!(StatusClass::of(200), StatusClass::Accepted);
+        assert_eq!(StatusClass::of(204), StatusClass::Accepted);
+        assert_eq!(StatusClass::of(429), StatusClass::Retry);
+        assert_eq!(StatusClass::of(500), StatusClass::Retry);
+        assert_eq!(StatusClass::of(503), StatusClass::Retry);
+        for refused in [301, 400, 401, 403, 404, 410, 422] {
+            assert_eq!(StatusClass::of(refused), StatusClass::Refused, "{refused}");
+        }
+    }
+}

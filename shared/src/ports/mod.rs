@@ -25,7 +25,7 @@ pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
 pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
 pub use config::{ConfigLoadError, ConfigSource};
-pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest};
+pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, StatusClass};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
 pub use events::{EventBus, PublishError};
 pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};

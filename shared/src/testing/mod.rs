@@ -4,6 +4,7 @@
 
 mod clock;
 pub mod contract;
+mod deliveries;
 pub mod events;
 pub mod incident_manager;
 mod outbound;
@@ -11,6 +12,7 @@ mod store;
 mod world;
 
 pub use clock::{ManualClock, ScriptedIds};
+pub use deliveries::{FakeEndpoints, FakeSecrets, Reply};
 pub use events::FakeBus;
 pub use incident_manager::{FakeIncidentManager, FakeRecord, MirrorCall};
 pub use outbound::{
