@@ -173,10 +173,10 @@ impl Secrets for FakeSecrets {
     }
 
     async fn exists(&self, secret: &SecretRef) -> Result<bool, SecretError> {
-        if let Some(e) = lock(&self.failures).get(secret) {
-            if e.retryable() || matches!(e, SecretError::Denied { .. }) {
-                return Err(e.clone());
-            }
+        if let Some(e) = lock(&self.failures).get(secret)
+            && !matches!(e, SecretError::Missing(_))
+        {
+            return Err(e.clone());
         }
         Ok(lock(&self.values).contains_key(secret))
     }
