@@ -16,6 +16,7 @@ pub mod routing;
 pub mod schedule;
 pub mod secrets;
 pub mod self_test;
+pub mod signature;
 pub mod sms;
 pub mod status_update;
 pub mod time;

@@ -11,6 +11,7 @@
 use serde_json::{Value, json};
 
 use crate::core::events::{BusEvent, SOURCE};
+use crate::core::signature::sign;
 use crate::core::time::iso;
 
 pub const EVENT_ID_HEADER: &str = "X-Klaxon-Event-Id";
@@ -29,8 +30,17 @@ pub fn body(event: &BusEvent) -> Value {
     })
 }
 
+/// What to POST: the body's exact bytes and its headers, signed with `key`
+/// at `timestamp` (Unix seconds), as [`crate::core::signature::verify`]
+/// checks them.
+pub fn signed(event: &BusEvent, key: &[u8], timestamp: i64) -> (Vec<u8>, Vec<(String, String)>) {
+    let body = body(event).to_string().into_bytes();
+    let signature = sign(key, timestamp, &body);
+    (body, headers(event, timestamp, signature))
+}
+
 /// The headers of a delivery sent at `timestamp` (Unix seconds) whose body
-/// signs to `signature`.
+/// signs to `signature` (from [`crate::core::signature::sign`]).
 pub fn headers(event: &BusEvent, timestamp: i64, signature: String) -> Vec<(String, String)> {
     vec![
         (EVENT_ID_HEADER.into(), event.detail.event_id.clone()),
@@ -56,5 +66,32 @@ mod tests {
         let h = headers(&event, 1_764_576_000, "v1=ab".into());
         assert!(h.contains(&(TIMESTAMP_HEADER.into(), "1764576000".into())));
         assert!(h.contains(&(EVENT_ID_HEADER.into(), event.detail.event_id.clone())));
+    }
+
+    #[test]
+    fn a_signed_delivery_verifies_with_the_key_and_its_own_timestamp_header() {
+        use crate::core::signature::{TOLERANCE_SECS, verify};
+        let event = sample_bus_event(DetailType::IncidentAcknowledged);
+        let (body, h) = signed(&event, b"key", 1_764_576_000);
+        let header = |name: &str| {
+            h.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        let at: i64 = header(TIMESTAMP_HEADER).parse().unwrap();
+        let sent: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(sent, super::body(&event));
+        assert_eq!(
+            verify(
+                b"key",
+                at,
+                &body,
+                &header(SIGNATURE_HEADER),
+                at + 5,
+                TOLERANCE_SECS
+            ),
+            Ok(())
+        );
     }
 }
