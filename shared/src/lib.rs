@@ -14,6 +14,8 @@ pub mod app;
 pub mod aws;
 pub mod config;
 pub mod core;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod ports;
 pub mod runtime;
 #[cfg(any(test, feature = "testing"))]

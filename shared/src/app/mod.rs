@@ -9,6 +9,7 @@ pub mod intake;
 pub mod operator;
 pub mod publisher;
 pub mod reply;
+pub mod secrets;
 pub mod self_test;
 pub mod sns;
 pub mod voice;

@@ -10,6 +10,8 @@ pub mod incident_manager;
 #[cfg(feature = "self-test")]
 pub mod lambda;
 pub mod metrics;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod ses;
 pub mod sfn;
 pub mod sns;
