@@ -5,11 +5,13 @@
 //! Each case takes a store and a string unique to the run, so cases can
 //! share one table. [`outbound`] holds the contract of the other ports.
 
+pub mod endpoints;
 pub mod events;
 mod fixtures;
 pub mod incident_manager;
 pub mod outbound;
 mod rate_limits;
+pub mod secrets;
 
 pub use rate_limits::a_rate_limit_counts_each_token_once_in_a_sliding_window;
 
