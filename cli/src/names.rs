@@ -11,13 +11,17 @@ pub enum QueueRole {
     /// Failed async invocations of intake and sms-reply, and events the
     /// EventBridge rule could not deliver.
     FailedEvents,
+    /// Deliveries to Slack, Teams, webhooks, email lists and Incident
+    /// Manager that failed for good.
+    UndeliveredNotifications,
 }
 
 impl QueueRole {
-    pub const ALL: [QueueRole; 3] = [
+    pub const ALL: [QueueRole; 4] = [
         QueueRole::EscalationSteps,
         QueueRole::EscalationDeadLetters,
         QueueRole::FailedEvents,
+        QueueRole::UndeliveredNotifications,
     ];
 
     /// The suffix after `<stack>-` (the template's `QueueName`).
@@ -26,6 +30,7 @@ impl QueueRole {
             QueueRole::EscalationSteps => "escalation-steps",
             QueueRole::EscalationDeadLetters => "escalation-dead-letters",
             QueueRole::FailedEvents => "failed-events",
+            QueueRole::UndeliveredNotifications => "undelivered-notifications",
         }
     }
 }

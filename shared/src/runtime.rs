@@ -224,6 +224,52 @@ impl PublisherSettings {
     }
 }
 
+pub const ENV_UNDELIVERED_QUEUE_URL: &str = "KLAXON_UNDELIVERED_QUEUE_URL";
+pub const ENV_SLACK_API_URL: &str = "KLAXON_SLACK_API_URL";
+pub const ENV_STATUS_PAGE_BUCKET: &str = "KLAXON_STATUS_PAGE_BUCKET";
+
+/// What the notifier reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierSettings {
+    pub incidents_table: String,
+    pub config_table: String,
+    pub config_cache: Duration,
+    /// Where deliveries that failed for good are parked.
+    pub undelivered_queue_url: String,
+    /// The verified SES identity stakeholder email comes from; none = no
+    /// email destinations (their deliveries fail, on the timeline).
+    pub email_from: Option<String>,
+    /// Slack's Web API (a stand-in's, in local tests).
+    pub slack_api_url: String,
+    /// The bucket the status page is written to; none = no status page.
+    pub status_page_bucket: Option<String>,
+}
+
+impl NotifierSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let common = Settings::from_lookup(&get)?;
+        let optional = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            incidents_table: common.incidents_table,
+            config_table: common.config_table,
+            config_cache: common.config_cache,
+            undelivered_queue_url: required(&get, ENV_UNDELIVERED_QUEUE_URL)?,
+            email_from: common.email_from,
+            slack_api_url: optional(ENV_SLACK_API_URL)
+                .unwrap_or_else(|| crate::app::notifier::SLACK_API_URL.to_string()),
+            status_page_bucket: optional(ENV_STATUS_PAGE_BUCKET),
+        })
+    }
+}
+
 /// A handler failure as Lambda sees it. `error_type` says whether a retry
 /// makes sense: `Klaxon.InvalidEvent` (never), `Klaxon.Retryable` (yes) or
 /// `Klaxon.Failed` (not without a fix; the event waits in the DLQ).
@@ -347,6 +393,27 @@ mod tests {
         let err =
             PublisherSettings::from_lookup(lookup(&[(ENV_INCIDENTS_TABLE, "k")])).unwrap_err();
         assert!(err.to_string().contains(ENV_EVENT_BUS), "{err}");
+    }
+
+    #[test]
+    fn the_notifier_needs_its_queue_and_defaults_to_slack_itself() {
+        let base = [
+            (ENV_INCIDENTS_TABLE, "k"),
+            (ENV_CONFIG_TABLE, "c"),
+            (ENV_UNDELIVERED_QUEUE_URL, "http://q"),
+        ];
+        let s = NotifierSettings::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(s.slack_api_url, "https://slack.com/api");
+        assert_eq!(s.status_page_bucket, None);
+        assert_eq!(s.email_from, None);
+        let err = NotifierSettings::from_lookup(lookup(&base[..2])).unwrap_err();
+        assert!(err.to_string().contains(ENV_UNDELIVERED_QUEUE_URL));
+        let mut with = base.to_vec();
+        with.push((ENV_STATUS_PAGE_BUCKET, "status-bucket"));
+        with.push((ENV_SLACK_API_URL, "http://127.0.0.1:9/api"));
+        let s = NotifierSettings::from_lookup(lookup(&with)).unwrap();
+        assert_eq!(s.status_page_bucket.as_deref(), Some("status-bucket"));
+        assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
     }
 
     #[test]

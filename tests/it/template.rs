@@ -24,6 +24,11 @@ const AWS_ONLY: &[&str] = &[
     // by hand (`klaxon-local self-test`, tests/it/self_test.rs).
     "AWS::Scheduler::Schedule",
     "AWS::IAM::Role",
+    // The status page's bucket and its public-read policy, only with
+    // StatusPage=enabled; the page writer is tested against the emulator's
+    // S3 on a bucket of its own.
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
 ];
 /// Resource types the harness provisions.
 const PROVISIONED: &[&str] = &[
@@ -202,6 +207,7 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
         ids::SELF_TEST.into(),
         ids::VOICE_CALL.into(),
         ids::EVENT_PUBLISHER.into(),
+        ids::NOTIFIER.into(),
         ids::STATE_MACHINE.into(),
     ];
     for (id, body) in template.resources_of("AWS::SQS::Queue") {
@@ -410,7 +416,12 @@ async fn a_stack_with_a_voice_number_gives_its_functions_the_application() {
 #[test]
 fn every_function_that_reads_timelines_may_query_the_incidents_table() {
     let template = klaxon_local::Template::repo().unwrap();
-    for id in [ids::SMS_REPLY, ids::VOICE_CALL, ids::SELF_TEST] {
+    for id in [
+        ids::SMS_REPLY,
+        ids::VOICE_CALL,
+        ids::SELF_TEST,
+        ids::NOTIFIER,
+    ] {
         let policies = serde_norway::to_string(
             template.resource(id).unwrap()["Properties"]
                 .get("Policies")

@@ -6,6 +6,7 @@
 pub mod emulator;
 pub mod events;
 pub mod faults;
+pub mod notify;
 pub mod phone;
 pub mod stack;
 pub mod storm;
@@ -51,6 +52,7 @@ pub mod ids {
     pub const SELF_TEST: &str = "SelfTestFunction";
     pub const VOICE_CALL: &str = "VoiceCallFunction";
     pub const EVENT_PUBLISHER: &str = "EventPublisherFunction";
+    pub const NOTIFIER: &str = "NotifierFunction";
     pub const EVENT_BUS: &str = "EventBus";
     pub const SIP_MEDIA_APPLICATION: &str = "SipMediaApplication";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
@@ -102,6 +104,8 @@ pub struct Local {
     pub stream: streams::StreamMapping,
     /// How many records the mapping hands over at once (its `BatchSize`).
     pub stream_batch: usize,
+    /// The notifier's event source mapping, queue and adapters.
+    pub notify: notify::NotifierSide,
 }
 
 /// What handing the stream's new records to the publisher came to.
@@ -247,7 +251,9 @@ impl Local {
         let (stream_arn, stream_batch) =
             stack.stream_source(ids::EVENT_PUBLISHER, "IncidentChanges")?;
         let stream = streams::StreamMapping::new(&sdk, &stream_arn);
+        let notify = notify::NotifierSide::new(&sdk, &klaxon_sdk, &stack)?;
         Ok(Self {
+            notify,
             bus,
             stream,
             stream_batch,

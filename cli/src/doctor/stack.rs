@@ -470,6 +470,7 @@ pub(crate) fn queue_check_name(role: QueueRole) -> &'static str {
         QueueRole::EscalationSteps => "escalation-queue",
         QueueRole::EscalationDeadLetters => "escalation-dead-letters",
         QueueRole::FailedEvents => "failed-events",
+        QueueRole::UndeliveredNotifications => "undelivered-notifications",
     }
 }
 
@@ -508,6 +509,15 @@ pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) ->
                 "{n} event(s) wait in {queue}: an alarm may not have opened an incident, or a reply may not have counted"
             ),
             "`klaxon dlq list --queue failed-events` says why each failed; after the fix, `klaxon dlq redrive --queue failed-events`",
+        ),
+        QueueRole::UndeliveredNotifications => Check::problem(
+            name,
+            format!(
+                "{n} delivery(ies) to Slack, Teams, a webhook, an email list or Incident Manager failed for good and wait in {queue} (paging is not affected)"
+            ),
+            format!(
+                "each message names the incident, the event, the destination and the error (also on the incident's timeline: `klaxon incidents show <id>`); fix the destination or its secret, then read and delete them: aws sqs receive-message --queue-url $(aws sqs get-queue-url --queue-name {queue} --query QueueUrl --output text)"
+            ),
         ),
     }
 }

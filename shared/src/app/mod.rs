@@ -6,6 +6,7 @@ pub mod alarm_event;
 pub mod calls;
 pub mod escalator;
 pub mod intake;
+pub mod notifier;
 pub mod operator;
 pub mod publisher;
 pub mod reply;

@@ -15,6 +15,8 @@ pub mod secrets;
 pub mod ses;
 pub mod sfn;
 pub mod sns;
+#[cfg(feature = "notifier")]
+pub mod undelivered;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 

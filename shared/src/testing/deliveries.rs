@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use crate::core::secrets::SecretRef;
 use crate::ports::{
-    Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, SecretError, Secrets,
-    StatusClass,
+    BackendError, Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, SecretError,
+    Secrets, StatusClass, UndeliveredNotification, UndeliveredNotifications,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -179,5 +179,37 @@ impl Secrets for FakeSecrets {
             return Err(e.clone());
         }
         Ok(lock(&self.values).contains_key(secret))
+    }
+}
+
+/// The dead-letter queue of deliveries, in memory.
+#[derive(Default)]
+pub struct FakeUndelivered {
+    parked: Mutex<Vec<UndeliveredNotification>>,
+    fail_next: Mutex<Option<BackendError>>,
+}
+
+impl FakeUndelivered {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn parked(&self) -> Vec<UndeliveredNotification> {
+        lock(&self.parked).clone()
+    }
+
+    /// The next `park` fails with `error`.
+    pub fn fail_next(&self, error: BackendError) {
+        *lock(&self.fail_next) = Some(error);
+    }
+}
+
+impl UndeliveredNotifications for FakeUndelivered {
+    async fn park(&self, notification: &UndeliveredNotification) -> Result<(), BackendError> {
+        if let Some(e) = lock(&self.fail_next).take() {
+            return Err(e);
+        }
+        lock(&self.parked).push(notification.clone());
+        Ok(())
     }
 }

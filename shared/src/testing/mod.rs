@@ -12,7 +12,7 @@ mod store;
 mod world;
 
 pub use clock::{ManualClock, ScriptedIds};
-pub use deliveries::{FakeEndpoints, FakeSecrets, Reply};
+pub use deliveries::{FakeEndpoints, FakeSecrets, FakeUndelivered, Reply};
 pub use events::FakeBus;
 pub use incident_manager::{FakeIncidentManager, FakeRecord, MirrorCall};
 pub use outbound::{

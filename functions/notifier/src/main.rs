@@ -1,0 +1,52 @@
+//! `notifier`: the incidents table's stream -> Slack, Microsoft Teams,
+//! signed webhooks, stakeholder email lists and Incident Manager. Each
+//! committed timeline entry is told to the destinations that want it;
+//! each outcome lands on the timeline; a batch that fails is retried by
+//! the event source mapping from the record that failed.
+
+use aws_lambda_events::dynamodb::Event;
+use klaxon::app::notifier::Notifier;
+use klaxon::app::secrets::CachedSecrets;
+use klaxon::aws::{
+    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, incident_manager::IncidentManager,
+    sdk_config, secrets::AwsSecrets, ses::SesEmail, undelivered::SqsUndelivered,
+};
+use klaxon::http::HttpEndpoints;
+use klaxon::ports::{RetryPolicy, SystemClock};
+use klaxon::runtime::{NotifierSettings, init_tracing};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let settings = NotifierSettings::from_env()?;
+    let sdk = sdk_config().await;
+    let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
+    let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let endpoints = HttpEndpoints::new(RetryPolicy::default())?;
+    let secrets = CachedSecrets::new(AwsSecrets::from_sdk(&sdk), SystemClock);
+    // Without a sender, email destinations fail on the timeline (SES
+    // refuses an empty source) instead of vanishing.
+    let email = SesEmail::from_sdk(&sdk, settings.email_from.clone().unwrap_or_default());
+    let mirror = IncidentManager::from_sdk(&sdk);
+    let undelivered = SqsUndelivered::from_sdk(&sdk, &settings.undelivered_queue_url);
+    let notifier = Notifier {
+        incidents: &store,
+        config: &config,
+        endpoints: &endpoints,
+        secrets: &secrets,
+        email: &email,
+        mirror: &mirror,
+        undelivered: &undelivered,
+        clock: &SystemClock,
+        slack_api: &settings.slack_api_url,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+        let notifier = &notifier;
+        async move {
+            let report = notifier.handle(&stream::records(&event.payload)).await;
+            Ok::<_, lambda_runtime::Error>(report.response())
+        }
+    }))
+    .await
+}

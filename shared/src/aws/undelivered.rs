@@ -1,0 +1,38 @@
+//! The undelivered-notifications queue (SQS): deliveries that failed for
+//! good, one message each, for the operator (`klaxon dlq`).
+
+use crate::ports::{BackendError, UndeliveredNotification, UndeliveredNotifications};
+
+#[derive(Clone, Debug)]
+pub struct SqsUndelivered {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsUndelivered {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, queue_url: &str) -> Self {
+        Self {
+            client: aws_sdk_sqs::Client::new(sdk),
+            queue_url: queue_url.to_string(),
+        }
+    }
+}
+
+impl UndeliveredNotifications for SqsUndelivered {
+    async fn park(&self, notification: &UndeliveredNotification) -> Result<(), BackendError> {
+        let body = serde_json::to_string(notification).map_err(|e| BackendError {
+            service: "SQS",
+            operation: "SendMessage",
+            message: format!("cannot encode the notification: {e}"),
+            retryable: false,
+        })?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| super::backend_error("SQS", "SendMessage", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! The notifier on a local stack: its own event source mapping on the
+//! incidents table's stream (a checkpoint apart from the publisher's), the
+//! undelivered-notifications queue from the template, and the real
+//! notifier handler. The destinations' side (Slack, Teams, webhooks) is
+//! the harness's receiver ([`crate::receiver`]).
+
+use klaxon::app::notifier::{Notifier, NotifyReport};
+use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon::aws::incident_manager::IncidentManager;
+use klaxon::aws::ses::SesEmail;
+use klaxon::aws::undelivered::SqsUndelivered;
+use klaxon::ports::{Endpoints, Secrets, SystemClock, UndeliveredNotification};
+use klaxon::runtime::NotifierSettings;
+
+use crate::{HarnessError, Local, ids, streams};
+
+/// The notifier's wiring on a stack, as the template configures it.
+pub struct NotifierSide {
+    pub settings: NotifierSettings,
+    pub stream: streams::StreamMapping,
+    pub batch: usize,
+    pub undelivered: SqsUndelivered,
+    pub mirror: IncidentManager,
+    pub email: SesEmail,
+}
+
+impl NotifierSide {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        klaxon_sdk: &aws_config::SdkConfig,
+        stack: &crate::Stack,
+    ) -> Result<Self, HarnessError> {
+        let env = stack.function_env(ids::NOTIFIER)?;
+        let settings = NotifierSettings::from_lookup(|k| env.get(k).cloned())
+            .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::NOTIFIER)))?;
+        let (stream_arn, batch) = stack.stream_source(ids::NOTIFIER, "IncidentChanges")?;
+        Ok(Self {
+            stream: streams::StreamMapping::new(sdk, &stream_arn),
+            batch,
+            undelivered: SqsUndelivered::from_sdk(klaxon_sdk, &settings.undelivered_queue_url),
+            mirror: IncidentManager::from_sdk(klaxon_sdk),
+            email: SesEmail::from_sdk(
+                klaxon_sdk,
+                settings
+                    .email_from
+                    .clone()
+                    .unwrap_or_else(|| crate::LOCAL_EMAIL_FROM.to_string()),
+            ),
+            settings,
+        })
+    }
+}
+
+/// What handing the stream's new records to the notifier came to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyRound {
+    pub delivered: usize,
+    pub failed: usize,
+    /// The record the notifier asked to retry from, and why.
+    pub failed_at: Option<(String, String)>,
+}
+
+type LocalNotifier<'a, E, S> = Notifier<
+    'a,
+    DynamoStore,
+    DynamoConfig,
+    E,
+    S,
+    SesEmail,
+    IncidentManager,
+    SqsUndelivered,
+    SystemClock,
+>;
+
+impl Local {
+    /// The notifier on this stack, delivering through `endpoints` with
+    /// secrets from `secrets`, Slack's Web API at `slack_api`.
+    pub fn notifier<'a, E: Endpoints, S: Secrets>(
+        &'a self,
+        endpoints: &'a E,
+        secrets: &'a S,
+        slack_api: &'a str,
+    ) -> LocalNotifier<'a, E, S> {
+        Notifier {
+            incidents: &self.store,
+            config: &self.config,
+            endpoints,
+            secrets,
+            email: &self.notify.email,
+            mirror: &self.notify.mirror,
+            undelivered: &self.notify.undelivered,
+            clock: &SystemClock,
+            slack_api,
+        }
+    }
+
+    /// What the notifier's event source mapping does with the records
+    /// written since its checkpoint (see [`Local::publish_events`]).
+    pub async fn notify_events<E: Endpoints, S: Secrets>(
+        &self,
+        endpoints: &E,
+        secrets: &S,
+        slack_api: &str,
+    ) -> Result<NotifyRound, HarnessError> {
+        let notifier = self.notifier(endpoints, secrets, slack_api);
+        let mut round = NotifyRound::default();
+        loop {
+            let (event, sequences) = self.notify.stream.next_batch(self.notify.batch).await?;
+            let Some(last) = sequences.last() else {
+                return Ok(round);
+            };
+            let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
+                .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
+            let report: NotifyReport = notifier.handle(&stream::records(&event)).await;
+            round.delivered += report.delivered;
+            round.failed += report.failed;
+            let failed = report
+                .response()
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone());
+            match failed {
+                None => self.notify.stream.commit(last),
+                Some(failed) => {
+                    let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
+                    if at > 0 {
+                        self.notify.stream.commit(&sequences[at - 1]);
+                    }
+                    round.failed_at = report.failed_at;
+                    return Ok(round);
+                }
+            }
+        }
+    }
+
+    /// The messages in the undelivered-notifications queue (left there).
+    pub async fn undelivered(&self) -> Result<Vec<UndeliveredNotification>, HarnessError> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.notify.settings.undelivered_queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| {
+                HarnessError::Aws(format!(
+                    "ReceiveMessage: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        out.messages
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                serde_json::from_str(m.body().unwrap_or_default())
+                    .map_err(|e| HarnessError::Emulator(format!("undelivered message: {e}")))
+            })
+            .collect()
+    }
+}
