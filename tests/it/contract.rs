@@ -102,3 +102,274 @@ mod outbound {
         .await;
     }
 }
+
+/// The HTTP adapter against the harness's receiver (a local server): the
+/// endpoints contract, then what only a real server shows.
+mod endpoints {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use jiff::{SignedDuration, Timestamp};
+    use klaxon::core::events::DetailType;
+    use klaxon::core::notify::webhook;
+    use klaxon::http::HttpEndpoints;
+    use klaxon::ports::{Clock, Endpoints, HttpRequest, RetryPolicy};
+    use klaxon::testing::ManualClock;
+    use klaxon::testing::contract::endpoints::{self as case, Script, Scripted};
+    use klaxon::testing::contract::unique;
+    use klaxon::testing::events::sample_bus_event;
+    use klaxon_local::receiver::{Answer, Receiver};
+
+    struct Receiving(Receiver);
+
+    impl Receiving {
+        fn path<'a>(&self, url: &'a str) -> &'a str {
+            let base = self.0.url("");
+            url.strip_prefix(base.as_str()).unwrap_or(url)
+        }
+    }
+
+    fn answer(s: Scripted) -> Answer {
+        match s {
+            Scripted::Status(status, body) => Answer::Status {
+                status,
+                body,
+                retry_after: None,
+            },
+            Scripted::RetryAfter(status, seconds) => Answer::retry_after(status, seconds),
+        }
+    }
+
+    impl Script for Receiving {
+        fn url(&self, path: &str) -> String {
+            self.0.url(path)
+        }
+
+        fn script(&self, url: &str, answers: Vec<Scripted>, then: Scripted) {
+            let path = self.path(url);
+            self.0.script(path, answers.into_iter().map(answer));
+            self.0.always(path, answer(then));
+        }
+
+        async fn received(&self, url: &str) -> Vec<Vec<u8>> {
+            self.0
+                .requests_to(self.path(url))
+                .into_iter()
+                .map(|r| r.body)
+                .collect()
+        }
+    }
+
+    const ATTEMPTS: u32 = 3;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: ATTEMPTS,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The adapter, waiting by moving a clock (nothing sleeps), and a
+    /// receiver.
+    async fn setup(
+        policy: RetryPolicy,
+    ) -> (HttpEndpoints<ManualClock>, Arc<ManualClock>, Receiving) {
+        let clock = Arc::new(ManualClock::at(Timestamp::UNIX_EPOCH));
+        let endpoints = HttpEndpoints::with_sleep(policy, Arc::clone(&clock)).unwrap();
+        (
+            endpoints,
+            clock,
+            Receiving(Receiver::start().await.unwrap()),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_server_error_then_success_delivers_on_the_second_attempt() {
+        let (e, _, r) = setup(policy()).await;
+        case::a_server_error_then_success_delivers_on_the_second_attempt(&e, &r, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn a_not_found_is_refused_without_a_retry() {
+        let (e, _, r) = setup(policy()).await;
+        case::a_not_found_is_refused_without_a_retry(&e, &r, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn a_throttled_request_is_retried() {
+        let (e, _, r) = setup(policy()).await;
+        case::a_throttled_request_is_retried(&e, &r, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_always_unavailable_gets_every_attempt() {
+        let (e, _, r) = setup(policy()).await;
+        case::an_endpoint_always_unavailable_gets_every_attempt(&e, &r, &unique(), ATTEMPTS).await;
+    }
+
+    #[tokio::test]
+    async fn an_accepted_answer_returns_its_body() {
+        let (e, _, r) = setup(policy()).await;
+        case::an_accepted_answer_returns_its_body(&e, &r, &unique()).await;
+    }
+
+    fn post(r: &Receiving, path: &str) -> HttpRequest {
+        HttpRequest {
+            url: r.url(path),
+            headers: vec![],
+            body: b"{}".to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_is_waited_but_never_longer_than_the_maximum_delay() {
+        let (e, clock, r) = setup(policy()).await;
+        r.0.script("/short", [Answer::retry_after(429, 1)]);
+        e.post(&post(&r, "/short")).await.unwrap();
+        assert!(
+            clock.now() >= Timestamp::UNIX_EPOCH + SignedDuration::from_secs(1),
+            "waited at least the second asked: {}",
+            clock.now()
+        );
+        let before = clock.now();
+        r.0.script("/long", [Answer::retry_after(503, 3600)]);
+        e.post(&post(&r, "/long")).await.unwrap();
+        assert_eq!(
+            clock.now().duration_since(before),
+            SignedDuration::from_secs(2),
+            "capped"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_slower_than_the_timeout_is_retried_then_reported_as_timed_out() {
+        let quick = RetryPolicy {
+            max_attempts: 2,
+            timeout: Duration::from_millis(300),
+            ..policy()
+        };
+        let (e, _, r) = setup(quick).await;
+        r.0.always("/slow", Answer::Hang(Duration::from_secs(30)));
+        let failure = e.post(&post(&r, "/slow")).await.unwrap_err();
+        assert_eq!(failure.error, "timed out after 300ms");
+        assert_eq!((failure.attempts, failure.retryable), (2, true));
+        assert_eq!(failure.status, None);
+    }
+
+    #[tokio::test]
+    async fn a_signed_webhook_verifies_at_the_receiver_with_its_headers_and_json_type() {
+        let (e, _, r) = setup(policy()).await;
+        r.0.verify_signatures(b"whsec-contract");
+        let event = sample_bus_event(DetailType::IncidentResolved);
+        let (body, headers) =
+            webhook::signed(&event, b"whsec-contract", Timestamp::now().as_second());
+        let request = HttpRequest {
+            url: r.url("/hooks/signed"),
+            headers,
+            body,
+        };
+        e.post(&request).await.unwrap();
+        let received = r.0.requests_to("/hooks/signed");
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].verified, Some(true));
+        assert_eq!(received[0].header("content-type"), Some("application/json"));
+        assert_eq!(
+            received[0].header(webhook::EVENT_ID_HEADER),
+            Some(event.detail.event_id.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn slack_answers_a_post_with_its_ts_and_refuses_a_wrong_token_in_the_body() {
+        let (e, _, r) = setup(policy()).await;
+        r.0.slack_token("xoxb-contract");
+        let call = |token: &str| HttpRequest {
+            url: r.url("/api/chat.postMessage"),
+            headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+            body: br#"{"channel":"C1","text":"SEV2 opened"}"#.to_vec(),
+        };
+        let posted = e.post(&call("xoxb-contract")).await.unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
+        assert_eq!(answer["ok"], true);
+        assert!(answer["ts"].is_string());
+        let refused = e.post(&call("xoxb-wrong")).await.unwrap();
+        assert!(refused.body.contains("invalid_auth"), "{}", refused.body);
+        assert_eq!(r.0.slack_messages("C1").len(), 1);
+    }
+}
+
+/// The secrets adapter against SSM and Secrets Manager in the emulator.
+mod secrets {
+    use aws_sdk_ssm::types::ParameterType;
+    use klaxon::aws::secrets::AwsSecrets;
+    use klaxon::core::secrets::SecretRef;
+    use klaxon::testing::contract::secrets::{self as case, Seed};
+    use klaxon::testing::contract::unique;
+
+    struct Emulated {
+        ssm: aws_sdk_ssm::Client,
+        secrets_manager: aws_sdk_secretsmanager::Client,
+    }
+
+    impl Seed for Emulated {
+        async fn put(&self, secret: &SecretRef, value: &str) {
+            match secret {
+                SecretRef::Ssm(name) => {
+                    self.ssm
+                        .put_parameter()
+                        .name(name)
+                        .value(value)
+                        .r#type(ParameterType::SecureString)
+                        .overwrite(true)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                SecretRef::SecretsManager(name) => {
+                    self.secrets_manager
+                        .create_secret()
+                        .name(name)
+                        .secret_string(value)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+
+    async fn adapter() -> (AwsSecrets, Emulated) {
+        let sdk = klaxon::aws::sdk_config().await;
+        let seed = Emulated {
+            ssm: aws_sdk_ssm::Client::new(&sdk),
+            secrets_manager: aws_sdk_secretsmanager::Client::new(&sdk),
+        };
+        (AwsSecrets::from_sdk(&sdk), seed)
+    }
+
+    #[tokio::test]
+    async fn a_secure_string_parameter_is_read_decrypted() {
+        let (s, p) = adapter().await;
+        case::a_secure_string_parameter_is_read_decrypted(&s, &p, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn a_secrets_manager_string_is_read() {
+        let (s, p) = adapter().await;
+        case::a_secrets_manager_string_is_read(&s, &p, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn a_missing_secret_is_missing() {
+        let (s, _) = adapter().await;
+        case::a_missing_secret_is_missing(&s, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn an_existing_secret_exists() {
+        let (s, p) = adapter().await;
+        case::an_existing_secret_exists(&s, &p, &unique()).await;
+    }
+}

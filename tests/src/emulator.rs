@@ -48,7 +48,7 @@ impl Emulator {
         })?;
         Ok(Self {
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
         })
     }
 

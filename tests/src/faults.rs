@@ -144,7 +144,7 @@ impl FaultProxy {
             .map_err(|e| HarnessError::Emulator(format!("fault proxy: {e}")))?;
         let state = Arc::new(Mutex::new(State::default()));
         let upstream = upstream.trim_end_matches('/').to_string();
-        let http = reqwest::Client::new();
+        let http = crate::http_client();
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
             loop {

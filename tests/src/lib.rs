@@ -8,6 +8,7 @@ pub mod events;
 pub mod faults;
 pub mod notify;
 pub mod phone;
+pub mod receiver;
 pub mod stack;
 pub mod storm;
 pub mod streams;
@@ -60,6 +61,14 @@ pub mod ids {
     pub const CONFIG_TABLE: &str = "ConfigTable";
     pub const STATE_MACHINE: &str = "EscalationStateMachine";
     pub const ALARM_RULE_EVENT: &str = "AlarmStateChange";
+}
+
+/// A plain HTTP client for the harness. When a test build also enables
+/// klaxon-shared's `http` feature, reqwest has rustls without a built-in
+/// crypto provider: ring is installed first, as `klaxon::http` does.
+pub fn http_client() -> reqwest::Client {
+    let _already = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 #[derive(Debug, thiserror::Error)]
