@@ -11,6 +11,7 @@ pub mod publisher;
 pub mod reply;
 pub mod self_test;
 pub mod sns;
+pub mod status_page;
 pub mod voice;
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod ses;
 pub mod sfn;
 pub mod sns;
+#[cfg(feature = "status-page")]
+pub mod status_page;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 

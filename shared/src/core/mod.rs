@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod self_test;
 pub mod sms;
+pub mod status_page;
 pub mod status_update;
 pub mod time;
 pub mod voice;

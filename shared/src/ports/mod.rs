@@ -20,6 +20,7 @@ pub mod paging;
 pub mod rate_limits;
 mod secrets;
 mod self_test;
+mod status_page;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
@@ -39,6 +40,10 @@ pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
 pub use rate_limits::{Allowance, Limit, RateLimits};
 pub use secrets::{SecretError, Secrets};
 pub use self_test::{AlarmDelivery, Metrics};
+pub use status_page::{
+    CACHE_CONTROL, FEED_CONTENT_TYPE, FEED_KEY, PAGE_CONTENT_TYPE, PAGE_KEY, RenderedPage,
+    StatusPages,
+};
 
 /// A failure talking to a backing service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

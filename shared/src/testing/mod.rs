@@ -7,6 +7,7 @@ pub mod contract;
 pub mod events;
 pub mod incident_manager;
 mod outbound;
+pub mod status_page;
 mod store;
 mod world;
 
@@ -17,6 +18,7 @@ pub use outbound::{
     FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
     SentSms, StaticConfig,
 };
+pub use status_page::{FakeStatusPages, StoredObject};
 pub use store::{MemoryStore, Op, State};
 pub use world::{AIKO, BEN, CONFIG, World, alarm_event, at, start};
 
