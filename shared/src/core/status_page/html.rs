@@ -57,6 +57,7 @@ ul{list-style:none;margin:0;padding:0}\
 .status{font-weight:600;text-transform:capitalize}\
 .message{margin:.15rem 0 0;white-space:pre-line;overflow-wrap:anywhere}\
 .none{color:#59636e}\
+time{white-space:nowrap}\
 footer{color:#59636e;font-size:.875rem;margin:2rem 0 1rem}\
 ";
 
