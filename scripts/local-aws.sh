@@ -2,7 +2,8 @@
 # Local AWS emulator for Klaxon: a project-local venv with pinned tools and a
 # moto server with Step Functions execution enabled.
 #
-#   scripts/local-aws.sh setup    create .venv and install the pinned tools
+#   scripts/local-aws.sh setup    create .venv and install the pinned tools, and
+#                                 Debian's chromium (the status page browser test)
 #   scripts/local-aws.sh start    setup, then start (or reuse) moto on
 #                                 127.0.0.1:${KLAXON_MOTO_PORT:-4566}; writes .klaxon/env
 #   scripts/local-aws.sh stop     stop the moto started by `start`
@@ -11,7 +12,8 @@
 # After `start`:  source .klaxon/env
 #
 # Everything is idempotent. Needs only python3 (3.11) with venv/pip, plus
-# access to the Python package registry the first time.
+# access to the Python package registry the first time (and, without
+# /usr/bin/chromium, apt-get and Debian's package registry).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,7 +50,24 @@ pick_python() {
 
 pins_text() { printf '%s\n' "${PINS[@]}"; }
 
+# The status page test renders the page in headless Chromium, from Debian's
+# packages. Installed once; as root, or through sudo when there is one.
+setup_chromium() {
+  [[ -x /usr/bin/chromium ]] && return 0
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || die "/usr/bin/chromium is missing and installing it needs root: apt-get install chromium"
+    sudo=(sudo)
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "/usr/bin/chromium is missing and there is no apt-get: install Chromium at /usr/bin/chromium"
+  log "installing chromium (Debian package) for the status page test"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  [[ -x /usr/bin/chromium ]] || die "apt-get installed chromium but /usr/bin/chromium is missing"
+}
+
 cmd_setup() {
+  setup_chromium
   if [[ ! -x "$VENV/bin/python" ]]; then
     local py
     py="$(pick_python)"

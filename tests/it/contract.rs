@@ -101,6 +101,69 @@ mod outbound {
         })
         .await;
     }
+
+    /// The status page's S3 adapter, on a new bucket under a key prefix,
+    /// read back with `GetObject`.
+    mod status_page {
+        use klaxon::aws::status_page::{S3StatusPages, client};
+        use klaxon::testing::StoredObject;
+        use klaxon::testing::contract::{status_page as case, unique};
+
+        /// An object read back, or none.
+        type Read = std::pin::Pin<Box<dyn Future<Output = Option<StoredObject>>>>;
+
+        /// A new bucket and the adapter writing under `status/` in it, with a
+        /// reader of the objects it wrote.
+        async fn site() -> (S3StatusPages, impl Fn(&'static str) -> Read) {
+            assert!(
+                std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+                "AWS_ENDPOINT_URL must name the emulator (scripts/local-aws.sh start)"
+            );
+            let sdk = klaxon::aws::sdk_config().await;
+            let s3 = client(&sdk);
+            let bucket = format!("klaxon-status-{}", unique());
+            s3.create_bucket()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("create the bucket");
+            let pages = S3StatusPages::new(s3.clone(), bucket.clone(), Some("status"));
+            let keys = pages.clone();
+            let read = move |name: &'static str| {
+                let (s3, bucket, key) = (s3.clone(), bucket.clone(), keys.key(name));
+                Box::pin(async move {
+                    let out = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+                    let content_type = out.content_type().unwrap_or_default().to_string();
+                    let cache_control = out.cache_control().unwrap_or_default().to_string();
+                    let bytes = out.body.collect().await.ok()?.into_bytes();
+                    Some(StoredObject {
+                        body: String::from_utf8(bytes.to_vec()).ok()?,
+                        content_type,
+                        cache_control,
+                    })
+                }) as Read
+            };
+            (pages, read)
+        }
+
+        #[tokio::test]
+        async fn a_publish_serves_the_page_and_the_feed_with_their_headers() {
+            let (pages, read) = site().await;
+            assert!(pages.key("index.html").starts_with("status/"));
+            case::a_publish_serves_the_page_and_the_feed_with_their_headers(
+                &pages,
+                &unique(),
+                read,
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        async fn a_later_publish_replaces_the_page_and_the_feed() {
+            let (pages, read) = site().await;
+            case::a_later_publish_replaces_the_page_and_the_feed(&pages, &unique(), read).await;
+        }
+    }
 }
 
 /// The HTTP adapter against the harness's receiver (a local server): the

@@ -17,6 +17,7 @@ mod replies;
 mod routing;
 mod rule_pattern;
 mod self_test;
+mod status_page;
 mod storm;
 mod template;
 mod voice;

@@ -13,6 +13,7 @@ pub mod reply;
 pub mod secrets;
 pub mod self_test;
 pub mod sns;
+pub mod status_page;
 pub mod voice;
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub mod sfn;
 pub mod sns;
 #[cfg(feature = "notifier")]
 pub mod undelivered;
+#[cfg(feature = "status-page")]
+pub mod status_page;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 

@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod self_test;
 pub mod signature;
 pub mod sms;
+pub mod status_page;
 pub mod status_update;
 pub mod time;
 pub mod voice;

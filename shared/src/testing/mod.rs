@@ -8,6 +8,7 @@ mod deliveries;
 pub mod events;
 pub mod incident_manager;
 mod outbound;
+pub mod status_page;
 mod store;
 mod world;
 
@@ -19,6 +20,7 @@ pub use outbound::{
     FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
     SentSms, StaticConfig,
 };
+pub use status_page::{FakeStatusPages, StoredObject};
 pub use store::{MemoryStore, Op, State};
 pub use world::{AIKO, BEN, CONFIG, World, alarm_event, at, start};
 

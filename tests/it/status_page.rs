@@ -1,0 +1,247 @@
+//! The status page in a real browser: Debian's Chromium, headless, at a
+//! phone's size (390 × 844), reads the rendered page from a file and shows
+//! what a visitor sees. `scripts/local-aws.sh setup` installs Chromium;
+//! without it these tests fail, they never skip.
+//!
+//! The README's screenshot comes from the same page:
+//! `cargo test -p klaxon-tests --test it status_page::regenerate_the_readme_screenshot -- --ignored`
+//! writes `docs/status-page.png`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jiff::Timestamp;
+use klaxon::core::classify::Severity;
+use klaxon::core::incident::{Channel, Incident, Status, TimelineEntry, TimelineEvent};
+use klaxon::core::status_page::{StatusPage, html};
+use klaxon::core::status_update::UpdateStatus;
+use klaxon::testing::contract::{incident, unique};
+use klaxon_local::template::repo_root;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const PHONE: &str = "+819012345678";
+
+fn at(s: &str) -> Timestamp {
+    s.parse().expect("a fixed time")
+}
+
+fn update(when: &str, status: UpdateStatus, message: &str) -> TimelineEntry {
+    TimelineEntry::new(
+        at(when),
+        format!("update-{when}"),
+        TimelineEvent::StatusUpdate {
+            status,
+            message: message.into(),
+            by: "Aiko Tanaka".into(),
+        },
+    )
+}
+
+fn of(service: &str, name: &str, severity: Severity, opened: &str) -> Incident {
+    let mut i = incident("5ac3f1e0", name, at(opened));
+    i.service = service.into();
+    i.severity = severity;
+    i.title = format!("{service}-api-5xx");
+    i
+}
+
+/// A realistic page: checkout in a major outage with two status updates
+/// (and a page to a phone on its timeline, which must not show), search
+/// operational, payments operational after an incident resolved yesterday.
+fn realistic_page() -> StatusPage {
+    let outage = of("checkout", "OUT", Severity::Sev1, "2026-12-01T09:02:00Z");
+    let outage_timeline = vec![
+        TimelineEntry::new(
+            at("2026-12-01T09:02:30Z"),
+            "paged",
+            TimelineEvent::Paged {
+                step: 0,
+                pass: 1,
+                level: 1,
+                person: "aiko".into(),
+                channel: Channel::Sms,
+                to: PHONE.into(),
+                message_id: "m-1".into(),
+            },
+        ),
+        update(
+            "2026-12-01T09:10:00Z",
+            UpdateStatus::Investigating,
+            "Some customers cannot complete checkout. We are investigating.",
+        ),
+        update(
+            "2026-12-01T09:41:00Z",
+            UpdateStatus::Identified,
+            "A configuration change broke card payments. We are rolling it back.",
+        ),
+    ];
+    let mut past = of("payments", "PST", Severity::Sev2, "2026-11-30T14:20:00Z");
+    past.status = Status::Resolved;
+    past.resolved_at = Some(at("2026-11-30T15:05:00Z"));
+    let past_timeline = vec![
+        update(
+            "2026-11-30T14:30:00Z",
+            UpdateStatus::Monitoring,
+            "Refunds are delayed; a fix is deployed and we are watching it.",
+        ),
+        update(
+            "2026-11-30T15:05:00Z",
+            UpdateStatus::Resolved,
+            "Refunds are processed normally again.",
+        ),
+    ];
+    let services = [
+        ("checkout", "Checkout"),
+        ("search", "Search"),
+        ("payments", "Payments"),
+    ]
+    .map(|(id, name)| (id.to_string(), name.to_string()));
+    StatusPage::build(
+        "Acme status",
+        &services,
+        &[(outage, outage_timeline), (past, past_timeline)],
+        at("2026-12-01T10:00:00Z"),
+    )
+}
+
+/// A fresh directory under the system's temporary directory.
+fn fresh_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("klaxon-status-{what}-{}", unique()));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    dir
+}
+
+/// The page written as `index.html` in a fresh directory.
+fn written(page: &StatusPage) -> PathBuf {
+    let path = fresh_dir("site").join("index.html");
+    std::fs::write(&path, html::render(page)).expect("write the page");
+    path
+}
+
+/// Runs headless Chromium at a phone's size on `page` with `args`; its
+/// standard output.
+fn chromium(page: &Path, args: &[&str]) -> String {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: the status page test needs Debian's chromium; \
+         run `scripts/local-aws.sh setup` (or `apt-get install chromium`)"
+    );
+    let profile = fresh_dir("profile");
+    let out = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=390,844",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success(),
+        "chromium failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The text of the body of a DOM as Chromium serialized it, as a visitor
+/// reads it (tags dropped, entities decoded, whitespace collapsed).
+fn visible_text(dom: &str) -> String {
+    let body = dom.split_once("<body>").map_or(dom, |(_, b)| b);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The width and height of a PNG, from its header.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
+}
+
+#[test]
+fn a_visitor_on_a_phone_sees_each_services_state_and_the_updates_newest_first() {
+    let page = written(&realistic_page());
+
+    let text = visible_text(&chromium(&page, &["--dump-dom"]));
+
+    assert!(text.starts_with("Acme status Major outage"), "{text}");
+    assert!(
+        text.contains("Checkout Major outage Search Operational Payments Operational"),
+        "{text}"
+    );
+    let identified = text
+        .find("identified · 2026-12-01 09:41 UTC A configuration change broke card payments.")
+        .unwrap_or_else(|| panic!("the latest update: {text}"));
+    let investigating = text
+        .find("investigating · 2026-12-01 09:10 UTC Some customers cannot complete checkout.")
+        .unwrap_or_else(|| panic!("the first update: {text}"));
+    assert!(identified < investigating, "newest first: {text}");
+    let past = text.find("Past 7 days").unwrap_or(usize::MAX);
+    let refunds = text.find("Refunds are processed normally again.");
+    assert!(refunds.is_some_and(|r| r > past), "{text}");
+    assert!(text.contains("Updated at 2026-12-01 10:00 UTC"), "{text}");
+    for private in [PHONE, "aiko", "Aiko Tanaka", "arn:aws"] {
+        assert!(!text.contains(private), "{private} is visible: {text}");
+    }
+}
+
+#[test]
+fn the_page_makes_a_phone_sized_screenshot() {
+    let page = written(&realistic_page());
+    let shot = fresh_dir("shot").join("status-page.png");
+
+    chromium(&page, &[&format!("--screenshot={}", shot.display())]);
+
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert_eq!(png_size(&png), (390, 844));
+}
+
+/// Writes `docs/status-page.png` for the README (a phone at 2× density).
+#[test]
+#[ignore = "writes docs/status-page.png; run it to refresh the README's screenshot"]
+fn regenerate_the_readme_screenshot() {
+    let page = written(&realistic_page());
+    let target = repo_root().join("docs").join("status-page.png");
+    std::fs::create_dir_all(target.parent().expect("docs/")).expect("create docs/");
+
+    chromium(
+        &page,
+        &[
+            "--force-device-scale-factor=2",
+            &format!("--screenshot={}", target.display()),
+        ],
+    );
+
+    let png = std::fs::read(&target).expect("chromium wrote the screenshot");
+    assert_eq!(png_size(&png), (780, 1688));
+}
