@@ -11,6 +11,7 @@ mod faults;
 mod formats;
 mod intake;
 mod integrations;
+mod notifications;
 mod oncall;
 mod operations;
 mod replies;

@@ -15,10 +15,10 @@ pub mod secrets;
 pub mod ses;
 pub mod sfn;
 pub mod sns;
-#[cfg(feature = "notifier")]
-pub mod undelivered;
 #[cfg(feature = "status-page")]
 pub mod status_page;
+#[cfg(feature = "notifier")]
+pub mod undelivered;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 

@@ -375,6 +375,10 @@ impl OncallConfig {
     }
 
     /// The services on the status page, with their display names, in order.
+    pub fn status_page_title(&self) -> Option<&str> {
+        self.raw.status_page.as_ref().map(|p| p.title.as_str())
+    }
+
     pub fn status_page_services(&self) -> Vec<(String, String)> {
         let Some(page) = &self.raw.status_page else {
             return Vec::new();

@@ -20,8 +20,8 @@ pub mod paging;
 pub mod rate_limits;
 mod secrets;
 mod self_test;
-mod undelivered;
 mod status_page;
+mod undelivered;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
@@ -41,11 +41,11 @@ pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
 pub use rate_limits::{Allowance, Limit, RateLimits};
 pub use secrets::{SecretError, Secrets};
 pub use self_test::{AlarmDelivery, Metrics};
-pub use undelivered::{UndeliveredNotification, UndeliveredNotifications};
 pub use status_page::{
     CACHE_CONTROL, FEED_CONTENT_TYPE, FEED_KEY, PAGE_CONTENT_TYPE, PAGE_KEY, RenderedPage,
     StatusPages,
 };
+pub use undelivered::{UndeliveredNotification, UndeliveredNotifications};
 
 /// A failure talking to a backing service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
