@@ -39,7 +39,13 @@ pub enum ConfigCommand {
 
 pub async fn run(stack: &StackArgs, cmd: ConfigCommand) -> Result<(), Failure> {
     match cmd {
-        ConfigCommand::Validate { path, json } => validate(&path, json).map(|_| ()),
+        ConfigCommand::Validate { path, json } => {
+            let (config, _) = validate(&path, json)?;
+            if stack.named() {
+                check_secrets(&config, json).await?;
+            }
+            Ok(())
+        }
         ConfigCommand::Apply { path, json } => {
             let (config, document) = validate(&path, false)?;
             let store = store(stack).await;
@@ -183,6 +189,32 @@ fn validate(path: &Path, json: bool) -> Result<(OncallConfig, String), Failure> 
                 code: 1,
             })
         }
+    }
+}
+
+/// Every secret the notifications name, checked to exist in the account
+/// the AWS configuration reaches (without reading its value).
+async fn check_secrets(config: &OncallConfig, json: bool) -> Result<(), Failure> {
+    let sdk = klaxon::aws::sdk_config().await;
+    let secrets = klaxon::aws::secrets::AwsSecrets::from_sdk(&sdk);
+    let (checked, problems) = klaxon_cli::validation::secret_problems(config, &secrets).await;
+    if json {
+        print_json(&json!({"secrets_checked": checked, "secret_problems": problems}));
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        if problems.is_empty() && checked > 0 {
+            say!("{checked} secret(s) named by notifications exist");
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            message: format!("{} secret(s) cannot be found or read", problems.len()),
+            code: 1,
+        })
     }
 }
 

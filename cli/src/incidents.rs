@@ -214,7 +214,7 @@ async fn end_calls(
     sdk: &aws_config::SdkConfig,
     incident: &Incident,
 ) {
-    let names = klaxon_cli::names::StackNames::new(&target.stack);
+    let names = klaxon_cli::names::StackNames::new(target.name());
     let lambda = aws_sdk_lambda::Client::new(sdk);
     let voice = match klaxon_cli::test_notify::stack_settings(&lambda, &names).await {
         Ok(settings) => settings.and_then(|s| s.voice),

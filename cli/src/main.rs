@@ -47,8 +47,10 @@ struct Cli {
 pub struct StackArgs {
     /// Stack name; tables are `<stack>-incidents` and `<stack>-config`, the
     /// state machine `<stack>-escalation`, queues `<stack>-failed-events` etc.
-    #[arg(long, global = true, env = "KLAXON_STACK", default_value = "klaxon")]
-    stack: String,
+    /// Default: klaxon. With `config validate`, naming the stack also checks
+    /// that every secret the configuration names exists in this account.
+    #[arg(long, global = true, env = "KLAXON_STACK")]
+    stack: Option<String>,
     /// Incidents table (overrides --stack).
     #[arg(long, global = true, env = "KLAXON_INCIDENTS_TABLE")]
     incidents_table: Option<String>,
@@ -62,16 +64,26 @@ pub struct StackArgs {
 }
 
 impl StackArgs {
+    /// The stack's name (`klaxon` unless given).
+    pub fn name(&self) -> &str {
+        self.stack.as_deref().unwrap_or("klaxon")
+    }
+
+    /// Whether the stack was named (`--stack` or `KLAXON_STACK`).
+    pub fn named(&self) -> bool {
+        self.stack.is_some()
+    }
+
     pub fn incidents(&self) -> String {
         self.incidents_table
             .clone()
-            .unwrap_or_else(|| format!("{}-incidents", self.stack))
+            .unwrap_or_else(|| format!("{}-incidents", self.name()))
     }
 
     pub fn config(&self) -> String {
         self.config_table
             .clone()
-            .unwrap_or_else(|| format!("{}-config", self.stack))
+            .unwrap_or_else(|| format!("{}-config", self.name()))
     }
 }
 

@@ -89,7 +89,7 @@ fn names(stack: &StackArgs) -> StackNames {
     StackNames {
         incidents_table: stack.incidents(),
         config_table: stack.config(),
-        ..StackNames::new(&stack.stack)
+        ..StackNames::new(stack.name())
     }
 }
 
@@ -221,7 +221,7 @@ pub async fn test_notify(stack: &StackArgs, args: TestNotifyArgs) -> Result<(), 
     .ok_or_else(|| Failure {
         message: format!(
             "{}-escalator does not exist: test-notify sends through a deployed stack's senders",
-            stack.stack
+            stack.name()
         ),
         code: 1,
     })?;

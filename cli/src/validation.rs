@@ -23,6 +23,30 @@ pub fn validate_document(text: &str) -> Result<OncallConfig, ConfigError> {
     validate_raw(RawConfig::from_yaml(text)?)
 }
 
+/// What `klaxon config validate --stack` finds wrong with the secrets the
+/// notifications name: each that does not exist (or cannot be looked up),
+/// as `notifications.<id>.<field>: <why>`, checked without reading a
+/// value; and how many were checked.
+pub async fn secret_problems(
+    config: &OncallConfig,
+    secrets: &impl klaxon::ports::Secrets,
+) -> (usize, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (id, spec) in &config.raw.notifications {
+        for (field, secret) in spec.secrets() {
+            checked += 1;
+            let problem = match secrets.exists(secret).await {
+                Ok(true) => continue,
+                Ok(false) => format!("{secret} does not exist"),
+                Err(e) => e.to_string(),
+            };
+            problems.push(format!("notifications.{id}.{field}: {problem}"));
+        }
+    }
+    (checked, problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +81,31 @@ routing:
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
         assert!(paths.contains(&"people.ben"), "{issues:?}");
         assert!(paths.contains(&"people.aiko.phone"), "{issues:?}");
+    }
+
+    #[tokio::test]
+    async fn every_named_secret_that_is_missing_or_unreadable_is_a_problem_naming_its_field() {
+        let config = validate_document(&format!(
+            "{}\nnotifications:\n  s: {{type: slack, channel: C0A, token: \"ssm:/klaxon/token\"}}\n  w: {{type: webhook, url: \"secretsmanager:klaxon/url\", signing_key: \"secretsmanager:klaxon/key\"}}\n",
+            klaxon::testing::CONFIG
+        ))
+        .unwrap();
+        let secrets = klaxon::testing::FakeSecrets::new();
+        secrets.put("ssm:/klaxon/token", "xoxb-1");
+        secrets.put("secretsmanager:klaxon/url", "https://example.com/hook");
+        secrets.fail(klaxon::ports::SecretError::Denied {
+            secret: "secretsmanager:klaxon/url".parse().unwrap(),
+            message: "AccessDeniedException".into(),
+        });
+        let (checked, problems) = secret_problems(&config, &secrets).await;
+        assert_eq!(checked, 3);
+        assert_eq!(
+            problems,
+            [
+                "notifications.w.url: secretsmanager:klaxon/url cannot be read: AccessDeniedException",
+                "notifications.w.signing_key: secretsmanager:klaxon/key does not exist",
+            ]
+        );
+        assert_eq!(secrets.reads(), 0, "no value is read");
     }
 }

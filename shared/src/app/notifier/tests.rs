@@ -134,7 +134,7 @@ impl Given {
         let timeline = self.timeline(id).await;
         let mut handed = self.handed.lock().unwrap();
         let base = handed.len();
-        let records = timeline
+        timeline
             .into_iter()
             .filter(|e| handed.insert((e.at, e.key.clone())))
             .enumerate()
@@ -143,8 +143,7 @@ impl Given {
                 incident_id: id.to_string(),
                 entry,
             })
-            .collect();
-        records
+            .collect()
     }
 
     async fn notify_new(&self, id: &str) -> NotifyReport {
