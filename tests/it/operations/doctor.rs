@@ -26,7 +26,7 @@ fn clients(w: &World, lambda: &LambdaStandIn) -> Clients {
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 16] = [
+const ALL: [&str; 17] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -35,6 +35,7 @@ const ALL: [&str; 16] = [
     "escalation-queue",
     "escalation-dead-letters",
     "failed-events",
+    "undelivered-notifications",
     "functions",
     "sms-origination-number",
     "sms-sandbox",
@@ -129,6 +130,7 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
         "escalation-queue",
         "escalation-dead-letters",
         "failed-events",
+        "undelivered-notifications",
         "functions",
         "email-sender",
     ] {
@@ -316,6 +318,7 @@ async fn doctor_on_a_stack_that_does_not_exist_reports_what_is_missing_and_does_
         "escalation-queue",
         "escalation-dead-letters",
         "failed-events",
+        "undelivered-notifications",
         "functions",
     ] {
         assert!(found.contains(&name), "{name} not a problem: {checks:?}");
