@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Klaxon's performance budget, measured (not timed tests):
 #
+#   0. The paging path before and after: the paging functions (alarm-intake,
+#      sms-reply, escalator, voice-call) and the intake benchmark built at
+#      BENCH_BASELINE (a git revision; default 27324a6, the last commit
+#      before deliveries and the event bus; "none" to skip) in a worktree,
+#      measured as in a. to c. below, to set beside today's figures.
 #   a. Lambda package size: `cargo lambda build --release --arm64` for each
 #      function; the bootstrap binary and the zip Lambda receives
 #      (`cargo lambda build --output-format zip`, as `cargo lambda deploy`).
@@ -17,22 +22,33 @@
 #                 (config/load_validate)
 #      voice.rs   the voice-call handler's own work per event, on the
 #                 in-memory ports <= 50 us (voice/*)
+#      publish.rs the event publisher's own work per stream record, on the
+#                 in-memory ports <= 50 us (publish/*)
+#   d. On the emulator (`scripts/dev.sh latency`): the time from an alarm
+#      to its Slack message at a local receiver, and the event publisher's
+#      time per stream record (no budget: the emulator's speed, not AWS's).
 #
 # Usage (from anywhere; needs python3 for the venv, rustup and cargo):
 #   scripts/bench.sh
-#   COLDSTART_RUNS=50 scripts/bench.sh
+#   COLDSTART_RUNS=50 BENCH_BASELINE=none scripts/bench.sh
 # Prints a Markdown summary at the end; exits 1 if any budget is missed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-FUNCTIONS=(alarm-intake sms-reply escalator voice-call self-test)
-# Built in two cargo invocations, as `sam build` builds each function on its
-# own: built together, cargo would unify klaxon-shared's features, and the
-# paging functions would be compiled with the self-test's Lambda SDK.
+FUNCTIONS=(alarm-intake sms-reply escalator voice-call self-test event-publisher notifier)
+PAGING_FUNCTIONS=(alarm-intake sms-reply escalator voice-call)
+# Built in separate cargo invocations, as `sam build` builds each function
+# on its own: built together, cargo would unify klaxon-shared's features,
+# and the paging functions would be compiled with the self-test's Lambda
+# SDK or the notifier's HTTP client.
 PAGING=(-p alarm-intake -p sms-reply -p escalator -p voice-call)
 SELF_TEST=(-p self-test)
+PUBLISHER=(-p event-publisher)
+NOTIFIER=(-p notifier)
+BUILDS=(PAGING SELF_TEST PUBLISHER NOTIFIER)
+BASELINE="${BENCH_BASELINE:-27324a6}"
 RUNS="${COLDSTART_RUNS:-20}"
 JOBS="${BENCH_JOBS:-2}"
 BOOTSTRAP_BUDGET=8000000
@@ -58,9 +74,63 @@ if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep 
   rustup target add "$ARM_TARGET"
 fi
 
+# Criterion prints the id, then `time: [low estimate high]` (on the next
+# line when the id is long). Prints "<id> time: [...]" per benchmark.
+estimates() {
+  awk '
+    /^Benchmarking / { next }
+    /time:/ { line = $0; sub(/^[[:space:]]+/, "", line)
+              if ($0 ~ /^[[:space:]]/) print id "  " line; else print line; next }
+    /^[^[:space:]]/ { id = $1 }
+  ' "$1"
+}
+# The estimate of one id in such a file, e.g. "31.9 µs".
+estimate_of() { awk -v id="$2" '$1 == id { s = $0; sub(/.*\[/, "", s); split(s, a, " "); print a[3], a[4] }' "$1"; }
+# "min / median / p90 ms" from a coldstart report line.
+coldstart_spread() {
+  local line min med p90
+  line="$(grep '^coldstart ' <<<"$1")"
+  min="$(sed -E 's/.* min_ms=([0-9.]+).*/\1/' <<<"$line")"
+  med="$(sed -E 's/.* median_ms=([0-9.]+).*/\1/' <<<"$line")"
+  p90="$(sed -E 's/.* p90_ms=([0-9.]+).*/\1/' <<<"$line")"
+  echo "$min / $med / $p90 ms"
+}
+
+# ----------------------------------------------------- 0. paging, before
+declare -A BASE_BOOT BASE_CS
+if [[ "$BASELINE" != none ]]; then
+  BASE_REV="$(git rev-parse --short "$BASELINE")"
+  BASE_SRC="$ROOT/target/bench/baseline-src"
+  BASE_OUT="$ROOT/target/bench/baseline"
+  log "0. the paging path at $BASE_REV (worktree $BASE_SRC)"
+  git worktree remove --force "$BASE_SRC" >/dev/null 2>&1 || rm -rf "$BASE_SRC"
+  git worktree prune
+  git worktree add --detach "$BASE_SRC" "$BASE_REV" >/dev/null
+  mkdir -p "$BASE_OUT/bin"
+  # The same target directory: dependencies built once serve both trees.
+  (
+    cd "$BASE_SRC"
+    export CARGO_TARGET_DIR="$ROOT/target"
+    cargo lambda build --release --arm64 --locked -j "$JOBS" "${PAGING[@]}" --lambda-dir "$BASE_OUT/lambda"
+    cargo build --release --locked -j "$JOBS" "${PAGING[@]}"
+    for f in "${PAGING_FUNCTIONS[@]}"; do cp "$ROOT/target/release/$f" "$BASE_OUT/bin/$f"; done
+    cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan,testing --bench intake >"$BASE_OUT/intake.log" 2>&1 \
+      || { tail -n 40 "$BASE_OUT/intake.log" >&2; exit 1; }
+  )
+  estimates "$BASE_OUT/intake.log" >"$BASE_OUT/intake.estimates"
+  cargo build --release --locked -j "$JOBS" -p klaxon-tests --bin coldstart
+  for f in "${PAGING_FUNCTIONS[@]}"; do
+    BASE_BOOT[$f]="$(stat -c %s "$BASE_OUT/lambda/$f/bootstrap")"
+    out="$(target/release/coldstart "$BASE_OUT/bin/$f" "$RUNS")"
+    BASE_CS[$f]="$(coldstart_spread "$out")"
+    printf '%-13s at %s: bootstrap %s B, cold start %s\n' "$f" "$BASE_REV" "$(bytes "${BASE_BOOT[$f]}")" "${BASE_CS[$f]}"
+  done
+  git worktree remove --force "$BASE_SRC"
+fi
+
 # ---------------------------------------------------------------- a. sizes
 log "a. cargo lambda build --release --arm64 (${FUNCTIONS[*]})"
-for group in PAGING SELF_TEST; do
+for group in "${BUILDS[@]}"; do
   declare -n PKGS="$group"
   cargo lambda build --release --arm64 --locked -j "$JOBS" "${PKGS[@]}"
   cargo lambda build --release --arm64 --locked -j "$JOBS" "${PKGS[@]}" \
@@ -81,13 +151,13 @@ for f in "${FUNCTIONS[@]}"; do
   BOOT[$f]=$b
   ZIP[$f]=$z
   SIZE_OK[$f]=$verdict
-  printf '%-13s bootstrap %10s B (%s MB, budget 8 MB)  zip %10s B (%s MB, budget 3 MB)  %s\n' \
+  printf '%-15s bootstrap %10s B (%s MB, budget 8 MB)  zip %10s B (%s MB, budget 3 MB)  %s\n' \
     "$f" "$(bytes "$b")" "$(mb "$b")" "$(bytes "$z")" "$(mb "$z")" "$verdict"
 done
 
 # ----------------------------------------------------------- b. cold start
 log "b. cold start: native release builds + coldstart stub ($RUNS runs each)"
-for group in PAGING SELF_TEST; do
+for group in "${BUILDS[@]}"; do
   declare -n PKGS="$group"
   cargo build --release --locked -j "$JOBS" "${PKGS[@]}"
 done
@@ -95,29 +165,18 @@ cargo build --release --locked -j "$JOBS" -p klaxon-tests --bin coldstart
 for f in "${FUNCTIONS[@]}"; do
   out="$(target/release/coldstart "target/release/$f" "$RUNS")"
   printf '%s\n' "$out" | grep -v '^coldstart '
-  line="$(printf '%s\n' "$out" | grep '^coldstart ')"
-  min="$(sed -E 's/.* min_ms=([0-9.]+).*/\1/' <<<"$line")"
-  med="$(sed -E 's/.* median_ms=([0-9.]+).*/\1/' <<<"$line")"
-  p90="$(sed -E 's/.* p90_ms=([0-9.]+).*/\1/' <<<"$line")"
-  CS[$f]="$min / $med / $p90 ms"
+  CS[$f]="$(coldstart_spread "$out")"
 done
 
 # ------------------------------------------------------------- c. criterion
 : >"$LOGS/criterion.estimates"
-for bench in intake oncall config voice; do
+for bench in intake oncall config voice publish; do
   log "c. cargo bench -p klaxon-shared --features numbering-plan,testing --bench $bench"
   if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan,testing --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
     tail -n 40 "$LOGS/$bench.log" >&2
     exit 1
   fi
-  # Criterion prints the id, then `time: [low estimate high]` (on the next
-  # line when the id is long). Join them: "<id> time: [...]".
-  awk '
-    /^Benchmarking / { next }
-    /time:/ { line = $0; sub(/^[[:space:]]+/, "", line)
-              if ($0 ~ /^[[:space:]]/) print id "  " line; else print line; next }
-    /^[^[:space:]]/ { id = $1 }
-  ' "$LOGS/$bench.log" >>"$LOGS/criterion.estimates"
+  estimates "$LOGS/$bench.log" >>"$LOGS/criterion.estimates"
 done
 if [[ ! -s "$LOGS/criterion.estimates" ]]; then
   echo "bench: no criterion estimates found" >&2
@@ -143,12 +202,19 @@ BENCH_ROWS="$(awk -v intake="$INTAKE_BUDGET_NS" -v oncall="$ONCALL_BUDGET_NS" -v
     verdict = ""
     if (id ~ /^intake\/full\//) verdict = check(est, intake, "≤ 50 µs")
     if (id ~ /^voice\//) verdict = check(est, intake, "≤ 50 µs")
+    if (id ~ /^publish\//) verdict = check(est, intake, "≤ 50 µs")
     if (id == "oncall/now_three_layers") verdict = check(est, oncall, "≤ 10 µs")
     if (id == "config/load_validate") verdict = check(est, config, "≤ 50 ms")
     printf "| `%s` | %s %s | [%s %s, %s %s] | %s |\n", id, a[3], a[4], a[1], a[2], a[5], a[6], verdict
   }
   END { exit bad }
 ' "$LOGS/criterion.estimates")" || fail=1
+
+# ------------------------------------------------------ d. on the emulator
+log "d. scripts/dev.sh latency (alarm to Slack message, publisher per record)"
+scripts/dev.sh latency >"$LOGS/latency.log" 2>&1 || { tail -n 40 "$LOGS/latency.log" >&2; exit 1; }
+grep '^bench ' "$LOGS/latency.log" | tee "$LOGS/latency.lines"
+latency() { grep "^bench $1 " "$LOGS/latency.lines" | sed -E 's/.* min_ms=([0-9.]+) median_ms=([0-9.]+) p90_ms=([0-9.]+) n=([0-9]+).*/\1 \/ \2 \/ \3 ms (n = \4)/'; }
 
 # ---------------------------------------------------------------- summary
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
@@ -169,6 +235,25 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
       "$v" "${CS[$f]}"
   done
   echo
+  echo "| On the emulator (\`scripts/dev.sh latency\`) | min / median / p90 |"
+  echo "|---|---:|"
+  echo "| alarm to Slack message (first alarm: $(sed -E 's/.* first_ms=([0-9.]+) .*/\1/' <<<"$(grep '^bench alarm_to_slack ' "$LOGS/latency.lines")") ms) | $(latency alarm_to_slack) |"
+  echo "| of which the intake handler | $(latency intake_handler) |"
+  echo "| event publisher, per stream record | $(latency publisher_per_record) |"
+  echo
+  if [[ "$BASELINE" != none ]]; then
+    echo "The paging path at $BASE_REV (before) and now (after):"
+    echo
+    echo "| | bootstrap before → after | cold start before → after (min / median / p90) |"
+    echo "|---|---:|---:|"
+    for f in "${PAGING_FUNCTIONS[@]}"; do
+      printf '| %s | %s → %s MB | %s → %s |\n' "$f" "$(mb "${BASE_BOOT[$f]}")" "$(mb "${BOOT[$f]}")" "${BASE_CS[$f]}" "${CS[$f]}"
+    done
+    for id in $(awk '$1 ~ /^intake\/full\// { print $1 }' "$BASE_OUT/intake.estimates"); do
+      printf '| `%s` | %s → %s | |\n' "$id" "$(estimate_of "$BASE_OUT/intake.estimates" "$id")" "$(estimate_of "$LOGS/criterion.estimates" "$id")"
+    done
+    echo
+  fi
   echo "| Benchmark (criterion) | estimate | 95% CI | budget |"
   echo "|---|---:|---:|:---:|"
   printf '%s\n' "$BENCH_ROWS"

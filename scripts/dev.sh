@@ -8,6 +8,8 @@
 #   scripts/dev.sh down    stop what `up` started
 #   scripts/dev.sh storm   the alarm storm benchmark on a fresh emulator
 #                          (STORM_ARGS, e.g. "--alarms 1000 --deliveries 10")
+#   scripts/dev.sh latency alarm to Slack message, and the event publisher per
+#                          stream record, on a fresh emulator (BENCH_ALARMS, 30)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -101,6 +103,17 @@ MSG
     # shellcheck disable=SC2086
     "$target/debug/klaxon-local" storm ${STORM_ARGS:-}
     ;;
+  latency)
+    # A fresh emulator, as for the storm. The benchmark is an ignored test
+    # in tests/it/notifications.rs (the debug build `make test` uses): it
+    # prints `bench <what> min_ms=... median_ms=... p90_ms=...` lines.
+    scripts/local-aws.sh stop >/dev/null 2>&1 || true
+    start_emulator
+    trap 'scripts/local-aws.sh stop >/dev/null 2>&1' EXIT
+    building "the integration tests"
+    cargo test --locked -p klaxon-tests --test it -- --ignored --exact \
+      notifications::bench_alarm_to_slack_message_and_publisher_per_record --nocapture
+    ;;
   down)
     if [[ -f "$STATE/pump.pid" ]]; then
       kill "$(cat "$STATE/pump.pid")" 2>/dev/null || true
@@ -109,7 +122,7 @@ MSG
     scripts/local-aws.sh stop
     ;;
   *)
-    echo "usage: scripts/dev.sh demo|test|up|down|storm" >&2
+    echo "usage: scripts/dev.sh demo|test|up|down|storm|latency" >&2
     exit 2
     ;;
 esac

@@ -418,3 +418,68 @@ fn the_readmes_node_verification_accepts_klaxons_signature_and_rejects_tampering
         ["true", "false", "false"]
     );
 }
+
+/// Milliseconds of each sample: min / median / p90.
+fn spread(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    format!(
+        "min_ms={:.1} median_ms={:.1} p90_ms={:.1} n={}",
+        at(0.0),
+        at(0.5),
+        at(0.9),
+        ms.len()
+    )
+}
+
+/// A benchmark, not a test (`make bench` runs it and reads what it
+/// prints): the time from an alarm reaching the intake handler to its
+/// Slack message reaching the receiver, with the stream handed to the
+/// notifier at once, as its event source mapping does after polling (AWS
+/// adds that polling delay, which the emulator cannot show). Also the
+/// event publisher's time per stream record against the emulator
+/// (GetItem of the incident, PutEvents). `BENCH_ALARMS` alarms (30), each
+/// opening an incident of its own; the first, which reads the
+/// configuration and the Slack token, is reported apart.
+#[tokio::test]
+#[ignore = "a benchmark: make bench"]
+async fn bench_alarm_to_slack_message_and_publisher_per_record() {
+    let alarms: usize = std::env::var("BENCH_ALARMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30)
+        .max(2);
+    let g = given("incident-resolved").await;
+    let post = "/api/chat.postMessage";
+    let (mut slack, mut intake, mut publish) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first = None;
+    for n in 0..alarms {
+        let started = jiff::Timestamp::now();
+        let clock = std::time::Instant::now();
+        g.open(&format!("latency-{n}")).await;
+        let intake_ms = clock.elapsed().as_secs_f64() * 1000.0;
+        g.notify().await;
+        let posted = g.receiver.requests_to(post);
+        assert_eq!(posted.len(), n + 1, "one message per alarm");
+        let arrived = posted.last().unwrap().at;
+        let slack_ms = (arrived - started).total(jiff::Unit::Millisecond).unwrap();
+        let clock = std::time::Instant::now();
+        let round = g.w.local.publish_events().await.unwrap();
+        assert_eq!(round.failed_at, None);
+        let publish_ms = clock.elapsed().as_secs_f64() * 1000.0 / round.published.max(1) as f64;
+        if n == 0 {
+            first = Some(slack_ms);
+            continue;
+        }
+        slack.push(slack_ms);
+        intake.push(intake_ms);
+        publish.push(publish_ms);
+    }
+    println!(
+        "bench alarm_to_slack first_ms={:.1} {}",
+        first.unwrap_or_default(),
+        spread(slack)
+    );
+    println!("bench intake_handler {}", spread(intake));
+    println!("bench publisher_per_record {}", spread(publish));
+}
