@@ -14,14 +14,20 @@ pub enum QueueRole {
     /// Deliveries to Slack, Teams, webhooks, email lists and Incident
     /// Manager that failed for good.
     UndeliveredNotifications,
+    /// Stream batches the event publisher gave up on.
+    UnpublishedEvents,
+    /// Stream batches the notifier gave up on.
+    UnnotifiedEvents,
 }
 
 impl QueueRole {
-    pub const ALL: [QueueRole; 4] = [
+    pub const ALL: [QueueRole; 6] = [
         QueueRole::EscalationSteps,
         QueueRole::EscalationDeadLetters,
         QueueRole::FailedEvents,
         QueueRole::UndeliveredNotifications,
+        QueueRole::UnpublishedEvents,
+        QueueRole::UnnotifiedEvents,
     ];
 
     /// The suffix after `<stack>-` (the template's `QueueName`).
@@ -31,6 +37,8 @@ impl QueueRole {
             QueueRole::EscalationDeadLetters => "escalation-dead-letters",
             QueueRole::FailedEvents => "failed-events",
             QueueRole::UndeliveredNotifications => "undelivered-notifications",
+            QueueRole::UnpublishedEvents => "unpublished-events",
+            QueueRole::UnnotifiedEvents => "unnotified-events",
         }
     }
 }

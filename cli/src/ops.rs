@@ -32,7 +32,8 @@ pub struct DoctorArgs {
 
 #[derive(Subcommand)]
 pub enum DlqCommand {
-    /// The dead letters of both queues (or one), with why each failed.
+    /// The dead letters of every dead-letter queue (or one), with why each
+    /// failed.
     /// Reading does not consume them.
     List {
         #[arg(long, value_enum)]
@@ -66,6 +67,23 @@ pub enum DlqCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove dead letters that were dealt with (undelivered notifications
+    /// and stream batches are never redriven): one by `--id`, or `--all`.
+    Delete {
+        #[arg(long, value_enum)]
+        queue: QueueArg,
+        /// Only this message.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every message in the queue.
+        #[arg(long)]
+        all: bool,
+        /// Say what would be deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,6 +92,12 @@ pub enum QueueArg {
     Escalation,
     /// <stack>-failed-events
     FailedEvents,
+    /// <stack>-undelivered-notifications
+    UndeliveredNotifications,
+    /// <stack>-unpublished-events
+    UnpublishedEvents,
+    /// <stack>-unnotified-events
+    UnnotifiedEvents,
 }
 
 impl From<QueueArg> for DlqQueue {
@@ -81,6 +105,9 @@ impl From<QueueArg> for DlqQueue {
         match q {
             QueueArg::Escalation => DlqQueue::Escalation,
             QueueArg::FailedEvents => DlqQueue::FailedEvents,
+            QueueArg::UndeliveredNotifications => DlqQueue::UndeliveredNotifications,
+            QueueArg::UnpublishedEvents => DlqQueue::UnpublishedEvents,
+            QueueArg::UnnotifiedEvents => DlqQueue::UnnotifiedEvents,
         }
     }
 }
@@ -181,6 +208,29 @@ pub async fn dlq(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
                 0 => Ok(()),
                 code => Err(Failure {
                     message: "some dead letters were not redriven".into(),
+                    code,
+                }),
+            }
+        }
+        DlqCommand::Delete {
+            queue,
+            id,
+            all: _,
+            dry_run,
+            json,
+        } => {
+            let queue = DlqQueue::from(queue);
+            let outcomes = dlq::delete(&clients, &names, queue, id.as_deref(), dry_run).await?;
+            if json {
+                print_json(&serde_json::to_value(&outcomes)?);
+            } else {
+                let queue_name = names.queue(queue.role());
+                say!("{}", dlq::render_redrive(&queue_name, &outcomes).trim_end());
+            }
+            match dlq::redrive_exit_code(&outcomes) {
+                0 => Ok(()),
+                code => Err(Failure {
+                    message: "some dead letters were not deleted".into(),
                     code,
                 }),
             }

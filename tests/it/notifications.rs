@@ -32,6 +32,29 @@ struct Given {
 }
 
 async fn given(webhook_events: &str) -> Given {
+    given_with(|prefix| {
+        format!(
+            "  incidents-slack:
+    type: slack
+    channel: {CHANNEL}
+    token: ssm:/{prefix}/slack-token
+  partner:
+    type: webhook
+    url: secretsmanager:{prefix}/hook-url
+    signing_key: secretsmanager:{prefix}/hook-key
+    events: [{webhook_events}]
+"
+        )
+    })
+    .await
+}
+
+/// A stack with the `notifications` entries `destinations` gives for the
+/// secrets' prefix: the Slack token in SSM (`ssm:/<prefix>/slack-token`),
+/// the receiver's `/hook`, `/slack-hook` and `/teams` URLs and the signing
+/// key in Secrets Manager (`secretsmanager:<prefix>/hook-url`,
+/// `.../slack-hook-url`, `.../teams-url`, `.../hook-key`).
+async fn given_with(destinations: impl FnOnce(&str) -> String) -> Given {
     let w = World::new(60, 0).await;
     let receiver = Receiver::start().await.unwrap();
     receiver.slack_token(TOKEN);
@@ -46,32 +69,25 @@ async fn given(webhook_events: &str) -> Given {
         .send()
         .await
         .unwrap();
-    sm.create_secret()
-        .name(format!("{prefix}/hook-url"))
-        .secret_string(receiver.url("/hook"))
-        .send()
-        .await
-        .unwrap();
-    sm.create_secret()
-        .name(format!("{prefix}/hook-key"))
-        .secret_string(KEY)
-        .send()
-        .await
-        .unwrap();
+    for (name, value) in [
+        ("hook-url", receiver.url("/hook")),
+        ("slack-hook-url", receiver.url("/slack-hook")),
+        ("teams-url", receiver.url("/teams")),
+        ("hook-key", KEY.to_string()),
+    ] {
+        sm.create_secret()
+            .name(format!("{prefix}/{name}"))
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+    }
     let yaml = format!(
         "{}
 notifications:
-  incidents-slack:
-    type: slack
-    channel: {CHANNEL}
-    token: ssm:/{prefix}/slack-token
-  partner:
-    type: webhook
-    url: secretsmanager:{prefix}/hook-url
-    signing_key: secretsmanager:{prefix}/hook-key
-    events: [{webhook_events}]
-",
-        oncall_yaml(&w, 60, 0)
+{}",
+        oncall_yaml(&w, 60, 0),
+        destinations(&prefix)
     );
     w.local.apply_config(&yaml).await.unwrap();
     // The production policy's shape with short waits, so a test takes
@@ -289,6 +305,28 @@ async fn a_permanent_404_ends_in_the_dead_letter_queue_with_a_timeline_entry() {
         "the URL is a secret: {}",
         mine[0].error
     );
+    // AND `klaxon dlq list` reads what the notifier parked
+    let clients = klaxon_cli::dlq::Clients::from_sdk(&g.w.local.sdk);
+    let names = klaxon_cli::names::StackNames::new(&g.w.local.stack.name);
+    let listed = klaxon_cli::dlq::list(
+        &clients,
+        &names,
+        &[klaxon_cli::dlq::DlqQueue::UndeliveredNotifications],
+    )
+    .await
+    .unwrap();
+    let reasons: Vec<&str> = listed[0]
+        .letters
+        .iter()
+        .map(|d| d.reason.as_str())
+        .filter(|r| r.contains(&id))
+        .collect();
+    assert_eq!(reasons.len(), 1, "{listed:?}");
+    assert!(
+        reasons[0].contains("not delivered to partner (webhook) after 1 attempt(s), status 404"),
+        "{}",
+        reasons[0]
+    );
 }
 
 #[tokio::test]
@@ -317,6 +355,77 @@ async fn an_ack_and_a_resolve_handled_out_of_order_still_leave_slack_showing_res
     let texts = g.slack_text();
     assert_eq!(texts.len(), 1, "{texts:?}");
     assert!(texts[0].contains("Resolved"), "{texts:?}");
+}
+
+#[tokio::test]
+async fn teams_and_a_slack_incoming_webhook_get_a_new_message_per_event() {
+    // GIVEN a Teams workflow webhook and a Slack incoming webhook, both
+    // for the opening and the resolution of incidents
+    let g = given_with(|prefix| {
+        format!(
+            "  ops-teams:
+    type: teams
+    url: secretsmanager:{prefix}/teams-url
+    events: [incident-opened, incident-resolved]
+  ops-slack-hook:
+    type: slack_webhook
+    url: secretsmanager:{prefix}/slack-hook-url
+    events: [incident-opened, incident-resolved]
+"
+        )
+    })
+    .await;
+    // WHEN an alarm opens an incident and its OK resolves it
+    let id = g.open("chat").await;
+    g.notify().await;
+    let teams = g.receiver.requests_to("/teams");
+    let hook = g.receiver.requests_to("/slack-hook");
+    assert_eq!(
+        (teams.len(), hook.len()),
+        (1, 1),
+        "one message each on open"
+    );
+    g.ok("chat").await;
+    g.notify().await;
+
+    // THEN each got one new message per event: an Adaptive Card for Teams
+    let teams = g.receiver.requests_to("/teams");
+    assert_eq!(teams.len(), 2, "{teams:?}");
+    for (request, status) in teams.iter().zip(["triggered", "resolved"]) {
+        let body = request.json().unwrap();
+        assert_eq!(body["type"], "message");
+        let attachment = &body["attachments"][0];
+        assert_eq!(
+            attachment["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(attachment["content"]["type"], "AdaptiveCard");
+        let card = attachment["content"].to_string();
+        assert!(card.to_lowercase().contains(status), "{status}: {card}");
+        assert!(card.contains(&g.w.alarm_name("chat")), "{card}");
+    }
+    // AND a Slack message for the incoming webhook
+    let hook = g.receiver.requests_to("/slack-hook");
+    assert_eq!(hook.len(), 2, "{hook:?}");
+    for (request, status) in hook.iter().zip(["triggered", "resolved"]) {
+        let text = request.json().unwrap()["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        assert!(text.contains(status), "{status}: {text}");
+    }
+    // AND every delivery is on the timeline
+    let timeline = g.w.timeline(&id).await;
+    for target in ["ops-teams", "ops-slack-hook"] {
+        let delivered = outcomes(&timeline, target);
+        assert_eq!(delivered.len(), 2, "{target}: {delivered:?}");
+        assert!(
+            delivered
+                .iter()
+                .all(|e| matches!(e, TimelineEvent::NotificationDelivered { .. })),
+            "{target}: {delivered:?}"
+        );
+    }
 }
 
 /// The code block after `marker` in the README.

@@ -428,33 +428,17 @@ impl Local {
     /// the checkpoint just before the failed record (the next call
     /// retries from there).
     pub async fn publish_events(&self) -> Result<PublishRound, HarnessError> {
+        let publisher = self.publisher();
         let mut round = PublishRound::default();
-        loop {
-            let (event, sequences) = self.stream.next_batch(self.stream_batch).await?;
-            let Some(last) = sequences.last() else {
-                return Ok(round);
-            };
-            let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
-                .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
-            let report = self.publisher().handle(&stream::records(&event)).await;
-            round.published += report.published;
-            let failed = report
-                .response()
-                .batch_item_failures
-                .first()
-                .and_then(|f| f.item_identifier.clone());
-            match failed {
-                None => self.stream.commit(last),
-                Some(failed) => {
-                    let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
-                    if at > 0 {
-                        self.stream.commit(&sequences[at - 1]);
-                    }
-                    round.failed_at = report.failed_at;
-                    return Ok(round);
-                }
-            }
-        }
+        self.stream
+            .deliver(self.stream_batch, async |event| {
+                let report = publisher.handle(&stream::records(event)).await;
+                round.published += report.published;
+                round.failed_at = report.failed_at.clone();
+                report.response()
+            })
+            .await?;
+        Ok(round)
     }
 
     /// A rule on this stack's bus copying every event to a new queue.

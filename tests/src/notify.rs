@@ -109,33 +109,17 @@ impl Local {
     ) -> Result<NotifyRound, HarnessError> {
         let notifier = self.notifier(endpoints, secrets, slack_api);
         let mut round = NotifyRound::default();
-        loop {
-            let (event, sequences) = self.notify.stream.next_batch(self.notify.batch).await?;
-            let Some(last) = sequences.last() else {
-                return Ok(round);
-            };
-            let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
-                .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
-            let report: NotifyReport = notifier.handle(&stream::records(&event)).await;
-            round.delivered += report.delivered;
-            round.failed += report.failed;
-            let failed = report
-                .response()
-                .batch_item_failures
-                .first()
-                .and_then(|f| f.item_identifier.clone());
-            match failed {
-                None => self.notify.stream.commit(last),
-                Some(failed) => {
-                    let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
-                    if at > 0 {
-                        self.notify.stream.commit(&sequences[at - 1]);
-                    }
-                    round.failed_at = report.failed_at;
-                    return Ok(round);
-                }
-            }
-        }
+        self.notify
+            .stream
+            .deliver(self.notify.batch, async |event| {
+                let report: NotifyReport = notifier.handle(&stream::records(event)).await;
+                round.delivered += report.delivered;
+                round.failed += report.failed;
+                round.failed_at = report.failed_at.clone();
+                report.response()
+            })
+            .await?;
+        Ok(round)
     }
 
     /// The messages in the undelivered-notifications queue (left there).

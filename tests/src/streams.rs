@@ -186,6 +186,44 @@ impl StreamMapping {
     pub fn commit(&self, sequence: &str) {
         *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(sequence.to_string());
     }
+
+    /// What the event source mapping does with the records written since
+    /// the checkpoint: hands them to `handle` in batches of at most
+    /// `batch`, as the Lambda event; moves the checkpoint past each batch
+    /// the function answers with no failure, and, when it names a failed
+    /// record, only up to the record before it, and stops there (the next
+    /// call retries from it).
+    pub async fn deliver(
+        &self,
+        batch: usize,
+        mut handle: impl AsyncFnMut(
+            &aws_lambda_events::dynamodb::Event,
+        ) -> aws_lambda_events::streams::DynamoDbEventResponse,
+    ) -> Result<(), HarnessError> {
+        loop {
+            let (event, sequences) = self.next_batch(batch).await?;
+            let Some(last) = sequences.last() else {
+                return Ok(());
+            };
+            let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
+                .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
+            let response = handle(&event).await;
+            let failed = response
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone());
+            match failed {
+                None => self.commit(last),
+                Some(failed) => {
+                    let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
+                    if at > 0 {
+                        self.commit(&sequences[at - 1]);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// A rule on the bus that copies every Klaxon event to an SQS queue, so

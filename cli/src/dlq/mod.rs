@@ -1,5 +1,6 @@
-//! `klaxon dlq list|show|redrive`: the dead letters of the stack's two
-//! dead-letter queues, why each failed, and sending them through again.
+//! `klaxon dlq list|show|redrive|delete`: the dead letters of the stack's
+//! dead-letter queues, why each failed, sending them through again, and
+//! removing the ones dealt with.
 //!
 //! * `escalation` (`<stack>-escalation-dead-letters`): step messages
 //!   `{incident_id, step, task_token}` the escalator failed five times. The
@@ -19,6 +20,16 @@
 //!
 //!   Redrive invokes the function again, asynchronously, with the original
 //!   event, and only a function of this stack (`<stack>-...`).
+//! * `undelivered-notifications`: deliveries to Slack, Teams, webhooks,
+//!   email lists and Incident Manager that failed for good, one
+//!   [`UndeliveredNotification`] each. Never redriven (the incident has
+//!   moved on; its next change delivers again, and Slack's message is
+//!   rewritten from the incident as it is then): deleted once dealt with.
+//! * `unpublished-events` and `unnotified-events`: the stream batches the
+//!   event publisher and the notifier gave up on, as Lambda's on-failure
+//!   record of a DynamoDB stream (`DDBStreamBatchInfo`: shard and sequence
+//!   numbers; the records themselves stay in the stream for 24 hours).
+//!   Not redriven by klaxon: deleted once dealt with.
 //!
 //! Reading never consumes: messages are received with a visibility timeout
 //! and made visible again at once. A message leaves a queue only after its
@@ -33,28 +44,41 @@ use jiff::Timestamp;
 use klaxon::app::escalator::StepRequest;
 use klaxon::core::phone::mask;
 use klaxon::core::time::iso;
+use klaxon::ports::UndeliveredNotification;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::names::{QueueRole, StackNames, function_name, unqualified};
 
-pub use sqs::{Clients, QueueLetters, list, redrive, show};
+pub use sqs::{Clients, QueueLetters, delete, list, redrive, show};
 
-/// The two dead-letter queues, by the names the commands take.
+/// The dead-letter queues, by the names the commands take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DlqQueue {
     Escalation,
     FailedEvents,
+    UndeliveredNotifications,
+    UnpublishedEvents,
+    UnnotifiedEvents,
 }
 
 impl DlqQueue {
-    pub const ALL: [DlqQueue; 2] = [DlqQueue::Escalation, DlqQueue::FailedEvents];
+    pub const ALL: [DlqQueue; 5] = [
+        DlqQueue::Escalation,
+        DlqQueue::FailedEvents,
+        DlqQueue::UndeliveredNotifications,
+        DlqQueue::UnpublishedEvents,
+        DlqQueue::UnnotifiedEvents,
+    ];
 
     pub fn role(self) -> QueueRole {
         match self {
             DlqQueue::Escalation => QueueRole::EscalationDeadLetters,
             DlqQueue::FailedEvents => QueueRole::FailedEvents,
+            DlqQueue::UndeliveredNotifications => QueueRole::UndeliveredNotifications,
+            DlqQueue::UnpublishedEvents => QueueRole::UnpublishedEvents,
+            DlqQueue::UnnotifiedEvents => QueueRole::UnnotifiedEvents,
         }
     }
 
@@ -62,6 +86,9 @@ impl DlqQueue {
         match self {
             DlqQueue::Escalation => "escalation",
             DlqQueue::FailedEvents => "failed-events",
+            DlqQueue::UndeliveredNotifications => "undelivered-notifications",
+            DlqQueue::UnpublishedEvents => "unpublished-events",
+            DlqQueue::UnnotifiedEvents => "unnotified-events",
         }
     }
 }
@@ -118,7 +145,24 @@ pub enum Letter {
         exhausted_retry_condition: Option<String>,
         retry_attempts: Option<String>,
     },
-    /// Neither shape: shown, never redriven.
+    /// A delivery to a tool that failed for good.
+    Undelivered(UndeliveredNotification),
+    /// A stream batch the event publisher or the notifier gave up on.
+    StreamBatch {
+        /// The function ARN without its qualifier.
+        function: Option<String>,
+        condition: Option<String>,
+        attempts: Option<u64>,
+        error_type: Option<String>,
+        failed_at: Option<String>,
+        shard: Option<String>,
+        first_sequence: Option<String>,
+        last_sequence: Option<String>,
+        batch_size: Option<u64>,
+        first_arrival: Option<String>,
+        stream: Option<String>,
+    },
+    /// None of these shapes: shown, never redriven.
     Unknown { why: String },
 }
 
@@ -135,6 +179,15 @@ impl Letter {
                     why: format!("not an escalation step message: {e}"),
                 },
             },
+            DlqQueue::UndeliveredNotifications => {
+                match serde_json::from_str::<UndeliveredNotification>(body) {
+                    Ok(n) => Letter::Undelivered(n),
+                    Err(e) => Letter::Unknown {
+                        why: format!("not an undelivered notification: {e}"),
+                    },
+                }
+            }
+            DlqQueue::UnpublishedEvents | DlqQueue::UnnotifiedEvents => stream_batch(body),
             DlqQueue::FailedEvents => {
                 let attr = |k: &str| attributes.get(k).cloned();
                 if ["ERROR_CODE", "RULE_ARN", "TARGET_ARN"]
@@ -243,6 +296,55 @@ impl Letter {
                 }
                 out
             }
+            Letter::Undelivered(n) => {
+                let status = n.status.map_or(String::new(), |s| format!(", status {s}"));
+                format!(
+                    "{} of incident {} was not delivered to {} ({}) after {} attempt(s){status}: {}",
+                    n.detail_type,
+                    n.incident_id,
+                    n.target,
+                    n.destination.as_str(),
+                    n.attempts,
+                    n.error
+                )
+            }
+            Letter::StreamBatch {
+                function,
+                condition,
+                attempts,
+                error_type,
+                shard,
+                first_sequence,
+                last_sequence,
+                batch_size,
+                first_arrival,
+                ..
+            } => {
+                let who = function.as_deref().map_or("?", function_name);
+                let size = batch_size.map_or(String::new(), |n| format!(" of {n} record(s)"));
+                let range = match (first_sequence, last_sequence) {
+                    (Some(a), Some(b)) if a == b => format!(" (sequence {a}"),
+                    (Some(a), Some(b)) => format!(" (sequence {a} to {b}"),
+                    _ => " (sequence unknown".to_string(),
+                };
+                let shard = shard.as_deref().map_or(String::new(), |s| format!(", {s}"));
+                let first = first_arrival
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(", written from {t}"));
+                let why = match condition.as_deref() {
+                    Some("RetryAttemptsExhausted") => "failed every retry".to_string(),
+                    Some("RecordAgeExceeded") => {
+                        "did not handle it before its maximum record age".to_string()
+                    }
+                    Some(other) => format!("gave up ({other})"),
+                    None => "gave up".to_string(),
+                };
+                let tries = attempts.map_or(String::new(), |n| format!(" after {n} attempt(s)"));
+                let error = error_type
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(": {t}"));
+                format!("{who} {why} on a stream batch{size}{range}{shard}{first}){tries}{error}")
+            }
             Letter::Unknown { why } => why.clone(),
         }
     }
@@ -273,6 +375,22 @@ impl Letter {
             },
             Letter::RuleFailure { .. } => format!(
                 "fix what stopped delivery (the function, or EventBridge's permission to invoke it), then `{redrive}`"
+            ),
+            Letter::Undelivered(n) => format!(
+                "fix the destination `{}` or its secret (`klaxon config validate --stack`); the incident's next change delivers again (`klaxon incidents show {}` has the timeline); then `klaxon dlq delete --queue {} --id {message_id}`",
+                n.target,
+                n.incident_id,
+                queue.as_str()
+            ),
+            Letter::StreamBatch { function, .. } => format!(
+                "read {}'s logs around the failure; the changes themselves are committed (`klaxon incidents list`), only their {} missed them; then `klaxon dlq delete --queue {} --id {message_id}`",
+                function.as_deref().map_or("the function", function_name),
+                match queue {
+                    DlqQueue::UnnotifiedEvents =>
+                        "deliveries to Slack, Teams, webhooks and Incident Manager",
+                    _ => "events on the bus",
+                },
+                queue.as_str()
             ),
             Letter::Unknown { .. } => {
                 format!("`klaxon dlq show {message_id}`; this message cannot be redriven by klaxon")
@@ -310,8 +428,47 @@ impl Letter {
                 Some(t) => invoke(t, body.to_string()),
                 None => Redrive::Cannot("the message has no TARGET_ARN attribute".into()),
             },
+            Letter::Undelivered(_) => Redrive::Cannot(
+                "a delivery is not sent again: the incident's next change delivers again; `klaxon dlq delete` removes it".into(),
+            ),
+            Letter::StreamBatch { .. } => Redrive::Cannot(
+                "a stream batch is not handed over again by klaxon; `klaxon dlq delete` removes it".into(),
+            ),
             Letter::Unknown { why } => Redrive::Cannot(why.clone()),
         }
+    }
+}
+
+/// Lambda's on-failure record of a DynamoDB stream batch.
+fn stream_batch(body: &str) -> Letter {
+    let record: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Letter::Unknown {
+                why: format!("not a stream batch failure record (not JSON: {e})"),
+            };
+        }
+    };
+    let info = &record["DDBStreamBatchInfo"];
+    if !info.is_object() {
+        return Letter::Unknown {
+            why: "not a stream batch failure record (no DDBStreamBatchInfo)".into(),
+        };
+    }
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let context = &record["requestContext"];
+    Letter::StreamBatch {
+        function: text(&context["functionArn"]).map(|f| unqualified(&f)),
+        condition: text(&context["condition"]),
+        attempts: context["approximateInvokeCount"].as_u64(),
+        error_type: text(&record["responseContext"]["functionError"]),
+        failed_at: text(&record["timestamp"]),
+        shard: text(&info["shardId"]),
+        first_sequence: text(&info["startSequenceNumber"]),
+        last_sequence: text(&info["endSequenceNumber"]),
+        batch_size: info["batchSize"].as_u64(),
+        first_arrival: text(&info["approximateArrivalOfFirstRecord"]),
+        stream: text(&info["streamArn"]),
     }
 }
 
@@ -478,6 +635,10 @@ pub enum RedriveResult {
     Failed,
     /// Cannot be redriven; the message stays.
     Skipped,
+    /// `klaxon dlq delete`: removed from the queue.
+    Deleted,
+    /// `klaxon dlq delete --dry-run`: what would be removed.
+    WouldDelete,
 }
 
 impl RedriveResult {
@@ -488,6 +649,8 @@ impl RedriveResult {
             RedriveResult::RedrivenNotDeleted => "redriven, NOT deleted",
             RedriveResult::Failed => "FAILED",
             RedriveResult::Skipped => "skipped",
+            RedriveResult::Deleted => "deleted",
+            RedriveResult::WouldDelete => "would delete",
         }
     }
 }
@@ -496,7 +659,7 @@ impl RedriveResult {
 pub fn render_redrive(queue_name: &str, outcomes: &[RedriveOutcome]) -> String {
     let mut out = String::new();
     if outcomes.is_empty() {
-        let _ = writeln!(out, "{queue_name}: nothing to redrive");
+        let _ = writeln!(out, "{queue_name}: no dead letters");
     }
     for o in outcomes {
         let _ = writeln!(out, "{}: {}: {}", o.message_id, o.result.as_str(), o.detail);

@@ -238,7 +238,7 @@ pub async fn redrive(
             let name = names.queue(QueueRole::EscalationSteps);
             Some((queue_url(&clients.sqs, &name).await?, name))
         }
-        DlqQueue::FailedEvents => None,
+        _ => None,
     };
     let held = receive_all(&clients.sqs, &url, queue).await?;
     let mut outcomes = Vec::new();
@@ -335,6 +335,71 @@ pub async fn redrive(
                         ),
                     )),
                 }
+            }
+        }
+    }
+    release(&clients.sqs, &url, keep).await;
+    if let Some(id) = only
+        && outcomes.is_empty()
+    {
+        return Err(format!("no message {id} in {dlq_name}"));
+    }
+    Ok(outcomes)
+}
+
+/// Deletes the dead letters of `queue` that were dealt with: the one with
+/// message id `only`, or all of them. With `dry_run`, says what it would
+/// delete and changes nothing.
+pub async fn delete(
+    clients: &Clients,
+    names: &StackNames,
+    queue: DlqQueue,
+    only: Option<&str>,
+    dry_run: bool,
+) -> Result<Vec<RedriveOutcome>, String> {
+    let dlq_name = names.queue(queue.role());
+    let url = queue_url(&clients.sqs, &dlq_name).await?;
+    let held = receive_all(&clients.sqs, &url, queue).await?;
+    let mut outcomes = Vec::new();
+    let mut keep = Vec::new();
+    for h in held {
+        let d = &h.letter;
+        if only.is_some_and(|id| id != d.message_id) {
+            keep.push(h.receipt);
+            continue;
+        }
+        let outcome = |result, detail: String| RedriveOutcome {
+            queue,
+            message_id: d.message_id.clone(),
+            result,
+            detail,
+        };
+        if dry_run {
+            outcomes.push(outcome(
+                RedriveResult::WouldDelete,
+                format!("delete from {dlq_name}: {}", d.reason),
+            ));
+            keep.push(h.receipt);
+            continue;
+        }
+        match clients
+            .sqs
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(&h.receipt)
+            .send()
+            .await
+        {
+            Ok(_) => outcomes.push(outcome(
+                RedriveResult::Deleted,
+                format!("deleted from {dlq_name}: {}", d.reason),
+            )),
+            Err(e) => {
+                outcomes.push(outcome(
+                    RedriveResult::Failed,
+                    format!("could not delete it from {dlq_name}: {}", describe(&e)),
+                ));
+                keep.push(h.receipt);
             }
         }
     }

@@ -271,3 +271,94 @@ fn a_redrive_that_left_anything_behind_exits_one() {
         assert_eq!(redrive_exit_code(&[o(RedriveResult::Redriven), o(bad)]), 1);
     }
 }
+
+const STREAM_RECORD: &str = include_str!("../../../events/stream-failure-record.json");
+
+#[test]
+fn a_stream_batch_failure_gives_the_function_the_batch_position_and_is_never_redriven() {
+    for queue in [DlqQueue::UnnotifiedEvents, DlqQueue::UnpublishedEvents] {
+        let letter = Letter::parse(queue, STREAM_RECORD, &none());
+        let Letter::StreamBatch {
+            function,
+            first_sequence,
+            batch_size,
+            stream,
+            ..
+        } = &letter
+        else {
+            panic!("not a stream batch: {letter:?}");
+        };
+        assert_eq!(
+            function.as_deref(),
+            Some("arn:aws:lambda:ap-northeast-1:123456789012:function:klaxon-notifier")
+        );
+        assert_eq!(first_sequence.as_deref(), Some("800000000003126276362"));
+        assert_eq!(*batch_size, Some(10));
+        assert!(
+            stream
+                .as_deref()
+                .is_some_and(|s| s.contains("klaxon-incidents"))
+        );
+        assert!(
+            letter.reason().starts_with(
+                "klaxon-notifier failed every retry on a stream batch of 10 record(s)"
+            ),
+            "{}",
+            letter.reason()
+        );
+        assert!(matches!(
+            letter.redrive(&StackNames::new("klaxon"), STREAM_RECORD),
+            Redrive::Cannot(_)
+        ));
+        assert!(
+            letter
+                .next(queue, "m-1")
+                .contains("klaxon dlq delete --queue")
+        );
+    }
+    // The batch that aged out says so.
+    let aged = STREAM_RECORD.replace("RetryAttemptsExhausted", "RecordAgeExceeded");
+    let letter = Letter::parse(DlqQueue::UnpublishedEvents, &aged, &none());
+    assert!(
+        letter.reason().contains("maximum record age"),
+        "{}",
+        letter.reason()
+    );
+}
+
+#[test]
+fn an_undelivered_notification_names_the_incident_the_destination_and_the_error() {
+    let body = r#"{"incident_id":"20261201-ABC123","event_id":"20261201-ABC123/2026-12-01T08:00:00.000Z/opened","detail_type":"Incident Opened","target":"ops-slack","destination":"slack","attempts":5,"error":"Slack answered channel_not_found","failed_at":"2026-12-01T08:00:09.000Z"}"#;
+    let letter = Letter::parse(DlqQueue::UndeliveredNotifications, body, &none());
+    assert_eq!(
+        letter.reason(),
+        "Incident Opened of incident 20261201-ABC123 was not delivered to ops-slack (slack) after 5 attempt(s): Slack answered channel_not_found"
+    );
+    let next = letter.next(DlqQueue::UndeliveredNotifications, "m-2");
+    assert!(next.contains("`ops-slack`"), "{next}");
+    assert!(
+        next.contains("klaxon dlq delete --queue undelivered-notifications --id m-2"),
+        "{next}"
+    );
+    assert!(matches!(
+        letter.redrive(&StackNames::new("klaxon"), body),
+        Redrive::Cannot(_)
+    ));
+}
+
+#[test]
+fn a_message_of_another_shape_in_the_new_queues_is_shown_as_unknown() {
+    for queue in [
+        DlqQueue::UndeliveredNotifications,
+        DlqQueue::UnnotifiedEvents,
+        DlqQueue::UnpublishedEvents,
+    ] {
+        for body in ["not json", r#"{"requestContext":{}}"#] {
+            let letter = Letter::parse(queue, body, &none());
+            assert!(
+                matches!(letter, Letter::Unknown { .. }),
+                "{queue:?} {body}: {letter:?}"
+            );
+        }
+    }
+}

@@ -471,6 +471,8 @@ pub(crate) fn queue_check_name(role: QueueRole) -> &'static str {
         QueueRole::EscalationDeadLetters => "escalation-dead-letters",
         QueueRole::FailedEvents => "failed-events",
         QueueRole::UndeliveredNotifications => "undelivered-notifications",
+        QueueRole::UnpublishedEvents => "unpublished-events",
+        QueueRole::UnnotifiedEvents => "unnotified-events",
     }
 }
 
@@ -515,9 +517,21 @@ pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) ->
             format!(
                 "{n} delivery(ies) to Slack, Teams, a webhook, an email list or Incident Manager failed for good and wait in {queue} (paging is not affected)"
             ),
+            "`klaxon dlq list --queue undelivered-notifications` names the incident, the event, the destination and the error of each (also on the incident's timeline); fix the destination or its secret (`klaxon config validate --stack`), then `klaxon dlq delete --queue undelivered-notifications`",
+        ),
+        QueueRole::UnpublishedEvents => Check::problem(
+            name,
             format!(
-                "each message names the incident, the event, the destination and the error (also on the incident's timeline: `klaxon incidents show <id>`); fix the destination or its secret, then read and delete them: aws sqs receive-message --queue-url $(aws sqs get-queue-url --queue-name {queue} --query QueueUrl --output text)"
+                "{n} batch(es) of the incidents table's stream were never published on the event bus and wait in {queue}: rules on the bus (tickets, archives) missed those events (paging is not affected)"
             ),
+            "`klaxon dlq list --queue unpublished-events` gives each batch's stream position and why; the event-publisher's logs say more",
+        ),
+        QueueRole::UnnotifiedEvents => Check::problem(
+            name,
+            format!(
+                "{n} batch(es) of the incidents table's stream never reached the notifier and wait in {queue}: Slack, Teams, webhooks and Incident Manager missed those changes (paging is not affected)"
+            ),
+            "`klaxon dlq list --queue unnotified-events` gives each batch's stream position and why; the notifier's logs say more",
         ),
     }
 }

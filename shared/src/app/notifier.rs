@@ -56,13 +56,7 @@ impl NotifyReport {
     /// The answer to the event source mapping: retry from the failed
     /// record, if any.
     pub fn response(&self) -> aws_lambda_events::streams::DynamoDbEventResponse {
-        let mut response = aws_lambda_events::streams::DynamoDbEventResponse::default();
-        if let Some((sequence, _)) = &self.failed_at {
-            let mut failure = aws_lambda_events::streams::DynamoDbBatchItemFailure::default();
-            failure.item_identifier = Some(sequence.clone());
-            response.batch_item_failures.push(failure);
-        }
-        response
+        crate::app::publisher::retry_from(self.failed_at.as_ref())
     }
 }
 

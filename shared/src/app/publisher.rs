@@ -55,14 +55,23 @@ impl PublishReport {
     /// The answer to the event source mapping: retry from the failed
     /// record, if any.
     pub fn response(&self) -> aws_lambda_events::streams::DynamoDbEventResponse {
-        let mut response = aws_lambda_events::streams::DynamoDbEventResponse::default();
-        if let Some((sequence, _)) = &self.failed_at {
-            let mut failure = aws_lambda_events::streams::DynamoDbBatchItemFailure::default();
-            failure.item_identifier = Some(sequence.clone());
-            response.batch_item_failures.push(failure);
-        }
-        response
+        retry_from(self.failed_at.as_ref())
     }
+}
+
+/// The answer to a stream's event source mapping (with
+/// `ReportBatchItemFailures`): retry from the record `(sequence, why)`, or,
+/// with none, the whole batch is done.
+pub fn retry_from(
+    failed_at: Option<&(String, String)>,
+) -> aws_lambda_events::streams::DynamoDbEventResponse {
+    let mut response = aws_lambda_events::streams::DynamoDbEventResponse::default();
+    if let Some((sequence, _)) = failed_at {
+        let mut failure = aws_lambda_events::streams::DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence.clone());
+        response.batch_item_failures.push(failure);
+    }
+    response
 }
 
 pub struct Publisher<'a, I, B> {

@@ -1,6 +1,6 @@
 //! Deliveries that failed for good, parked for a human: the notifier's
-//! dead-letter queue (its alarm tells the operator; `klaxon dlq` shows
-//! and re-drives it). The failure is on the incident's timeline too.
+//! dead-letter queue (its alarm tells the operator; `klaxon dlq list`
+//! shows them). The failure is on the incident's timeline too.
 
 use std::future::Future;
 

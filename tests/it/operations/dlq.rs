@@ -1,4 +1,4 @@
-//! `klaxon dlq list|show|redrive` against the local stack's queues.
+//! `klaxon dlq list|show|redrive|delete` against the local stack's queues.
 
 use std::time::Duration;
 
@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use super::lambda::LambdaStandIn;
 use super::{
-    ESCALATION_DLQ, ESCALATION_QUEUE, FAILED_EVENTS, depth, drain, function_arn,
-    lambda_failure_record, names, put, rule_dead_letter_attributes, visible,
+    ESCALATION_DLQ, ESCALATION_QUEUE, FAILED_EVENTS, UNDELIVERED, UNNOTIFIED_EVENTS,
+    UNPUBLISHED_EVENTS, depth, drain, function_arn, lambda_failure_record, names, put,
+    rule_dead_letter_attributes, visible,
 };
 use crate::common::{PATIENCE, World, opened_id};
 
@@ -69,7 +70,8 @@ async fn list_gives_each_dead_letter_with_why_it_failed_and_leaves_it_in_its_que
         .unwrap();
 
     // THEN each queue's letters come with their reason
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), DlqQueue::ALL.len());
+    assert!(listed[2..].iter().all(|q| q.letters.is_empty()));
     assert_eq!(
         listed[0].queue_name,
         format!("{}-escalation-dead-letters", w.local.stack.name)
@@ -364,4 +366,133 @@ async fn failed_events_are_invoked_again_with_the_original_event_and_deleted_onl
     let payload: Value = serde_json::from_str(&invoked[1].payload).unwrap();
     assert_eq!(payload, record["requestPayload"]);
     assert_eq!(depth(&w, FAILED_EVENTS).await, 2);
+}
+
+#[tokio::test]
+async fn stream_batches_and_undelivered_notifications_are_listed_with_why_never_redriven_and_deleted_by_id()
+ {
+    // GIVEN a stream batch the notifier gave up on, one the publisher gave
+    // up on, and a delivery that failed for good, as Lambda and the
+    // notifier write them
+    let w = World::bare().await;
+    let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
+    let clients = clients(&w, &stand_in);
+    let stack = w.local.stack.name.clone();
+    let batch = |function: &str| {
+        let mut record: Value =
+            serde_json::from_str(include_str!("../../../events/stream-failure-record.json"))
+                .unwrap();
+        record["requestContext"]["functionArn"] = function_arn(&w, function).into();
+        record.to_string()
+    };
+    let unnotified = put(&w, UNNOTIFIED_EVENTS, &batch("notifier"), &[]).await;
+    let unpublished = put(&w, UNPUBLISHED_EVENTS, &batch("event-publisher"), &[]).await;
+    let undelivered = put(
+        &w,
+        UNDELIVERED,
+        r#"{"incident_id":"20261201-ABC123","event_id":"20261201-ABC123/2026-12-01T08:00:00.000Z/opened","detail_type":"Incident Opened","target":"partner","destination":"webhook","status":404,"attempts":1,"error":"the endpoint answered 404 Not Found","failed_at":"2026-12-01T08:00:01.000Z"}"#,
+        &[],
+    )
+    .await;
+
+    // WHEN the operator lists them
+    let listed = dlq::list(
+        &clients,
+        &names(&w),
+        &[
+            DlqQueue::UndeliveredNotifications,
+            DlqQueue::UnpublishedEvents,
+            DlqQueue::UnnotifiedEvents,
+        ],
+    )
+    .await
+    .unwrap();
+
+    // THEN each says what was missed and why
+    let only = |i: usize, id: &str| {
+        assert_eq!(listed[i].letters.len(), 1, "{:?}", listed[i]);
+        assert_eq!(listed[i].letters[0].message_id, id);
+        listed[i].letters[0].clone()
+    };
+    let d = only(0, &undelivered);
+    assert_eq!(
+        d.reason,
+        "Incident Opened of incident 20261201-ABC123 was not delivered to partner (webhook) after 1 attempt(s), status 404: the endpoint answered 404 Not Found"
+    );
+    assert!(
+        d.next.contains("klaxon incidents show 20261201-ABC123"),
+        "{}",
+        d.next
+    );
+    let p = only(1, &unpublished);
+    assert_eq!(
+        p.reason,
+        format!(
+            "{stack}-event-publisher failed every retry on a stream batch of 10 record(s) (sequence 800000000003126276362 to 800000000003126276371, shardId-00000001764576000000-864758bb, written from 2026-12-01T08:00:19Z) after 6 attempt(s): Unhandled"
+        )
+    );
+    assert!(p.next.contains("events on the bus"), "{}", p.next);
+    let n = only(2, &unnotified);
+    assert!(
+        n.reason
+            .starts_with(&format!("{stack}-notifier failed every retry")),
+        "{}",
+        n.reason
+    );
+    assert!(n.next.contains("Slack"), "{}", n.next);
+
+    // AND a redrive sends none of them again, and keeps them
+    for queue in [
+        DlqQueue::UndeliveredNotifications,
+        DlqQueue::UnnotifiedEvents,
+    ] {
+        let outcomes = dlq::redrive(&clients, &names(&w), queue, None, false)
+            .await
+            .unwrap();
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].result, RedriveResult::Skipped);
+    }
+    assert_eq!(visible(&w, UNDELIVERED).await, 1);
+
+    // WHEN the operator deletes the undelivered notification by its id (a
+    // dry run first)
+    let dry = dlq::delete(
+        &clients,
+        &names(&w),
+        DlqQueue::UndeliveredNotifications,
+        Some(&undelivered),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry[0].result, RedriveResult::WouldDelete);
+    assert_eq!(visible(&w, UNDELIVERED).await, 1);
+    let deleted = dlq::delete(
+        &clients,
+        &names(&w),
+        DlqQueue::UndeliveredNotifications,
+        Some(&undelivered),
+        false,
+    )
+    .await
+    .unwrap();
+
+    // THEN it is gone, and the other queues keep theirs
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].result, RedriveResult::Deleted);
+    assert_eq!(redrive_exit_code(&deleted), 0);
+    assert_eq!(depth(&w, UNDELIVERED).await, 0);
+    assert_eq!(visible(&w, UNNOTIFIED_EVENTS).await, 1);
+    assert_eq!(visible(&w, UNPUBLISHED_EVENTS).await, 1);
+    // AND an id that is not there is an error naming the queue
+    let missing = dlq::delete(
+        &clients,
+        &names(&w),
+        DlqQueue::UnnotifiedEvents,
+        Some("no-such-message"),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(missing.contains("unnotified-events"), "{missing}");
 }

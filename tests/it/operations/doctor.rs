@@ -26,7 +26,7 @@ fn clients(w: &World, lambda: &LambdaStandIn) -> Clients {
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 17] = [
+const ALL: [&str; 19] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -36,6 +36,8 @@ const ALL: [&str; 17] = [
     "escalation-dead-letters",
     "failed-events",
     "undelivered-notifications",
+    "unpublished-events",
+    "unnotified-events",
     "functions",
     "sms-origination-number",
     "sms-sandbox",
@@ -131,6 +133,8 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
         "escalation-dead-letters",
         "failed-events",
         "undelivered-notifications",
+        "unpublished-events",
+        "unnotified-events",
         "functions",
         "email-sender",
     ] {
@@ -319,6 +323,8 @@ async fn doctor_on_a_stack_that_does_not_exist_reports_what_is_missing_and_does_
         "escalation-dead-letters",
         "failed-events",
         "undelivered-notifications",
+        "unpublished-events",
+        "unnotified-events",
         "functions",
     ] {
         assert!(found.contains(&name), "{name} not a problem: {checks:?}");

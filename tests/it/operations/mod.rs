@@ -19,6 +19,9 @@ use crate::common::World;
 pub const FAILED_EVENTS: &str = "FailedEventsQueue";
 pub const ESCALATION_DLQ: &str = "EscalationDeadLetterQueue";
 pub const ESCALATION_QUEUE: &str = "EscalationQueue";
+pub const UNDELIVERED: &str = "UndeliveredNotificationsQueue";
+pub const UNNOTIFIED_EVENTS: &str = "UnnotifiedEventsQueue";
+pub const UNPUBLISHED_EVENTS: &str = "UnpublishedEventsQueue";
 
 pub fn names(w: &World) -> StackNames {
     StackNames::new(&w.local.stack.name)
