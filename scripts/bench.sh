@@ -106,6 +106,9 @@ if [[ "$BASELINE" != none ]]; then
   git worktree remove --force "$BASE_SRC" >/dev/null 2>&1 || rm -rf "$BASE_SRC"
   git worktree prune
   git worktree add --detach "$BASE_SRC" "$BASE_REV" >/dev/null
+  # The same intake benchmark on both trees (its sanity check counts the
+  # transaction's writes, which older trees' copies may have stale).
+  cp shared/benches/intake.rs "$BASE_SRC/shared/benches/intake.rs"
   mkdir -p "$BASE_OUT/bin"
   # The same target directory: dependencies built once serve both trees.
   (

@@ -198,19 +198,7 @@ pub async fn dlq(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
         } => {
             let queue = DlqQueue::from(queue);
             let outcomes = dlq::redrive(&clients, &names, queue, id.as_deref(), dry_run).await?;
-            if json {
-                print_json(&serde_json::to_value(&outcomes)?);
-            } else {
-                let queue_name = names.queue(queue.role());
-                say!("{}", dlq::render_redrive(&queue_name, &outcomes).trim_end());
-            }
-            match dlq::redrive_exit_code(&outcomes) {
-                0 => Ok(()),
-                code => Err(Failure {
-                    message: "some dead letters were not redriven".into(),
-                    code,
-                }),
-            }
+            report_outcomes(&names, queue, &outcomes, json, "redriven")
         }
         DlqCommand::Delete {
             queue,
@@ -221,20 +209,32 @@ pub async fn dlq(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
         } => {
             let queue = DlqQueue::from(queue);
             let outcomes = dlq::delete(&clients, &names, queue, id.as_deref(), dry_run).await?;
-            if json {
-                print_json(&serde_json::to_value(&outcomes)?);
-            } else {
-                let queue_name = names.queue(queue.role());
-                say!("{}", dlq::render_redrive(&queue_name, &outcomes).trim_end());
-            }
-            match dlq::redrive_exit_code(&outcomes) {
-                0 => Ok(()),
-                code => Err(Failure {
-                    message: "some dead letters were not deleted".into(),
-                    code,
-                }),
-            }
+            report_outcomes(&names, queue, &outcomes, json, "deleted")
         }
+    }
+}
+
+/// Prints what `redrive` or `delete` did, one line per message (or JSON);
+/// fails with exit status 1 when a message stayed behind.
+fn report_outcomes(
+    names: &StackNames,
+    queue: DlqQueue,
+    outcomes: &[dlq::RedriveOutcome],
+    json: bool,
+    done: &str,
+) -> Result<(), Failure> {
+    if json {
+        print_json(&serde_json::to_value(outcomes)?);
+    } else {
+        let queue_name = names.queue(queue.role());
+        say!("{}", dlq::render_redrive(&queue_name, outcomes).trim_end());
+    }
+    match dlq::redrive_exit_code(outcomes) {
+        0 => Ok(()),
+        code => Err(Failure {
+            message: format!("some dead letters were not {done}"),
+            code,
+        }),
     }
 }
 

@@ -16,6 +16,7 @@ use klaxon::core::incident::{Channel, Incident, Status, TimelineEntry, TimelineE
 use klaxon::core::status_page::{StatusPage, html};
 use klaxon::core::status_update::UpdateStatus;
 use klaxon::testing::contract::{incident, unique};
+use klaxon::testing::status_page::status_update;
 use klaxon_local::template::repo_root;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -26,15 +27,7 @@ fn at(s: &str) -> Timestamp {
 }
 
 fn update(when: &str, status: UpdateStatus, message: &str) -> TimelineEntry {
-    TimelineEntry::new(
-        at(when),
-        format!("update-{when}"),
-        TimelineEvent::StatusUpdate {
-            status,
-            message: message.into(),
-            by: "Aiko Tanaka".into(),
-        },
-    )
+    status_update(when, status, message, "Aiko Tanaka")
 }
 
 fn of(service: &str, name: &str, severity: Severity, opened: &str) -> Incident {

@@ -220,6 +220,76 @@ pub async fn show(
     Ok(None)
 }
 
+/// Reads the dead letters of `queue` and hands each (or only `only`) to
+/// `act`, which says what became of it. A message redriven or deleted is
+/// gone; one that failed, was skipped or only planned (`--dry-run`) is
+/// made visible again at once; one redriven but not deleted stays hidden
+/// until its hold ends, so that it is not redriven twice meanwhile.
+async fn each_letter(
+    clients: &Clients,
+    names: &StackNames,
+    queue: DlqQueue,
+    only: Option<&str>,
+    mut act: impl AsyncFnMut(&Held, &Dlq) -> (RedriveResult, String),
+) -> Result<Vec<RedriveOutcome>, String> {
+    let name = names.queue(queue.role());
+    let dlq = Dlq {
+        url: queue_url(&clients.sqs, &name).await?,
+        name,
+    };
+    let held = receive_all(&clients.sqs, &dlq.url, queue).await?;
+    let mut outcomes = Vec::new();
+    let mut keep = Vec::new();
+    for h in held {
+        if only.is_some_and(|id| id != h.letter.message_id) {
+            keep.push(h.receipt);
+            continue;
+        }
+        let (result, detail) = act(&h, &dlq).await;
+        if matches!(
+            result,
+            RedriveResult::WouldRedrive
+                | RedriveResult::WouldDelete
+                | RedriveResult::Failed
+                | RedriveResult::Skipped
+        ) {
+            keep.push(h.receipt);
+        }
+        outcomes.push(RedriveOutcome {
+            queue,
+            message_id: h.letter.message_id,
+            result,
+            detail,
+        });
+    }
+    release(&clients.sqs, &dlq.url, keep).await;
+    if let Some(id) = only
+        && outcomes.is_empty()
+    {
+        return Err(format!("no message {id} in {}", dlq.name));
+    }
+    Ok(outcomes)
+}
+
+/// The dead-letter queue a command works on.
+struct Dlq {
+    name: String,
+    url: String,
+}
+
+impl Dlq {
+    /// Deletes a message this command holds.
+    async fn delete(&self, sqs: &aws_sdk_sqs::Client, held: &Held) -> Result<(), String> {
+        sqs.delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(&held.receipt)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| describe(&e))
+    }
+}
+
 /// Sends the dead letters of `queue` (or only `only`) through again: the
 /// escalation ones back to the escalation queue, the failed events to
 /// their function. Each message is deleted only after its redrive
@@ -231,8 +301,6 @@ pub async fn redrive(
     only: Option<&str>,
     dry_run: bool,
 ) -> Result<Vec<RedriveOutcome>, String> {
-    let dlq_name = names.queue(queue.role());
-    let url = queue_url(&clients.sqs, &dlq_name).await?;
     let target = match queue {
         DlqQueue::Escalation => {
             let name = names.queue(QueueRole::EscalationSteps);
@@ -240,111 +308,67 @@ pub async fn redrive(
         }
         _ => None,
     };
-    let held = receive_all(&clients.sqs, &url, queue).await?;
-    let mut outcomes = Vec::new();
-    let mut keep = Vec::new();
-    for h in held {
+    each_letter(clients, names, queue, only, async |h, dlq| {
         let d = &h.letter;
-        if only.is_some_and(|id| id != d.message_id) {
-            keep.push(h.receipt);
-            continue;
-        }
-        let outcome = |result, detail: String| RedriveOutcome {
-            queue,
-            message_id: d.message_id.clone(),
-            result,
-            detail,
-        };
-        let plan = d.letter.redrive(names, &d.body);
-        let (action, sent) = match (&plan, &target) {
-            (Redrive::Cannot(why), _) => {
-                outcomes.push(outcome(RedriveResult::Skipped, why.clone()));
-                keep.push(h.receipt);
-                continue;
-            }
+        let (action, sent) = match (d.letter.redrive(names, &d.body), &target) {
+            (Redrive::Cannot(why), _) => return (RedriveResult::Skipped, why),
             (Redrive::ToQueue, None) => {
-                outcomes.push(outcome(
+                return (
                     RedriveResult::Skipped,
                     "an escalation step outside the escalation dead-letter queue".into(),
-                ));
-                keep.push(h.receipt);
-                continue;
+                );
             }
             (Redrive::ToQueue, Some((target_url, target_name))) => {
                 let action = format!("send to {target_name}");
                 if dry_run {
-                    (action, None)
-                } else {
-                    let sent = clients
-                        .sqs
-                        .send_message()
-                        .queue_url(target_url)
-                        .message_body(&d.body)
-                        .send()
-                        .await
-                        .map(|out| {
-                            format!(
-                                "sent to {target_name} as {}",
-                                out.message_id().unwrap_or("?")
-                            )
-                        })
-                        .map_err(|e| describe(&e));
-                    (action, Some(sent))
+                    return (RedriveResult::WouldRedrive, action);
                 }
+                let sent = clients
+                    .sqs
+                    .send_message()
+                    .queue_url(target_url)
+                    .message_body(&d.body)
+                    .send()
+                    .await
+                    .map(|out| {
+                        format!(
+                            "sent to {target_name} as {}",
+                            out.message_id().unwrap_or("?")
+                        )
+                    })
+                    .map_err(|e| describe(&e));
+                (action, sent)
             }
             (Redrive::Invoke { function, payload }, _) => {
                 let action = format!("invoke {function} asynchronously with the original event");
                 if dry_run {
-                    (action, None)
-                } else {
-                    let sent = invoke(&clients.lambda, function, payload).await;
-                    (action, Some(sent))
+                    return (RedriveResult::WouldRedrive, action);
                 }
+                let sent = invoke(&clients.lambda, &function, &payload).await;
+                (action, sent)
             }
         };
         match sent {
-            None => {
-                outcomes.push(outcome(RedriveResult::WouldRedrive, action));
-                keep.push(h.receipt);
-            }
-            Some(Err(e)) => {
-                outcomes.push(outcome(
-                    RedriveResult::Failed,
-                    format!("{action}: {e}; the message stays in {dlq_name}"),
-                ));
-                keep.push(h.receipt);
-            }
-            Some(Ok(done)) => {
-                let deleted = clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(&h.receipt)
-                    .send()
-                    .await;
-                match deleted {
-                    Ok(_) => outcomes.push(outcome(
-                        RedriveResult::Redriven,
-                        format!("{done}; deleted from {dlq_name}"),
-                    )),
-                    Err(e) => outcomes.push(outcome(
-                        RedriveResult::RedrivenNotDeleted,
-                        format!(
-                            "{done}, but it could not be deleted from {dlq_name} ({}): delete it by hand so it is not redriven twice",
-                            describe(&e)
-                        ),
-                    )),
-                }
-            }
+            Err(e) => (
+                RedriveResult::Failed,
+                format!("{action}: {e}; the message stays in {}", dlq.name),
+            ),
+            Ok(done) => match dlq.delete(&clients.sqs, h).await {
+                Ok(()) => (
+                    RedriveResult::Redriven,
+                    format!("{done}; deleted from {}", dlq.name),
+                ),
+                Err(e) => (
+                    RedriveResult::RedrivenNotDeleted,
+                    format!(
+                        "{done}, but it could not be deleted from {} ({e}): delete it by hand so it is not redriven twice",
+                        dlq.name
+                    ),
+                ),
+            },
         }
-    }
-    release(&clients.sqs, &url, keep).await;
-    if let Some(id) = only
-        && outcomes.is_empty()
-    {
-        return Err(format!("no message {id} in {dlq_name}"));
-    }
-    Ok(outcomes)
+    })
+    .await
 }
 
 /// Deletes the dead letters of `queue` that were dealt with: the one with
@@ -357,59 +381,26 @@ pub async fn delete(
     only: Option<&str>,
     dry_run: bool,
 ) -> Result<Vec<RedriveOutcome>, String> {
-    let dlq_name = names.queue(queue.role());
-    let url = queue_url(&clients.sqs, &dlq_name).await?;
-    let held = receive_all(&clients.sqs, &url, queue).await?;
-    let mut outcomes = Vec::new();
-    let mut keep = Vec::new();
-    for h in held {
+    each_letter(clients, names, queue, only, async |h, dlq| {
         let d = &h.letter;
-        if only.is_some_and(|id| id != d.message_id) {
-            keep.push(h.receipt);
-            continue;
-        }
-        let outcome = |result, detail: String| RedriveOutcome {
-            queue,
-            message_id: d.message_id.clone(),
-            result,
-            detail,
-        };
         if dry_run {
-            outcomes.push(outcome(
+            return (
                 RedriveResult::WouldDelete,
-                format!("delete from {dlq_name}: {}", d.reason),
-            ));
-            keep.push(h.receipt);
-            continue;
+                format!("delete from {}: {}", dlq.name, d.reason),
+            );
         }
-        match clients
-            .sqs
-            .delete_message()
-            .queue_url(&url)
-            .receipt_handle(&h.receipt)
-            .send()
-            .await
-        {
-            Ok(_) => outcomes.push(outcome(
+        match dlq.delete(&clients.sqs, h).await {
+            Ok(()) => (
                 RedriveResult::Deleted,
-                format!("deleted from {dlq_name}: {}", d.reason),
-            )),
-            Err(e) => {
-                outcomes.push(outcome(
-                    RedriveResult::Failed,
-                    format!("could not delete it from {dlq_name}: {}", describe(&e)),
-                ));
-                keep.push(h.receipt);
-            }
+                format!("deleted from {}: {}", dlq.name, d.reason),
+            ),
+            Err(e) => (
+                RedriveResult::Failed,
+                format!("could not delete it from {}: {e}", dlq.name),
+            ),
         }
-    }
-    release(&clients.sqs, &url, keep).await;
-    if let Some(id) = only
-        && outcomes.is_empty()
-    {
-        return Err(format!("no message {id} in {dlq_name}"));
-    }
-    Ok(outcomes)
+    })
+    .await
 }
 
 /// `lambda:Invoke` with `InvocationType=Event`: Lambda queues the event and

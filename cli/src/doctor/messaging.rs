@@ -3,6 +3,7 @@
 
 use klaxon::config::OncallConfig;
 use klaxon::core::incident::Channel;
+use klaxon::core::notify::DestinationKind;
 use klaxon::core::phone::mask;
 use klaxon::core::routing::Urgency;
 
@@ -291,16 +292,14 @@ pub(crate) struct Identity {
 
 const SENDER: &str = "email-sender";
 
-pub(super) async fn email_sender(clients: &Clients, setting: &Setting) -> Check {
+pub(super) async fn email_sender(
+    clients: &Clients,
+    setting: &Setting,
+    config: Option<&OncallConfig>,
+) -> Check {
     let address = match setting {
         Setting::Set(a) => a,
-        Setting::Empty => {
-            return Check::warning(
-                SENDER,
-                "the stack has no EmailFrom: email notification rules leave a warning on the timeline and send nothing",
-                "verify a sender in SES (aws sesv2 create-email-identity --email-identity pages@example.com) and deploy with EmailFrom=<address>",
-            );
-        }
+        Setting::Empty => return no_sender(config),
         Setting::Unknown(why) => {
             return Check::warning(
                 SENDER,
@@ -339,6 +338,37 @@ pub(super) async fn email_sender(clients: &Clients, setting: &Setting) -> Check 
         }
     }
     sender_check(address, &identities)
+}
+
+/// The stack has no EmailFrom: a warning, unless the configuration sends
+/// `email` notifications, which then all fail.
+pub(crate) fn no_sender(config: Option<&OncallConfig>) -> Check {
+    const FIX: &str = "verify a sender in SES (aws sesv2 create-email-identity --email-identity pages@example.com) and deploy with EmailFrom=<address>";
+    let lists: Vec<&str> = config
+        .map(|c| {
+            c.raw
+                .notifications
+                .iter()
+                .filter(|(_, spec)| spec.kind == DestinationKind::Email)
+                .map(|(id, _)| id.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if lists.is_empty() {
+        return Check::warning(
+            SENDER,
+            "the stack has no EmailFrom: email notification rules leave a warning on the timeline and send nothing",
+            FIX,
+        );
+    }
+    Check::problem(
+        SENDER,
+        format!(
+            "the stack has no EmailFrom, but notifications {} send email: every delivery to them fails (notification_failed on the timeline, and the undelivered-notifications queue)",
+            lists.join(", ")
+        ),
+        FIX,
+    )
 }
 
 pub(crate) fn sender_check(address: &str, identities: &[Identity]) -> Check {

@@ -2,8 +2,12 @@ use super::*;
 use crate::doctor::Status;
 
 fn config() -> OncallConfig {
-    OncallConfig::from_yaml(
-        r#"
+    OncallConfig::from_yaml(yaml_source()).unwrap()
+}
+
+/// The configuration of these tests, as YAML.
+fn yaml_source() -> &'static str {
+    r#"
 version: 1
 people:
   aiko: {name: Aiko, phone: "+819012340001", email: aiko@example.com}
@@ -16,9 +20,7 @@ escalation_policies:
       - {targets: [aiko, ben], timeout_minutes: 5}
 routing:
   default: {service: checkout, severity: SEV2}
-"#,
-    )
-    .unwrap()
+"#
 }
 
 fn number(n: &str, status: &str, caps: &[&str]) -> Origination {
@@ -161,6 +163,33 @@ fn a_sender_without_a_verified_identity_is_a_problem() {
             .unwrap()
             .contains("create-email-identity --email-identity pages@example.com")
     );
+}
+
+#[test]
+fn no_sender_is_a_warning_unless_email_notifications_are_configured() {
+    let plain = no_sender(Some(&config()));
+    assert_eq!(plain.status, Status::Warning);
+    assert_eq!(no_sender(None).status, Status::Warning);
+
+    let yaml = format!(
+        "{}notifications:
+  execs: {{type: email, to: [exec@example.com]}}
+  board: {{type: email, to: [board@example.com]}}
+  partner: {{type: webhook, url: \"ssm:/klaxon/partner-url\", signing_key: \"ssm:/klaxon/partner-key\"}}
+",
+        yaml_source()
+    );
+    let with_lists = OncallConfig::from_yaml(&yaml).unwrap();
+    let check = no_sender(Some(&with_lists));
+    assert_eq!(check.status, Status::Problem);
+    assert!(
+        check
+            .message
+            .contains("notifications board, execs send email"),
+        "{}",
+        check.message
+    );
+    assert!(check.fix.unwrap().contains("EmailFrom"));
 }
 
 #[test]

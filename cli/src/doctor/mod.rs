@@ -186,7 +186,7 @@ pub async fn run(
     checks.push(messaging::origination_number(clients, &origination).await);
     checks.push(messaging::sms_sandbox(clients, config.as_ref()).await);
     checks.push(messaging::sms_spend_limit(clients).await);
-    checks.push(messaging::email_sender(clients, &email_from).await);
+    checks.push(messaging::email_sender(clients, &email_from, config.as_ref()).await);
     checks.push(messaging::ses_account(clients, &email_from, config.as_ref()).await);
     checks.push(messaging::voice_check(
         &functions.voice_from,

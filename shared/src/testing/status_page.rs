@@ -3,10 +3,25 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::core::incident::{TimelineEntry, TimelineEvent};
+use crate::core::status_update::UpdateStatus;
 use crate::ports::{
     BackendError, CACHE_CONTROL, FEED_CONTENT_TYPE, FEED_KEY, PAGE_CONTENT_TYPE, PAGE_KEY,
     RenderedPage, StatusPages,
 };
+
+/// A status update posted by `by` at `when` (RFC 3339), keyed by its time.
+pub fn status_update(when: &str, status: UpdateStatus, message: &str, by: &str) -> TimelineEntry {
+    TimelineEntry::new(
+        when.parse().expect("an RFC 3339 time"),
+        format!("update-{when}"),
+        TimelineEvent::StatusUpdate {
+            status,
+            message: message.into(),
+            by: by.into(),
+        },
+    )
+}
 
 /// An object as stored: body and headers.
 #[derive(Debug, Clone, PartialEq, Eq)]

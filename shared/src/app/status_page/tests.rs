@@ -4,6 +4,7 @@ use crate::core::incident::{Channel, Status, TimelineEvent};
 use crate::core::status_page::ServiceState;
 use crate::core::status_update::UpdateStatus;
 use crate::testing::contract::incident;
+use crate::testing::status_page::status_update;
 use crate::testing::{FakeStatusPages, MemoryStore, Op, transient};
 
 fn at(s: &str) -> Timestamp {
@@ -18,15 +19,7 @@ fn services() -> Vec<(String, String)> {
 }
 
 fn update(when: &str, status: UpdateStatus, message: &str) -> TimelineEntry {
-    TimelineEntry::new(
-        at(when),
-        format!("update-{when}"),
-        TimelineEvent::StatusUpdate {
-            status,
-            message: message.into(),
-            by: "Alice Operator".into(),
-        },
-    )
+    status_update(when, status, message, "Alice Operator")
 }
 
 /// GIVEN a store holding `incidents`, each with its timeline.
