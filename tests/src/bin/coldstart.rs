@@ -67,6 +67,14 @@ fn lambda_env(api: &str, function_name: &str) -> Vec<(&'static str, String)> {
         ("KLAXON_INTAKE_FUNCTION", "klaxon-alarm-intake"),
         ("KLAXON_STACK_NAME", "klaxon"),
         ("KLAXON_ACCOUNT_ID", "123456789012"),
+        // The event publisher's and the notifier's (with a status page, so
+        // the notifier builds every client it can).
+        ("KLAXON_EVENT_BUS", "klaxon-events"),
+        (
+            "KLAXON_UNDELIVERED_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/klaxon-undelivered-notifications",
+        ),
+        ("KLAXON_STATUS_PAGE_BUCKET", "klaxon-status-page"),
         ("TZ", ":UTC"),
         ("LANG", "en_US.UTF-8"),
     ];
