@@ -241,8 +241,6 @@ pub struct NotifierSettings {
     pub email_from: Option<String>,
     /// Slack's Web API (a stand-in's, in local tests).
     pub slack_api_url: String,
-    /// The bucket the status page is written to; none = no status page.
-    pub status_page_bucket: Option<String>,
 }
 
 impl NotifierSettings {
@@ -265,7 +263,32 @@ impl NotifierSettings {
             email_from: common.email_from,
             slack_api_url: optional(ENV_SLACK_API_URL)
                 .unwrap_or_else(|| crate::app::notifier::SLACK_API_URL.to_string()),
-            status_page_bucket: optional(ENV_STATUS_PAGE_BUCKET),
+        })
+    }
+}
+
+/// What the status page function reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPageSettings {
+    pub incidents_table: String,
+    pub config_table: String,
+    pub config_cache: Duration,
+    /// The bucket the page and its feed are written to.
+    pub bucket: String,
+}
+
+impl StatusPageSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let common = Settings::from_lookup(&get)?;
+        Ok(Self {
+            incidents_table: common.incidents_table,
+            config_table: common.config_table,
+            config_cache: common.config_cache,
+            bucket: required(&get, ENV_STATUS_PAGE_BUCKET)?,
         })
     }
 }
@@ -404,16 +427,27 @@ mod tests {
         ];
         let s = NotifierSettings::from_lookup(lookup(&base)).unwrap();
         assert_eq!(s.slack_api_url, "https://slack.com/api");
-        assert_eq!(s.status_page_bucket, None);
         assert_eq!(s.email_from, None);
         let err = NotifierSettings::from_lookup(lookup(&base[..2])).unwrap_err();
         assert!(err.to_string().contains(ENV_UNDELIVERED_QUEUE_URL));
         let mut with = base.to_vec();
-        with.push((ENV_STATUS_PAGE_BUCKET, "status-bucket"));
         with.push((ENV_SLACK_API_URL, "http://127.0.0.1:9/api"));
         let s = NotifierSettings::from_lookup(lookup(&with)).unwrap();
-        assert_eq!(s.status_page_bucket.as_deref(), Some("status-bucket"));
         assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
+    }
+
+    #[test]
+    fn the_status_page_function_needs_its_bucket() {
+        let base = [(ENV_INCIDENTS_TABLE, "k"), (ENV_CONFIG_TABLE, "c")];
+        let err = StatusPageSettings::from_lookup(lookup(&base)).unwrap_err();
+        assert!(err.to_string().contains(ENV_STATUS_PAGE_BUCKET), "{err}");
+        let mut with = base.to_vec();
+        with.push((ENV_STATUS_PAGE_BUCKET, " "));
+        assert!(StatusPageSettings::from_lookup(lookup(&with)).is_err());
+        with[2] = (ENV_STATUS_PAGE_BUCKET, "status-bucket");
+        let s = StatusPageSettings::from_lookup(lookup(&with)).unwrap();
+        assert_eq!(s.bucket, "status-bucket");
+        assert_eq!(s.config_table, "c");
     }
 
     #[test]

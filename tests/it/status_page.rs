@@ -238,3 +238,113 @@ fn regenerate_the_readme_screenshot() {
     let png = std::fs::read(&target).expect("chromium wrote the screenshot");
     assert_eq!(png_size(&png), (780, 1688));
 }
+
+/// End to end on a local stack deployed with `StatusPage=enabled`: the
+/// real intake, the status page function handed the stream's records by
+/// its event source mapping, the template's bucket, and Chromium reading
+/// the page as published.
+mod on_a_stack {
+    use klaxon::app::operator::{UpdateOutcome, post_update};
+    use klaxon::core::status_update::UpdateStatus;
+    use klaxon::ports::SystemClock;
+    use klaxon_local::events::{Delivery, alarm};
+    use serde_json::Value;
+
+    use super::{chromium, fresh_dir, visible_text};
+    use crate::common::{World, oncall_yaml, opened_id};
+
+    async fn given() -> World {
+        let w = World::bare().await;
+        let yaml = format!(
+            "{}status_page: {{title: Acme status, services: [checkout, payments]}}\n",
+            oncall_yaml(&w, 60, 0)
+        );
+        w.local.apply_config(&yaml).await.unwrap();
+        w
+    }
+
+    fn state_of(feed: &Value, service: &str) -> String {
+        feed["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == service)
+            .unwrap_or_else(|| panic!("{service} is not on the page: {feed}"))["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn an_alarm_an_update_and_the_recovery_each_reach_the_published_page() {
+        // GIVEN a stack with a status page of checkout and payments
+        let w = given().await;
+        assert_eq!(w.local.status_feed().await.unwrap(), None, "nothing yet");
+        // WHEN a SEV1 alarm of payments opens an incident, and an operator
+        // posts a status update
+        let event = alarm(
+            Delivery::EventBridge,
+            &w.alarm_name("payments-api-5xx"),
+            "ALARM",
+            "2026-12-01T08:00:00.000Z",
+        )
+        .unwrap();
+        let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+        let posted = post_update(
+            &w.local.store,
+            &SystemClock,
+            &id,
+            Some(UpdateStatus::Identified),
+            "Card payments fail; a fix is rolling out.",
+            "alice",
+        )
+        .await
+        .unwrap();
+        assert!(matches!(posted, UpdateOutcome::Posted(_)), "{posted:?}");
+        let round = w.local.refresh_status_page().await.unwrap();
+        // THEN the page, as published, shows payments in a major outage
+        assert_eq!(round.failed_at, None, "{round:?}");
+        assert!(round.published >= 1, "{round:?}");
+        let feed = w.local.status_feed().await.unwrap().expect("status.json");
+        assert_eq!(state_of(&feed, "payments"), "major_outage");
+        assert_eq!(state_of(&feed, "checkout"), "operational");
+        // AND a visitor's browser shows it, with the update and no phone number
+        let html = w.local.status_html().await.unwrap().expect("index.html");
+        let page = fresh_dir("stack").join("index.html");
+        std::fs::write(&page, &html).unwrap();
+        let text = visible_text(&chromium(&page, &["--dump-dom"]));
+        assert!(
+            text.contains("checkout Operational payments Major outage"),
+            "{text}"
+        );
+        assert!(
+            text.contains("identified · ")
+                && text.contains("Card payments fail; a fix is rolling out."),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&w.carol),
+            "the responder's number is visible"
+        );
+        // WHEN the handed-over records are handed over again (a retry)
+        let again = w.local.refresh_status_page().await.unwrap();
+        assert_eq!(again.published, 0, "nothing new: {again:?}");
+        // WHEN the alarm returns to OK
+        let ok = alarm(
+            Delivery::Sns,
+            &w.alarm_name("payments-api-5xx"),
+            "OK",
+            "2026-12-01T08:20:00.000Z",
+        )
+        .unwrap();
+        w.local.deliver_alarm(&ok).await.unwrap();
+        w.local.refresh_status_page().await.unwrap();
+        // THEN payments is operational again, the incident under the past days
+        let feed = w.local.status_feed().await.unwrap().unwrap();
+        assert_eq!(state_of(&feed, "payments"), "operational", "{feed}");
+        assert!(
+            feed.to_string().contains(&id),
+            "resolved, shown as recent: {feed}"
+        );
+    }
+}

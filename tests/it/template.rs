@@ -24,10 +24,8 @@ const AWS_ONLY: &[&str] = &[
     // by hand (`klaxon-local self-test`, tests/it/self_test.rs).
     "AWS::Scheduler::Schedule",
     "AWS::IAM::Role",
-    // The status page's bucket and its public-read policy, only with
-    // StatusPage=enabled; the page writer is tested against the emulator's
-    // S3 on a bucket of its own.
-    "AWS::S3::Bucket",
+    // Public reads of the status page: nothing serves a website locally;
+    // the harness reads the bucket as a visitor's browser would.
     "AWS::S3::BucketPolicy",
 ];
 /// Resource types the harness provisions.
@@ -37,6 +35,8 @@ const PROVISIONED: &[&str] = &[
     "AWS::SNS::Topic",
     "AWS::Serverless::StateMachine",
     "AWS::Events::EventBus",
+    // The status page's bucket (local stacks have StatusPage=enabled).
+    "AWS::S3::Bucket",
     // Against the simulated phone network, on stacks with a voice number.
     "Custom::SipMediaApplication",
 ];
@@ -208,6 +208,7 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
         ids::VOICE_CALL.into(),
         ids::EVENT_PUBLISHER.into(),
         ids::NOTIFIER.into(),
+        ids::STATUS_PAGE.into(),
         ids::STATE_MACHINE.into(),
     ];
     for (id, body) in template.resources_of("AWS::SQS::Queue") {
@@ -421,6 +422,7 @@ fn every_function_that_reads_timelines_may_query_the_incidents_table() {
         ids::VOICE_CALL,
         ids::SELF_TEST,
         ids::NOTIFIER,
+        ids::STATUS_PAGE,
     ] {
         let policies = serde_norway::to_string(
             template.resource(id).unwrap()["Properties"]
@@ -429,5 +431,52 @@ fn every_function_that_reads_timelines_may_query_the_incidents_table() {
         )
         .unwrap();
         assert!(policies.contains("dynamodb:Query"), "{id}: {policies}");
+    }
+}
+
+/// The status page is off by default: its function, bucket and alarm exist
+/// only with `StatusPage=enabled`. Only that function may write the page
+/// (and only its two files); it may query the table's indexes, which list
+/// the incidents it shows; it runs one refresh at a time.
+#[test]
+fn the_status_page_function_exists_only_with_a_page_and_alone_writes_it() {
+    let template = klaxon_local::Template::repo().unwrap();
+    let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
+    for id in [
+        ids::STATUS_PAGE,
+        "StatusPageLogGroup",
+        "StatusPageFailingAlarm",
+        "StatusPageBucket",
+        "StatusPageBucketPolicy",
+    ] {
+        let body = template.resource(id).unwrap();
+        assert_eq!(
+            body.get("Condition").and_then(Value::as_str),
+            Some("HasStatusPage"),
+            "{id}"
+        );
+    }
+    let function = &template.resource(ids::STATUS_PAGE).unwrap()["Properties"];
+    let policies = text(&function["Policies"]);
+    assert_eq!(policies.matches("s3:").count(), 1, "{policies}");
+    assert!(policies.contains("s3:PutObject"), "{policies}");
+    assert!(policies.contains("/index/*"), "{policies}");
+    assert!(
+        !policies.contains("dynamodb:PutItem"),
+        "it only reads incidents"
+    );
+    assert_eq!(function["ReservedConcurrentExecutions"].as_u64(), Some(1));
+    assert_eq!(
+        function["Events"]["IncidentChanges"]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"],
+        template.resource(ids::NOTIFIER).unwrap()["Properties"]["Events"]["IncidentChanges"]["Properties"]
+            ["DestinationConfig"]["OnFailure"]["Destination"],
+        "batches given up on go where the notifier's do"
+    );
+    for (id, body) in template.resources_of("AWS::Serverless::Function") {
+        if id != ids::STATUS_PAGE {
+            let body = text(body);
+            assert!(!body.contains("s3:"), "{id} has no business with S3");
+            assert!(!body.contains("KLAXON_STATUS_PAGE_BUCKET"), "{id}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod notify;
 pub mod phone;
 pub mod receiver;
 pub mod stack;
+pub mod status_page;
 pub mod storm;
 pub mod streams;
 pub mod template;
@@ -54,6 +55,7 @@ pub mod ids {
     pub const VOICE_CALL: &str = "VoiceCallFunction";
     pub const EVENT_PUBLISHER: &str = "EventPublisherFunction";
     pub const NOTIFIER: &str = "NotifierFunction";
+    pub const STATUS_PAGE: &str = "StatusPageFunction";
     pub const EVENT_BUS: &str = "EventBus";
     pub const SIP_MEDIA_APPLICATION: &str = "SipMediaApplication";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
@@ -115,6 +117,9 @@ pub struct Local {
     pub stream_batch: usize,
     /// The notifier's event source mapping, queue and adapters.
     pub notify: notify::NotifierSide,
+    /// The status page function's event source mapping and bucket (local
+    /// stacks are deployed with `StatusPage=enabled`).
+    pub status_page: Option<status_page::StatusPageSide>,
 }
 
 /// What handing the stream's new records to the publisher came to.
@@ -202,7 +207,10 @@ impl Local {
             None => sdk.clone(),
         };
         let template = Template::repo()?;
-        let mut params = BTreeMap::from([("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string())]);
+        let mut params = BTreeMap::from([
+            ("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string()),
+            ("StatusPage".to_string(), "enabled".to_string()),
+        ]);
         if phone.is_some() {
             params.insert("VoiceFromNumber".into(), LOCAL_VOICE_FROM.into());
         }
@@ -261,8 +269,10 @@ impl Local {
             stack.stream_source(ids::EVENT_PUBLISHER, "IncidentChanges")?;
         let stream = streams::StreamMapping::new(&sdk, &stream_arn);
         let notify = notify::NotifierSide::new(&sdk, &klaxon_sdk, &stack)?;
+        let status_page = status_page::StatusPageSide::new(&sdk, &klaxon_sdk, &stack)?;
         Ok(Self {
             notify,
+            status_page,
             bus,
             stream,
             stream_batch,

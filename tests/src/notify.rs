@@ -8,7 +8,6 @@ use klaxon::app::notifier::{Notifier, NotifyReport};
 use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon::aws::incident_manager::IncidentManager;
 use klaxon::aws::ses::SesEmail;
-use klaxon::aws::status_page::S3StatusPages;
 use klaxon::aws::undelivered::SqsUndelivered;
 use klaxon::ports::{Endpoints, Secrets, SystemClock, UndeliveredNotification};
 use klaxon::runtime::NotifierSettings;
@@ -71,7 +70,6 @@ type LocalNotifier<'a, E, S> = Notifier<
     IncidentManager,
     SqsUndelivered,
     SystemClock,
-    S3StatusPages,
 >;
 
 impl Local {
@@ -93,9 +91,6 @@ impl Local {
             undelivered: &self.notify.undelivered,
             clock: &SystemClock,
             slack_api,
-            // The template's bucket exists only with StatusPage=enabled;
-            // the page itself is tested on a bucket of its own.
-            status_page: None,
         }
     }
 

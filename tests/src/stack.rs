@@ -156,6 +156,46 @@ impl Stack {
             ctx.refs.insert(id, bus);
         }
 
+        // Buckets (the status page's, with StatusPage=enabled), named as
+        // CloudFormation would: from the stack and the logical id.
+        let s3 = klaxon::aws::status_page::client(sdk);
+        for (id, body) in template.resources_of("AWS::S3::Bucket") {
+            if !template.exists(body, &ctx) {
+                continue;
+            }
+            let bucket = match props(body).and_then(|p| p.get("BucketName")) {
+                Some(v) => resolve(v, &ctx)?,
+                None => bucket_name(name, &id),
+            };
+            let mut create = s3.create_bucket().bucket(&bucket);
+            if region != "us-east-1" {
+                create = create.create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                            region.as_str(),
+                        ))
+                        .build(),
+                );
+            }
+            if let Err(e) = create.send().await
+                && !e
+                    .as_service_error()
+                    .is_some_and(|se| se.is_bucket_already_owned_by_you())
+            {
+                return Err(err(
+                    "CreateBucket",
+                    aws_sdk_s3::error::DisplayErrorContext(&e),
+                ));
+            }
+            ctx.attrs
+                .insert(format!("{id}.Arn"), format!("arn:aws:s3:::{bucket}"));
+            ctx.attrs.insert(
+                format!("{id}.WebsiteURL"),
+                format!("http://{bucket}.s3-website-{region}.amazonaws.com"),
+            );
+            ctx.refs.insert(id, bucket);
+        }
+
         let sns = aws_sdk_sns::Client::new(sdk);
         for (id, body) in template.resources_of("AWS::SNS::Topic") {
             let topic = match props(body).and_then(|p| p.get("TopicName")) {
@@ -339,6 +379,19 @@ impl Stack {
 }
 
 /// Creates a table (or finds it created); its stream's ARN if it has one.
+/// A bucket name as CloudFormation makes one up: the stack's and the
+/// resource's names, lower case, within S3's 63 characters (CloudFormation
+/// adds a random suffix; a local stack's name is already unique).
+fn bucket_name(stack: &str, logical_id: &str) -> String {
+    let name: String = format!("{stack}-{logical_id}")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63)
+        .collect();
+    name.trim_end_matches('-').to_string()
+}
+
 async fn create_table(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,

@@ -26,7 +26,8 @@
 //!   moved on; its next change delivers again, and Slack's message is
 //!   rewritten from the incident as it is then): deleted once dealt with.
 //! * `unpublished-events` and `unnotified-events`: the stream batches the
-//!   event publisher and the notifier gave up on, as Lambda's on-failure
+//!   event publisher, and the notifier or the status page function, gave up
+//!   on, as Lambda's on-failure
 //!   record of a DynamoDB stream (`DDBStreamBatchInfo`: shard and sequence
 //!   numbers; the records themselves stay in the stream for 24 hours).
 //!   Not redriven by klaxon: deleted once dealt with.

@@ -529,9 +529,9 @@ pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) ->
         QueueRole::UnnotifiedEvents => Check::problem(
             name,
             format!(
-                "{n} batch(es) of the incidents table's stream never reached the notifier and wait in {queue}: Slack, Teams, webhooks and Incident Manager missed those changes (paging is not affected)"
+                "{n} batch(es) of the incidents table's stream never reached the notifier or the status page function and wait in {queue}: Slack, Teams, webhooks, Incident Manager or the status page missed those changes (paging is not affected)"
             ),
-            "`klaxon dlq list --queue unnotified-events` gives each batch's stream position and why; the notifier's logs say more",
+            "`klaxon dlq list --queue unnotified-events` gives each batch's function, stream position and why; that function's logs say more",
         ),
     }
 }

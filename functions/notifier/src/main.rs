@@ -9,8 +9,7 @@ use klaxon::app::notifier::Notifier;
 use klaxon::app::secrets::CachedSecrets;
 use klaxon::aws::{
     dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, incident_manager::IncidentManager,
-    sdk_config, secrets::AwsSecrets, ses::SesEmail, status_page::S3StatusPages,
-    undelivered::SqsUndelivered,
+    sdk_config, secrets::AwsSecrets, ses::SesEmail, undelivered::SqsUndelivered,
 };
 use klaxon::http::HttpEndpoints;
 use klaxon::ports::{RetryPolicy, SystemClock};
@@ -31,10 +30,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let email = SesEmail::from_sdk(&sdk, settings.email_from.clone().unwrap_or_default());
     let mirror = IncidentManager::from_sdk(&sdk);
     let undelivered = SqsUndelivered::from_sdk(&sdk, &settings.undelivered_queue_url);
-    let status_page = settings
-        .status_page_bucket
-        .as_deref()
-        .map(|bucket| S3StatusPages::from_sdk(&sdk, bucket, None));
     let notifier = Notifier {
         incidents: &store,
         config: &config,
@@ -45,7 +40,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         undelivered: &undelivered,
         clock: &SystemClock,
         slack_api: &settings.slack_api_url,
-        status_page: status_page.as_ref(),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let notifier = &notifier;

@@ -21,14 +21,13 @@
 use std::collections::HashMap;
 
 use crate::app::publisher::StreamRecord;
-use crate::app::status_page::StatusPageWriter;
 use crate::core::events::{BusEvent, DetailType, IncidentSummary, bus_event};
 use crate::core::incident::{Incident, TimelineEntry, TimelineEvent};
 use crate::core::notify::{self, DestinationKind, entry_ref, is_delivery_outcome, outcome_key};
 use crate::core::time::iso;
 use crate::ports::{
     BackendError, Clock, ConfigSource, EmailSender, Endpoints, IncidentMirror, Incidents, Secrets,
-    StatusPages, UndeliveredNotification, UndeliveredNotifications,
+    UndeliveredNotification, UndeliveredNotifications,
 };
 
 mod deliver;
@@ -48,8 +47,6 @@ pub struct NotifyReport {
     pub skipped: usize,
     /// The record to retry from, and why.
     pub failed_at: Option<(String, String)>,
-    /// Whether the status page was published again.
-    pub status_page: bool,
 }
 
 impl NotifyReport {
@@ -61,7 +58,7 @@ impl NotifyReport {
 }
 
 /// Where the notifier reaches what it talks to.
-pub struct Notifier<'a, I, C, E, S, M, X, Q, K, P> {
+pub struct Notifier<'a, I, C, E, S, M, X, Q, K> {
     pub incidents: &'a I,
     pub config: &'a C,
     pub endpoints: &'a E,
@@ -72,8 +69,6 @@ pub struct Notifier<'a, I, C, E, S, M, X, Q, K, P> {
     pub clock: &'a K,
     /// Slack's Web API (`https://slack.com/api`).
     pub slack_api: &'a str,
-    /// Where the status page is published, on a stack that has one.
-    pub status_page: Option<&'a P>,
 }
 
 /// One incident as the batch sees it: read once, its timeline kept up to
@@ -91,7 +86,7 @@ pub(crate) struct Destination<'c> {
     pub response_plan_arn: Option<&'c str>,
 }
 
-impl<I, C, E, S, M, X, Q, K, P> Notifier<'_, I, C, E, S, M, X, Q, K, P>
+impl<I, C, E, S, M, X, Q, K> Notifier<'_, I, C, E, S, M, X, Q, K>
 where
     I: Incidents,
     C: ConfigSource,
@@ -101,7 +96,6 @@ where
     X: IncidentMirror,
     Q: UndeliveredNotifications,
     K: Clock,
-    P: StatusPages,
 {
     pub async fn handle(&self, records: &[StreamRecord]) -> NotifyReport {
         let mut report = NotifyReport::default();
@@ -113,17 +107,6 @@ where
                 break;
             }
         }
-        let changed = records.iter().rev().find(|r| match r {
-            StreamRecord::Entry { entry, .. } => !is_delivery_outcome(&entry.event),
-            _ => false,
-        });
-        if report.failed_at.is_none()
-            && let Some(last) = changed
-            && let Err(reason) = self.refresh_status_page(&mut report).await
-        {
-            tracing::warn!(%reason, "the status page was not published; the batch is retried from its last change");
-            report.failed_at = Some((last.sequence().to_string(), reason));
-        }
         tracing::info!(
             delivered = report.delivered,
             failed = report.failed,
@@ -132,28 +115,6 @@ where
             "stream batch notified"
         );
         report
-    }
-
-    /// Publishes the status page again, on a stack that has one and a
-    /// configuration that asks for it.
-    async fn refresh_status_page(&self, report: &mut NotifyReport) -> Result<(), String> {
-        let Some(pages) = self.status_page else {
-            return Ok(());
-        };
-        let config = self.config.current().await.map_err(|e| e.to_string())?;
-        let Some(title) = config.status_page_title() else {
-            return Ok(());
-        };
-        let writer = StatusPageWriter {
-            incidents: self.incidents,
-            pages,
-        };
-        writer
-            .refresh(title, &config.status_page_services(), self.clock.now())
-            .await
-            .map_err(|e| e.to_string())?;
-        report.status_page = true;
-        Ok(())
     }
 
     /// Tells every destination of one record; `Err` (a reason) when the

@@ -1,6 +1,11 @@
-//! The status page writer: reads the incidents the page can show, builds
-//! the page ([`crate::core::status_page`]), renders it and publishes the
-//! HTML page and the JSON feed.
+//! The status page: the status page function's handler, which publishes
+//! the page again after each stream batch that changed an incident, and
+//! the writer, which reads the incidents the page can show, builds the page
+//! ([`crate::core::status_page`]), renders it and publishes the HTML page
+//! and the JSON feed.
+//!
+//! The page has its own function (and S3 client), off by default, so the
+//! notifier does not carry S3 for stacks without a page.
 //!
 //! It reads open incidents and those opened this month and last month (by
 //! UTC month, without a scan), so an incident resolved in the last seven
@@ -12,9 +17,84 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::AppError;
+use crate::app::publisher::{StreamRecord, retry_from};
 use crate::core::incident::{Incident, TimelineEntry};
+use crate::core::notify::is_delivery_outcome;
 use crate::core::status_page::{StatusPage, html, is_shown};
-use crate::ports::{Incidents, RenderedPage, StatusPages};
+use crate::ports::{Clock, ConfigSource, Incidents, RenderedPage, StatusPages};
+
+/// What a stream batch came to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RefreshReport {
+    /// Whether the page was published again.
+    pub published: bool,
+    /// The record to retry from, and why.
+    pub failed_at: Option<(String, String)>,
+}
+
+impl RefreshReport {
+    /// The answer to the event source mapping: retry from the batch's last
+    /// change, if publishing failed.
+    pub fn response(&self) -> aws_lambda_events::streams::DynamoDbEventResponse {
+        retry_from(self.failed_at.as_ref())
+    }
+}
+
+/// The status page function's handler: committed timeline entries from
+/// the incidents table's stream -> the page published again, once per
+/// batch that changed something (delivery outcomes change nothing shown).
+pub struct StatusPageRefresh<'a, I, C, P, K> {
+    pub incidents: &'a I,
+    pub config: &'a C,
+    pub pages: &'a P,
+    pub clock: &'a K,
+}
+
+impl<I: Incidents, C: ConfigSource, P: StatusPages, K: Clock> StatusPageRefresh<'_, I, C, P, K> {
+    pub async fn handle(&self, records: &[StreamRecord]) -> RefreshReport {
+        let mut report = RefreshReport::default();
+        // An unreadable entry may still be a change: the page is read from
+        // the table, not from the records.
+        let changed = records.iter().rev().find(|r| match r {
+            StreamRecord::Entry { entry, .. } => !is_delivery_outcome(&entry.event),
+            StreamRecord::Unreadable { .. } => true,
+            StreamRecord::Other { .. } => false,
+        });
+        let Some(last) = changed else {
+            return report;
+        };
+        match self.refresh().await {
+            Ok(published) => report.published = published,
+            Err(reason) => {
+                tracing::warn!(%reason, "the status page was not published; the batch is retried from its last change");
+                report.failed_at = Some((last.sequence().to_string(), reason));
+            }
+        }
+        tracing::info!(
+            published = report.published,
+            records = records.len(),
+            "stream batch read for the status page"
+        );
+        report
+    }
+
+    /// Publishes the page, if the configuration asks for one; whether it did.
+    async fn refresh(&self) -> Result<bool, String> {
+        let config = self.config.current().await.map_err(|e| e.to_string())?;
+        let Some(title) = config.status_page_title() else {
+            return Ok(false);
+        };
+        let writer = StatusPageWriter {
+            incidents: self.incidents,
+            pages: self.pages,
+        };
+        writer
+            .refresh(title, &config.status_page_services(), self.clock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+}
 
 pub struct StatusPageWriter<'a, I, P> {
     pub incidents: &'a I,

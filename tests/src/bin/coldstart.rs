@@ -67,8 +67,7 @@ fn lambda_env(api: &str, function_name: &str) -> Vec<(&'static str, String)> {
         ("KLAXON_INTAKE_FUNCTION", "klaxon-alarm-intake"),
         ("KLAXON_STACK_NAME", "klaxon"),
         ("KLAXON_ACCOUNT_ID", "123456789012"),
-        // The event publisher's and the notifier's (with a status page, so
-        // the notifier builds every client it can).
+        // The event publisher's, the notifier's and the status page's.
         ("KLAXON_EVENT_BUS", "klaxon-events"),
         (
             "KLAXON_UNDELIVERED_QUEUE_URL",

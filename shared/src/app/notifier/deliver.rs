@@ -10,7 +10,7 @@ use crate::core::notify::{email, slack, teams, webhook};
 use crate::core::secrets::SecretRef;
 use crate::ports::{
     BackendError, Clock, ConfigSource, EmailSender, Endpoints, HttpFailure, HttpRequest,
-    IncidentMirror, Incidents, SecretError, Secrets, StatusPages, UndeliveredNotifications,
+    IncidentMirror, Incidents, SecretError, Secrets, UndeliveredNotifications,
 };
 
 /// Slack's Web API.
@@ -87,7 +87,7 @@ fn json_body(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-impl<I, C, E, S, M, X, Q, K, P> Notifier<'_, I, C, E, S, M, X, Q, K, P>
+impl<I, C, E, S, M, X, Q, K> Notifier<'_, I, C, E, S, M, X, Q, K>
 where
     I: Incidents,
     C: ConfigSource,
@@ -97,7 +97,6 @@ where
     X: IncidentMirror,
     Q: UndeliveredNotifications,
     K: Clock,
-    P: StatusPages,
 {
     async fn secret(&self, secret: &Option<SecretRef>, field: &str) -> Result<String, Outcome> {
         let secret = needed(secret, field)?;

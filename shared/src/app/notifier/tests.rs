@@ -12,8 +12,8 @@ use crate::core::incident::Status;
 use crate::core::notify::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::ports::{SecretError, Transition};
 use crate::testing::{
-    CONFIG, FakeEndpoints, FakeIncidentManager, FakeSecrets, FakeStatusPages, FakeUndelivered,
-    MemoryStore, MirrorCall, Reply, StaticConfig, World, alarm_event, transient,
+    CONFIG, FakeEndpoints, FakeIncidentManager, FakeSecrets, FakeUndelivered, MemoryStore,
+    MirrorCall, Reply, StaticConfig, World, alarm_event, transient,
 };
 
 const SLACK: &str = "https://slack.test/api";
@@ -31,7 +31,6 @@ fn config() -> String {
     );
     format!(
         "{with_mirror}
-status_page: {{title: Acme status, services: [checkout]}}
 notifications:
   ops-slack: {{type: slack, channel: C0OPS, token: \"ssm:/klaxon/slack-token\"}}
   partner: {{type: webhook, url: \"secretsmanager:klaxon/partner-url\", signing_key: \"secretsmanager:klaxon/partner-key\"}}
@@ -47,7 +46,6 @@ struct Given {
     secrets: FakeSecrets,
     mirror: FakeIncidentManager,
     undelivered: FakeUndelivered,
-    pages: FakeStatusPages,
     /// Timeline entries already handed to the notifier (time and key).
     handed: std::sync::Mutex<std::collections::BTreeSet<(jiff::Timestamp, String)>>,
 }
@@ -77,7 +75,6 @@ fn given() -> Given {
         secrets,
         mirror,
         undelivered: FakeUndelivered::new(),
-        pages: FakeStatusPages::default(),
         handed: std::sync::Mutex::new(std::collections::BTreeSet::new()),
     }
 }
@@ -92,7 +89,6 @@ type TestNotifier<'a> = Notifier<
     FakeIncidentManager,
     FakeUndelivered,
     crate::testing::ManualClock,
-    FakeStatusPages,
 >;
 
 impl Given {
@@ -107,7 +103,6 @@ impl Given {
             undelivered: &self.undelivered,
             clock: &self.w.clock,
             slack_api: SLACK,
-            status_page: Some(&self.pages),
         }
     }
 
@@ -528,40 +523,4 @@ async fn a_store_failure_recording_an_outcome_retries_the_batch() {
     let report = g.notify_new(&id).await;
     assert!(report.failed_at.is_some());
     assert_eq!(report.response().batch_item_failures.len(), 1);
-}
-
-#[tokio::test]
-async fn the_status_page_is_published_again_after_each_change_and_not_after_outcomes() {
-    let g = given();
-    let id = g.open("checkout-5xx").await;
-    let report = g.notify_new(&id).await;
-    assert!(report.status_page);
-    let page = g.pages.last().unwrap();
-    let feed: Value = serde_json::from_str(&page.json).unwrap();
-    assert_eq!(feed["services"][0]["state"], "degraded", "{feed}");
-    // WHEN only the outcomes of those deliveries reach the notifier
-    let outcomes_only = g.notify_new(&id).await;
-    assert!(!outcomes_only.status_page);
-    // WHEN the incident is resolved
-    g.transition(&id, Transition::Resolve).await;
-    g.notify_new(&id).await;
-    let page = g.pages.last().unwrap();
-    let feed: Value = serde_json::from_str(&page.json).unwrap();
-    assert_eq!(feed["services"][0]["state"], "operational", "{feed}");
-}
-
-#[tokio::test]
-async fn a_status_page_that_cannot_be_published_retries_the_batch_from_its_last_change() {
-    let g = given();
-    g.pages.fail_next(transient("PutObject"));
-    let id = g.open("checkout-5xx").await;
-    let records = g.new_records(&id).await;
-    let report = g.notifier().handle(&records).await;
-    let (sequence, _) = report.failed_at.unwrap();
-    assert_eq!(sequence, records.last().unwrap().sequence());
-    // The deliveries themselves were made, and are not made again.
-    let sent = g.endpoints.attempts().len();
-    let again = g.notifier().handle(&records[records.len() - 1..]).await;
-    assert!(again.status_page);
-    assert_eq!(g.endpoints.attempts().len(), sent);
 }

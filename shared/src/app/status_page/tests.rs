@@ -168,3 +168,201 @@ fn the_months_read_are_this_and_the_previous_utc_month() {
     assert_eq!(months(at("2027-01-31T23:59:59Z")), ["2027-01", "2026-12"]);
     assert_eq!(months(at("2026-03-31T12:00:00Z")), ["2026-03", "2026-02"]);
 }
+
+/// The status page function on fakes: a stack whose oncall.yaml asks for a
+/// page of the checkout service, and incidents opened by the real intake.
+mod function {
+    use super::super::StatusPageRefresh;
+    use super::*;
+    use crate::app::intake::IntakeOutcome;
+    use crate::app::operator::change_status;
+    use crate::app::publisher::StreamRecord;
+    use crate::core::notify::DestinationKind;
+    use crate::ports::{Clock, Transition};
+    use crate::testing::{CONFIG, ManualClock, StaticConfig, World, alarm_event};
+
+    const PAGE: &str = "status_page: {title: Acme status, services: [checkout]}\n";
+
+    struct Given {
+        w: World,
+        pages: FakeStatusPages,
+        /// How many records were handed over so far (their sequence numbers).
+        handed: std::sync::Mutex<usize>,
+    }
+
+    fn given(config: &str) -> Given {
+        Given {
+            w: World::new(config),
+            pages: FakeStatusPages::new(),
+            handed: std::sync::Mutex::new(0),
+        }
+    }
+
+    type Refresh<'a> =
+        StatusPageRefresh<'a, MemoryStore, StaticConfig, FakeStatusPages, ManualClock>;
+
+    impl Given {
+        fn function(&self) -> Refresh<'_> {
+            StatusPageRefresh {
+                incidents: &self.w.store,
+                config: &self.w.config,
+                pages: &self.pages,
+                clock: &self.w.clock,
+            }
+        }
+
+        async fn open(&self, alarm: &str) -> String {
+            let outcomes = self
+                .w
+                .intake()
+                .handle(&alarm_event(alarm, "ALARM", self.w.clock.now()))
+                .await
+                .unwrap();
+            match &outcomes[0] {
+                IntakeOutcome::Opened { incident_id } => incident_id.clone(),
+                other => panic!("not opened: {other:?}"),
+            }
+        }
+
+        /// The stream records of `entries` of incident `id`, numbered on.
+        fn records(&self, id: &str, entries: Vec<TimelineEntry>) -> Vec<StreamRecord> {
+            let mut handed = self.handed.lock().unwrap();
+            entries
+                .into_iter()
+                .map(|entry| {
+                    *handed += 1;
+                    StreamRecord::Entry {
+                        sequence: format!("{:06}", *handed),
+                        incident_id: id.to_string(),
+                        entry,
+                    }
+                })
+                .collect()
+        }
+
+        async fn all_records(&self, id: &str) -> Vec<StreamRecord> {
+            let timeline = self.w.store.timeline(id).await.unwrap();
+            self.records(id, timeline)
+        }
+
+        fn delivered(&self) -> TimelineEntry {
+            TimelineEntry::new(
+                self.w.clock.now(),
+                "notified",
+                TimelineEvent::NotificationDelivered {
+                    target: "ops-slack".into(),
+                    destination: DestinationKind::Slack,
+                    event: "TL#1".into(),
+                    status: Some(200),
+                    attempts: 1,
+                    reference: None,
+                },
+            )
+        }
+
+        fn state(&self) -> serde_json::Value {
+            let page = self.pages.last().expect("a page was published");
+            let feed: serde_json::Value = serde_json::from_str(&page.json).unwrap();
+            feed["services"][0]["state"].clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_alarm_and_its_resolve_each_publish_the_page_again() {
+        // GIVEN a stack with a status page
+        let g = given(&format!("{CONFIG}{PAGE}"));
+        // WHEN an alarm opens an incident and its entries reach the function
+        let id = g.open("checkout-5xx").await;
+        let report = g.function().handle(&g.all_records(&id).await).await;
+        // THEN the page shows the service degraded
+        assert_eq!(
+            report,
+            RefreshReport {
+                published: true,
+                failed_at: None
+            }
+        );
+        assert_eq!(g.pages.publishes(), 1, "once per batch");
+        assert_eq!(g.state(), "degraded");
+        // WHEN the incident is resolved
+        g.w.clock.advance(60);
+        change_status(
+            &g.w.store,
+            &g.w.escalations,
+            &g.w.clock,
+            &id,
+            Transition::Resolve,
+            "hana",
+        )
+        .await
+        .unwrap();
+        let resolved = g.w.store.timeline(&id).await.unwrap();
+        let last = resolved.last().cloned().into_iter().collect();
+        g.function().handle(&g.records(&id, last)).await;
+        // THEN it shows the service operational again
+        assert_eq!(g.state(), "operational");
+    }
+
+    #[tokio::test]
+    async fn delivery_outcomes_and_other_records_change_nothing_shown() {
+        let g = given(&format!("{CONFIG}{PAGE}"));
+        let id = g.open("checkout-5xx").await;
+        let mut records = g.records(&id, vec![g.delivered()]);
+        records.push(StreamRecord::Other {
+            sequence: "999999".into(),
+        });
+        let report = g.function().handle(&records).await;
+        assert_eq!(report, RefreshReport::default());
+        assert_eq!(g.pages.publishes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_configuration_without_a_status_page_publishes_nothing() {
+        let g = given(CONFIG);
+        let id = g.open("checkout-5xx").await;
+        let report = g.function().handle(&g.all_records(&id).await).await;
+        assert_eq!(report, RefreshReport::default());
+        assert_eq!(g.pages.publishes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_page_that_cannot_be_published_retries_the_batch_from_its_last_change() {
+        // GIVEN S3 refuses the next write
+        let g = given(&format!("{CONFIG}{PAGE}"));
+        g.pages.fail_next(transient("PutObject"));
+        let id = g.open("checkout-5xx").await;
+        // WHEN a batch ending with a delivery outcome reaches the function
+        let mut records = g.all_records(&id).await;
+        let last_change = records.last().unwrap().sequence().to_string();
+        records.extend(g.records(&id, vec![g.delivered()]));
+        let report = g.function().handle(&records).await;
+        // THEN the mapping retries from the last change, not past it
+        let (sequence, reason) = report.failed_at.clone().unwrap();
+        assert_eq!(sequence, last_change);
+        assert!(reason.contains("PutObject"), "{reason}");
+        assert_eq!(report.response().batch_item_failures.len(), 1);
+        // AND the retry, from there, publishes the page
+        let at = records
+            .iter()
+            .position(|r| r.sequence() == sequence)
+            .unwrap();
+        let again = g.function().handle(&records[at..]).await;
+        assert!(again.published && again.failed_at.is_none());
+        assert_eq!(g.state(), "degraded");
+    }
+
+    #[tokio::test]
+    async fn a_configuration_that_cannot_be_read_retries_the_batch() {
+        let g = given(&format!("{CONFIG}{PAGE}"));
+        let id = g.open("checkout-5xx").await;
+        let records = g.all_records(&id).await;
+        let missing = StaticConfig::missing();
+        let function = StatusPageRefresh {
+            config: &missing,
+            ..g.function()
+        };
+        let report = function.handle(&records).await;
+        assert!(report.failed_at.is_some(), "{report:?}");
+        assert_eq!(g.pages.publishes(), 0);
+    }
+}
