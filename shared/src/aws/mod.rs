@@ -6,6 +6,7 @@ pub mod chime;
 pub mod cloudwatch;
 pub mod dynamo;
 pub mod eventbridge;
+#[cfg(feature = "notifier")]
 pub mod incident_manager;
 #[cfg(feature = "self-test")]
 pub mod lambda;
