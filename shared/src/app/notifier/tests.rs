@@ -6,14 +6,13 @@
 use serde_json::Value;
 
 use super::*;
-use crate::app::intake::IntakeOutcome;
 use crate::app::operator::{UpdateOutcome, change_status, post_update};
 use crate::core::incident::Status;
 use crate::core::notify::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::ports::{SecretError, Transition};
 use crate::testing::{
     CONFIG, FakeEndpoints, FakeIncidentManager, FakeSecrets, FakeUndelivered, MemoryStore,
-    MirrorCall, Reply, StaticConfig, World, alarm_event, transient,
+    MirrorCall, Reply, StaticConfig, World, transient,
 };
 
 const SLACK: &str = "https://slack.test/api";
@@ -107,16 +106,7 @@ impl Given {
     }
 
     async fn open(&self, alarm: &str) -> String {
-        let outcomes = self
-            .w
-            .intake()
-            .handle(&alarm_event(alarm, "ALARM", self.w.clock.now()))
-            .await
-            .unwrap();
-        match &outcomes[0] {
-            IntakeOutcome::Opened { incident_id } => incident_id.clone(),
-            other => panic!("not opened: {other:?}"),
-        }
+        self.w.open_incident(alarm, self.w.clock.now()).await
     }
 
     async fn timeline(&self, id: &str) -> Vec<TimelineEntry> {

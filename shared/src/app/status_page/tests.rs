@@ -174,12 +174,11 @@ fn the_months_read_are_this_and_the_previous_utc_month() {
 mod function {
     use super::super::StatusPageRefresh;
     use super::*;
-    use crate::app::intake::IntakeOutcome;
     use crate::app::operator::change_status;
     use crate::app::publisher::StreamRecord;
     use crate::core::notify::DestinationKind;
     use crate::ports::{Clock, Transition};
-    use crate::testing::{CONFIG, ManualClock, StaticConfig, World, alarm_event};
+    use crate::testing::{CONFIG, ManualClock, StaticConfig, World};
 
     const PAGE: &str = "status_page: {title: Acme status, services: [checkout]}\n";
 
@@ -211,19 +210,6 @@ mod function {
             }
         }
 
-        async fn open(&self, alarm: &str) -> String {
-            let outcomes = self
-                .w
-                .intake()
-                .handle(&alarm_event(alarm, "ALARM", self.w.clock.now()))
-                .await
-                .unwrap();
-            match &outcomes[0] {
-                IntakeOutcome::Opened { incident_id } => incident_id.clone(),
-                other => panic!("not opened: {other:?}"),
-            }
-        }
-
         /// The stream records of `entries` of incident `id`, numbered on.
         fn records(&self, id: &str, entries: Vec<TimelineEntry>) -> Vec<StreamRecord> {
             let mut handed = self.handed.lock().unwrap();
@@ -241,7 +227,7 @@ mod function {
         }
 
         async fn all_records(&self, id: &str) -> Vec<StreamRecord> {
-            let timeline = self.w.store.timeline(id).await.unwrap();
+            let timeline = self.w.timeline(id).await;
             self.records(id, timeline)
         }
 
@@ -272,7 +258,7 @@ mod function {
         // GIVEN a stack with a status page
         let g = given(&format!("{CONFIG}{PAGE}"));
         // WHEN an alarm opens an incident and its entries reach the function
-        let id = g.open("checkout-5xx").await;
+        let id = g.w.open_incident("checkout-5xx", g.w.clock.now()).await;
         let report = g.function().handle(&g.all_records(&id).await).await;
         // THEN the page shows the service degraded
         assert_eq!(
@@ -296,7 +282,7 @@ mod function {
         )
         .await
         .unwrap();
-        let resolved = g.w.store.timeline(&id).await.unwrap();
+        let resolved = g.w.timeline(&id).await;
         let last = resolved.last().cloned().into_iter().collect();
         g.function().handle(&g.records(&id, last)).await;
         // THEN it shows the service operational again
@@ -306,7 +292,7 @@ mod function {
     #[tokio::test]
     async fn delivery_outcomes_and_other_records_change_nothing_shown() {
         let g = given(&format!("{CONFIG}{PAGE}"));
-        let id = g.open("checkout-5xx").await;
+        let id = g.w.open_incident("checkout-5xx", g.w.clock.now()).await;
         let mut records = g.records(&id, vec![g.delivered()]);
         records.push(StreamRecord::Other {
             sequence: "999999".into(),
@@ -319,7 +305,7 @@ mod function {
     #[tokio::test]
     async fn a_configuration_without_a_status_page_publishes_nothing() {
         let g = given(CONFIG);
-        let id = g.open("checkout-5xx").await;
+        let id = g.w.open_incident("checkout-5xx", g.w.clock.now()).await;
         let report = g.function().handle(&g.all_records(&id).await).await;
         assert_eq!(report, RefreshReport::default());
         assert_eq!(g.pages.publishes(), 0);
@@ -330,7 +316,7 @@ mod function {
         // GIVEN S3 refuses the next write
         let g = given(&format!("{CONFIG}{PAGE}"));
         g.pages.fail_next(transient("PutObject"));
-        let id = g.open("checkout-5xx").await;
+        let id = g.w.open_incident("checkout-5xx", g.w.clock.now()).await;
         // WHEN a batch ending with a delivery outcome reaches the function
         let mut records = g.all_records(&id).await;
         let last_change = records.last().unwrap().sequence().to_string();
@@ -354,7 +340,7 @@ mod function {
     #[tokio::test]
     async fn a_configuration_that_cannot_be_read_retries_the_batch() {
         let g = given(&format!("{CONFIG}{PAGE}"));
-        let id = g.open("checkout-5xx").await;
+        let id = g.w.open_incident("checkout-5xx", g.w.clock.now()).await;
         let records = g.all_records(&id).await;
         let missing = StaticConfig::missing();
         let function = StatusPageRefresh {
