@@ -52,9 +52,17 @@ case "${1:-}" in
     fi
     log="$STATE/test.log"
     set +e
+    # The emulator's own extensions (scripts/moto_ext): CloudFormation
+    # resources, custom resources, delivery off, the filter endpoint.
+    "$ROOT/.venv/bin/python" scripts/test_moto_ext.py 2>&1 | tee "$STATE/test-moto-ext.log"
+    ext_status=${PIPESTATUS[0]}
     cargo test --workspace --locked 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
+    if [[ $ext_status != 0 ]]; then
+      echo "scripts/test_moto_ext.py failed (see .klaxon/test-moto-ext.log)"
+      [[ $status == 0 ]] && status=$ext_status
+    fi
     # One closing line for the whole run (cargo prints one per test binary).
     awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i == "passed;") p += $(i - 1); if ($i == "failed;") f += $(i - 1) } }
          END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -29,16 +29,30 @@ encoded back in CBOR against the operation's output shape (botocore's own
 CBOR codec and service model, both already installed with moto). So
 PutMetricData, GetMetricStatistics and the rest reach moto's CloudWatch.
 
+moto's CloudFormation creates the local stack from the expanded SAM
+template: the package scripts/moto_ext/ (imported here, and told this
+server's address for custom resources' ResponseURL) adds the resource
+types moto skips, completes those it half-creates, resolves Secrets
+Manager dynamic references, records custom resource requests for the
+deploy script to run (GET /moto-api/klaxon/custom-resource-requests),
+filters records as Lambda's FilterCriteria would (POST
+/moto-api/klaxon/filter-records) and switches off moto's own Lambda
+delivery (event source mappings, SNS `lambda` subscriptions, EventBridge
+Lambda targets), which without Docker fails every message into a
+dead-letter queue. Its modules' docstrings say how.
+
 Everything else is moto unchanged.
 
 Usage: python scripts/moto_server.py [moto_server arguments]
 """
 
+import argparse
 import datetime
 import functools
 import gzip
 import io
 import json
+import os
 import re
 import sys
 import threading
@@ -59,6 +73,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
+
+import moto_ext  # scripts/moto_ext/: CloudFormation resources, delivery off
 
 _WRITES = threading.RLock()
 
@@ -331,5 +347,24 @@ def _call(self, environ, start_response):
 
 DomainDispatcherApplication.__call__ = _call
 
+
+def _server_url(argv):
+    """This server's address as moto.server.main will bind it (its own
+    options and defaults), for clients on this machine."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    parser.add_argument("-s", "--ssl", action="store_true")
+    parser.add_argument("-c", "--ssl-cert")
+    parser.add_argument("-k", "--ssl-key")
+    args, _ = parser.parse_known_args(argv)
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(args.host, args.host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    scheme = "https" if args.ssl or (args.ssl_cert and args.ssl_key) else "http"
+    return f"{scheme}://{host}:{args.port}"
+
+
 if __name__ == "__main__":
+    moto_ext.configure(server_url=_server_url(sys.argv[1:]))
     sys.exit(main())

@@ -1,0 +1,38 @@
+"""moto's CloudFormation made to create Klaxon's stack for real, and moto's
+own Lambda delivery switched off. Imported by scripts/moto_server.py
+(which puts scripts/ on sys.path), which then calls configure() with its
+own address.
+
+The local stack is created by moto's CloudFormation from the SAM template
+expanded by aws-sam-translator. moto 5.2.5 skips some of its resource types
+(a warning "Tried to parse X but it's not supported"), creates others with
+properties left out, and would run Lambda functions, which needs Docker.
+
+Each module says what it changes, and patches moto's modules as moto
+imports them (hooks):
+
+- hooks: post-import hooks, and configure() (this server's address).
+- resources: resource types moto lacks (CloudWatch alarms, SNS
+  subscriptions, topic, queue and bucket policies, Lambda event invoke
+  configs and URLs, Scheduler schedules).
+- connections: EventBridge connections and API destinations.
+- custom: custom resources, their requests recorded for a deploy script
+  to run, and what waits for their answers.
+- references: `{{resolve:secretsmanager:...}}` dynamic references.
+- stacks: templates and stacks: moto's parsing (FindInMap, NoValue,
+  Conditions), UpdateStack, custom resources' answers, failed resources.
+- services: moto's own types completed (Step Functions, IAM, Lambda,
+  EventBridge bus), and Lambda delivery off (event source mappings, SNS
+  `lambda` subscriptions, EventBridge Lambda targets).
+- api: routes under /moto-api/klaxon/ (custom resource requests, Lambda
+  filter criteria on records) and the ResponseURL's body.
+- helpers: conversions of CloudFormation's values, shared backends.
+
+The wrappers for CloudFormation are moto models of their own: the
+/moto-api/data.json dump lists them as service "klaxon_cfn".
+"""
+
+from . import api, references, services, stacks  # noqa: F401 (their hooks)
+from .hooks import configure
+
+__all__ = ["configure"]

@@ -1,0 +1,185 @@
+"""This package's HTTP routes, next to moto's own /moto-api/ ones.
+
+- GET /moto-api/klaxon/custom-resource-requests[?stack=<name or id>]: the
+  custom resource requests not answered yet (see custom), as a JSON list.
+- POST /moto-api/klaxon/filter-records, body
+  `{"patterns": ["<pattern JSON>", ...], "records": [{...}, ...]}`:
+  answers `{"matches": [true|false, ...]}`, one per record, as a Lambda
+  event source mapping's FilterCriteria would filter them: a record
+  passes when any pattern matches it; no pattern at all lets every record
+  through, as a mapping without FilterCriteria does. Lambda's filter
+  syntax is EventBridge's, so the matching is moto's own EventBridge
+  pattern matcher (moto.events.models.EventPattern), applied to each
+  record as given: a DynamoDB stream record as Lambda delivers it
+  (`{"eventName": "INSERT", "dynamodb": {"Keys": ...}}`); SQS bodies and
+  Kinesis data are not decoded. An invalid pattern (not JSON, not an
+  object, a value neither an object nor a non-empty array, a filter
+  operator EventBridge does not have, a malformed `numeric` or `exists`)
+  answers 400, the message naming the pattern; so does a record that is
+  not an object.
+- The ResponseURL of custom resources' requests
+  (/cloudformation_<region>/cfnresponse, moto's) reads its body as JSON
+  whatever its Content-Type.
+"""
+
+import json
+import re
+import sys
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from .custom import custom_resources
+from .hooks import after_import
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def custom_resource_requests(request: Any, full_url: str, headers: Any) -> Any:
+    """GET /moto-api/klaxon/custom-resource-requests[?stack=NAME_OR_ID]: the
+    custom resource requests not answered yet, oldest stack first."""
+    wanted = parse_qs(urlparse(full_url).query).get("stack", [None])[0]
+    found = []
+    models = sys.modules.get("moto.cloudformation.models")
+    if models is not None:
+        for regions in list(models.cloudformation_backends.values()):
+            for backend in list(regions.values()):
+                for stack in list(backend.stacks.values()):
+                    if wanted and wanted not in (stack.name, stack.stack_id):
+                        continue
+                    found.extend(r.request for r in custom_resources(stack) if r.request)
+    return 200, _JSON, json.dumps(found)
+
+
+# EventBridge's comparison operators (moto's matcher takes any name, and
+# lets a record through on one it does not know).
+_OPERATORS = {
+    "prefix",
+    "suffix",
+    "equals-ignore-case",
+    "anything-but",
+    "numeric",
+    "exists",
+    "cidr",
+    "wildcard",
+}
+_NUMERIC = {"<", "<=", "=", ">=", ">"}
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _check_filters(node: dict[str, Any]) -> None:
+    """The comparison operators of a pattern moto's parser accepted."""
+    for key, value in node.items():
+        if key == "$or":
+            for branch in value:
+                if not isinstance(branch, dict):
+                    raise _Invalid("$or takes objects")
+                _check_filters(branch)
+        elif isinstance(value, dict):
+            _check_filters(value)
+        else:
+            for item in value:
+                if not isinstance(item, dict):
+                    continue
+                if len(item) != 1 or next(iter(item)) not in _OPERATORS:
+                    raise _Invalid(f"unknown comparison {json.dumps(item)} at {key}")
+                ((operator, operand),) = item.items()
+                if operator == "exists" and not isinstance(operand, bool):
+                    raise _Invalid(f"exists takes true or false, at {key}")
+                if operator == "numeric" and not (
+                    isinstance(operand, list)
+                    and operand
+                    and len(operand) % 2 == 0
+                    and all(op in _NUMERIC for op in operand[::2])
+                    and all(
+                        isinstance(n, (int, float)) and not isinstance(n, bool)
+                        for n in operand[1::2]
+                    )
+                ):
+                    raise _Invalid(f"malformed numeric comparison at {key}")
+
+
+def _pattern(text: Any) -> Any:
+    """A filter's pattern as moto's EventBridge matcher (EventPattern)."""
+    from moto.events.exceptions import InvalidEventPatternException
+    from moto.events.models import EventPattern
+
+    if isinstance(text, dict):  # an object given in place of its JSON text
+        text = json.dumps(text)
+    if not isinstance(text, str):
+        raise _Invalid("a pattern is a JSON string")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise _Invalid("Invalid JSON") from None
+    if not isinstance(parsed, dict):
+        raise _Invalid("a pattern is a JSON object")
+    try:
+        pattern = EventPattern.load(text)
+    except InvalidEventPatternException as e:
+        raise _Invalid(e.message) from None
+    _check_filters(parsed)
+    return pattern
+
+
+def _request_body(request: Any) -> bytes:
+    if hasattr(request, "get_data"):  # the server's request (Werkzeug)
+        return request.get_data()
+    return request.body or b""  # moto's decorator mode
+
+
+def filter_records(request: Any, full_url: str, headers: Any) -> Any:
+    """POST /moto-api/klaxon/filter-records: which records Lambda's filter
+    criteria (the patterns) let through."""
+    if request.method != "POST":
+        return 405, _JSON, json.dumps({"message": "POST a JSON body"})
+    try:
+        body = json.loads(_request_body(request) or b"{}")
+        patterns = body.get("patterns", [])
+        records = body.get("records", [])
+        if not isinstance(patterns, list) or not isinstance(records, list):
+            raise TypeError("patterns and records are lists")
+    except (ValueError, TypeError, AttributeError) as e:
+        return 400, _JSON, json.dumps({"message": f"not a filter request: {e}"})
+    matchers = []
+    for i, text in enumerate(patterns):
+        try:
+            matchers.append(_pattern(text))
+        except _Invalid as e:
+            shown = text if isinstance(text, str) else json.dumps(text)
+            message = f"pattern {i} is not valid ({e}): {shown}"
+            return 400, _JSON, json.dumps({"message": message})
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            message = f"record {i} is not a JSON object"
+            return 400, _JSON, json.dumps({"message": message})
+    matches = [not matchers or any(m.matches_event(record) for m in matchers) for record in records]
+    return 200, _JSON, json.dumps({"matches": matches})
+
+
+_CFNRESPONSE = re.compile(r"^/cloudformation_[^/]+/cfnresponse$")
+
+
+def _patch_dispatcher(werkzeug_app: Any) -> None:
+    """An answer PUT to a ResponseURL is read as JSON whatever its
+    Content-Type (moto parsed a form-encoded one as a form and lost it;
+    AWS's ResponseURL, an S3 URL, takes any)."""
+    call = werkzeug_app.DomainDispatcherApplication.__call__
+
+    def __call__(self, environ, start_response):
+        if _CFNRESPONSE.match(environ.get("PATH_INFO", "")):
+            environ["CONTENT_TYPE"] = "application/json"
+        return call(self, environ, start_response)
+
+    werkzeug_app.DomainDispatcherApplication.__call__ = __call__
+
+
+def _patch_moto_api(urls: Any) -> None:
+    urls.url_paths["{0}/moto-api/klaxon/custom-resource-requests"] = custom_resource_requests
+    urls.url_paths["{0}/moto-api/klaxon/filter-records"] = filter_records
+
+
+after_import("moto.moto_api._internal.urls", _patch_moto_api)
+after_import("moto.moto_server.werkzeug_app", _patch_dispatcher)
