@@ -249,3 +249,64 @@ async fn a_step_that_cannot_succeed_is_written_on_the_timeline_and_fails_the_exe
             .starts_with("escalation failed, paging stopped")
     );
 }
+
+/// The escalator's event source mapping as deployed: a step the escalator
+/// reports as failed (every SMS send fails) is not handed back at once; it
+/// comes back when the queue's visibility timeout (scaled) has passed since
+/// it was received, and pages once the channel works again.
+#[tokio::test]
+async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout() {
+    use klaxon_local::faults::{Fault, FaultProxy};
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
+    let proxy = FaultProxy::start(&upstream).await.unwrap();
+    let w = World::bare_via(Some(&proxy.endpoint)).await;
+    w.local
+        .apply_config(&crate::common::oncall_yaml(&w, 60, 0))
+        .await
+        .unwrap();
+    proxy.inject("sns", Some("Publish"), Fault::Status(500), 1000);
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("vis"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+
+    // The first delivery of level 1's step: its SMS fails, the step fails.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let first = loop {
+        let before = tokio::time::Instant::now();
+        if w.local.pump_once(Duration::from_secs(1)).await.unwrap() > 0 {
+            break before;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no step message");
+    };
+    assert!(w.sms_to(&w.alice).await.is_empty(), "the SMS failed");
+
+    // Nothing comes back before the visibility timeout.
+    let visibility = w.local.escalation_visibility;
+    let again = loop {
+        if w.local.pump_once(Duration::from_secs(1)).await.unwrap() > 0 {
+            break first.elapsed();
+        }
+        assert!(first.elapsed() < visibility * 4, "the step never came back");
+    };
+    assert!(
+        again >= visibility,
+        "came back after {again:?}, before the visibility timeout {visibility:?}"
+    );
+    assert!(
+        again < Duration::from_secs(90),
+        "the harness scales the 90 s timeout: {again:?}"
+    );
+
+    // The channel works again: the next delivery pages.
+    proxy.heal();
+    let deadline = tokio::time::Instant::now() + visibility * 4;
+    while w.sms_to(&w.alice).await.is_empty() {
+        w.local.pump_once(Duration::from_secs(1)).await.unwrap();
+        assert!(tokio::time::Instant::now() < deadline, "never paged");
+    }
+}

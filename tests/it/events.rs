@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use klaxon::core::events::{DetailType, event_id};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::faults::{Fault, FaultProxy};
+use klaxon_local::ids;
 use serde_json::Value;
 
 use crate::common::{World, ack_code, oncall_yaml, opened_id};
@@ -169,4 +170,77 @@ async fn a_failed_publish_is_retried_from_its_record_and_nothing_is_lost() {
         "at most the cut call's events twice: {count} for {entries}"
     );
     assert!(published >= entries - 10);
+}
+
+/// The publisher's event source mapping as deployed: after its retry
+/// attempts (the template's `MaximumRetryAttempts`) fail at the same
+/// record, Lambda gives up on the rest of the batch, sends its on-failure
+/// record to the unpublished-events queue, and reads on past it.
+#[tokio::test]
+async fn a_batch_that_fails_past_its_retry_attempts_goes_to_the_unpublished_events_queue() {
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
+    let proxy = FaultProxy::start(&upstream).await.unwrap();
+    let w = World::bare_via(Some(&proxy.endpoint)).await;
+    w.local.apply_config(&oncall_yaml(&w, 60, 0)).await.unwrap();
+    let id = a_whole_incident(&w, "giveup").await;
+    let entries = w.timeline(&id).await.len();
+    let mapping = w
+        .local
+        .stack
+        .mapping(ids::EVENT_PUBLISHER, ids::STREAM_EVENT)
+        .unwrap()
+        .clone();
+    let retries = mapping.maximum_retry_attempts.expect("a retry limit");
+    let dead = mapping.on_failure.expect("an on-failure destination");
+    let queue = w.local.stack.physical("UnpublishedEventsQueue").unwrap();
+    assert_eq!(w.local.stack.arn("UnpublishedEventsQueue").unwrap(), dead);
+    let sqs = aws_sdk_sqs::Client::new(&w.local.sdk);
+    let letters = async || {
+        sqs.receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+    };
+
+    proxy.inject("events", Some("PutEvents"), Fault::Status(500), 100_000);
+    for attempt in 1..=retries {
+        let round = w.local.publish_events().await.unwrap();
+        assert!(round.failed_at.is_some(), "attempt {attempt} fails");
+        assert!(letters().await.is_empty(), "not given up after {attempt}");
+    }
+    let last = w.local.publish_events().await.unwrap();
+    assert!(last.failed_at.is_some());
+    proxy.heal();
+
+    let letters = letters().await;
+    assert_eq!(letters.len(), 1, "one on-failure record");
+    let record: serde_json::Value = serde_json::from_str(letters[0].body().unwrap()).unwrap();
+    assert_eq!(
+        record["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(
+        record["requestContext"]["approximateInvokeCount"],
+        u64::from(retries) + 1
+    );
+    assert_eq!(
+        record["requestContext"]["functionArn"].as_str(),
+        Some(
+            w.local
+                .stack
+                .function(ids::EVENT_PUBLISHER)
+                .unwrap()
+                .arn
+                .as_str()
+        )
+    );
+    let info = &record["DDBStreamBatchInfo"];
+    assert_eq!(info["batchSize"].as_u64(), Some(entries as u64), "{record}");
+    // The mapping read on past the batch: nothing more to publish.
+    assert_eq!(w.local.publish_events().await.unwrap().published, 0);
 }

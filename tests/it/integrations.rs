@@ -11,71 +11,102 @@ use klaxon::core::events::bus_event;
 use klaxon::ports::EventBus;
 use klaxon::testing::contract::{incident, t0, unique};
 use klaxon::testing::events::sample_entries;
-use klaxon_local::stack::LOCAL_ACCOUNT;
-use klaxon_local::template::{Context, Template, repo_root, resolve};
+use klaxon_local::Stack;
+use klaxon_local::template::repo_root;
 use klaxon_local::{ids, streams::BusTap};
 use serde_json::Value;
-use serde_norway::Value as Yaml;
 
 use crate::common::World;
 
-fn example(name: &str, w: &World, params: &[(&str, &str)]) -> (Template, Context) {
-    let template = Template::load(&repo_root().join("examples/integrations").join(name)).unwrap();
-    let mut refs = template.parameter_defaults();
-    refs.insert("KlaxonStack".into(), w.local.stack.name.clone());
+/// The example deployed next to the stack by the emulator's
+/// CloudFormation, as a user would deploy it.
+async fn example(name: &str, w: &World, params: &[(&str, &str)]) -> Stack {
+    let mut parameters: BTreeMap<String, String> =
+        BTreeMap::from([("KlaxonStack".into(), w.local.stack.name.clone())]);
+    let secrets = aws_sdk_secretsmanager::Client::new(&w.local.sdk);
     for (k, v) in params {
-        assert!(
-            refs.contains_key(*k) || template.doc["Parameters"].get(*k).is_some(),
-            "{name}: no parameter {k}"
-        );
-        refs.insert((*k).into(), (*v).into());
+        parameters.insert((*k).into(), (*v).into());
+        // The secret a connection reads exists first, as the example's
+        // instructions say.
+        if k.ends_with("SecretName") {
+            let created = secrets
+                .create_secret()
+                .name(*v)
+                .secret_string("example-token")
+                .send()
+                .await;
+            if let Err(e) = created {
+                assert!(
+                    e.as_service_error()
+                        .is_some_and(|se| se.is_resource_exists_exception()),
+                    "{}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                );
+            }
+        }
     }
-    let ctx = Context {
-        stack_name: format!("{}-example", w.local.stack.name),
-        region: w.local.stack.ctx.region.clone(),
-        account: LOCAL_ACCOUNT.into(),
-        refs,
-        ..Context::default()
-    };
-    (template, ctx)
+    let stem = name.trim_end_matches(".yaml");
+    Stack::deploy(
+        &w.local.sdk,
+        &format!("{}-{stem}", w.local.stack.name),
+        &repo_root().join("examples/integrations").join(name),
+        parameters,
+        &[],
+    )
+    .await
+    .unwrap()
 }
 
-/// The example's rule on the stack's bus, its target's input transformer
-/// kept and its API destination replaced by a new queue.
-async fn rule_into_queue(w: &World, template: &Template, ctx: &Context, rule: &str) -> BusTap {
-    let p = &template.resource(rule).unwrap()["Properties"];
-    let bus = resolve(&p["EventBusName"], ctx).unwrap();
+/// The example's deployed rule, read back: its pattern and its target's
+/// input transformer on a new rule whose target is a queue instead of the
+/// API destination.
+async fn rule_into_queue(w: &World, example: &Stack, rule: &str) -> BusTap {
+    let events = aws_sdk_eventbridge::Client::new(&w.local.sdk);
+    let name = example.physical(rule).unwrap();
+    let bus = w.local.stack.physical(ids::EVENT_BUS).unwrap();
+    let described = events
+        .describe_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        bus,
-        w.local.stack.physical(ids::EVENT_BUS).unwrap(),
+        described.event_bus_name(),
+        Some(bus),
         "{rule} listens to Klaxon's bus"
     );
-    let pattern = serde_json::to_string(&p["EventPattern"]).unwrap();
-    let target = &p["Targets"][0];
-    let paths: BTreeMap<String, String> = target["InputTransformer"]["InputPathsMap"]
-        .as_mapping()
+    let targets = events
+        .list_targets_by_rule()
+        .rule(name)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap();
+    let target = &targets.targets()[0];
+    assert!(
+        target.arn().contains(":api-destination/"),
+        "{rule} targets an API destination: {}",
+        target.arn()
+    );
+    let transformer = target.input_transformer().unwrap();
+    let paths: BTreeMap<String, String> = transformer
+        .input_paths_map()
         .unwrap()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().unwrap().to_string(),
-                v.as_str().unwrap().to_string(),
-            )
-        })
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let input: &Yaml = &target["InputTransformer"]["InputTemplate"];
-    let input = resolve(input, ctx).unwrap();
     BusTap::attach_with(
         &w.local.sdk,
-        &bus,
+        bus,
         &format!(
             "{}-{}-{}",
             w.local.stack.name,
             rule.to_lowercase(),
             &unique()[..6]
         ),
-        &pattern,
-        Some((paths, input)),
+        described.event_pattern().unwrap(),
+        Some((paths, transformer.input_template().to_string())),
     )
     .await
     .unwrap()
@@ -106,7 +137,7 @@ async fn publish_incidents(w: &World) -> BTreeMap<String, (Severity, String)> {
 #[tokio::test]
 async fn the_jira_example_opens_one_issue_per_sev1_or_sev2_incident() {
     let w = World::bare().await;
-    let (t, ctx) = example(
+    let jira = example(
         "jira.yaml",
         &w,
         &[
@@ -115,8 +146,9 @@ async fn the_jira_example_opens_one_issue_per_sev1_or_sev2_incident() {
             ("JiraUser", "ops@example.com"),
             ("JiraTokenSecretName", "jira-token"),
         ],
-    );
-    let jira = rule_into_queue(&w, &t, &ctx, "OpenedIncidents").await;
+    )
+    .await;
+    let jira = rule_into_queue(&w, &jira, "OpenedIncidents").await;
     let incidents = publish_incidents(&w).await;
     let bodies: Vec<Value> = jira.drain().await.unwrap();
     assert_eq!(
@@ -143,7 +175,7 @@ async fn the_jira_example_opens_one_issue_per_sev1_or_sev2_incident() {
 #[tokio::test]
 async fn the_servicenow_example_opens_one_incident_per_klaxon_incident() {
     let w = World::bare().await;
-    let (t, ctx) = example(
+    let sn = example(
         "servicenow.yaml",
         &w,
         &[
@@ -151,8 +183,9 @@ async fn the_servicenow_example_opens_one_incident_per_klaxon_incident() {
             ("ServiceNowUser", "klaxon"),
             ("ServiceNowPasswordSecretName", "sn-password"),
         ],
-    );
-    let sn = rule_into_queue(&w, &t, &ctx, "OpenedIncidents").await;
+    )
+    .await;
+    let sn = rule_into_queue(&w, &sn, "OpenedIncidents").await;
     let incidents = publish_incidents(&w).await;
     let bodies: Vec<Value> = sn.drain().await.unwrap();
     let correlated: std::collections::BTreeSet<&str> = bodies
@@ -175,29 +208,24 @@ async fn the_servicenow_example_opens_one_incident_per_klaxon_incident() {
 #[tokio::test]
 async fn the_archive_example_keeps_every_event() {
     let w = World::bare().await;
-    let (t, ctx) = example("archive.yaml", &w, &[]);
-    let p = &t.resource("IncidentEventsArchive").unwrap()["Properties"];
+    let example = example("archive.yaml", &w, &[]).await;
     let events = aws_sdk_eventbridge::Client::new(&w.local.sdk);
-    let name = resolve(&p["ArchiveName"], &ctx).unwrap();
-    let source = resolve(&p["SourceArn"], &ctx).unwrap();
-    assert_eq!(
-        source,
-        w.local.stack.ctx.attrs[&format!("{}.Arn", ids::EVENT_BUS)],
-        "the archive is of Klaxon's bus"
-    );
-    events
-        .create_archive()
-        .archive_name(&name)
-        .event_source_arn(&source)
-        .event_pattern(serde_json::to_string(&p["EventPattern"]).unwrap())
-        .retention_days(90)
+    let name = example.physical("IncidentEventsArchive").unwrap();
+    let described = events
+        .describe_archive()
+        .archive_name(name)
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        described.event_source_arn(),
+        Some(w.local.stack.arn(ids::EVENT_BUS).unwrap().as_str()),
+        "the archive is of Klaxon's bus"
+    );
     publish_incidents(&w).await;
     let archive = events
         .describe_archive()
-        .archive_name(&name)
+        .archive_name(name)
         .send()
         .await
         .unwrap();

@@ -1,5 +1,6 @@
 //! The template's EventBridge rule, checked in the emulator: the pattern is
-//! read from `infra/template.yaml` and the rule targets an SQS queue, since
+//! read from the deployed rule (the template through CloudFormation) and
+//! the probe rule targets an SQS queue, since
 //! the emulator cannot invoke Lambda.
 
 use std::collections::BTreeSet;

@@ -5,73 +5,53 @@
 use std::collections::BTreeSet;
 
 use klaxon_local::ids;
-use klaxon_local::stack::state_machine_definition;
 use serde_norway::Value;
 
 use crate::common::World;
 
-/// Resource types the emulator cannot run; they matter only on AWS.
-const AWS_ONLY: &[&str] = &[
-    "AWS::Serverless::Function",
-    "AWS::Lambda::Permission",
-    "AWS::Logs::LogGroup",
-    "AWS::SQS::QueuePolicy",
-    "AWS::SNS::TopicPolicy",
-    "AWS::SNS::Subscription",
-    // moto stores alarms but nothing evaluates them; checked below by shape.
-    "AWS::CloudWatch::Alarm",
-    // The self-test's schedule and its role: locally the self-test is run
-    // by hand (`klaxon-local self-test`, tests/it/self_test.rs).
-    "AWS::Scheduler::Schedule",
-    "AWS::IAM::Role",
-    // Public reads of the status page: nothing serves a website locally;
-    // the harness reads the bucket as a visitor's browser would.
-    "AWS::S3::BucketPolicy",
-];
-/// Resource types the harness provisions.
-const PROVISIONED: &[&str] = &[
-    "AWS::DynamoDB::Table",
-    "AWS::SQS::Queue",
-    "AWS::SNS::Topic",
-    "AWS::Serverless::StateMachine",
-    "AWS::Events::EventBus",
-    // The status page's bucket (local stacks have StatusPage=enabled).
-    "AWS::S3::Bucket",
-    // Against the simulated phone network, on stacks with a voice number.
-    "Custom::SipMediaApplication",
-];
+/// Whether a template condition holds on the stacks `World` deploys
+/// (`StatusPage=enabled`, the self-test's default interval, no voice
+/// number, no operator contacts).
+fn holds_locally(condition: &str) -> bool {
+    match condition {
+        "HasStatusPage" | "SelfTestEnabled" => true,
+        "HasVoice" | "HasOperatorEmail" | "HasOperatorPhone" => false,
+        other => panic!("a new condition {other}: say whether it holds locally"),
+    }
+}
 
 #[tokio::test]
-async fn every_template_resource_is_provisioned_locally_or_known_to_be_aws_only() {
+async fn every_resource_the_template_declares_is_deployed_by_cloudformation() {
     let w = World::new(60, 0).await;
-    let doc = &w.local.stack.template.doc;
-    let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap();
-    let mut unknown = BTreeSet::new();
+    let template = klaxon_local::Template::repo().unwrap();
+    let stack = &w.local.stack;
+    let resources = template.doc["Resources"].as_mapping().unwrap();
     for (id, body) in resources {
         let id = id.as_str().unwrap();
-        let kind = body.get("Type").and_then(Value::as_str).unwrap();
-        if PROVISIONED.contains(&kind) && w.local.stack.template.exists(body, &w.local.stack.ctx) {
-            assert!(
-                w.local.stack.physical(id).is_ok(),
-                "{id} ({kind}) not provisioned"
-            );
-        } else if !AWS_ONLY.contains(&kind) && !PROVISIONED.contains(&kind) {
-            unknown.insert(format!("{id}: {kind}"));
-        }
+        let expected = body
+            .get("Condition")
+            .and_then(Value::as_str)
+            .is_none_or(holds_locally);
+        assert_eq!(stack.has(id), expected, "{id} deployed: {}", stack.has(id));
+    }
+    // What the SAM transform adds (roles, event source mappings,
+    // permissions, subscriptions) is deployed too, each with its id.
+    for (id, resource) in stack.resources() {
+        assert!(
+            resource.physical.as_deref().is_some_and(|p| !p.is_empty()),
+            "{id} ({}) has no physical id",
+            resource.kind
+        );
     }
     assert!(
-        unknown.is_empty(),
-        "the harness does not know these resources: {unknown:?}"
+        stack.resources().len() > resources.len(),
+        "the transform's resources are there"
     );
-    w.local
-        .stack
+    stack
         .self_test_settings()
         .unwrap_or_else(|e| panic!("{}: {e}", ids::SELF_TEST));
     for id in [ids::INTAKE, ids::SMS_REPLY, ids::ESCALATOR] {
-        w.local
-            .stack
-            .settings(id)
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        stack.settings(id).unwrap_or_else(|e| panic!("{id}: {e}"));
     }
 }
 
@@ -79,8 +59,9 @@ async fn every_template_resource_is_provisioned_locally_or_known_to_be_aws_only(
 async fn local_tables_have_the_template_key_schema_and_indexes() {
     let w = World::new(60, 0).await;
     let ddb = aws_sdk_dynamodb::Client::new(&w.local.sdk);
+    let template = klaxon_local::Template::repo().unwrap();
     for id in [ids::INCIDENTS_TABLE, ids::CONFIG_TABLE] {
-        let body = w.local.stack.template.resource(id).unwrap();
+        let body = template.resource(id).unwrap();
         let props = body.get("Properties").unwrap();
         let table = ddb
             .describe_table()
@@ -159,7 +140,7 @@ async fn local_tables_have_the_template_key_schema_and_indexes() {
 }
 
 #[tokio::test]
-async fn the_local_state_machine_runs_the_asl_file_from_infra() {
+async fn the_deployed_state_machine_runs_the_asl_file_from_infra_with_its_substitutions() {
     let w = World::new(60, 0).await;
     let sfn = aws_sdk_sfn::Client::new(&w.local.sdk);
     let arn = w.local.stack.physical(ids::STATE_MACHINE).unwrap();
@@ -169,17 +150,16 @@ async fn the_local_state_machine_runs_the_asl_file_from_infra() {
         .send()
         .await
         .unwrap();
-    let body = w.local.stack.template.resource(ids::STATE_MACHINE).unwrap();
-    let expected = state_machine_definition(
-        &w.local.stack.template,
-        ids::STATE_MACHINE,
-        body.get("Properties").unwrap(),
-        &w.local.stack.ctx,
+    let asl = std::fs::read_to_string(
+        klaxon_local::template::repo_root().join("infra/escalation.asl.json"),
     )
     .unwrap();
     let actual: serde_json::Value = serde_json::from_str(described.definition()).unwrap();
-    let expected: serde_json::Value = serde_json::from_str(&expected).unwrap();
-    assert_eq!(actual, expected);
+    let states = |v: &serde_json::Value| -> BTreeSet<String> {
+        v["States"].as_object().unwrap().keys().cloned().collect()
+    };
+    let file: serde_json::Value = serde_json::from_str(&asl).unwrap();
+    assert_eq!(states(&actual), states(&file), "the file's states");
     let queue = w.local.stack.physical(ids::ESCALATION_QUEUE).unwrap();
     assert!(
         described.definition().contains(queue),
@@ -187,7 +167,8 @@ async fn the_local_state_machine_runs_the_asl_file_from_infra() {
     );
     assert!(
         !described.definition().contains("${"),
-        "no substitution left"
+        "no substitution left: {}",
+        described.definition()
     );
 }
 

@@ -1,7 +1,9 @@
-//! The local AWS harness: Klaxon's stack in an emulator, created from
-//! `infra/template.yaml`, plus the event routing the emulator cannot do
-//! (EventBridge/SNS invoking Lambda, SQS event source mappings). Handlers
-//! are Klaxon's real code, called with the JSON AWS would deliver.
+//! The local AWS harness: Klaxon's stack in an emulator, `infra/template.yaml`
+//! deployed by the emulator's CloudFormation ([`stack`]), plus the event
+//! routing the emulator cannot do (EventBridge/SNS invoking Lambda, event
+//! source mappings), run with the settings read back from the deployed
+//! stack. Handlers are Klaxon's real code, called with the JSON AWS would
+//! deliver.
 
 pub mod emulator;
 pub mod events;
@@ -63,6 +65,36 @@ pub mod ids {
     pub const CONFIG_TABLE: &str = "ConfigTable";
     pub const STATE_MACHINE: &str = "EscalationStateMachine";
     pub const ALARM_RULE_EVENT: &str = "AlarmStateChange";
+    /// The incidents stream's event of the publisher, the notifier and the
+    /// status page function (each its own event source mapping).
+    pub const STREAM_EVENT: &str = "IncidentChanges";
+    /// The escalator's SQS event (its event source mapping).
+    pub const ESCALATION_EVENT: &str = "EscalationTasks";
+}
+
+/// The variable that sets [`time_scale`].
+pub const TIME_SCALE_VAR: &str = "KLAXON_TIME_SCALE";
+/// The harness's time scale unless `KLAXON_TIME_SCALE` says otherwise.
+pub const DEFAULT_TIME_SCALE: f64 = 0.05;
+
+/// How much faster than AWS the local stack's waits run: the queue's
+/// visibility timeout as the event source mappings see it, and the
+/// workflow's timings (its template parameters). `1` is AWS's own timing;
+/// the default, 1/20, brings a failed escalation step back after 4.5 s
+/// instead of 90 s.
+pub fn time_scale() -> f64 {
+    std::env::var(TIME_SCALE_VAR)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s > 0.0 && *s <= 1.0)
+        .unwrap_or(DEFAULT_TIME_SCALE)
+}
+
+/// A duration of AWS's, scaled by [`time_scale`] (never under a second,
+/// SQS's and Step Functions' unit).
+pub fn scaled(seconds: u64) -> Duration {
+    let s = (seconds as f64 * time_scale()).ceil();
+    Duration::from_secs((s as u64).max(1))
 }
 
 /// A plain HTTP client for the harness. When a test build also enables
@@ -101,6 +133,8 @@ pub struct Local {
     pub escalator_timeout: Duration,
     /// How long one sms-reply invocation may run.
     pub reply_timeout: Duration,
+    /// The escalation queue's visibility timeout, scaled ([`scaled`]).
+    pub escalation_visibility: Duration,
     /// What the self-test function would be configured with on this stack.
     pub self_test: SelfTestSettings,
     /// The self-test's success metric of this stack (moto's CloudWatch).
@@ -113,8 +147,6 @@ pub struct Local {
     pub bus: EventBridgeBus,
     /// The publisher's event source mapping on the incidents table's stream.
     pub stream: streams::StreamMapping,
-    /// How many records the mapping hands over at once (its `BatchSize`).
-    pub stream_batch: usize,
     /// The notifier's event source mapping, queue and adapters.
     pub notify: notify::NotifierSide,
     /// The status page function's event source mapping and bucket (local
@@ -206,15 +238,18 @@ impl Local {
                 .build(),
             None => sdk.clone(),
         };
-        let template = Template::repo()?;
         let mut params = BTreeMap::from([
             ("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string()),
             ("StatusPage".to_string(), "enabled".to_string()),
         ]);
-        if phone.is_some() {
+        let mut deploy_env = Vec::new();
+        if let Some(url) = phone {
             params.insert("VoiceFromNumber".into(), LOCAL_VOICE_FROM.into());
+            // The custom resource's function creates the SIP media
+            // application on the simulated network, as it would on Chime.
+            deploy_env.push(("AWS_ENDPOINT_URL_CHIME_SDK_VOICE", url));
         }
-        let stack = Stack::provision_with(&sdk, &template, stack_name, params).await?;
+        let stack = Stack::provision_with(&sdk, stack_name, params, &deploy_env).await?;
         // Each adapter is configured from the settings the template gives
         // the function that uses it.
         let intake = stack.settings(ids::INTAKE)?;
@@ -252,9 +287,30 @@ impl Local {
                 .map_err(|e| HarnessError::Template(e.to_string()))?,
         );
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let escalator_timeout =
-            Duration::from_secs(stack.template.function_timeout(ids::ESCALATOR)?);
-        let reply_timeout = Duration::from_secs(stack.template.function_timeout(ids::SMS_REPLY)?);
+        let escalator_timeout = Duration::from_secs(stack.function_timeout(ids::ESCALATOR)?);
+        let reply_timeout = Duration::from_secs(stack.function_timeout(ids::SMS_REPLY)?);
+        let visibility = sqs
+            .get_queue_attributes()
+            .queue_url(stack.physical(ids::ESCALATION_QUEUE)?)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .map_err(|e| {
+                HarnessError::Aws(format!(
+                    "GetQueueAttributes: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                ))
+            })?
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+                    .cloned()
+            })
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                HarnessError::Emulator("the escalation queue has no visibility timeout".into())
+            })?;
+        let escalation_visibility = scaled(visibility);
         let self_test = stack.self_test_settings()?;
         let metrics = CloudWatchMetrics::from_sdk(&sdk, &self_test.stack);
         let calls = escalator.voice.as_ref().map(|v| {
@@ -265,9 +321,11 @@ impl Local {
         let publisher = PublisherSettings::from_lookup(|k| publisher_env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::EVENT_PUBLISHER)))?;
         let bus = EventBridgeBus::from_sdk(&klaxon_sdk, &publisher.event_bus);
-        let (stream_arn, stream_batch) =
-            stack.stream_source(ids::EVENT_PUBLISHER, "IncidentChanges")?;
-        let stream = streams::StreamMapping::new(&sdk, &stream_arn);
+        let stream = streams::StreamMapping::deployed(
+            &sdk,
+            stack.mapping(ids::EVENT_PUBLISHER, ids::STREAM_EVENT)?,
+            &stack.function(ids::EVENT_PUBLISHER)?.arn,
+        )?;
         let notify = notify::NotifierSide::new(&sdk, &klaxon_sdk, &stack)?;
         let status_page = status_page::StatusPageSide::new(&sdk, &klaxon_sdk, &stack)?;
         Ok(Self {
@@ -275,7 +333,6 @@ impl Local {
             status_page,
             bus,
             stream,
-            stream_batch,
             calls,
             chime,
             sdk,
@@ -290,6 +347,7 @@ impl Local {
             sqs,
             escalator_timeout,
             reply_timeout,
+            escalation_visibility,
             self_test,
             metrics,
         })
@@ -441,7 +499,7 @@ impl Local {
         let publisher = self.publisher();
         let mut round = PublishRound::default();
         self.stream
-            .deliver(self.stream_batch, async |event| {
+            .deliver(async |event| {
                 let report = publisher.handle(&stream::records(event)).await;
                 round.published += report.published;
                 round.failed_at = report.failed_at.clone();
@@ -457,45 +515,35 @@ impl Local {
         streams::BusTap::attach(&self.sdk, bus, &format!("{}-tap-{name}", self.stack.name)).await
     }
 
-    /// One round of the escalator's SQS event source mapping: receive up to
-    /// ten step messages, hand them to the escalator as the SQS event AWS
-    /// would send, delete the ones it did not report as failed.
+    /// One round of the escalator's SQS event source mapping, as deployed:
+    /// receive up to its batch size of step messages, hand them to the
+    /// escalator as the SQS event AWS would send, delete the ones it did not
+    /// report as failed (all of them fail when the mapping does not report
+    /// batch item failures and the invocation failed). A failed or
+    /// unfinished message stays invisible for the queue's visibility
+    /// timeout (scaled by [`time_scale`]) and comes back then, as SQS
+    /// brings it back; the queue's redrive policy moves it to the
+    /// dead-letter queue after its last receive.
     pub async fn pump_once(&self, wait: Duration) -> Result<usize, HarnessError> {
-        self.pump_once_with(wait, false).await
-    }
-
-    /// Like [`Local::pump_once`]; with `redeliver_now`, a message the
-    /// escalator reported as failed is made visible again at once instead
-    /// of after the queue's visibility timeout (the same redelivery,
-    /// sooner).
-    pub async fn pump_once_with(
-        &self,
-        wait: Duration,
-        redeliver_now: bool,
-    ) -> Result<usize, HarnessError> {
         let queue = self.stack.physical(ids::ESCALATION_QUEUE)?.to_string();
+        let mapping = self.stack.mapping(ids::ESCALATOR, ids::ESCALATION_EVENT)?;
         let out = self
             .sqs
             .receive_message()
             .queue_url(&queue)
-            .max_number_of_messages(10)
+            .max_number_of_messages(i32::try_from(mapping.batch_size.min(10)).unwrap_or(10))
             .wait_time_seconds(i32::try_from(wait.as_secs()).unwrap_or(1))
             .send()
             .await
             .map_err(|e| {
                 HarnessError::Aws(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
             })?;
+        let received_at = tokio::time::Instant::now();
         let messages = out.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(0);
         }
-        let queue_arn = self
-            .stack
-            .ctx
-            .attrs
-            .get(&format!("{}.Arn", ids::ESCALATION_QUEUE))
-            .cloned()
-            .unwrap_or_default();
+        let queue_arn = self.stack.arn(ids::ESCALATION_QUEUE)?;
         let records: Vec<Value> = messages
             .iter()
             .map(|m| {
@@ -508,7 +556,7 @@ impl Local {
                     "md5OfBody": m.md5_of_body(),
                     "eventSource": "aws:sqs",
                     "eventSourceARN": queue_arn,
-                    "awsRegion": self.stack.ctx.region,
+                    "awsRegion": self.stack.region,
                 })
             })
             .collect();
@@ -524,6 +572,9 @@ impl Local {
         .await
         else {
             tracing::warn!(messages = messages.len(), "escalator batch timed out");
+            for m in &messages {
+                self.back_after_visibility(&queue, m, received_at).await?;
+            }
             return Ok(messages.len());
         };
         let failed: Vec<&str> = response
@@ -531,22 +582,10 @@ impl Local {
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect();
+        let all_failed = !failed.is_empty() && !mapping.report_batch_item_failures;
         for m in &messages {
-            if failed.contains(&m.message_id().unwrap_or_default()) {
-                if redeliver_now && let Some(handle) = m.receipt_handle() {
-                    self.sqs
-                        .change_message_visibility()
-                        .queue_url(&queue)
-                        .receipt_handle(handle)
-                        .visibility_timeout(0)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            HarnessError::Aws(
-                                aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
-                            )
-                        })?;
-                }
+            if all_failed || failed.contains(&m.message_id().unwrap_or_default()) {
+                self.back_after_visibility(&queue, m, received_at).await?;
                 continue;
             }
             if let Some(handle) = m.receipt_handle() {
@@ -562,6 +601,48 @@ impl Local {
             }
         }
         Ok(messages.len())
+    }
+}
+
+impl Local {
+    /// A received message comes back once the queue's visibility timeout,
+    /// scaled, has passed since it was received (never while the
+    /// invocation that received it still ran, as in AWS, where the
+    /// visibility timeout outlasts the function's). At scale 1, SQS's own
+    /// timeout does it.
+    async fn back_after_visibility(
+        &self,
+        queue: &str,
+        m: &aws_sdk_sqs::types::Message,
+        received_at: tokio::time::Instant,
+    ) -> Result<(), HarnessError> {
+        if time_scale() >= 1.0 {
+            return Ok(());
+        }
+        let Some(handle) = m.receipt_handle() else {
+            return Ok(());
+        };
+        let remaining = self
+            .escalation_visibility
+            .saturating_sub(received_at.elapsed());
+        self.sqs
+            .change_message_visibility()
+            .queue_url(queue)
+            .receipt_handle(handle)
+            // Rounded up: never sooner than the timeout.
+            .visibility_timeout(
+                i32::try_from(remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0))
+                    .unwrap_or(0),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                HarnessError::Aws(format!(
+                    "ChangeMessageVisibility: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(())
     }
 }
 

@@ -161,9 +161,8 @@ async fn up(stack: &str, config_path: &str) -> Result<Local, HarnessError> {
     }
     let dir = repo_root().join(".klaxon");
     std::fs::create_dir_all(&dir).map_err(|e| HarnessError::Config(e.to_string()))?;
-    let mut text = String::from(
-        "# Written by `klaxon-local up`: the functions' environment from infra/template.yaml.\n",
-    );
+    let mut text =
+        String::from("# Written by `klaxon-local up`: the deployed functions' environment.\n");
     text.push_str(&format!("export KLAXON_STACK={stack}\n"));
     for (k, v) in &env {
         text.push_str(&format!("export {k}='{v}'\n"));

@@ -18,7 +18,6 @@ use crate::{HarnessError, Local, ids, streams};
 pub struct NotifierSide {
     pub settings: NotifierSettings,
     pub stream: streams::StreamMapping,
-    pub batch: usize,
     pub undelivered: SqsUndelivered,
     pub mirror: IncidentManager,
     pub email: SesEmail,
@@ -33,10 +32,12 @@ impl NotifierSide {
         let env = stack.function_env(ids::NOTIFIER)?;
         let settings = NotifierSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::NOTIFIER)))?;
-        let (stream_arn, batch) = stack.stream_source(ids::NOTIFIER, "IncidentChanges")?;
         Ok(Self {
-            stream: streams::StreamMapping::new(sdk, &stream_arn),
-            batch,
+            stream: streams::StreamMapping::deployed(
+                sdk,
+                stack.mapping(ids::NOTIFIER, ids::STREAM_EVENT)?,
+                &stack.function(ids::NOTIFIER)?.arn,
+            )?,
             undelivered: SqsUndelivered::from_sdk(klaxon_sdk, &settings.undelivered_queue_url),
             mirror: IncidentManager::from_sdk(klaxon_sdk),
             email: SesEmail::from_sdk(
@@ -106,7 +107,7 @@ impl Local {
         let mut round = NotifyRound::default();
         self.notify
             .stream
-            .deliver(self.notify.batch, async |event| {
+            .deliver(async |event| {
                 let report: NotifyReport = notifier.handle(&stream::records(event)).await;
                 round.delivered += report.delivered;
                 round.failed += report.failed;

@@ -85,7 +85,8 @@ pub struct Spoken {
 
 #[derive(Default)]
 struct State {
-    applications: BTreeMap<String, String>,
+    /// SIP media applications by id, as CreateSipMediaApplication made them.
+    applications: BTreeMap<String, Value>,
     scripts: BTreeMap<String, Script>,
     calls: Vec<CallRecord>,
     /// Update arguments waiting for a call's next step.
@@ -241,6 +242,7 @@ async fn route(
     req: Request<Incoming>,
 ) -> Result<Reply, Infallible> {
     let path = req.uri().path().to_string();
+    let method = req.method().clone();
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -263,19 +265,41 @@ async fn route(
             let lambda = body["Endpoints"][0]["LambdaArn"]
                 .as_str()
                 .unwrap_or_default();
+            if lambda.is_empty() {
+                return Ok(error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequestException",
+                    "Endpoints[0].LambdaArn is required",
+                ));
+            }
+            let application = json!({
+                "SipMediaApplicationId": id,
+                "SipMediaApplicationArn": format!("arn:aws:chime:{region}:000000000000:sma/{id}"),
+                "AwsRegion": region,
+                "Name": body["Name"],
+                "Endpoints": body["Endpoints"],
+            });
             lock(&state)
                 .applications
-                .insert(id.clone(), lambda.to_string());
+                .insert(id.clone(), application.clone());
             reply(
                 StatusCode::CREATED,
-                json!({"SipMediaApplication": {
-                    "SipMediaApplicationId": id,
-                    "SipMediaApplicationArn": format!("arn:aws:chime:{region}:000000000000:sma/{id}"),
-                    "AwsRegion": region,
-                    "Name": body["Name"],
-                    "Endpoints": body["Endpoints"],
-                }}),
+                json!({ "SipMediaApplication": application }),
             )
+        }
+        // GetSipMediaApplication (the custom resource reads back what it made).
+        ["sip-media-applications", sma] if method == hyper::Method::GET => {
+            match lock(&state).applications.get(*sma) {
+                Some(application) => reply(
+                    StatusCode::OK,
+                    json!({ "SipMediaApplication": application }),
+                ),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "NotFoundException",
+                    "no such SIP media application",
+                ),
+            }
         }
         ["sip-media-applications", sma, "calls"] => {
             if !lock(&state).applications.contains_key(*sma) {

@@ -1,320 +1,363 @@
-//! A local copy of Klaxon's stack, created in the emulator from the SAM
-//! template: the same tables (key schemas, indexes), queues, topics and
-//! state machine (the same ASL file). Each test can have its own stack.
+//! A local copy of Klaxon's stack: `infra/template.yaml` deployed to the
+//! emulator as `sam deploy` deploys it to AWS. `scripts/local_stack.py`
+//! packages the code and the state machine's definition into the
+//! emulator's S3, expands the SAM transform with AWS's own translator and
+//! creates the stack with the emulator's CloudFormation. What the harness
+//! needs afterwards (function settings, event source mappings, rule
+//! patterns) is read back from the deployed resources, never from a second
+//! reading of the template. Each test can have its own stack.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-};
 use klaxon::runtime::{ENV_REGION, SelfTestSettings, Settings};
-use serde_norway::Value;
+use serde::Deserialize;
 
 use crate::HarnessError;
-use crate::template::{Context, Template, resolve};
+use crate::template::repo_root;
 
 /// The account id moto uses.
 pub const LOCAL_ACCOUNT: &str = "123456789012";
-/// Step Functions needs a role; the emulator does not check it.
-const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/klaxon-local";
+
+/// One resource of the deployed stack, as DescribeStackResources lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Resource {
+    #[serde(rename = "ResourceType")]
+    pub kind: String,
+    #[serde(rename = "PhysicalResourceId")]
+    pub physical: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Deployed {
+    #[serde(rename = "StackId")]
+    id: String,
+    #[serde(rename = "Region")]
+    region: String,
+    #[serde(rename = "Account")]
+    account: String,
+    #[serde(rename = "Parameters")]
+    parameters: BTreeMap<String, String>,
+    #[serde(rename = "Resources")]
+    resources: Vec<DeployedResource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeployedResource {
+    #[serde(rename = "LogicalResourceId")]
+    logical: String,
+    #[serde(flatten)]
+    resource: Resource,
+}
+
+/// A function as deployed: its name, timeout and environment.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub name: String,
+    pub arn: String,
+    pub timeout_seconds: u64,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// An event source mapping as deployed (Lambda's own record of it).
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub uuid: String,
+    pub source_arn: String,
+    pub batch_size: usize,
+    pub batching_window_seconds: u64,
+    pub report_batch_item_failures: bool,
+    pub bisect_on_error: bool,
+    /// `None`: retried until the record expires (`-1` in AWS).
+    pub maximum_retry_attempts: Option<u32>,
+    pub maximum_record_age_seconds: Option<u64>,
+    pub on_failure: Option<String>,
+    /// The filter patterns (JSON), any of which lets a record through.
+    pub filters: Vec<String>,
+}
 
 /// Resources of one local stack.
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub name: String,
-    pub ctx: Context,
-    pub template: Template,
+    pub id: String,
+    pub region: String,
+    pub account: String,
+    /// The parameters the stack was deployed with (defaults included).
+    pub parameters: BTreeMap<String, String>,
+    resources: BTreeMap<String, Resource>,
+    functions: BTreeMap<String, Function>,
+    mappings: BTreeMap<String, Mapping>,
+    rule_patterns: BTreeMap<String, String>,
 }
 
-fn err(context: &str, e: impl std::fmt::Display) -> HarnessError {
-    HarnessError::Aws(format!("{context}: {e}"))
-}
-
-fn sdk_err<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    context: &str,
-    e: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> HarnessError {
+fn sdk_err(context: &str, e: impl std::error::Error) -> HarnessError {
     HarnessError::Aws(format!(
         "{context}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        aws_sdk_lambda::error::DisplayErrorContext(&e)
     ))
 }
 
-fn props(body: &Value) -> Option<&Value> {
-    body.get("Properties")
-}
-
-fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
+/// The venv's Python, which has the translator and boto3.
+fn python() -> PathBuf {
+    std::env::var_os("KLAXON_VENV_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv").join("bin").join("python"))
 }
 
 impl Stack {
-    /// Creates (or reuses) every emulated resource the template declares,
-    /// with the parameters' defaults.
-    pub async fn provision(
-        sdk: &SdkConfig,
-        template: &Template,
-        name: &str,
-    ) -> Result<Self, HarnessError> {
-        Self::provision_with(sdk, template, name, BTreeMap::new()).await
+    /// Deploys `infra/template.yaml` (or reuses the stack deployed with the
+    /// same template and parameters) with the parameters' defaults.
+    pub async fn provision(sdk: &SdkConfig, name: &str) -> Result<Self, HarnessError> {
+        Self::provision_with(sdk, name, BTreeMap::new(), &[]).await
     }
 
     /// Like [`Stack::provision`], with some parameters given (as
-    /// `sam deploy --parameter-overrides` would).
+    /// `sam deploy --parameter-overrides` would) and extra environment for
+    /// the deployment (where a custom resource's function reaches a
+    /// service, e.g. `AWS_ENDPOINT_URL_CHIME_SDK_VOICE`).
     pub async fn provision_with(
         sdk: &SdkConfig,
-        template: &Template,
         name: &str,
         parameters: BTreeMap<String, String>,
+        env: &[(&str, &str)],
     ) -> Result<Self, HarnessError> {
-        let region = sdk
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "us-east-1".into());
-        let mut ctx = Context {
-            stack_name: name.to_string(),
-            region: region.clone(),
-            account: LOCAL_ACCOUNT.into(),
-            refs: template.parameter_defaults(),
-            attrs: BTreeMap::new(),
-            conditions: BTreeMap::new(),
-        };
-        for (k, v) in parameters {
-            if !ctx.refs.contains_key(&k) {
-                return Err(HarnessError::Template(format!(
-                    "no parameter {k} in the template"
-                )));
-            }
-            ctx.refs.insert(k, v);
-        }
-        template.evaluate_conditions(&mut ctx)?;
+        let template = repo_root().join("infra").join("template.yaml");
+        Self::deploy(sdk, name, &template, parameters, env).await
+    }
 
-        let ddb = aws_sdk_dynamodb::Client::new(sdk);
-        for (id, body) in template.resources_of("AWS::DynamoDB::Table") {
-            let p = props(body)
-                .ok_or_else(|| HarnessError::Template(format!("{id}: no Properties")))?;
-            let table = match p.get("TableName") {
-                Some(v) => resolve(v, &ctx)?,
-                None => format!("{name}-{id}"),
-            };
-            if let Some(stream) = create_table(&ddb, &table, p).await? {
-                ctx.attrs.insert(format!("{id}.StreamArn"), stream);
-            }
-            ctx.attrs.insert(
-                format!("{id}.Arn"),
-                format!("arn:aws:dynamodb:{region}:{LOCAL_ACCOUNT}:table/{table}"),
-            );
-            ctx.refs.insert(id, table);
+    /// Deploys any template (an example next to the stack, say).
+    pub async fn deploy(
+        sdk: &SdkConfig,
+        name: &str,
+        template: &std::path::Path,
+        parameters: BTreeMap<String, String>,
+        env: &[(&str, &str)],
+    ) -> Result<Self, HarnessError> {
+        let mut cmd = tokio::process::Command::new(python());
+        cmd.arg(repo_root().join("scripts").join("local_stack.py"))
+            .args(["deploy", "--name", name, "--template"])
+            .arg(template);
+        for (k, v) in &parameters {
+            cmd.arg("--param").arg(format!("{k}={v}"));
         }
-
-        let sqs = aws_sdk_sqs::Client::new(sdk);
-        for (id, body) in template.resources_of("AWS::SQS::Queue") {
-            let queue = match props(body).and_then(|p| p.get("QueueName")) {
-                Some(v) => resolve(v, &ctx)?,
-                None => format!("{name}-{id}"),
-            };
-            let out = sqs
-                .create_queue()
-                .queue_name(&queue)
-                .send()
-                .await
-                .map_err(|e| sdk_err("CreateQueue", e))?;
-            let url = out.queue_url.ok_or_else(|| err("CreateQueue", "no URL"))?;
-            ctx.attrs.insert(
-                format!("{id}.Arn"),
-                format!("arn:aws:sqs:{region}:{LOCAL_ACCOUNT}:{queue}"),
-            );
-            ctx.attrs.insert(format!("{id}.QueueName"), queue);
-            ctx.attrs.insert(format!("{id}.QueueUrl"), url.clone());
-            ctx.refs.insert(id, url);
+        if let Some(region) = sdk.region() {
+            cmd.env("AWS_REGION", region.as_ref());
         }
-
-        let events = aws_sdk_eventbridge::Client::new(sdk);
-        for (id, body) in template.resources_of("AWS::Events::EventBus") {
-            let bus = match props(body).and_then(|p| p.get("Name")) {
-                Some(v) => resolve(v, &ctx)?,
-                None => format!("{name}-{id}"),
-            };
-            let created = events.create_event_bus().name(&bus).send().await;
-            if let Err(e) = created
-                && !e
-                    .as_service_error()
-                    .is_some_and(|se| se.is_resource_already_exists_exception())
-            {
-                return Err(err(
-                    "CreateEventBus",
-                    aws_sdk_eventbridge::error::DisplayErrorContext(&e),
-                ));
-            }
-            ctx.attrs.insert(
-                format!("{id}.Arn"),
-                format!("arn:aws:events:{region}:{LOCAL_ACCOUNT}:event-bus/{bus}"),
-            );
-            ctx.attrs.insert(format!("{id}.Name"), bus.clone());
-            ctx.refs.insert(id, bus);
+        cmd.envs(env.iter().copied());
+        let out = cmd
+            .output()
+            .await
+            .map_err(|e| HarnessError::Template(format!("{}: {e}", python().display())))?;
+        if !out.status.success() {
+            return Err(HarnessError::Template(format!(
+                "deploying {name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
         }
-
-        // Buckets (the status page's, with StatusPage=enabled), named as
-        // CloudFormation would: from the stack and the logical id.
-        let s3 = klaxon::aws::status_page::client(sdk);
-        for (id, body) in template.resources_of("AWS::S3::Bucket") {
-            if !template.exists(body, &ctx) {
-                continue;
-            }
-            let bucket = match props(body).and_then(|p| p.get("BucketName")) {
-                Some(v) => resolve(v, &ctx)?,
-                None => bucket_name(name, &id),
-            };
-            let mut create = s3.create_bucket().bucket(&bucket);
-            if region != "us-east-1" {
-                create = create.create_bucket_configuration(
-                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                            region.as_str(),
-                        ))
-                        .build(),
-                );
-            }
-            if let Err(e) = create.send().await
-                && !e
-                    .as_service_error()
-                    .is_some_and(|se| se.is_bucket_already_owned_by_you())
-            {
-                return Err(err(
-                    "CreateBucket",
-                    aws_sdk_s3::error::DisplayErrorContext(&e),
-                ));
-            }
-            ctx.attrs
-                .insert(format!("{id}.Arn"), format!("arn:aws:s3:::{bucket}"));
-            ctx.attrs.insert(
-                format!("{id}.WebsiteURL"),
-                format!("http://{bucket}.s3-website-{region}.amazonaws.com"),
-            );
-            ctx.refs.insert(id, bucket);
-        }
-
-        let sns = aws_sdk_sns::Client::new(sdk);
-        for (id, body) in template.resources_of("AWS::SNS::Topic") {
-            let topic = match props(body).and_then(|p| p.get("TopicName")) {
-                Some(v) => resolve(v, &ctx)?,
-                None => format!("{name}-{id}"),
-            };
-            let out = sns
-                .create_topic()
-                .name(&topic)
-                .send()
-                .await
-                .map_err(|e| sdk_err("CreateTopic", e))?;
-            let arn = out.topic_arn.ok_or_else(|| err("CreateTopic", "no ARN"))?;
-            ctx.attrs.insert(format!("{id}.TopicName"), topic);
-            ctx.attrs.insert(format!("{id}.TopicArn"), arn.clone());
-            ctx.refs.insert(id, arn);
-        }
-
-        let sfn = aws_sdk_sfn::Client::new(sdk);
-        for kind in [
-            "AWS::Serverless::StateMachine",
-            "AWS::StepFunctions::StateMachine",
-        ] {
-            for (id, body) in template.resources_of(kind) {
-                let p = props(body)
-                    .ok_or_else(|| HarnessError::Template(format!("{id}: no Properties")))?;
-                let sm_name = match p.get("Name").or_else(|| p.get("StateMachineName")) {
-                    Some(v) => resolve(v, &ctx)?,
-                    None => format!("{name}-{id}"),
-                };
-                let definition = state_machine_definition(template, &id, p, &ctx)?;
-                let arn = create_state_machine(&sfn, &sm_name, &definition).await?;
-                ctx.attrs.insert(format!("{id}.Name"), sm_name);
-                ctx.attrs.insert(format!("{id}.Arn"), arn.clone());
-                ctx.refs.insert(id, arn);
-            }
-        }
-
-        // Functions are not provisioned (the emulator cannot run them), but
-        // they are named as the template names them, so a function's
-        // environment can refer to another one.
-        for (id, body) in template.resources_of("AWS::Serverless::Function") {
-            let function = match props(body).and_then(|p| p.get("FunctionName")) {
-                Some(v) => resolve(v, &ctx)?,
-                None => format!("{name}-{id}"),
-            };
-            ctx.attrs.insert(
-                format!("{id}.Arn"),
-                format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function}"),
-            );
-            ctx.refs.insert(id, function);
-        }
-
-        // The SIP media application: what the custom resource's function
-        // does in AWS (CreateSipMediaApplication pointing at the voice-call
-        // function), against whatever answers for Chime SDK Voice.
-        let chime = aws_sdk_chimesdkvoice::Client::new(sdk);
-        for (id, body) in template.resources_of("Custom::SipMediaApplication") {
-            if !template.exists(body, &ctx) {
-                continue;
-            }
-            let p = props(body)
-                .ok_or_else(|| HarnessError::Template(format!("{id}: no Properties")))?;
-            let field = |k: &str| {
-                p.get(k)
-                    .ok_or_else(|| HarnessError::Template(format!("{id}: no {k}")))
-                    .and_then(|v| resolve(v, &ctx))
-            };
-            let endpoint = aws_sdk_chimesdkvoice::types::SipMediaApplicationEndpoint::builder()
-                .lambda_arn(field("LambdaArn")?)
-                .build();
-            let out = chime
-                .create_sip_media_application()
-                .aws_region(field("AwsRegion")?)
-                .name(field("Name")?)
-                .endpoints(endpoint)
-                .send()
-                .await
-                .map_err(|e| {
-                    err(
-                        "CreateSipMediaApplication",
-                        aws_sdk_chimesdkvoice::error::DisplayErrorContext(&e).to_string(),
-                    )
-                })?;
-            let sma = out
-                .sip_media_application
-                .ok_or_else(|| err("CreateSipMediaApplication", "no application"))?;
-            let sma_id = sma.sip_media_application_id.unwrap_or_default();
-            ctx.attrs.insert(
-                format!("{id}.SipMediaApplicationArn"),
-                sma.sip_media_application_arn.unwrap_or_default(),
-            );
-            ctx.attrs
-                .insert(format!("{id}.SipMediaApplicationId"), sma_id.clone());
-            ctx.refs.insert(id, sma_id);
-        }
-
-        Ok(Self {
+        let deployed: Deployed = serde_json::from_slice(&out.stdout)
+            .map_err(|e| HarnessError::Template(format!("deploying {name}: {e}")))?;
+        let mut stack = Self {
             name: name.to_string(),
-            ctx,
-            template: template.clone(),
-        })
+            id: deployed.id,
+            region: deployed.region,
+            account: deployed.account,
+            parameters: deployed.parameters,
+            resources: deployed
+                .resources
+                .into_iter()
+                .map(|r| (r.logical, r.resource))
+                .collect(),
+            functions: BTreeMap::new(),
+            mappings: BTreeMap::new(),
+            rule_patterns: BTreeMap::new(),
+        };
+        stack.read_back(sdk).await?;
+        Ok(stack)
+    }
+
+    /// Reads what the harness runs by from the deployed resources.
+    async fn read_back(&mut self, sdk: &SdkConfig) -> Result<(), HarnessError> {
+        let lambda = aws_sdk_lambda::Client::new(sdk);
+        for (logical, name) in self.of_type("AWS::Lambda::Function") {
+            let config = lambda
+                .get_function_configuration()
+                .function_name(&name)
+                .send()
+                .await
+                .map_err(|e| sdk_err("GetFunctionConfiguration", e))?;
+            let environment = config
+                .environment()
+                .and_then(|e| e.variables())
+                .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            self.functions.insert(
+                logical,
+                Function {
+                    arn: config.function_arn().unwrap_or_default().to_string(),
+                    name,
+                    timeout_seconds: config
+                        .timeout()
+                        .and_then(|t| u64::try_from(t).ok())
+                        .unwrap_or(3),
+                    environment,
+                },
+            );
+        }
+        for (logical, uuid) in self.of_type("AWS::Lambda::EventSourceMapping") {
+            let m = lambda
+                .get_event_source_mapping()
+                .uuid(&uuid)
+                .send()
+                .await
+                .map_err(|e| sdk_err("GetEventSourceMapping", e))?;
+            let on_failure = m
+                .destination_config()
+                .and_then(|d| d.on_failure())
+                .and_then(|f| f.destination())
+                .map(str::to_string);
+            self.mappings.insert(
+                logical,
+                Mapping {
+                    uuid,
+                    source_arn: m.event_source_arn().unwrap_or_default().to_string(),
+                    batch_size: m
+                        .batch_size()
+                        .and_then(|b| usize::try_from(b).ok())
+                        .unwrap_or(10),
+                    batching_window_seconds: m
+                        .maximum_batching_window_in_seconds()
+                        .and_then(|b| u64::try_from(b).ok())
+                        .unwrap_or(0),
+                    report_batch_item_failures: m.function_response_types().iter().any(|t| {
+                        *t == aws_sdk_lambda::types::FunctionResponseType::ReportBatchItemFailures
+                    }),
+                    bisect_on_error: m.bisect_batch_on_function_error().unwrap_or(false),
+                    maximum_retry_attempts: m
+                        .maximum_retry_attempts()
+                        .and_then(|r| u32::try_from(r).ok()),
+                    maximum_record_age_seconds: m
+                        .maximum_record_age_in_seconds()
+                        .and_then(|r| u64::try_from(r).ok()),
+                    on_failure,
+                    filters: m
+                        .filter_criteria()
+                        .map(|c| {
+                            c.filters()
+                                .iter()
+                                .filter_map(|f| f.pattern().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
+            );
+        }
+        // The patterns of the rules on the default bus (a function's
+        // `EventBridgeRule` event); rules on another bus (`bus|name`, as
+        // CloudFormation names them) are read where they are used.
+        let events = aws_sdk_eventbridge::Client::new(sdk);
+        for (logical, rule) in self.of_type("AWS::Events::Rule") {
+            let described = events.describe_rule().name(&rule).send().await;
+            let described = match described {
+                Ok(d) => d,
+                Err(e)
+                    if rule.contains('|')
+                        || e.as_service_error()
+                            .is_some_and(|se| se.is_resource_not_found_exception()) =>
+                {
+                    continue;
+                }
+                Err(e) => {
+                    return Err(HarnessError::Aws(format!(
+                        "DescribeRule {rule}: {}",
+                        aws_sdk_eventbridge::error::DisplayErrorContext(&e)
+                    )));
+                }
+            };
+            if let Some(pattern) = described.event_pattern() {
+                self.rule_patterns.insert(logical, pattern.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Logical and physical ids of the resources of one type.
+    fn of_type(&self, kind: &str) -> Vec<(String, String)> {
+        self.resources
+            .iter()
+            .filter(|(_, r)| r.kind == kind)
+            .filter_map(|(id, r)| r.physical.clone().map(|p| (id.clone(), p)))
+            .collect()
+    }
+
+    /// Every resource the stack holds, by logical id.
+    pub fn resources(&self) -> &BTreeMap<String, Resource> {
+        &self.resources
+    }
+
+    /// Whether the stack holds a resource (its `Condition` held).
+    pub fn has(&self, logical_id: &str) -> bool {
+        self.resources.contains_key(logical_id)
     }
 
     /// The physical id (`Ref`) of a template resource.
     pub fn physical(&self, logical_id: &str) -> Result<&str, HarnessError> {
-        self.ctx
-            .refs
+        self.resources
             .get(logical_id)
-            .map(String::as_str)
-            .ok_or_else(|| HarnessError::Template(format!("{logical_id} was not provisioned")))
+            .and_then(|r| r.physical.as_deref())
+            .ok_or_else(|| {
+                HarnessError::Template(format!("{logical_id} is not in stack {}", self.name))
+            })
     }
 
-    /// The environment the template gives a function, resolved locally.
+    /// The ARN of a resource (`GetAtt .Arn`), from its physical id.
+    pub fn arn(&self, logical_id: &str) -> Result<String, HarnessError> {
+        let physical = self.physical(logical_id)?;
+        let (region, account) = (&self.region, &self.account);
+        let kind = self.resources[logical_id].kind.as_str();
+        Ok(match kind {
+            "AWS::DynamoDB::Table" => {
+                format!("arn:aws:dynamodb:{region}:{account}:table/{physical}")
+            }
+            "AWS::SQS::Queue" => {
+                let name = physical.rsplit('/').next().unwrap_or(physical);
+                format!("arn:aws:sqs:{region}:{account}:{name}")
+            }
+            "AWS::Lambda::Function" => self.functions[logical_id].arn.clone(),
+            "AWS::Events::EventBus" => {
+                format!("arn:aws:events:{region}:{account}:event-bus/{physical}")
+            }
+            "AWS::S3::Bucket" => format!("arn:aws:s3:::{physical}"),
+            // Topics and state machines are their ARN.
+            _ => physical.to_string(),
+        })
+    }
+
+    /// A queue's name (`GetAtt .QueueName`).
+    pub fn queue_name(&self, logical_id: &str) -> Result<&str, HarnessError> {
+        let url = self.physical(logical_id)?;
+        Ok(url.rsplit('/').next().unwrap_or(url))
+    }
+
+    /// A function as deployed.
+    pub fn function(&self, logical_id: &str) -> Result<&Function, HarnessError> {
+        self.functions.get(logical_id).ok_or_else(|| {
+            HarnessError::Template(format!("no function {logical_id} in stack {}", self.name))
+        })
+    }
+
+    /// The environment the deployed function has.
     pub fn function_env(
         &self,
         function_id: &str,
     ) -> Result<BTreeMap<String, String>, HarnessError> {
-        self.template.function_environment(function_id, &self.ctx)
+        Ok(self.function(function_id)?.environment.clone())
+    }
+
+    /// A function's timeout in seconds, as deployed.
+    pub fn function_timeout(&self, function_id: &str) -> Result<u64, HarnessError> {
+        Ok(self.function(function_id)?.timeout_seconds)
     }
 
     /// A function's typed settings, parsed by the same code the function runs.
@@ -325,245 +368,38 @@ impl Stack {
     }
 
     /// The self-test function's settings, parsed by the same code it runs
-    /// (the region is the one Lambda would set).
+    /// (the region is the one Lambda sets).
     pub fn self_test_settings(&self) -> Result<SelfTestSettings, HarnessError> {
         let mut env = self.function_env(crate::ids::SELF_TEST)?;
-        env.insert(ENV_REGION.into(), self.ctx.region.clone());
+        env.insert(ENV_REGION.into(), self.region.clone());
         SelfTestSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", crate::ids::SELF_TEST)))
     }
 
-    /// The stream a function's `DynamoDB` event reads, and its batch size.
-    pub fn stream_source(
-        &self,
-        function_id: &str,
-        event: &str,
-    ) -> Result<(String, usize), HarnessError> {
-        let p = self
-            .template
-            .resource(function_id)?
-            .get("Properties")
-            .and_then(|p| p.get("Events"))
-            .and_then(|e| e.get(event))
-            .and_then(|e| e.get("Properties"))
+    /// The event source mapping SAM makes of a function's event (logical
+    /// id: the function's and the event's).
+    pub fn mapping(&self, function_id: &str, event: &str) -> Result<&Mapping, HarnessError> {
+        self.mappings
+            .get(&format!("{function_id}{event}"))
             .ok_or_else(|| {
-                HarnessError::Template(format!("{function_id}.{event}: no Properties"))
-            })?;
-        let stream = p
-            .get("Stream")
-            .ok_or_else(|| HarnessError::Template(format!("{function_id}.{event}: no Stream")))
-            .and_then(|v| resolve(v, &self.ctx))?;
-        let batch = p
-            .get("BatchSize")
-            .and_then(Value::as_u64)
-            .and_then(|b| usize::try_from(b).ok())
-            .unwrap_or(100);
-        Ok((stream, batch))
-    }
-
-    /// The EventBridge pattern of a function's `EventBridgeRule` event, as JSON.
-    pub fn rule_pattern(&self, function_id: &str, event: &str) -> Result<String, HarnessError> {
-        let pattern = self
-            .template
-            .resource(function_id)?
-            .get("Properties")
-            .and_then(|p| p.get("Events"))
-            .and_then(|e| e.get(event))
-            .and_then(|e| e.get("Properties"))
-            .and_then(|p| p.get("Pattern"))
-            .ok_or_else(|| {
-                HarnessError::Template(format!("{function_id}.{event} has no Pattern"))
-            })?;
-        serde_json::to_string(pattern).map_err(|e| HarnessError::Template(e.to_string()))
-    }
-}
-
-/// Creates a table (or finds it created); its stream's ARN if it has one.
-/// A bucket name as CloudFormation makes one up: the stack's and the
-/// resource's names, lower case, within S3's 63 characters (CloudFormation
-/// adds a random suffix; a local stack's name is already unique).
-fn bucket_name(stack: &str, logical_id: &str) -> String {
-    let name: String = format!("{stack}-{logical_id}")
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .take(63)
-        .collect();
-    name.trim_end_matches('-').to_string()
-}
-
-async fn create_table(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-    p: &Value,
-) -> Result<Option<String>, HarnessError> {
-    let attr_type = |t: &str| match t {
-        "N" => ScalarAttributeType::N,
-        "B" => ScalarAttributeType::B,
-        _ => ScalarAttributeType::S,
-    };
-    let key_schema = |v: Option<&Value>| -> Result<Vec<KeySchemaElement>, HarnessError> {
-        v.and_then(Value::as_sequence)
-            .into_iter()
-            .flatten()
-            .map(|k| {
-                KeySchemaElement::builder()
-                    .attribute_name(str_at(k, "AttributeName").unwrap_or_default())
-                    .key_type(if str_at(k, "KeyType") == Some("RANGE") {
-                        KeyType::Range
-                    } else {
-                        KeyType::Hash
-                    })
-                    .build()
-                    .map_err(|e| err("KeySchema", e))
+                HarnessError::Template(format!(
+                    "no event source mapping {function_id}.{event} in stack {}",
+                    self.name
+                ))
             })
-            .collect()
-    };
-    let mut req = ddb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(key_schema(p.get("KeySchema"))?));
-    for a in p
-        .get("AttributeDefinitions")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        req = req.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(str_at(a, "AttributeName").unwrap_or_default())
-                .attribute_type(attr_type(str_at(a, "AttributeType").unwrap_or("S")))
-                .build()
-                .map_err(|e| err("AttributeDefinition", e))?,
-        );
     }
-    for g in p
-        .get("GlobalSecondaryIndexes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        let projection = match g
-            .get("Projection")
-            .and_then(|p| str_at(p, "ProjectionType"))
-        {
-            Some("KEYS_ONLY") => ProjectionType::KeysOnly,
-            Some("INCLUDE") => ProjectionType::Include,
-            _ => ProjectionType::All,
-        };
-        req = req.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(str_at(g, "IndexName").unwrap_or_default())
-                .set_key_schema(Some(key_schema(g.get("KeySchema"))?))
-                .projection(Projection::builder().projection_type(projection).build())
-                .build()
-                .map_err(|e| err("GlobalSecondaryIndex", e))?,
-        );
-    }
-    if let Some(view) = p
-        .get("StreamSpecification")
-        .and_then(|s| str_at(s, "StreamViewType"))
-    {
-        req = req.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(view))
-                .build()
-                .map_err(|e| err("StreamSpecification", e))?,
-        );
-    }
-    match req.send().await {
-        Ok(out) => Ok(out.table_description.and_then(|d| d.latest_stream_arn)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_resource_in_use_exception()) =>
-        {
-            let described = ddb
-                .describe_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|e| sdk_err("DescribeTable", e))?;
-            Ok(described.table.and_then(|t| t.latest_stream_arn))
-        }
-        Err(e) => Err(sdk_err("CreateTable", e)),
-    }
-}
 
-/// The ASL document with `DefinitionSubstitutions` applied, as deployed.
-pub fn state_machine_definition(
-    template: &Template,
-    id: &str,
-    p: &Value,
-    ctx: &Context,
-) -> Result<String, HarnessError> {
-    let mut definition = match (p.get("DefinitionUri"), p.get("Definition")) {
-        (Some(uri), _) => {
-            let uri = uri.as_str().ok_or_else(|| {
-                HarnessError::Template(format!("{id}: DefinitionUri must be a local path"))
-            })?;
-            let path = template.dir().join(uri);
-            std::fs::read_to_string(&path)
-                .map_err(|e| HarnessError::Template(format!("{}: {e}", path.display())))?
-        }
-        (None, Some(inline)) => {
-            serde_json::to_string(inline).map_err(|e| HarnessError::Template(e.to_string()))?
-        }
-        (None, None) => {
-            return Err(HarnessError::Template(format!("{id}: no definition")));
-        }
-    };
-    for (k, v) in p
-        .get("DefinitionSubstitutions")
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
-        let key = k.as_str().unwrap_or_default();
-        definition = definition.replace(&format!("${{{key}}}"), &resolve(v, ctx)?);
-    }
-    Ok(definition)
-}
-
-async fn create_state_machine(
-    sfn: &aws_sdk_sfn::Client,
-    name: &str,
-    definition: &str,
-) -> Result<String, HarnessError> {
-    match sfn
-        .create_state_machine()
-        .name(name)
-        .definition(definition)
-        .role_arn(LOCAL_ROLE)
-        .r#type(aws_sdk_sfn::types::StateMachineType::Standard)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.state_machine_arn),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_state_machine_already_exists()) =>
-        {
-            let list = sfn
-                .list_state_machines()
-                .send()
-                .await
-                .map_err(|e| sdk_err("ListStateMachines", e))?;
-            let arn = list
-                .state_machines()
-                .iter()
-                .find(|m| m.name() == name)
-                .map(|m| m.state_machine_arn().to_string())
-                .ok_or_else(|| err("CreateStateMachine", "exists but not listed"))?;
-            sfn.update_state_machine()
-                .state_machine_arn(&arn)
-                .definition(definition)
-                .send()
-                .await
-                .map_err(|e| sdk_err("UpdateStateMachine", e))?;
-            Ok(arn)
-        }
-        Err(e) => Err(sdk_err("CreateStateMachine", e)),
+    /// The EventBridge pattern of a function's `EventBridgeRule` event, as
+    /// the deployed rule has it.
+    pub fn rule_pattern(&self, function_id: &str, event: &str) -> Result<String, HarnessError> {
+        self.rule_patterns
+            .get(&format!("{function_id}{event}"))
+            .cloned()
+            .ok_or_else(|| {
+                HarnessError::Template(format!(
+                    "no rule {function_id}.{event} in stack {}",
+                    self.name
+                ))
+            })
     }
 }

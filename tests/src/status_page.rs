@@ -16,7 +16,6 @@ use crate::{HarnessError, Local, ids, streams};
 pub struct StatusPageSide {
     pub settings: StatusPageSettings,
     pub stream: streams::StreamMapping,
-    pub batch: usize,
     pub pages: S3StatusPages,
     /// The harness's own S3 client, which reads what visitors would.
     s3: aws_sdk_s3::Client,
@@ -29,17 +28,18 @@ impl StatusPageSide {
         klaxon_sdk: &aws_config::SdkConfig,
         stack: &crate::Stack,
     ) -> Result<Option<Self>, HarnessError> {
-        let body = stack.template.resource(ids::STATUS_PAGE)?;
-        if !stack.template.exists(body, &stack.ctx) {
+        if !stack.has(ids::STATUS_PAGE) {
             return Ok(None);
         }
         let env = stack.function_env(ids::STATUS_PAGE)?;
         let settings = StatusPageSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::STATUS_PAGE)))?;
-        let (stream_arn, batch) = stack.stream_source(ids::STATUS_PAGE, "IncidentChanges")?;
         Ok(Some(Self {
-            stream: streams::StreamMapping::new(sdk, &stream_arn),
-            batch,
+            stream: streams::StreamMapping::deployed(
+                sdk,
+                stack.mapping(ids::STATUS_PAGE, ids::STREAM_EVENT)?,
+                &stack.function(ids::STATUS_PAGE)?.arn,
+            )?,
             pages: S3StatusPages::from_sdk(klaxon_sdk, &settings.bucket, None),
             s3: client(sdk),
             settings,
@@ -116,7 +116,7 @@ impl Local {
         let function = self.status_page_function()?;
         let mut round = RefreshRound::default();
         side.stream
-            .deliver(side.batch, async |event| {
+            .deliver(async |event| {
                 let report: RefreshReport = function.handle(&stream::records(event)).await;
                 round.published += usize::from(report.published);
                 round.failed_at = report.failed_at.clone();

@@ -11,6 +11,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use serde_json::{Map, Value, json};
 
 use crate::HarnessError;
+use crate::stack::Mapping;
 
 fn err(context: &str, e: impl std::fmt::Display) -> HarnessError {
     HarnessError::Aws(format!("{context}: {e}"))
@@ -78,26 +79,137 @@ fn lambda_record(r: &Record, stream_arn: &str, region: &str) -> Result<Value, Ha
     }))
 }
 
-/// The event source mapping of one stream: reads from its checkpoint on.
+/// How many stream records the mapping reads at once before filtering
+/// (GetRecords' own limit).
+const READ_AHEAD: usize = 1000;
+
+/// The event source mapping of one stream, as deployed: reads from its
+/// checkpoint on, hands over only the records its filter criteria let
+/// through, and gives up on a batch after its retry attempts, sending
+/// Lambda's on-failure record to its destination queue.
 pub struct StreamMapping {
     client: aws_sdk_dynamodbstreams::Client,
+    sqs: aws_sdk_sqs::Client,
+    http: reqwest::Client,
+    /// The emulator, which evaluates filter patterns as Lambda does.
+    emulator: String,
     stream_arn: String,
     region: String,
+    function_arn: String,
+    settings: Mapping,
     /// The last sequence number handed over without failure.
     checkpoint: Mutex<Option<String>>,
+    /// The record a batch failed at, and how many invocations failed there.
+    failing: Mutex<Option<(String, u32)>>,
 }
 
 impl StreamMapping {
-    pub fn new(sdk: &SdkConfig, stream_arn: &str) -> Self {
-        Self {
+    /// The mapping `settings` (read back from the deployed stack) of the
+    /// function `function_arn`.
+    pub fn deployed(
+        sdk: &SdkConfig,
+        settings: &Mapping,
+        function_arn: &str,
+    ) -> Result<Self, HarnessError> {
+        Ok(Self {
             client: aws_sdk_dynamodbstreams::Client::new(sdk),
-            stream_arn: stream_arn.to_string(),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            http: crate::http_client(),
+            emulator: crate::Emulator::from_env()?.endpoint,
+            stream_arn: settings.source_arn.clone(),
             region: sdk
                 .region()
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "us-east-1".into()),
+            function_arn: function_arn.to_string(),
+            settings: settings.clone(),
             checkpoint: Mutex::new(None),
+            failing: Mutex::new(None),
+        })
+    }
+
+    /// How many records one invocation gets (the mapping's `BatchSize`).
+    pub fn batch_size(&self) -> usize {
+        self.settings.batch_size
+    }
+
+    /// Which records the mapping's filter criteria let through (all of
+    /// them without criteria), decided by the emulator with EventBridge's
+    /// pattern matcher, the syntax Lambda's filters use.
+    async fn admitted(&self, records: &[Value]) -> Result<Vec<bool>, HarnessError> {
+        if self.settings.filters.is_empty() {
+            return Ok(vec![true; records.len()]);
         }
+        let url = format!("{}/moto-api/klaxon/filter-records", self.emulator);
+        let answer = self
+            .http
+            .post(&url)
+            .json(&json!({ "patterns": self.settings.filters, "records": records }))
+            .send()
+            .await
+            .map_err(|e| err("filter-records", e))?;
+        let status = answer.status();
+        let body: Value = answer.json().await.map_err(|e| err("filter-records", e))?;
+        if !status.is_success() {
+            return Err(err("filter-records", body));
+        }
+        serde_json::from_value(body["matches"].clone()).map_err(|e| err("filter-records", e))
+    }
+
+    /// Lambda's on-failure record of a stream batch, to the mapping's
+    /// destination (`DDBStreamBatchInfo`, as `klaxon dlq` reads it).
+    async fn give_up(&self, batch: &[Value], invocations: u32) -> Result<(), HarnessError> {
+        let Some(destination) = &self.settings.on_failure else {
+            return Ok(());
+        };
+        let name = destination.rsplit(':').next().unwrap_or(destination);
+        let url = self
+            .sqs
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(|e| err("GetQueueUrl", aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+            .queue_url
+            .unwrap_or_default();
+        let sequence = |r: Option<&Value>| r.map(|r| r["dynamodb"]["SequenceNumber"].clone());
+        let arrival = |r: Option<&Value>| {
+            r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
+                .and_then(|t| jiff::Timestamp::from_second(t as i64).ok())
+                .map(|t| t.to_string())
+        };
+        let record = json!({
+            "requestContext": {
+                "requestId": format!("{:032x}", rand::random::<u128>()),
+                "functionArn": self.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invocations,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": jiff::Timestamp::now().to_string(),
+            "DDBStreamBatchInfo": {
+                "shardId": "shardId-local",
+                "startSequenceNumber": sequence(batch.first()),
+                "endSequenceNumber": sequence(batch.last()),
+                "approximateArrivalOfFirstRecord": arrival(batch.first()),
+                "approximateArrivalOfLastRecord": arrival(batch.last()),
+                "batchSize": batch.len(),
+                "streamArn": self.stream_arn,
+            },
+        });
+        self.sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(record.to_string())
+            .send()
+            .await
+            .map_err(|e| err("SendMessage", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+        Ok(())
     }
 
     fn checkpoint(&self) -> Option<String> {
@@ -188,40 +300,88 @@ impl StreamMapping {
     }
 
     /// What the event source mapping does with the records written since
-    /// the checkpoint: hands them to `handle` in batches of at most
-    /// `batch`, as the Lambda event; moves the checkpoint past each batch
-    /// the function answers with no failure, and, when it names a failed
-    /// record, only up to the record before it, and stops there (the next
-    /// call retries from it).
+    /// the checkpoint: hands those its filters let through to `handle` in
+    /// batches of at most its batch size, as the Lambda event; moves the
+    /// checkpoint past each batch the function answers with no failure,
+    /// and, when it names a failed record, only up to the record before
+    /// it, and stops there (the next call retries from it). After the
+    /// mapping's retry attempts fail at the same record, the rest of the
+    /// batch goes to the on-failure destination and the checkpoint moves
+    /// past it, as Lambda gives up.
     pub async fn deliver(
         &self,
-        batch: usize,
         mut handle: impl AsyncFnMut(
             &aws_lambda_events::dynamodb::Event,
         ) -> aws_lambda_events::streams::DynamoDbEventResponse,
     ) -> Result<(), HarnessError> {
         loop {
-            let (event, sequences) = self.next_batch(batch).await?;
+            // Records the filters drop do not count toward a batch, as in
+            // Lambda: read ahead, filter, then batch.
+            let (event, sequences) = self.next_batch(READ_AHEAD).await?;
             let Some(last) = sequences.last() else {
                 return Ok(());
             };
-            let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
-                .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
+            let records = event["Records"].as_array().cloned().unwrap_or_default();
+            let admitted: Vec<usize> = self
+                .admitted(&records)
+                .await?
+                .iter()
+                .enumerate()
+                .filter(|(_, admit)| **admit)
+                .map(|(i, _)| i)
+                .collect();
+            if admitted.is_empty() {
+                self.commit(last);
+                continue;
+            }
+            let take = admitted.len().min(self.settings.batch_size);
+            // The batch ends just before the next admitted record.
+            let end = admitted
+                .get(take)
+                .map_or(sequences.len() - 1, |next| next - 1);
+            let batch: Vec<Value> = admitted[..take]
+                .iter()
+                .map(|i| records[*i].clone())
+                .collect();
+            let kept: Vec<&String> = admitted[..take].iter().map(|i| &sequences[*i]).collect();
+            let last = &sequences[end];
+            let event: aws_lambda_events::dynamodb::Event =
+                serde_json::from_value(json!({ "Records": batch }))
+                    .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
             let response = handle(&event).await;
             let failed = response
                 .batch_item_failures
                 .first()
                 .and_then(|f| f.item_identifier.clone());
-            match failed {
-                None => self.commit(last),
-                Some(failed) => {
-                    let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
-                    if at > 0 {
-                        self.commit(&sequences[at - 1]);
-                    }
-                    return Ok(());
-                }
+            let Some(failed) = failed else {
+                self.commit(last);
+                *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                continue;
+            };
+            let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
+            if at > 0 {
+                self.commit(&sequences[at - 1]);
             }
+            let failures = {
+                let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+                let n = match &*failing {
+                    Some((seq, n)) if *seq == failed => n + 1,
+                    _ => 1,
+                };
+                *failing = Some((failed.clone(), n));
+                n
+            };
+            let exhausted = self
+                .settings
+                .maximum_retry_attempts
+                .is_some_and(|retries| failures > retries);
+            if !exhausted {
+                return Ok(());
+            }
+            let from = kept.iter().position(|s| **s == failed).unwrap_or(0);
+            self.give_up(&batch[from..], failures).await?;
+            self.commit(last);
+            *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
     }
 }

@@ -16,7 +16,14 @@ use klaxon_local::{HarnessError, LOCAL_VOICE_FROM, Local, Pump};
 
 pub async fn scene(stack: &str) -> Result<(), HarnessError> {
     let network = PhoneNetwork::start().await?;
-    let local = Local::up_voice(&format!("{stack}-voice"), &network).await?;
+    // A new stack per run: its SIP media application is made on this run's
+    // network (by the custom resource's function), and the tables of an
+    // earlier run's stack are retained, as the template says.
+    let stack = format!(
+        "{stack}-voice-{}",
+        jiff::Timestamp::now().strftime("%H%M%S")
+    );
+    let local = Local::up_voice(&stack, &network).await?;
     let hana = "+819012340009";
     local
         .apply_config(&format!(
@@ -45,7 +52,7 @@ routing:
         .await?;
     network.script(hana, Script::Answer(vec![Press::Key('9'), Press::Key('4')]));
     println!(
-        "\n7. Voice: stack {stack}-voice calls from {LOCAL_VOICE_FROM} (Amazon Chime SDK PSTN Audio; here the simulated phone network)"
+        "\n7. Voice: stack {stack} calls from {LOCAL_VOICE_FROM} (Amazon Chime SDK PSTN Audio; here the simulated phone network)"
     );
     let pump = Pump::start(Arc::clone(&local));
     let name = format!(

@@ -7,8 +7,8 @@
 //! (sms-reply), then the OK (intake). Deliveries are retried as AWS retries
 //! them: an alarm or a reply twice more after a failed invocation (Lambda's
 //! asynchronous retries), an escalation step until it succeeds (the SQS
-//! event source mapping; redelivered at once instead of after the
-//! visibility timeout). A "crash" is a failed invocation whose instance is
+//! event source mapping; redelivered after the queue's visibility timeout,
+//! scaled as the harness scales AWS's waits). A "crash" is a failed invocation whose instance is
 //! gone: the retry runs on a healthy network.
 //!
 //! Each scenario is checked against the same invariants, and counts what
@@ -267,7 +267,7 @@ impl Rig {
         loop {
             self.w
                 .local
-                .pump_once_with(Duration::from_secs(1), true)
+                .pump_once(Duration::from_secs(1))
                 .await
                 .expect("pump");
             if self.proxy.crashed() {

@@ -31,7 +31,7 @@ pub fn names(w: &World) -> StackNames {
 pub fn function_arn(w: &World, suffix: &str) -> String {
     format!(
         "arn:aws:lambda:{}:{}:function:{}-{suffix}",
-        w.local.stack.ctx.region,
+        w.local.stack.region,
         klaxon_local::stack::LOCAL_ACCOUNT,
         w.local.stack.name
     )
@@ -154,7 +154,7 @@ pub fn rule_dead_letter_attributes(w: &World) -> BTreeMap<&'static str, String> 
             "RULE_ARN",
             format!(
                 "arn:aws:events:{}:{}:rule/{}-AlarmIntakeFunctionAlarmStateChange-1X2Y",
-                w.local.stack.ctx.region,
+                w.local.stack.region,
                 klaxon_local::stack::LOCAL_ACCOUNT,
                 w.local.stack.name
             ),
@@ -174,27 +174,26 @@ async fn the_names_the_operator_commands_use_are_the_ones_the_template_gives() {
     let w = World::bare().await;
     let stack = &w.local.stack;
     let n = names(&w);
-    let attr = |key: &str| stack.ctx.attrs.get(key).cloned().unwrap_or_default();
+    let queue = |id: &str| stack.queue_name(id).unwrap().to_string();
     assert_eq!(
-        attr("EscalationQueue.QueueName"),
+        queue("EscalationQueue"),
         n.queue(QueueRole::EscalationSteps)
     );
     assert_eq!(
-        attr("EscalationDeadLetterQueue.QueueName"),
+        queue("EscalationDeadLetterQueue"),
         n.queue(QueueRole::EscalationDeadLetters)
     );
-    assert_eq!(
-        attr("FailedEventsQueue.QueueName"),
-        n.queue(QueueRole::FailedEvents)
-    );
-    assert_eq!(attr("EscalationStateMachine.Name"), n.state_machine());
+    assert_eq!(queue("FailedEventsQueue"), n.queue(QueueRole::FailedEvents));
+    let state_machine = stack.physical("EscalationStateMachine").unwrap();
+    assert_eq!(state_machine.rsplit(':').next().unwrap(), n.state_machine());
     assert_eq!(stack.physical("IncidentsTable").unwrap(), n.incidents_table);
     assert_eq!(stack.physical("ConfigTable").unwrap(), n.config_table);
-    let mut deployed = Vec::new();
-    for (_, body) in stack.template.resources_of("AWS::Serverless::Function") {
-        let name = body["Properties"]["FunctionName"].clone();
-        deployed.push(klaxon_local::template::resolve(&name, &stack.ctx).unwrap());
-    }
+    let deployed: Vec<String> = stack
+        .resources()
+        .values()
+        .filter(|r| r.kind == "AWS::Lambda::Function")
+        .filter_map(|r| r.physical.clone())
+        .collect();
     for suffix in FUNCTIONS {
         assert!(deployed.contains(&n.function(suffix)), "{deployed:?}");
     }
