@@ -215,3 +215,85 @@ async fn insufficient_data_is_ignored_by_default() {
     );
     assert!(w.local.store.list_open().await.unwrap().is_empty());
 }
+
+/// Lambda's asynchronous invocation of the intake function, as its deployed
+/// `EventInvokeConfig` says: when every attempt fails (DynamoDB answers
+/// 500 throughout), the first attempt and two retries run, then Lambda's
+/// on-failure record, with the alarm event to redrive, lands in the
+/// failed-events queue.
+#[tokio::test]
+async fn an_alarm_whose_every_attempt_fails_lands_in_the_failed_events_queue_after_two_retries() {
+    use klaxon_local::faults::{Fault, FaultProxy};
+    use klaxon_local::invoke::Invoked;
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
+    let proxy = FaultProxy::start(&upstream).await.unwrap();
+    let w = World::bare_via(Some(&proxy.endpoint)).await;
+    w.local
+        .apply_config(&crate::common::oncall_yaml(&w, 60, 0))
+        .await
+        .unwrap();
+    let config = w
+        .local
+        .stack
+        .invoke_config(klaxon_local::ids::INTAKE)
+        .unwrap()
+        .clone();
+    assert_eq!(config.maximum_retry_attempts, 2, "the template's retries");
+    let queue = w.local.stack.physical("FailedEventsQueue").unwrap();
+    assert_eq!(
+        config.on_failure.as_deref(),
+        Some(w.local.stack.arn("FailedEventsQueue").unwrap().as_str())
+    );
+
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("async"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    proxy.inject("dynamodb", None, Fault::Status(500), 100_000);
+    let local = &w.local;
+    let outcome = local
+        .invoke_async(
+            klaxon_local::ids::INTAKE,
+            &event,
+            async || local.deliver_alarm(&event).await,
+            || {},
+        )
+        .await
+        .unwrap();
+    proxy.heal();
+    let Invoked::GaveUp {
+        attempts,
+        dead_lettered,
+        ..
+    } = outcome
+    else {
+        panic!("every attempt failed: {outcome:?}");
+    };
+    assert_eq!(attempts, 3);
+    assert!(dead_lettered);
+
+    let sqs = aws_sdk_sqs::Client::new(&w.local.sdk);
+    let letters = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(letters.len(), 1);
+    let record: serde_json::Value = serde_json::from_str(letters[0].body().unwrap()).unwrap();
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(record["requestPayload"], event, "the event, to redrive");
+    assert!(
+        record["responsePayload"]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{record}"
+    );
+}

@@ -8,6 +8,7 @@
 pub mod emulator;
 pub mod events;
 pub mod faults;
+pub mod invoke;
 pub mod notify;
 pub mod phone;
 pub mod receiver;
@@ -606,8 +607,8 @@ impl Local {
 
 impl Local {
     /// A received message comes back once the queue's visibility timeout,
-    /// scaled, has passed since it was received (never while the
-    /// invocation that received it still ran, as in AWS, where the
+    /// scaled, has passed since it was received, and not before the
+    /// deadline of the invocation that received it (as in AWS, where the
     /// visibility timeout outlasts the function's). At scale 1, SQS's own
     /// timeout does it.
     async fn back_after_visibility(
@@ -622,8 +623,12 @@ impl Local {
         let Some(handle) = m.receipt_handle() else {
             return Ok(());
         };
+        // Never before the invocation's deadline either: in AWS the
+        // timeout (90 s) outlasts the function (15 s), whose claims are
+        // leased until its deadline.
         let remaining = self
             .escalation_visibility
+            .max(self.escalator_timeout)
             .saturating_sub(received_at.elapsed());
         self.sqs
             .change_message_visibility()

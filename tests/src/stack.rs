@@ -77,6 +77,26 @@ pub struct Mapping {
     pub filters: Vec<String>,
 }
 
+/// How Lambda invokes a function asynchronously, as deployed (its
+/// `EventInvokeConfig`, or Lambda's defaults without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeConfig {
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age_seconds: u64,
+    pub on_failure: Option<String>,
+}
+
+impl Default for InvokeConfig {
+    /// Lambda's: two retries, events kept six hours, no destination.
+    fn default() -> Self {
+        Self {
+            maximum_retry_attempts: 2,
+            maximum_event_age_seconds: 21_600,
+            on_failure: None,
+        }
+    }
+}
+
 /// Resources of one local stack.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -89,6 +109,7 @@ pub struct Stack {
     resources: BTreeMap<String, Resource>,
     functions: BTreeMap<String, Function>,
     mappings: BTreeMap<String, Mapping>,
+    invoke_configs: BTreeMap<String, InvokeConfig>,
     rule_patterns: BTreeMap<String, String>,
 }
 
@@ -171,6 +192,7 @@ impl Stack {
                 .collect(),
             functions: BTreeMap::new(),
             mappings: BTreeMap::new(),
+            invoke_configs: BTreeMap::new(),
             rule_patterns: BTreeMap::new(),
         };
         stack.read_back(sdk).await?;
@@ -192,6 +214,36 @@ impl Stack {
                 .and_then(|e| e.variables())
                 .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
+            let invoke = lambda
+                .get_function_event_invoke_config()
+                .function_name(&name)
+                .send()
+                .await;
+            let invoke = match invoke {
+                Ok(c) => InvokeConfig {
+                    maximum_retry_attempts: c
+                        .maximum_retry_attempts()
+                        .and_then(|r| u32::try_from(r).ok())
+                        .unwrap_or(2),
+                    maximum_event_age_seconds: c
+                        .maximum_event_age_in_seconds()
+                        .and_then(|a| u64::try_from(a).ok())
+                        .unwrap_or(21_600),
+                    on_failure: c
+                        .destination_config()
+                        .and_then(|d| d.on_failure())
+                        .and_then(|f| f.destination())
+                        .map(str::to_string),
+                },
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_resource_not_found_exception()) =>
+                {
+                    InvokeConfig::default()
+                }
+                Err(e) => return Err(sdk_err("GetFunctionEventInvokeConfig", e)),
+            };
+            self.invoke_configs.insert(logical.clone(), invoke);
             self.functions.insert(
                 logical,
                 Function {
@@ -374,6 +426,13 @@ impl Stack {
         env.insert(ENV_REGION.into(), self.region.clone());
         SelfTestSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", crate::ids::SELF_TEST)))
+    }
+
+    /// How Lambda invokes a function asynchronously, as deployed.
+    pub fn invoke_config(&self, function_id: &str) -> Result<&InvokeConfig, HarnessError> {
+        self.invoke_configs.get(function_id).ok_or_else(|| {
+            HarnessError::Template(format!("no function {function_id} in stack {}", self.name))
+        })
     }
 
     /// The event source mapping SAM makes of a function's event (logical

@@ -5,8 +5,9 @@
 //! Every scenario runs the whole loop on its own alarm: the ALARM (intake),
 //! the level-1 page to Alice by SMS and email (escalator), her ACK by SMS
 //! (sms-reply), then the OK (intake). Deliveries are retried as AWS retries
-//! them: an alarm or a reply twice more after a failed invocation (Lambda's
-//! asynchronous retries), an escalation step until it succeeds (the SQS
+//! them: an alarm or a reply as the function's deployed asynchronous
+//! invocation config says (twice more, a scaled minute and two apart, then
+//! the failed-events queue), an escalation step until it succeeds (the SQS
 //! event source mapping; redelivered after the queue's visibility timeout,
 //! scaled as the harness scales AWS's waits). A "crash" is a failed invocation whose instance is
 //! gone: the retry runs on a healthy network.
@@ -28,6 +29,7 @@ use klaxon::ports::Incidents;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::faults::{Fate, Fault, FaultProxy, Operation};
 use klaxon_local::ids;
+use klaxon_local::invoke::Invoked;
 
 use crate::common::{World, ack_code};
 
@@ -211,36 +213,43 @@ impl Rig {
         );
     }
 
-    /// Lambda's asynchronous invocation of an alarm or reply handler: the
-    /// first attempt and two retries. A crashed instance's retry runs on a
-    /// healthy network.
+    /// Lambda's asynchronous invocation of an alarm or reply handler, as
+    /// the function's deployed `EventInvokeConfig` says (the first attempt
+    /// and two retries, a scaled minute and two apart; then the on-failure
+    /// record to the failed-events queue). A crashed instance's retry runs
+    /// on a healthy network.
     /// With [`Rig::copies`] above one, that many deliveries run at once.
-    async fn invoke<T, F>(&self, what: &str, attempt: F, out: &mut Outcome)
-    where
+    async fn invoke<T, F>(
+        &self,
+        what: &str,
+        function: &str,
+        event: &serde_json::Value,
+        attempt: F,
+        out: &mut Outcome,
+    ) where
         F: AsyncFn() -> Result<T, AppError>,
     {
         let deliveries = (0..self.copies.max(1)).map(|_| async {
-            let mut last = String::new();
-            for _ in 0..3 {
-                match attempt().await {
-                    Ok(_) => return Ok(()),
-                    Err(e) => {
-                        last = format!("{e} (retryable: {})", e.retryable());
-                        if self.proxy.crashed() {
-                            self.proxy.heal_crash();
-                        }
-                        // Lambda retries a minute later; here, as soon as
-                        // the error says a retry can succeed.
-                        if let Some(at) = e.retry_after() {
-                            let wait = at.duration_since(jiff::Timestamp::now());
-                            if let Ok(wait) = Duration::try_from(wait) {
-                                tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
-                            }
-                        }
-                    }
+            let heal = || {
+                if self.proxy.crashed() {
+                    self.proxy.heal_crash();
                 }
+            };
+            match self
+                .w
+                .local
+                .invoke_async(function, event, &attempt, heal)
+                .await
+                .expect("asynchronous invocation")
+            {
+                Invoked::Done { .. } => Ok(()),
+                Invoked::GaveUp {
+                    error, attempts, ..
+                } => Err(format!(
+                    "{error} (retryable: {}) after {attempts} attempts",
+                    error.retryable()
+                )),
             }
-            Err(last)
         });
         for result in futures_util::future::join_all(deliveries).await {
             if let Err(last) = result {
@@ -253,8 +262,14 @@ impl Rig {
         self.arm_phase(arm, Phase::Alarm);
         let event = alarm(Delivery::EventBridge, name, "ALARM", ALARM_AT).expect("event");
         let local = &self.w.local;
-        self.invoke("ALARM", async || local.deliver_alarm(&event).await, out)
-            .await;
+        self.invoke(
+            "ALARM",
+            ids::INTAKE,
+            &event,
+            async || local.deliver_alarm(&event).await,
+            out,
+        )
+        .await;
         self.end_phase(Phase::Alarm, out);
     }
 
@@ -296,8 +311,14 @@ impl Rig {
         let reply =
             sms_reply(&self.w.alice, &format!("ACK {code}"), &format!("in-{name}")).expect("reply");
         let local = &self.w.local;
-        self.invoke("ACK", async || local.deliver_reply(&reply).await, out)
-            .await;
+        self.invoke(
+            "ACK",
+            ids::SMS_REPLY,
+            &reply,
+            async || local.deliver_reply(&reply).await,
+            out,
+        )
+        .await;
         self.end_phase(Phase::Ack, out);
     }
 
@@ -305,8 +326,14 @@ impl Rig {
         self.arm_phase(arm, Phase::Ok);
         let event = alarm(Delivery::EventBridge, name, "OK", OK_AT).expect("event");
         let local = &self.w.local;
-        self.invoke("OK", async || local.deliver_alarm(&event).await, out)
-            .await;
+        self.invoke(
+            "OK",
+            ids::INTAKE,
+            &event,
+            async || local.deliver_alarm(&event).await,
+            out,
+        )
+        .await;
         self.end_phase(Phase::Ok, out);
     }
 
