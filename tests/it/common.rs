@@ -92,6 +92,21 @@ impl World {
         }
     }
 
+    /// A new stack with the default test configuration (60 s levels),
+    /// Klaxon's adapters reaching the emulator through a new fault proxy.
+    pub async fn behind_proxy() -> (Self, klaxon_local::faults::FaultProxy) {
+        let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
+        let proxy = klaxon_local::faults::FaultProxy::start(&upstream)
+            .await
+            .expect("fault proxy");
+        let w = Self::bare_via(Some(&proxy.endpoint)).await;
+        w.local
+            .apply_config(&oncall_yaml(&w, 60, 0))
+            .await
+            .expect("apply config");
+        (w, proxy)
+    }
+
     /// A unique email address of this world.
     pub fn email(&self, who: &str) -> String {
         format!("{who}-{}@example.com", self.tag)

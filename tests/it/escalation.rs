@@ -256,14 +256,8 @@ async fn a_step_that_cannot_succeed_is_written_on_the_timeline_and_fails_the_exe
 /// it was received, and pages once the channel works again.
 #[tokio::test]
 async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout() {
-    use klaxon_local::faults::{Fault, FaultProxy};
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-    let proxy = FaultProxy::start(&upstream).await.unwrap();
-    let w = World::bare_via(Some(&proxy.endpoint)).await;
-    w.local
-        .apply_config(&crate::common::oncall_yaml(&w, 60, 0))
-        .await
-        .unwrap();
+    use klaxon_local::faults::Fault;
+    let (w, proxy) = World::behind_proxy().await;
     proxy.inject("sns", Some("Publish"), Fault::Status(500), 1000);
     let event = alarm(
         Delivery::EventBridge,

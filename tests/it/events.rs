@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use klaxon::core::events::{DetailType, event_id};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
-use klaxon_local::faults::{Fault, FaultProxy};
+use klaxon_local::faults::Fault;
 use klaxon_local::ids;
 use serde_json::Value;
 
-use crate::common::{World, ack_code, oncall_yaml, opened_id};
+use crate::common::{World, ack_code, opened_id};
 
 fn schema(detail_type: &str) -> jsonschema::Validator {
     let d = DetailType::parse(detail_type)
@@ -138,10 +138,7 @@ async fn every_committed_change_is_published_once_and_valid_against_its_schema()
 /// events twice, with the same event ids.
 #[tokio::test]
 async fn a_failed_publish_is_retried_from_its_record_and_nothing_is_lost() {
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-    let proxy = FaultProxy::start(&upstream).await.unwrap();
-    let w = World::bare_via(Some(&proxy.endpoint)).await;
-    w.local.apply_config(&oncall_yaml(&w, 60, 0)).await.unwrap();
+    let (w, proxy) = World::behind_proxy().await;
     let tap = w.local.tap_bus("faults").await.unwrap();
     let id = a_whole_incident(&w, "faults").await;
     let entries = w.timeline(&id).await.len();
@@ -178,10 +175,7 @@ async fn a_failed_publish_is_retried_from_its_record_and_nothing_is_lost() {
 /// record to the unpublished-events queue, and reads on past it.
 #[tokio::test]
 async fn a_batch_that_fails_past_its_retry_attempts_goes_to_the_unpublished_events_queue() {
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-    let proxy = FaultProxy::start(&upstream).await.unwrap();
-    let w = World::bare_via(Some(&proxy.endpoint)).await;
-    w.local.apply_config(&oncall_yaml(&w, 60, 0)).await.unwrap();
+    let (w, proxy) = World::behind_proxy().await;
     let id = a_whole_incident(&w, "giveup").await;
     let entries = w.timeline(&id).await.len();
     let mapping = w

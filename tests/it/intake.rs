@@ -223,15 +223,9 @@ async fn insufficient_data_is_ignored_by_default() {
 /// failed-events queue.
 #[tokio::test]
 async fn an_alarm_whose_every_attempt_fails_lands_in_the_failed_events_queue_after_two_retries() {
-    use klaxon_local::faults::{Fault, FaultProxy};
+    use klaxon_local::faults::Fault;
     use klaxon_local::invoke::Invoked;
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-    let proxy = FaultProxy::start(&upstream).await.unwrap();
-    let w = World::bare_via(Some(&proxy.endpoint)).await;
-    w.local
-        .apply_config(&crate::common::oncall_yaml(&w, 60, 0))
-        .await
-        .unwrap();
+    let (w, proxy) = World::behind_proxy().await;
     let config = w
         .local
         .stack

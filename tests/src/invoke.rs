@@ -102,17 +102,7 @@ impl Local {
         attempts: u32,
         condition: &str,
     ) -> Result<(), HarnessError> {
-        let sqs_err = |op: &str, e: &dyn std::fmt::Display| HarnessError::Aws(format!("{op}: {e}"));
-        let name = destination.rsplit(':').next().unwrap_or(destination);
-        let url = self
-            .sqs
-            .get_queue_url()
-            .queue_name(name)
-            .send()
-            .await
-            .map_err(|e| sqs_err("GetQueueUrl", &aws_sdk_sqs::error::DisplayErrorContext(&e)))?
-            .queue_url
-            .unwrap_or_default();
+        let url = crate::queue_url_of(&self.sqs, destination).await?;
         let record = json!({
             "version": "1.0",
             "timestamp": jiff::Timestamp::now().to_string(),
@@ -136,7 +126,12 @@ impl Local {
             .message_body(record.to_string())
             .send()
             .await
-            .map_err(|e| sqs_err("SendMessage", &aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                HarnessError::Aws(format!(
+                    "SendMessage: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                ))
+            })?;
         Ok(())
     }
 }

@@ -651,6 +651,26 @@ impl Local {
     }
 }
 
+/// The URL of the queue an ARN names (an on-failure destination).
+pub(crate) async fn queue_url_of(
+    sqs: &aws_sdk_sqs::Client,
+    arn: &str,
+) -> Result<String, HarnessError> {
+    let name = arn.rsplit(':').next().unwrap_or(arn);
+    sqs.get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            HarnessError::Aws(format!(
+                "GetQueueUrl {name}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            ))
+        })?
+        .queue_url
+        .ok_or_else(|| HarnessError::Emulator(format!("no URL for queue {name}")))
+}
+
 /// The self-test's delivery, locally: the intake handler answers as the
 /// intake function answers `lambda:Invoke`, with its outcomes or its error.
 impl AlarmDelivery for Local {

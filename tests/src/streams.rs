@@ -162,16 +162,7 @@ impl StreamMapping {
         let Some(destination) = &self.settings.on_failure else {
             return Ok(());
         };
-        let name = destination.rsplit(':').next().unwrap_or(destination);
-        let url = self
-            .sqs
-            .get_queue_url()
-            .queue_name(name)
-            .send()
-            .await
-            .map_err(|e| err("GetQueueUrl", aws_sdk_sqs::error::DisplayErrorContext(&e)))?
-            .queue_url
-            .unwrap_or_default();
+        let url = crate::queue_url_of(&self.sqs, destination).await?;
         let sequence = |r: Option<&Value>| r.map(|r| r["dynamodb"]["SequenceNumber"].clone());
         let arrival = |r: Option<&Value>| {
             r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
