@@ -304,3 +304,79 @@ async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout
         assert!(tokio::time::Instant::now() < deadline, "never paged");
     }
 }
+
+/// The workflow's step timeout is a template parameter, scaled for the
+/// local stack with the escalation queue's timings: a step message that
+/// never reaches the escalator (received and deleted here) is queued again
+/// by the workflow after that timeout, not before, and the step then pages.
+#[tokio::test]
+async fn a_lost_escalation_step_is_queued_again_after_the_workflows_step_timeout() {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    let w = World::new(60, 0).await;
+    let deployed: u64 = w.local.stack.parameters[klaxon_local::STEP_TIMEOUT_PARAMETER]
+        .parse()
+        .unwrap();
+    let expected = klaxon_local::workflow_parameters(klaxon_local::time_scale()).unwrap();
+    assert_eq!(
+        deployed.to_string(),
+        expected[klaxon_local::STEP_TIMEOUT_PARAMETER],
+        "the stack runs the scaled step timeout"
+    );
+    let event = alarm(
+        Delivery::EventBridge,
+        &w.alarm_name("lost"),
+        "ALARM",
+        "2026-11-21T06:00:00.000Z",
+    )
+    .unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+
+    let sqs = aws_sdk_sqs::Client::new(&w.local.sdk);
+    let queue = w
+        .local
+        .stack
+        .physical(klaxon_local::ids::ESCALATION_QUEUE)
+        .unwrap();
+    // (sent at, task token) of the next step message, deleted once read.
+    let take = async |within: Duration| {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(queue)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+                .send()
+                .await
+                .unwrap();
+            if let Some(m) = got.messages().first() {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                let sent: u64 = m.attributes().unwrap()[&MessageSystemAttributeName::SentTimestamp]
+                    .parse()
+                    .unwrap();
+                return (sent, body);
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no step message");
+        }
+    };
+    let (first_sent, first) = take(Duration::from_secs(30)).await;
+    assert_eq!(first["incident_id"], id.as_str());
+    let (again_sent, again) = take(Duration::from_secs(deployed * 3)).await;
+    assert_eq!(again["incident_id"], id.as_str());
+    assert_eq!(again["step"], first["step"], "the same step, queued again");
+    let after_ms = again_sent - first_sent;
+    assert!(
+        after_ms >= deployed * 1000,
+        "queued again after {after_ms} ms, before the step timeout ({deployed} s)"
+    );
+    // The escalator takes the new message: level 1 pages.
+    let pump = w.pump();
+    w.wait_for_sms(&w.alice, 1).await;
+    pump.stop().await;
+}

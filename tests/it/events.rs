@@ -238,3 +238,89 @@ async fn a_batch_that_fails_past_its_retry_attempts_goes_to_the_unpublished_even
     // The mapping read on past the batch: nothing more to publish.
     assert_eq!(w.local.publish_events().await.unwrap().published, 0);
 }
+
+/// The publisher's mapping bisects on a function error, as deployed: a
+/// batch whose invocation fails is split in two and the halves retried,
+/// down to the one record that fails; only that record goes to the
+/// on-failure destination after its retry attempts, and every other record
+/// is handed over exactly once.
+#[tokio::test]
+async fn a_batch_whose_invocation_fails_is_split_until_only_the_failing_record_is_given_up() {
+    let w = World::new(60, 0).await;
+    a_whole_incident(&w, "bisect").await;
+    let mapping = w
+        .local
+        .stack
+        .mapping(ids::EVENT_PUBLISHER, ids::STREAM_EVENT)
+        .unwrap()
+        .clone();
+    assert!(mapping.bisect_on_error, "the template bisects");
+    let retries = mapping.maximum_retry_attempts.expect("a retry limit");
+    let queue = w.local.stack.physical("UnpublishedEventsQueue").unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&w.local.sdk);
+
+    let mut poison: Option<String> = None;
+    let mut sizes = Vec::new();
+    let mut handed: BTreeMap<String, u32> = BTreeMap::new();
+    let mut letters = Vec::new();
+    for _ in 0..100 {
+        w.local
+            .stream
+            .deliver(async |event| {
+                let batch: Vec<String> = event
+                    .records
+                    .iter()
+                    .map(|r| r.change.sequence_number.clone().unwrap_or_default())
+                    .collect();
+                sizes.push(batch.len());
+                let poison = poison.get_or_insert_with(|| batch[batch.len() / 2].clone());
+                if batch.contains(poison) {
+                    return Err("the function failed".into());
+                }
+                for s in batch {
+                    *handed.entry(s).or_default() += 1;
+                }
+                Ok(Default::default())
+            })
+            .await
+            .unwrap();
+        letters = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if !letters.is_empty() && w.local.stream.next_batch(1).await.unwrap().1.is_empty() {
+            break;
+        }
+    }
+    let poison = poison.expect("records were delivered");
+    let first = sizes[0];
+    assert!(
+        first >= 3,
+        "a whole incident makes several events: {sizes:?}"
+    );
+    assert_eq!(sizes[1], first / 2, "split in two: {sizes:?}");
+    assert_eq!(letters.len(), 1, "one on-failure record");
+    let record: serde_json::Value = serde_json::from_str(letters[0].body().unwrap()).unwrap();
+    assert_eq!(
+        record["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(
+        record["requestContext"]["approximateInvokeCount"],
+        u64::from(retries) + 1,
+        "{sizes:?}"
+    );
+    let info = &record["DDBStreamBatchInfo"];
+    assert_eq!(info["batchSize"], 1, "only the failing record: {record}");
+    assert_eq!(info["startSequenceNumber"].as_str(), Some(poison.as_str()));
+    assert_eq!(info["endSequenceNumber"].as_str(), Some(poison.as_str()));
+    assert!(!handed.contains_key(&poison));
+    assert_eq!(handed.len(), first - 1, "every other record: {handed:?}");
+    assert!(handed.values().all(|n| *n == 1), "each once: {handed:?}");
+}

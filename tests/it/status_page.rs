@@ -347,4 +347,39 @@ mod on_a_stack {
             "resolved, shown as recent: {feed}"
         );
     }
+
+    /// The status page's mapping has a batching window (5 s in AWS,
+    /// scaled): a batch short of its size is not handed over until the
+    /// window has passed since its first record was seen, so changes made
+    /// close together are published once.
+    #[tokio::test]
+    async fn changes_short_of_a_batch_wait_for_the_batching_window() {
+        let w = given().await;
+        let mapping = w
+            .local
+            .stack
+            .mapping(
+                klaxon_local::ids::STATUS_PAGE,
+                klaxon_local::ids::STREAM_EVENT,
+            )
+            .unwrap();
+        assert!(mapping.batching_window_seconds > 0, "{mapping:?}");
+        let window = klaxon_local::scaled(mapping.batching_window_seconds);
+        let event = alarm(
+            Delivery::EventBridge,
+            &w.alarm_name("payments-api-5xx"),
+            "ALARM",
+            "2026-12-01T08:00:00.000Z",
+        )
+        .unwrap();
+        opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+        let started = std::time::Instant::now();
+        let round = w.local.refresh_status_page().await.unwrap();
+        assert_eq!(round.published, 1, "{round:?}");
+        assert!(
+            started.elapsed() >= window,
+            "handed over after {:?}, inside the {window:?} window",
+            started.elapsed()
+        );
+    }
 }

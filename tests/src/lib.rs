@@ -98,6 +98,43 @@ pub fn scaled(seconds: u64) -> Duration {
     Duration::from_secs((s as u64).max(1))
 }
 
+/// The template parameter that sets the workflow's step timeout
+/// (NotifyStep's `TimeoutSecondsPath`, through `DefinitionSubstitutions`).
+pub const STEP_TIMEOUT_PARAMETER: &str = "EscalationStepTimeoutSeconds";
+
+/// The escalator's deadline as a share of the escalation queue's visibility
+/// timeout, as deployed (15 s of 90 s: AWS's advice of a visibility six
+/// times the function's timeout). A failed step comes back no sooner than
+/// the deadline of the invocation that took it, so the escalation loop's
+/// waits shrink no further than this; [`Local::up`] checks it against the
+/// deployed values.
+pub const ESCALATOR_DEADLINE_SHARE: f64 = 15.0 / 90.0;
+
+/// How much faster than AWS the escalation loop runs at `scale`: the
+/// scale, but no faster than a failed step can come back. The workflow's
+/// step timeout keeps its proportion to the queue's visibility timeout (300
+/// to 90 in AWS), so a failing step is retried by the queue about three
+/// times before the workflow queues it again, as in AWS.
+pub fn escalation_loop_scale(scale: f64) -> f64 {
+    scale.max(ESCALATOR_DEADLINE_SHARE)
+}
+
+/// The workflow's timing parameters for a local stack at `scale`: the
+/// template's defaults (AWS's timings) shrunk by
+/// [`escalation_loop_scale`]. At 1 they are the defaults.
+pub fn workflow_parameters(scale: f64) -> Result<BTreeMap<String, String>, HarnessError> {
+    let template = Template::repo()?;
+    let default = template.parameter_default(STEP_TIMEOUT_PARAMETER)?;
+    let seconds: f64 = default.parse().map_err(|_| {
+        HarnessError::Template(format!("{STEP_TIMEOUT_PARAMETER}: default {default:?}"))
+    })?;
+    let local = (seconds * escalation_loop_scale(scale)).ceil().max(1.0) as u64;
+    Ok(BTreeMap::from([(
+        STEP_TIMEOUT_PARAMETER.to_string(),
+        local.to_string(),
+    )]))
+}
+
 /// A plain HTTP client for the harness. When a test build also enables
 /// klaxon-shared's `http` feature, reqwest has rustls without a built-in
 /// crypto provider: ring is installed first, as `klaxon::http` does.
@@ -189,7 +226,17 @@ impl Local {
     /// source mapping, reading what the emulator observed) stand in for
     /// AWS and go direct.
     pub async fn up_via(stack_name: &str, endpoint: Option<&str>) -> Result<Self, HarnessError> {
-        Self::up_with(stack_name, endpoint, None).await
+        Self::up_with(stack_name, endpoint, None, time_scale()).await
+    }
+
+    /// Like [`Local::up`], with the workflow's timings at `scale` instead of
+    /// [`time_scale`] (1: AWS's own, for a benchmark whose steps wait in a
+    /// slow emulator's queue far longer than in AWS).
+    pub async fn up_with_workflow_scale(
+        stack_name: &str,
+        scale: f64,
+    ) -> Result<Self, HarnessError> {
+        Self::up_with(stack_name, None, None, scale).await
     }
 
     /// A stack with a voice number, whose calls go to `network` (reached as
@@ -199,7 +246,8 @@ impl Local {
         stack_name: &str,
         network: &phone::PhoneNetwork,
     ) -> Result<Arc<Self>, HarnessError> {
-        let local = Arc::new(Self::up_with(stack_name, None, Some(&network.endpoint)).await?);
+        let local =
+            Arc::new(Self::up_with(stack_name, None, Some(&network.endpoint), time_scale()).await?);
         let handler = Arc::clone(&local);
         network.connect(Arc::new(move |event| {
             let local = Arc::clone(&handler);
@@ -218,6 +266,7 @@ impl Local {
         stack_name: &str,
         endpoint: Option<&str>,
         phone: Option<&str>,
+        workflow_scale: f64,
     ) -> Result<Self, HarnessError> {
         let emulator = Emulator::from_env()?;
         emulator.enable_step_functions().await?;
@@ -239,10 +288,9 @@ impl Local {
                 .build(),
             None => sdk.clone(),
         };
-        let mut params = BTreeMap::from([
-            ("EmailFrom".to_string(), LOCAL_EMAIL_FROM.to_string()),
-            ("StatusPage".to_string(), "enabled".to_string()),
-        ]);
+        let mut params = workflow_parameters(workflow_scale)?;
+        params.insert("EmailFrom".into(), LOCAL_EMAIL_FROM.into());
+        params.insert("StatusPage".into(), "enabled".into());
         let mut deploy_env = Vec::new();
         if let Some(url) = phone {
             params.insert("VoiceFromNumber".into(), LOCAL_VOICE_FROM.into());
@@ -312,6 +360,14 @@ impl Local {
                 HarnessError::Emulator("the escalation queue has no visibility timeout".into())
             })?;
         let escalation_visibility = scaled(visibility);
+        if escalator_timeout.as_secs_f64() > visibility as f64 * ESCALATOR_DEADLINE_SHARE {
+            return Err(HarnessError::Template(format!(
+                "the escalator's timeout ({} s) is now more than {ESCALATOR_DEADLINE_SHARE:.3} of the \
+                 escalation queue's visibility timeout ({visibility} s): update \
+                 ESCALATOR_DEADLINE_SHARE, which scales the workflow's step timeout",
+                escalator_timeout.as_secs()
+            )));
+        }
         let self_test = stack.self_test_settings()?;
         let metrics = CloudWatchMetrics::from_sdk(&sdk, &self_test.stack);
         let calls = escalator.voice.as_ref().map(|v| {
@@ -322,11 +378,7 @@ impl Local {
         let publisher = PublisherSettings::from_lookup(|k| publisher_env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::EVENT_PUBLISHER)))?;
         let bus = EventBridgeBus::from_sdk(&klaxon_sdk, &publisher.event_bus);
-        let stream = streams::StreamMapping::deployed(
-            &sdk,
-            stack.mapping(ids::EVENT_PUBLISHER, ids::STREAM_EVENT)?,
-            &stack.function(ids::EVENT_PUBLISHER)?.arn,
-        )?;
+        let stream = streams::StreamMapping::deployed(&sdk, &stack, ids::EVENT_PUBLISHER)?;
         let notify = notify::NotifierSide::new(&sdk, &klaxon_sdk, &stack)?;
         let status_page = status_page::StatusPageSide::new(&sdk, &klaxon_sdk, &stack)?;
         Ok(Self {
@@ -504,7 +556,7 @@ impl Local {
                 let report = publisher.handle(&stream::records(event)).await;
                 round.published += report.published;
                 round.failed_at = report.failed_at.clone();
-                report.response()
+                Ok(report.response())
             })
             .await?;
         Ok(round)

@@ -105,7 +105,7 @@ async fn storm(
     pumps: usize,
 ) -> Result<(), HarnessError> {
     let tag = jiff::Timestamp::now().as_second() % 1_000_000;
-    let mut local = Local::up(&format!("storm{tag}")).await?;
+    let mut local = Local::up_with_workflow_scale(&format!("storm{tag}"), 1.0).await?;
     // The emulator answers each call 10 to 100 times slower than DynamoDB,
     // SQS and SNS do, so a batch that takes 1 s in AWS takes minutes here.
     // Each escalator invocation gets 4 times the function's timeout (its

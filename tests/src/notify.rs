@@ -33,11 +33,7 @@ impl NotifierSide {
         let settings = NotifierSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::NOTIFIER)))?;
         Ok(Self {
-            stream: streams::StreamMapping::deployed(
-                sdk,
-                stack.mapping(ids::NOTIFIER, ids::STREAM_EVENT)?,
-                &stack.function(ids::NOTIFIER)?.arn,
-            )?,
+            stream: streams::StreamMapping::deployed(sdk, stack, ids::NOTIFIER)?,
             undelivered: SqsUndelivered::from_sdk(klaxon_sdk, &settings.undelivered_queue_url),
             mirror: IncidentManager::from_sdk(klaxon_sdk),
             email: SesEmail::from_sdk(
@@ -112,7 +108,7 @@ impl Local {
                 round.delivered += report.delivered;
                 round.failed += report.failed;
                 round.failed_at = report.failed_at.clone();
-                report.response()
+                Ok(report.response())
             })
             .await?;
         Ok(round)

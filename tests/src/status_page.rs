@@ -35,11 +35,7 @@ impl StatusPageSide {
         let settings = StatusPageSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::STATUS_PAGE)))?;
         Ok(Some(Self {
-            stream: streams::StreamMapping::deployed(
-                sdk,
-                stack.mapping(ids::STATUS_PAGE, ids::STREAM_EVENT)?,
-                &stack.function(ids::STATUS_PAGE)?.arn,
-            )?,
+            stream: streams::StreamMapping::deployed(sdk, stack, ids::STATUS_PAGE)?,
             pages: S3StatusPages::from_sdk(klaxon_sdk, &settings.bucket, None),
             s3: client(sdk),
             settings,
@@ -120,7 +116,7 @@ impl Local {
                 let report: RefreshReport = function.handle(&stream::records(event)).await;
                 round.published += usize::from(report.published);
                 round.failed_at = report.failed_at.clone();
-                report.response()
+                Ok(report.response())
             })
             .await?;
         Ok(round)

@@ -5,13 +5,14 @@
 //! the bus (a rule with an SQS target) that shows what was published.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use serde_json::{Map, Value, json};
 
 use crate::HarnessError;
-use crate::stack::Mapping;
+use crate::stack::{Mapping, Stack};
 
 fn err(context: &str, e: impl std::fmt::Display) -> HarnessError {
     HarnessError::Aws(format!("{context}: {e}"))
@@ -96,21 +97,54 @@ pub struct StreamMapping {
     stream_arn: String,
     region: String,
     function_arn: String,
+    /// The function's deadline: an invocation that runs longer is a
+    /// function error (`Task timed out`).
+    timeout: Duration,
     settings: Mapping,
     /// The last sequence number handed over without failure.
     checkpoint: Mutex<Option<String>>,
     /// The record a batch failed at, and how many invocations failed there.
     failing: Mutex<Option<(String, u32)>>,
+    /// After a function error with `BisectBatchOnFunctionError`: the size
+    /// of the next batches, and the last record of the batch that was split
+    /// (batches stop there until the checkpoint has passed it).
+    bisected: Mutex<Option<(usize, String)>>,
+    /// The first record of a batch being gathered (the batching window),
+    /// and when it was first seen.
+    gathering: Mutex<Option<(String, Instant)>>,
+}
+
+/// What an invocation of a stream function came to: its response, or a
+/// function error (the handler failed or ran past its deadline).
+pub type Invocation = Result<aws_lambda_events::streams::DynamoDbEventResponse, String>;
+
+/// Why Lambda gave up on stream records (the on-failure record's
+/// `condition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaveUp {
+    RetryAttemptsExhausted,
+    RecordAgeExceeded,
+}
+
+/// How many records at the front of `ages` are past `max_age` (Lambda
+/// discards those instead of invoking the function with them).
+pub fn expired_prefix(ages: &[Duration], max_age: Duration) -> usize {
+    ages.iter().take_while(|age| **age > max_age).count()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl StreamMapping {
-    /// The mapping `settings` (read back from the deployed stack) of the
-    /// function `function_arn`.
+    /// The mapping of `function_id`'s stream event, as `stack` deployed
+    /// it (its settings, the function's ARN and timeout).
     pub fn deployed(
         sdk: &SdkConfig,
-        settings: &Mapping,
-        function_arn: &str,
+        stack: &Stack,
+        function_id: &str,
     ) -> Result<Self, HarnessError> {
+        let settings = stack.mapping(function_id, crate::ids::STREAM_EVENT)?;
         Ok(Self {
             client: aws_sdk_dynamodbstreams::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
@@ -121,10 +155,13 @@ impl StreamMapping {
                 .region()
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "us-east-1".into()),
-            function_arn: function_arn.to_string(),
+            function_arn: stack.function(function_id)?.arn.clone(),
+            timeout: Duration::from_secs(stack.function_timeout(function_id)?),
             settings: settings.clone(),
             checkpoint: Mutex::new(None),
             failing: Mutex::new(None),
+            bisected: Mutex::new(None),
+            gathering: Mutex::new(None),
         })
     }
 
@@ -158,7 +195,12 @@ impl StreamMapping {
 
     /// Lambda's on-failure record of a stream batch, to the mapping's
     /// destination (`DDBStreamBatchInfo`, as `klaxon dlq` reads it).
-    async fn give_up(&self, batch: &[Value], invocations: u32) -> Result<(), HarnessError> {
+    async fn give_up(
+        &self,
+        batch: &[Value],
+        invocations: u32,
+        why: GaveUp,
+    ) -> Result<(), HarnessError> {
         let Some(destination) = &self.settings.on_failure else {
             return Ok(());
         };
@@ -173,7 +215,10 @@ impl StreamMapping {
             "requestContext": {
                 "requestId": format!("{:032x}", rand::random::<u128>()),
                 "functionArn": self.function_arn,
-                "condition": "RetryAttemptsExhausted",
+                "condition": match why {
+                    GaveUp::RetryAttemptsExhausted => "RetryAttemptsExhausted",
+                    GaveUp::RecordAgeExceeded => "RecordAgeExceeded",
+                },
                 "approximateInvokeCount": invocations,
             },
             "responseContext": {
@@ -204,10 +249,7 @@ impl StreamMapping {
     }
 
     fn checkpoint(&self) -> Option<String> {
-        self.checkpoint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.checkpoint).clone()
     }
 
     /// The next batch after the checkpoint, at most `max` records, as the
@@ -287,23 +329,29 @@ impl StreamMapping {
     /// Moves the checkpoint past `sequence` (the function reported no
     /// failure up to and including it).
     pub fn commit(&self, sequence: &str) {
-        *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(sequence.to_string());
+        *lock(&self.checkpoint) = Some(sequence.to_string());
     }
 
     /// What the event source mapping does with the records written since
-    /// the checkpoint: hands those its filters let through to `handle` in
-    /// batches of at most its batch size, as the Lambda event; moves the
-    /// checkpoint past each batch the function answers with no failure,
-    /// and, when it names a failed record, only up to the record before
-    /// it, and stops there (the next call retries from it). After the
-    /// mapping's retry attempts fail at the same record, the rest of the
-    /// batch goes to the on-failure destination and the checkpoint moves
-    /// past it, as Lambda gives up.
+    /// the checkpoint, as Lambda does with the mapping's deployed settings:
+    /// - records its filters drop are skipped (they do not count toward a
+    ///   batch); records older than `MaximumRecordAgeInSeconds` (scaled)
+    ///   go to the on-failure destination (`RecordAgeExceeded`) unread;
+    /// - a batch short of the batch size waits for the batching window
+    ///   (scaled) from when its first record was seen;
+    /// - `handle` gets at most the batch size as the Lambda event, and has
+    ///   the function's timeout to answer;
+    /// - no failure: the checkpoint moves past the batch; a reported
+    ///   failure: up to the record before it, and the call stops there
+    ///   (the next call retries from it); a function error: nothing moves,
+    ///   and with `BisectBatchOnFunctionError` the batch is split in two
+    ///   and the halves retried;
+    /// - after `MaximumRetryAttempts` failed retries at the same record,
+    ///   the rest of the batch goes to the on-failure destination
+    ///   (`RetryAttemptsExhausted`) and the mapping reads on past it.
     pub async fn deliver(
         &self,
-        mut handle: impl AsyncFnMut(
-            &aws_lambda_events::dynamodb::Event,
-        ) -> aws_lambda_events::streams::DynamoDbEventResponse,
+        mut handle: impl AsyncFnMut(&aws_lambda_events::dynamodb::Event) -> Invocation,
     ) -> Result<(), HarnessError> {
         loop {
             // Records the filters drop do not count toward a batch, as in
@@ -325,11 +373,64 @@ impl StreamMapping {
                 self.commit(last);
                 continue;
             }
-            let take = admitted.len().min(self.settings.batch_size);
-            // The batch ends just before the next admitted record.
-            let end = admitted
-                .get(take)
-                .map_or(sequences.len() - 1, |next| next - 1);
+            // The record just before the admitted record `n` (or the last
+            // one read): where the checkpoint goes once `..n` is done.
+            let before = |n: usize| admitted.get(n).map_or(sequences.len() - 1, |next| next - 1);
+            if let Some(max_age) = self.settings.maximum_record_age_seconds {
+                let now = jiff::Timestamp::now().as_second();
+                let ages: Vec<Duration> = admitted
+                    .iter()
+                    .map(|i| {
+                        let created = records[*i]["dynamodb"]["ApproximateCreationDateTime"]
+                            .as_f64()
+                            .unwrap_or(now as f64) as i64;
+                        Duration::from_secs(u64::try_from(now - created).unwrap_or(0))
+                    })
+                    .collect();
+                let expired = expired_prefix(&ages, crate::scaled(max_age));
+                if expired > 0 {
+                    let batch: Vec<Value> = admitted[..expired]
+                        .iter()
+                        .map(|i| records[*i].clone())
+                        .collect();
+                    self.give_up(&batch, 0, GaveUp::RecordAgeExceeded).await?;
+                    self.commit(&sequences[before(expired)]);
+                    continue;
+                }
+            }
+            let bisected = lock(&self.bisected).clone();
+            let mut take = admitted
+                .len()
+                .min(bisected.as_ref().map_or(self.settings.batch_size, |b| b.0));
+            if let Some((_, end)) = &bisected {
+                // A half never reaches past the batch that was split.
+                if let Some(end) = sequences.iter().position(|s| s == end) {
+                    take = take.min(admitted.iter().filter(|i| **i <= end).count().max(1));
+                }
+            }
+            let window = crate::scaled(self.settings.batching_window_seconds);
+            if self.settings.batching_window_seconds > 0
+                && bisected.is_none()
+                && take < self.settings.batch_size
+            {
+                let first = &sequences[admitted[0]];
+                let since = {
+                    let mut gathering = lock(&self.gathering);
+                    match &*gathering {
+                        Some((seq, at)) if seq == first => *at,
+                        _ => {
+                            let at = Instant::now();
+                            *gathering = Some((first.clone(), at));
+                            at
+                        }
+                    }
+                };
+                if since.elapsed() < window {
+                    tokio::time::sleep(window - since.elapsed()).await;
+                    continue;
+                }
+            }
+            let end = before(take);
             let batch: Vec<Value> = admitted[..take]
                 .iter()
                 .map(|i| records[*i].clone())
@@ -339,22 +440,42 @@ impl StreamMapping {
             let event: aws_lambda_events::dynamodb::Event =
                 serde_json::from_value(json!({ "Records": batch }))
                     .map_err(|e| HarnessError::Emulator(format!("stream event: {e}")))?;
-            let response = handle(&event).await;
-            let failed = response
-                .batch_item_failures
-                .first()
-                .and_then(|f| f.item_identifier.clone());
+            let outcome = match tokio::time::timeout(self.timeout, handle(&event)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(format!(
+                    "Task timed out after {} seconds",
+                    self.timeout.as_secs()
+                )),
+            };
+            let failed = match &outcome {
+                Ok(response) => response
+                    .batch_item_failures
+                    .first()
+                    .map(|f| f.item_identifier.clone().unwrap_or_default()),
+                // A function error fails the whole batch.
+                Err(_) => Some(kept[0].clone()),
+            };
             let Some(failed) = failed else {
                 self.commit(last);
-                *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                *lock(&self.failing) = None;
+                let mut bisected = lock(&self.bisected);
+                if bisected
+                    .as_ref()
+                    .is_some_and(|(_, end)| end == last || !sequences.contains(end))
+                {
+                    *bisected = None;
+                }
                 continue;
             };
-            let at = sequences.iter().position(|s| *s == failed).unwrap_or(0);
-            if at > 0 {
-                self.commit(&sequences[at - 1]);
+            // An identifier that names no record of the batch fails all of it.
+            let at = kept.iter().position(|s| **s == failed).unwrap_or(0);
+            let failed = kept[at].clone();
+            let at_sequence = sequences.iter().position(|s| *s == failed).unwrap_or(0);
+            if at_sequence > 0 {
+                self.commit(&sequences[at_sequence - 1]);
             }
             let failures = {
-                let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+                let mut failing = lock(&self.failing);
                 let n = match &*failing {
                     Some((seq, n)) if *seq == failed => n + 1,
                     _ => 1,
@@ -367,12 +488,23 @@ impl StreamMapping {
                 .maximum_retry_attempts
                 .is_some_and(|retries| failures > retries);
             if !exhausted {
+                if outcome.is_err() && self.settings.bisect_on_error && take > 1 {
+                    let mut bisected = lock(&self.bisected);
+                    let end = bisected
+                        .as_ref()
+                        .map_or_else(|| last.clone(), |(_, end)| end.clone());
+                    *bisected = Some(((take / 2).max(1), end));
+                }
                 return Ok(());
             }
-            let from = kept.iter().position(|s| **s == failed).unwrap_or(0);
-            self.give_up(&batch[from..], failures).await?;
+            self.give_up(&batch[at..], failures, GaveUp::RetryAttemptsExhausted)
+                .await?;
             self.commit(last);
-            *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *lock(&self.failing) = None;
+            let mut bisected = lock(&self.bisected);
+            if bisected.as_ref().is_some_and(|(_, end)| end == last) {
+                *bisected = None;
+            }
         }
     }
 }
@@ -501,5 +633,23 @@ impl BusTap {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_records_at_the_front_past_the_maximum_age_expire() {
+        let s = Duration::from_secs;
+        assert_eq!(expired_prefix(&[s(30), s(20), s(5)], s(10)), 2);
+        assert_eq!(expired_prefix(&[s(5), s(30)], s(10)), 0);
+        assert_eq!(
+            expired_prefix(&[s(10)], s(10)),
+            0,
+            "at the limit is not past it"
+        );
+        assert_eq!(expired_prefix(&[], s(10)), 0);
     }
 }

@@ -45,6 +45,24 @@ impl Template {
             .collect()
     }
 
+    /// A parameter's default, as CloudFormation takes it when no value is
+    /// given.
+    pub fn parameter_default(&self, name: &str) -> Result<String, HarnessError> {
+        let default = self
+            .doc
+            .get("Parameters")
+            .and_then(|p| p.get(name))
+            .and_then(|p| p.get("Default"))
+            .ok_or_else(|| HarnessError::Template(format!("parameter {name} has no default")))?;
+        match default {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(HarnessError::Template(format!(
+                "parameter {name}: unexpected default {other:?}"
+            ))),
+        }
+    }
+
     pub fn resource(&self, id: &str) -> Result<&Value, HarnessError> {
         self.doc
             .get("Resources")
