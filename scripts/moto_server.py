@@ -336,22 +336,24 @@ _dispatch = DomainDispatcherApplication.__call__
 
 
 def _call(self, environ, start_response):
-    if moto_ext.ddblocal.forwards(environ):
-        return moto_ext.ddblocal.forward(environ, start_response)
+    def served(env, sr):
+        if moto_ext.ddblocal.forwards(env):
+            return moto_ext.ddblocal.forward(env, sr)
+        return _dispatch(self, env, sr)
+
+    def enforced(env, sr):
+        # The caller's IAM role decides first (scripts/moto_ext/iam.py).
+        return moto_ext.iam.enforce(env, sr, served)
+
     match = _CBOR_PATH.match(environ.get("PATH_INFO", ""))
     if (
         match
         and match.group(1) in _CBOR_SERVICES
         and environ.get("HTTP_SMITHY_PROTOCOL", "").lower() == "rpc-v2-cbor"
     ):
-        return _cbor_call(
-            lambda env, sr: _dispatch(self, env, sr),
-            environ,
-            start_response,
-            match.group(1),
-            match.group(2),
-        )
-    return _dispatch(self, environ, start_response)
+        # Judged as the JSON operation it becomes.
+        return _cbor_call(enforced, environ, start_response, match.group(1), match.group(2))
+    return enforced(environ, start_response)
 
 
 DomainDispatcherApplication.__call__ = _call

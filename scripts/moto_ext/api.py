@@ -20,6 +20,9 @@
 - GET /moto-api/klaxon/dynamodb: which engine serves DynamoDB here,
   `{"engine": "dynamodb-local", "endpoint": "http://127.0.0.1:<port>"}`
   (see ddblocal) or `{"engine": "moto"}`.
+- GET /moto-api/klaxon/iam-calls[?role=<role ARN>]: every call judged
+  against an assumed role (see iam): `{"calls": [{"role", "operation",
+  "action", "resource", "allowed"}, ...]}`, oldest first.
 - The ResponseURL of custom resources' requests
   (/cloudformation_<region>/cfnresponse, moto's) reads its body as JSON
   whatever its Content-Type.
@@ -31,7 +34,7 @@ import sys
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from . import ddblocal
+from . import ddblocal, iam
 from .custom import custom_resources
 from .hooks import after_import
 
@@ -189,10 +192,17 @@ def dynamodb_engine(request: Any, full_url: str, headers: Any) -> Any:
     return 200, _JSON, json.dumps(body)
 
 
+def iam_calls(request: Any, full_url: str, headers: Any) -> Any:
+    """GET /moto-api/klaxon/iam-calls[?role=ARN]: the calls judged so far."""
+    role = parse_qs(urlparse(full_url).query).get("role", [None])[0]
+    return 200, _JSON, json.dumps({"calls": iam.calls(role)})
+
+
 def _patch_moto_api(urls: Any) -> None:
     urls.url_paths["{0}/moto-api/klaxon/custom-resource-requests"] = custom_resource_requests
     urls.url_paths["{0}/moto-api/klaxon/filter-records"] = filter_records
     urls.url_paths["{0}/moto-api/klaxon/dynamodb"] = dynamodb_engine
+    urls.url_paths["{0}/moto-api/klaxon/iam-calls"] = iam_calls
 
 
 after_import("moto.moto_api._internal.urls", _patch_moto_api)

@@ -181,6 +181,22 @@ def forward(environ: dict, start_response) -> list[bytes]:
         conn.close()
 
 
+_HASH_KEYS: dict[str, str | None] = {}
+
+
+def hash_key(table: str) -> str | None:
+    """The partition key's name of a table in DynamoDB Local (cached)."""
+    if not active():
+        return None
+    if table not in _HASH_KEYS:
+        try:
+            schema = _client().describe_table(TableName=table)["Table"]["KeySchema"]
+        except Exception:  # noqa: BLE001 (no such table: no key to name)
+            return None
+        _HASH_KEYS[table] = next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None)
+    return _HASH_KEYS[table]
+
+
 def _client():
     import boto3
 
