@@ -38,6 +38,8 @@ POLICY = {
          "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/iam-other",
          "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INC#*"]}}},
         {"Sid": "SmsPages", "Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+        {"Sid": "VoicePages", "Effect": "Allow", "Action": "chime:CreateSipMediaApplicationCall",
+         "Resource": f"arn:aws:chime:{REGION}:{ACCOUNT}:sma/allowed-sma"},
         {"Sid": "Steps", "Effect": "Allow", "Action": "sqs:SendMessage",
          "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:iam-steps"},
         {"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
@@ -47,6 +49,7 @@ POLICY = {
 
 SERVER = None
 ROLE_ARN = None
+MACHINE_ROLE = None
 ROLE = None  # a boto3 session with the role's credentials
 
 
@@ -86,6 +89,17 @@ def setUpModule():
         )
     for name in ("iam-steps", "iam-elsewhere"):
         admin("sqs").create_queue(QueueName=name)
+    global MACHINE_ROLE
+    states_trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    MACHINE_ROLE = iam.create_role(
+        RoleName="iam-machine", AssumeRolePolicyDocument=json.dumps(states_trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="iam-machine", PolicyName="steps", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                       "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:iam-steps"}]}))
+    # As scripts/local-aws.sh runs it: state machines execute.
+    SERVER.request("POST", "/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
 
 
 def tearDownModule():
@@ -180,6 +194,68 @@ class RoleEnforcement(unittest.TestCase):
         calls = json.loads(SERVER.get(f"/moto-api/klaxon/iam-calls?role={ROLE_ARN}"))["calls"]
         self.assertEqual(calls[-1]["action"], "dynamodb:DeleteItem")
         self.assertFalse(calls[-1]["allowed"])
+
+
+class StateMachineRole(unittest.TestCase):
+    """A service integration runs as the state machine's role."""
+
+    def execute(self, queue_url):
+        import time
+
+        sfn = admin("stepfunctions")
+        definition = {"StartAt": "Send", "States": {"Send": {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": queue_url, "MessageBody": "step"}, "End": True}}}
+        machine = sfn.create_state_machine(
+            name=f"iam-machine-{queue_url.rsplit('/', 1)[-1]}",
+            definition=json.dumps(definition),
+            roleArn=MACHINE_ROLE,
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        for _ in range(100):
+            status = sfn.describe_execution(executionArn=execution)["status"]
+            if status != "RUNNING":
+                return status
+            time.sleep(0.1)
+        self.fail("the execution never ended")
+
+    def test_a_queue_its_role_allows_and_one_it_does_not(self):
+        steps = admin("sqs").get_queue_url(QueueName="iam-steps")["QueueUrl"]
+        elsewhere = admin("sqs").get_queue_url(QueueName="iam-elsewhere")["QueueUrl"]
+        self.assertEqual(self.execute(steps), "SUCCEEDED")
+        self.assertEqual(self.execute(elsewhere), "FAILED")
+        calls = json.loads(SERVER.get(f"/moto-api/klaxon/iam-calls?role={MACHINE_ROLE}"))["calls"]
+        self.assertEqual(
+            [(c["action"], c["resource"].rsplit(":", 1)[-1], c["allowed"]) for c in calls],
+            [("sqs:SendMessage", "iam-steps", True), ("sqs:SendMessage", "iam-elsewhere", False)],
+        )
+
+
+class StandIns(unittest.TestCase):
+    """A stand-in for a service the emulator lacks asks it to judge."""
+
+    def judge(self, action, resource, credentials=None):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method="POST", url="http://voice.local/sip-media-applications/x/calls", data=b"{}")
+        creds = credentials or ROLE.get_credentials()
+        SigV4Auth(creds, "chime", REGION).add_auth(request)
+        body = {"authorization": request.headers["Authorization"], "action": action, "resource": resource}
+        return json.loads(SERVER.request("POST", "/moto-api/klaxon/iam-judge", body))
+
+    def test_the_role_decides_a_call_made_to_a_stand_in(self):
+        allowed = self.judge("chime:CreateSipMediaApplicationCall", f"arn:aws:chime:{REGION}:{ACCOUNT}:sma/allowed-sma")
+        self.assertEqual((allowed["judged"], allowed["allowed"]), (True, True), allowed)
+        denied = self.judge("chime:CreateSipMediaApplicationCall", f"arn:aws:chime:{REGION}:{ACCOUNT}:sma/other")
+        self.assertEqual((denied["judged"], denied["allowed"]), (True, False), denied)
+        self.assertIn("chime:CreateSipMediaApplicationCall", denied["message"])
+
+    def test_a_signer_that_is_no_role_is_not_judged(self):
+        from botocore.credentials import Credentials
+
+        verdict = self.judge("chime:CreateSipMediaApplicationCall", "*", Credentials("testing", "testing"))
+        self.assertEqual(verdict, {"judged": False})
 
 
 class ServiceAuthorizationReference(unittest.TestCase):

@@ -23,6 +23,10 @@
 - GET /moto-api/klaxon/iam-calls[?role=<role ARN>]: every call judged
   against an assumed role (see iam): `{"calls": [{"role", "operation",
   "action", "resource", "allowed"}, ...]}`, oldest first.
+- POST /moto-api/klaxon/iam-judge, body `{"authorization": "<SigV4
+  Authorization header>", "action", "resource", "context": {...}}`: a
+  stand-in for a service this emulator lacks asks whether the signer's
+  role may make that call (see iam.judge).
 - The ResponseURL of custom resources' requests
   (/cloudformation_<region>/cfnresponse, moto's) reads its body as JSON
   whatever its Content-Type.
@@ -198,11 +202,25 @@ def iam_calls(request: Any, full_url: str, headers: Any) -> Any:
     return 200, _JSON, json.dumps({"calls": iam.calls(role)})
 
 
+def iam_judge(request: Any, full_url: str, headers: Any) -> Any:
+    """POST /moto-api/klaxon/iam-judge: a stand-in asks whether the role
+    that signed a call it received may make it."""
+    try:
+        body = json.loads(_request_body(request) or b"{}")
+        verdict = iam.judge(
+            body["authorization"], body["action"], body["resource"], body.get("context")
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        return 400, _JSON, json.dumps({"message": f"iam-judge: {e}"})
+    return 200, _JSON, json.dumps(verdict)
+
+
 def _patch_moto_api(urls: Any) -> None:
     urls.url_paths["{0}/moto-api/klaxon/custom-resource-requests"] = custom_resource_requests
     urls.url_paths["{0}/moto-api/klaxon/filter-records"] = filter_records
     urls.url_paths["{0}/moto-api/klaxon/dynamodb"] = dynamodb_engine
     urls.url_paths["{0}/moto-api/klaxon/iam-calls"] = iam_calls
+    urls.url_paths["{0}/moto-api/klaxon/iam-judge"] = iam_judge
 
 
 after_import("moto.moto_api._internal.urls", _patch_moto_api)

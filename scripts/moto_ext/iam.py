@@ -189,6 +189,40 @@ def decide(policies: list[dict], action: str, resource: str, context: dict) -> s
     return "allowed" if allowed else "no identity-based policy allows"
 
 
+# ---------------------------------------------------- stand-ins' questions
+
+
+def judge(authorization: str, action: str, resource: str, context: dict | None = None) -> dict:
+    """The verdict on one call a stand-in received (a service this emulator
+    does not serve: Chime SDK Voice, Incident Manager), from its SigV4
+    Authorization header: {"judged": false} for a signer that is no role,
+    else {"judged": true, "role", "allowed", "message"}; recorded like the
+    calls judged here."""
+    who = caller({"HTTP_AUTHORIZATION": authorization})
+    if who is None:
+        return {"judged": False}
+    role, _, _ = who
+    lowered = {k.lower(): [str(v) for v in _as_list(vs)] for k, vs in (context or {}).items()}
+    try:
+        from .iam_requests import checked
+
+        checked([(action, resource, lowered)])
+        verdict = decide(role_policies(role), action, resource, lowered)
+    except Unmapped as gap:
+        verdict = f"cannot be judged here ({gap})"
+    with _CALLS_LOCK:
+        _CALLS.append(
+            {"role": role, "operation": f"stand-in {action}", "action": action, "resource": resource, "allowed": verdict == "allowed"}
+        )
+    head = f"User: {role} is not authorized to perform: {action} on resource: {resource}"
+    message = "" if verdict == "allowed" else (
+        f"{head} with an explicit deny in an identity-based policy"
+        if verdict == "explicitly denied"
+        else f"{head} because {verdict} the {action} action"
+    )
+    return {"judged": True, "role": role, "allowed": verdict == "allowed", "message": message}
+
+
 # -------------------------------------------------------------- enforcement
 
 
@@ -259,3 +293,60 @@ def enforce(environ: dict, start_response, dispatch):
             start_response(status, headers + [("Content-Length", str(len(data)))])
             return [data]
     return dispatch(environ, start_response)
+
+
+# ------------------------------------------- the state machine's own calls
+
+_ROLE_KEYS: dict[str, Any] = {}
+
+
+def _role_keys(role_arn: str, region: str) -> Any:
+    """The emulator's STS credentials of role_arn (made once)."""
+    if role_arn not in _ROLE_KEYS:
+        from moto.sts.models import sts_backends
+
+        _ROLE_KEYS[role_arn] = sts_backends[ACCOUNT]["aws"].assume_role(
+            region_name=region,
+            role_session_name="states",
+            role_arn=role_arn,
+            policy=None,
+            duration=43200,
+            external_id=None,
+        )
+    return _ROLE_KEYS[role_arn]
+
+
+def _sign_as_the_state_machine(module: Any) -> None:
+    """moto's Step Functions executor calls services (a service
+    integration's sqs:sendMessage, dynamodb:putItem) through this server
+    with a fixed key; here it signs them as the execution's role, as
+    Step Functions does in AWS, so they are judged by that role."""
+    original = module.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None):
+        role = getattr(state_credentials, "role_arn", None)
+        if not role or module.botocore_stubber.enabled:
+            return original(region=region, service=service, state_credentials=state_credentials)
+        keys = _role_keys(str(role), region)
+        timeout = module.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+        return module.boto3.client(
+            service_name=service,
+            region_name=region,
+            endpoint_url=f"http://localhost:{module.moto_server_port()}",
+            aws_access_key_id=keys.access_key_id,
+            aws_secret_access_key=keys.secret_access_key,
+            aws_session_token=keys.session_token,
+            config=module.Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=timeout,
+                read_timeout=timeout,
+            ),
+        )
+
+    module.boto_client_for = boto_client_for
+
+
+from .hooks import after_import  # noqa: E402
+
+after_import("moto.stepfunctions.parser.asl.utils.boto_client", _sign_as_the_state_machine)

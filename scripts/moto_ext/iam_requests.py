@@ -214,13 +214,13 @@ def _rest(service: str, method: str, path: str, body: bytes, region: str) -> lis
     raise Unmapped(f"{service}: {method} {path}")
 
 
-def _placeholder(match: re.Match) -> str:
+def _placeholder(match: re.Match, last: bool) -> str:
     name = match.group(1)
     if name in ("Partition", "Region", "Account", "AccountId"):
         return "[^:]*"
-    if name in ("ObjectName", "ParameterNameWithoutLeadingSlash", "ResourcePath"):
-        return ".+"
-    return "[^/]+"
+    # The last part of an ARN may hold slashes (an S3 key, a parameter or
+    # secret name with a path).
+    return ".+" if last else "[^/]+"
 
 
 @functools.lru_cache(maxsize=None)
@@ -240,7 +240,13 @@ def _formats(action: str) -> tuple[list[re.Pattern], bool]:
         if arn_format == "*":
             star = True
             continue
-        regex = re.sub(r"\\\$\\\{([^}]*)\\\}", lambda m: _placeholder(m), re.escape(arn_format))
+        escaped = re.escape(arn_format)
+        holes = list(re.finditer(r"\\\$\\\{([^}]*)\\\}", escaped))
+        regex, end = "", 0
+        for i, hole in enumerate(holes):
+            regex += escaped[end : hole.start()] + _placeholder(hole, i == len(holes) - 1)
+            end = hole.end()
+        regex += escaped[end:]
         patterns.append(re.compile(f"^{regex}$"))
     return patterns, star
 

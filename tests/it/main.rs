@@ -9,6 +9,7 @@ mod escalation;
 mod events;
 mod faults;
 mod formats;
+mod iam;
 mod intake;
 mod integrations;
 mod notifications;

@@ -101,7 +101,8 @@ notifications:
     let slack_api = receiver.url("/api");
     Given {
         endpoints: HttpEndpoints::new(policy).unwrap(),
-        secrets: AwsSecrets::from_sdk(&w.local.sdk),
+        // The notifier reads secrets as its own role.
+        secrets: AwsSecrets::from_sdk(&w.local.notify.sdk),
         receiver,
         slack_api,
         w,

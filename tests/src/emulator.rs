@@ -192,6 +192,58 @@ impl Emulator {
         Ok(out)
     }
 
+    /// The calls the emulator judged against `role` (an execution role's
+    /// ARN), oldest first: each with the IAM action, the resource and
+    /// whether the role allowed it (`scripts/moto_ext/iam.py`).
+    pub async fn iam_calls(&self, role: &str) -> Result<Vec<IamCall>, HarnessError> {
+        // An ARN's characters (`:`, `/`, `-`) need no escaping in a query.
+        let url = format!("{}/moto-api/klaxon/iam-calls?role={role}", self.endpoint);
+        let answer = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?;
+        let body: IamCalls = answer
+            .json()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?;
+        Ok(body.calls)
+    }
+
+    /// Whether the role that signed a call a stand-in received
+    /// (`authorization`, its SigV4 header) may make it: `None` when it may
+    /// (or the signer is no role), else IAM's message for AccessDenied.
+    pub async fn judge(
+        &self,
+        authorization: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<Option<String>, HarnessError> {
+        let url = format!("{}/moto-api/klaxon/iam-judge", self.endpoint);
+        let answer = self
+            .http
+            .post(&url)
+            .json(&serde_json::json!({
+                "authorization": authorization,
+                "action": action,
+                "resource": resource,
+            }))
+            .send()
+            .await
+            .map_err(|e| http_err(&url, e))?;
+        let verdict: serde_json::Value = answer.json().await.map_err(|e| http_err(&url, e))?;
+        if verdict["judged"] == true && verdict["allowed"] != true {
+            return Ok(Some(
+                verdict["message"]
+                    .as_str()
+                    .unwrap_or("access denied")
+                    .to_string(),
+            ));
+        }
+        Ok(None)
+    }
+
     /// The SMS sent to one number, oldest first.
     pub async fn sms_to(&self, phone: &str) -> Result<Vec<SentSms>, HarnessError> {
         Ok(self
@@ -201,4 +253,20 @@ impl Emulator {
             .filter(|m| m.phone_number == phone)
             .collect())
     }
+}
+
+/// One call the emulator judged against an assumed role.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct IamCall {
+    pub role: String,
+    /// The request's operation (`DynamoDB_20120810.DeleteItem`, ...).
+    pub operation: String,
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct IamCalls {
+    calls: Vec<IamCall>,
 }

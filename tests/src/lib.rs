@@ -8,10 +8,12 @@
 pub mod emulator;
 pub mod events;
 pub mod faults;
+mod handlers;
 pub mod invoke;
 pub mod notify;
 pub mod phone;
 pub mod receiver;
+pub mod roles;
 pub mod stack;
 pub mod status_page;
 pub mod storm;
@@ -25,27 +27,20 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
-use klaxon::app::AppError;
-use klaxon::app::escalator::Escalator;
-use klaxon::app::intake::{Intake, IntakeOutcome};
-use klaxon::app::publisher::Publisher;
-use klaxon::app::reply::{Replies, ReplyOutcome};
-use klaxon::app::self_test::{Limits, SelfTest};
-use klaxon::app::voice::VoiceCalls;
 use klaxon::aws::chime::ChimeCalls;
 use klaxon::aws::cloudwatch::CloudWatchTags;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
 use klaxon::aws::eventbridge::EventBridgeBus;
 use klaxon::aws::metrics::CloudWatchMetrics;
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
 use klaxon::config::OncallConfig;
-use klaxon::ports::{AlarmDelivery, AlarmTags, BackendError, RandomIds, SystemClock, TokioSleep};
+use klaxon::ports::{AlarmDelivery, BackendError};
 use klaxon::runtime::{HandlerError, PublisherSettings, SelfTestSettings, invocation_error};
 use serde_json::{Value, json};
 
-pub use emulator::{Emulator, SentEmail, SentSms};
+pub use emulator::{Emulator, IamCall, SentEmail, SentSms};
 pub use stack::Stack;
 pub use template::Template;
 
@@ -190,6 +185,17 @@ pub struct Local {
     /// The status page function's event source mapping and bucket (local
     /// stacks are deployed with `StatusPage=enabled`).
     pub status_page: Option<status_page::StatusPageSide>,
+    /// Each function's adapters, signed as its execution role
+    /// ([`roles`]); the fields above are the harness's own (an
+    /// administrator's), for setting up and checking.
+    pub as_intake: roles::Side,
+    pub as_escalator: roles::Side,
+    pub as_reply: roles::Side,
+    pub as_publisher: roles::Side,
+    /// On a stack with voice ([`Local::up_voice`]).
+    pub as_voice: Option<roles::Side>,
+    /// On a stack with the self-test (`SelfTestIntervalMinutes` not 0).
+    pub as_self_test: Option<roles::Side>,
 }
 
 /// What handing the stream's new records to the publisher came to.
@@ -379,9 +385,58 @@ impl Local {
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::EVENT_PUBLISHER)))?;
         let bus = EventBridgeBus::from_sdk(&klaxon_sdk, &publisher.event_bus);
         let stream = streams::StreamMapping::deployed(&sdk, &stack, ids::EVENT_PUBLISHER)?;
-        let notify = notify::NotifierSide::new(&sdk, &klaxon_sdk, &stack)?;
-        let status_page = status_page::StatusPageSide::new(&sdk, &klaxon_sdk, &stack)?;
+        let wiring = roles::Wiring {
+            incidents_table: intake.incidents_table.clone(),
+            config_table: intake.config_table.clone(),
+            state_machine: escalator
+                .state_machine_arn()
+                .map_err(|e| HarnessError::Template(e.to_string()))?
+                .to_string(),
+            sms_origination: escalator.sms_origination_number.clone(),
+            email_from: escalator.email_from.clone(),
+            voice: escalator
+                .voice
+                .as_ref()
+                .map(|v| (v.sip_media_application_id.clone(), v.from.clone())),
+            event_bus: publisher.event_bus.clone(),
+            stack: self_test.stack.clone(),
+        };
+        let side = async |id: &str| roles::Side::of(&klaxon_sdk, &sdk, &stack, id, &wiring).await;
+        let as_intake = side(ids::INTAKE).await?;
+        let as_escalator = side(ids::ESCALATOR).await?;
+        let as_reply = side(ids::SMS_REPLY).await?;
+        let as_publisher = side(ids::EVENT_PUBLISHER).await?;
+        let as_voice = match stack.has(ids::VOICE_CALL) {
+            true => Some(side(ids::VOICE_CALL).await?),
+            false => None,
+        };
+        let as_self_test = match stack.has(ids::SELF_TEST) {
+            true => Some(side(ids::SELF_TEST).await?),
+            false => None,
+        };
+        let notify = notify::NotifierSide::new(
+            &sdk,
+            &klaxon_sdk,
+            &stack,
+            &intake.incidents_table,
+            &intake.config_table,
+        )
+        .await?;
+        let status_page = status_page::StatusPageSide::new(
+            &sdk,
+            &klaxon_sdk,
+            &stack,
+            &intake.incidents_table,
+            &intake.config_table,
+        )
+        .await?;
         Ok(Self {
+            as_intake,
+            as_escalator,
+            as_reply,
+            as_publisher,
+            as_voice,
+            as_self_test,
             notify,
             status_page,
             bus,
@@ -420,146 +475,6 @@ impl Local {
             .await
             .map_err(|e| HarnessError::Aws(e.to_string()))?;
         Ok(())
-    }
-
-    /// Delivers an event to the intake handler, as EventBridge, SNS or a
-    /// CloudWatch alarm action would invoke the function.
-    pub async fn deliver_alarm(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
-        self.intake(&self.tags).handle(event).await
-    }
-
-    /// The intake handler on this stack, reading alarm tags from `tags`.
-    pub fn intake<'a, T: AlarmTags>(
-        &'a self,
-        tags: &'a T,
-    ) -> Intake<'a, DynamoStore, DynamoStore, StepFunctions, DynamoConfig, T> {
-        Intake {
-            incidents: &self.store,
-            memory: &self.store,
-            escalations: &self.escalations,
-            config: &self.config,
-            tags,
-            clock: &SystemClock,
-            ids: &RandomIds,
-        }
-    }
-
-    /// The escalator on this stack, for one invocation starting now: its
-    /// page claims are held until the invocation's deadline, as in Lambda.
-    pub fn escalator(
-        &self,
-    ) -> Escalator<
-        '_,
-        DynamoStore,
-        DynamoStore,
-        SnsSms,
-        SesEmail,
-        StepFunctions,
-        DynamoConfig,
-        ChimeCalls,
-        DynamoStore,
-    > {
-        Escalator {
-            incidents: &self.store,
-            paging: &self.store,
-            sms: &self.sms,
-            email: self.email.as_ref(),
-            calls: self.calls.as_ref(),
-            limits: &self.store,
-            escalations: &self.escalations,
-            config: &self.config,
-            clock: &SystemClock,
-            deadline: deadline_in(self.escalator_timeout),
-        }
-    }
-
-    /// The self-test handler on this stack. Its synthetic alarm goes to the
-    /// intake handler itself (this harness's stand-in for the synchronous
-    /// `lambda:Invoke` of the intake function, which moto cannot run); the
-    /// rest is the real adapters: DynamoDB, Step Functions, CloudWatch. The
-    /// escalator must be running ([`Pump`]) for a run to succeed.
-    pub fn self_test_handler(
-        &self,
-        limits: Limits,
-    ) -> SelfTest<'_, Local, DynamoStore, StepFunctions, CloudWatchMetrics, TokioSleep> {
-        SelfTest {
-            intake: self,
-            incidents: &self.store,
-            escalations: &self.escalations,
-            metrics: &self.metrics,
-            sleep: &TokioSleep,
-            clock: &SystemClock,
-            ids: &RandomIds,
-            account: &self.self_test.account,
-            region: &self.self_test.region,
-            limits,
-        }
-    }
-
-    /// Delivers an inbound-SMS SNS event to the reply handler.
-    pub async fn deliver_reply(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
-        Replies {
-            incidents: &self.store,
-            inbound: &self.store,
-            clock: &SystemClock,
-            sms: &self.sms,
-            escalations: &self.escalations,
-            calls: self.calls.as_ref(),
-            config: &self.config,
-            deadline: deadline_in(self.reply_timeout),
-        }
-        .handle(event)
-        .await
-    }
-
-    /// The voice-call handler on this stack (the SIP media application's
-    /// events come to it from [`phone::PhoneNetwork`]).
-    #[allow(clippy::type_complexity)]
-    pub fn voice(
-        &self,
-    ) -> VoiceCalls<
-        '_,
-        DynamoStore,
-        StepFunctions,
-        DynamoConfig,
-        impl Fn(&str) -> ChimeCalls + Send + Sync + '_,
-    > {
-        let chime = &self.chime;
-        VoiceCalls {
-            incidents: &self.store,
-            escalations: &self.escalations,
-            config: &self.config,
-            calls: move |sma: &str| ChimeCalls::updater(chime.clone(), sma),
-            clock: &SystemClock,
-        }
-    }
-
-    /// The event publisher on this stack.
-    pub fn publisher(&self) -> Publisher<'_, DynamoStore, EventBridgeBus> {
-        Publisher {
-            incidents: &self.store,
-            bus: &self.bus,
-        }
-    }
-
-    /// What the publisher's event source mapping does with the records
-    /// written since its checkpoint: hands them over in batches, as the
-    /// Lambda event AWS sends, and moves the checkpoint past each batch
-    /// the publisher reported no failure in. At a failure it stops, with
-    /// the checkpoint just before the failed record (the next call
-    /// retries from there).
-    pub async fn publish_events(&self) -> Result<PublishRound, HarnessError> {
-        let publisher = self.publisher();
-        let mut round = PublishRound::default();
-        self.stream
-            .deliver(async |event| {
-                let report = publisher.handle(&stream::records(event)).await;
-                round.published += report.published;
-                round.failed_at = report.failed_at.clone();
-                Ok(report.response())
-            })
-            .await?;
-        Ok(round)
     }
 
     /// A rule on this stack's bus copying every event to a new queue.

@@ -12,38 +12,51 @@ use klaxon::aws::undelivered::SqsUndelivered;
 use klaxon::ports::{Endpoints, Secrets, SystemClock, UndeliveredNotification};
 use klaxon::runtime::NotifierSettings;
 
-use crate::{HarnessError, Local, ids, streams};
+use crate::{HarnessError, Local, ids, roles, streams};
 
-/// The notifier's wiring on a stack, as the template configures it.
+/// The notifier's wiring on a stack, as the template configures it, its
+/// adapters signed as its execution role ([`crate::roles`]).
 pub struct NotifierSide {
     pub settings: NotifierSettings,
     pub stream: streams::StreamMapping,
+    pub store: DynamoStore,
+    pub config: DynamoConfig,
     pub undelivered: SqsUndelivered,
     pub mirror: IncidentManager,
     pub email: SesEmail,
+    /// The notifier's signed configuration, for the secrets adapter a test
+    /// hands it.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl NotifierSide {
-    pub fn new(
+    pub async fn new(
         sdk: &aws_config::SdkConfig,
         klaxon_sdk: &aws_config::SdkConfig,
         stack: &crate::Stack,
+        incidents_table: &str,
+        config_table: &str,
     ) -> Result<Self, HarnessError> {
         let env = stack.function_env(ids::NOTIFIER)?;
         let settings = NotifierSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::NOTIFIER)))?;
+        let credentials = roles::role_credentials(sdk, stack, ids::NOTIFIER).await?;
+        let signed = roles::signed(klaxon_sdk, &credentials);
         Ok(Self {
             stream: streams::StreamMapping::deployed(sdk, stack, ids::NOTIFIER)?,
-            undelivered: SqsUndelivered::from_sdk(klaxon_sdk, &settings.undelivered_queue_url),
-            mirror: IncidentManager::from_sdk(klaxon_sdk),
+            store: DynamoStore::from_sdk(&signed, incidents_table),
+            config: DynamoConfig::from_sdk(&signed, config_table, std::time::Duration::ZERO),
+            undelivered: SqsUndelivered::from_sdk(&signed, &settings.undelivered_queue_url),
+            mirror: IncidentManager::from_sdk(&signed),
             email: SesEmail::from_sdk(
-                klaxon_sdk,
+                &signed,
                 settings
                     .email_from
                     .clone()
                     .unwrap_or_else(|| crate::LOCAL_EMAIL_FROM.to_string()),
             ),
             settings,
+            sdk: signed,
         })
     }
 }
@@ -79,8 +92,8 @@ impl Local {
         slack_api: &'a str,
     ) -> LocalNotifier<'a, E, S> {
         Notifier {
-            incidents: &self.store,
-            config: &self.config,
+            incidents: &self.notify.store,
+            config: &self.notify.config,
             endpoints,
             secrets,
             email: &self.notify.email,

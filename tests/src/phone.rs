@@ -243,6 +243,11 @@ async fn route(
 ) -> Result<Reply, Infallible> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
+    let authorization = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -302,12 +307,21 @@ async fn route(
             }
         }
         ["sip-media-applications", sma, "calls"] => {
-            if !lock(&state).applications.contains_key(*sma) {
+            let Some(arn) = application_arn(&state, sma) else {
                 return Ok(error(
                     StatusCode::NOT_FOUND,
                     "NotFoundException",
                     "no such SIP media application",
                 ));
+            };
+            if let Some(denied) = judged(
+                authorization.as_deref(),
+                "chime:CreateSipMediaApplicationCall",
+                &arn,
+            )
+            .await
+            {
+                return Ok(denied);
             }
             let (Some(to), Some(from)) = (
                 body["ToPhoneNumber"].as_str(),
@@ -347,7 +361,17 @@ async fn route(
                 json!({"SipMediaApplicationCall": {"TransactionId": id}}),
             )
         }
-        ["sip-media-applications", _sma, "calls", transaction] => {
+        ["sip-media-applications", sma, "calls", transaction] => {
+            if let Some(arn) = application_arn(&state, sma)
+                && let Some(denied) = judged(
+                    authorization.as_deref(),
+                    "chime:UpdateSipMediaApplicationCall",
+                    &arn,
+                )
+                .await
+            {
+                return Ok(denied);
+            }
             let mut s = lock(&state);
             let live = s
                 .calls
@@ -385,6 +409,44 @@ async fn route(
             &format!("no route {path}"),
         ),
     })
+}
+
+fn application_arn(state: &Mutex<State>, sma: &str) -> Option<String> {
+    lock(state)
+        .applications
+        .get(sma)
+        .and_then(|a| a["SipMediaApplicationArn"].as_str())
+        .map(str::to_string)
+}
+
+/// Chime SDK Voice's own authorization, which the emulator decides for
+/// this stand-in from the caller's role (`POST /moto-api/klaxon/iam-judge`):
+/// the AccessDenied answer when the role may not make this call.
+async fn judged(authorization: Option<&str>, action: &str, resource: &str) -> Option<Reply> {
+    let authorization = authorization?;
+    let emulator = match crate::Emulator::from_env() {
+        Ok(e) => e,
+        Err(e) => {
+            return Some(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServiceFailureException",
+                &e.to_string(),
+            ));
+        }
+    };
+    match emulator.judge(authorization, action, resource).await {
+        Ok(None) => None,
+        Ok(Some(message)) => Some(error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            &message,
+        )),
+        Err(e) => Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceFailureException",
+            &e.to_string(),
+        )),
+    }
 }
 
 fn uuid() -> String {

@@ -51,11 +51,14 @@ struct DeployedResource {
     resource: Resource,
 }
 
-/// A function as deployed: its name, timeout and environment.
+/// A function as deployed: its name, execution role, timeout and
+/// environment.
 #[derive(Debug, Clone)]
 pub struct Function {
     pub name: String,
     pub arn: String,
+    /// The execution role's ARN, which its code's calls are signed as.
+    pub role: String,
     pub timeout_seconds: u64,
     pub environment: BTreeMap<String, String>,
 }
@@ -248,6 +251,7 @@ impl Stack {
                 logical,
                 Function {
                     arn: config.function_arn().unwrap_or_default().to_string(),
+                    role: config.role().unwrap_or_default().to_string(),
                     name,
                     timeout_seconds: config
                         .timeout()

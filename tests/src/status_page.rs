@@ -9,13 +9,16 @@ use klaxon::aws::status_page::{S3StatusPages, client};
 use klaxon::ports::{FEED_KEY, PAGE_KEY, SystemClock};
 use klaxon::runtime::StatusPageSettings;
 
-use crate::{HarnessError, Local, ids, streams};
+use crate::{HarnessError, Local, ids, roles, streams};
 
 /// The status page function's wiring on a stack, as the template
 /// configures it.
 pub struct StatusPageSide {
     pub settings: StatusPageSettings,
     pub stream: streams::StreamMapping,
+    /// The function's adapters, signed as its execution role.
+    pub store: DynamoStore,
+    pub config: DynamoConfig,
     pub pages: S3StatusPages,
     /// The harness's own S3 client, which reads what visitors would.
     s3: aws_sdk_s3::Client,
@@ -23,10 +26,12 @@ pub struct StatusPageSide {
 
 impl StatusPageSide {
     /// The function's wiring, on a stack whose parameters create it.
-    pub fn new(
+    pub async fn new(
         sdk: &aws_config::SdkConfig,
         klaxon_sdk: &aws_config::SdkConfig,
         stack: &crate::Stack,
+        incidents_table: &str,
+        config_table: &str,
     ) -> Result<Option<Self>, HarnessError> {
         if !stack.has(ids::STATUS_PAGE) {
             return Ok(None);
@@ -34,9 +39,13 @@ impl StatusPageSide {
         let env = stack.function_env(ids::STATUS_PAGE)?;
         let settings = StatusPageSettings::from_lookup(|k| env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::STATUS_PAGE)))?;
+        let credentials = roles::role_credentials(sdk, stack, ids::STATUS_PAGE).await?;
+        let signed = roles::signed(klaxon_sdk, &credentials);
         Ok(Some(Self {
             stream: streams::StreamMapping::deployed(sdk, stack, ids::STATUS_PAGE)?,
-            pages: S3StatusPages::from_sdk(klaxon_sdk, &settings.bucket, None),
+            store: DynamoStore::from_sdk(&signed, incidents_table),
+            config: DynamoConfig::from_sdk(&signed, config_table, std::time::Duration::ZERO),
+            pages: S3StatusPages::from_sdk(&signed, &settings.bucket, None),
             s3: client(sdk),
             settings,
         }))
@@ -97,10 +106,11 @@ impl Local {
 
     /// The status page function on this stack.
     pub fn status_page_function(&self) -> Result<LocalRefresh<'_>, HarnessError> {
+        let side = self.status_page_side()?;
         Ok(StatusPageRefresh {
-            incidents: &self.store,
-            config: &self.config,
-            pages: &self.status_page_side()?.pages,
+            incidents: &side.store,
+            config: &side.config,
+            pages: &side.pages,
             clock: &SystemClock,
         })
     }

@@ -12,7 +12,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::AppError;
 use crate::config::{NotificationRule, OncallConfig, Profile};
@@ -125,6 +125,9 @@ where
                 Ok(result)
             }
             Err(e) if !e.retryable() => {
+                if let Some(permission) = e.missing_permission() {
+                    self.record_missing_permission(&request, &permission).await;
+                }
                 // The workflow would wait for nothing: fail it visibly.
                 self.escalations
                     .fail_step(&request.task_token, "Klaxon.StepFailed", &e.to_string())
@@ -132,6 +135,26 @@ where
                 Err(e)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// A permission the escalator's role lacks stops the step for good: the
+    /// incident's timeline says which, for the responders and the operator
+    /// who reads it (the failed execution raises the operators' alarm).
+    async fn record_missing_permission(&self, request: &StepRequest, permission: &str) {
+        error!(incident = %request.incident_id, step = request.step, permission, "permission missing: the step cannot page");
+        let entry = TimelineEntry::new(
+            self.clock.now(),
+            format!("perm#{:04}", request.step),
+            TimelineEvent::Warning {
+                step: request.step,
+                message: format!(
+                    "permission missing: {permission}; paging stopped until the escalator's role allows it"
+                ),
+            },
+        );
+        if let Err(e) = self.incidents.append(&request.incident_id, &entry).await {
+            error!(incident = %request.incident_id, error = %e, "could not record the missing permission");
         }
     }
 

@@ -54,6 +54,15 @@ pub enum AppError {
 
 impl AppError {
     /// Whether delivering the same event again can succeed.
+    /// The permission AWS said is missing (see
+    /// [`BackendError::missing_permission`]), if that is why this failed.
+    pub fn missing_permission(&self) -> Option<String> {
+        match self {
+            Self::Config(ConfigLoadError::Backend(e)) | Self::Backend(e) => e.missing_permission(),
+            _ => None,
+        }
+    }
+
     pub fn retryable(&self) -> bool {
         match self {
             Self::InvalidEvent(_) | Self::Intake(_) => false,

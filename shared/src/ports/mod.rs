@@ -57,3 +57,57 @@ pub struct BackendError {
     /// Whether trying again later can succeed (throttling, 5xx, network).
     pub retryable: bool,
 }
+
+impl BackendError {
+    /// `"<action> on <resource>"` when AWS refused the call for a missing
+    /// permission (AccessDenied's message: "User: ... is not authorized to
+    /// perform: <action> on resource: <resource> because ..."): a
+    /// configuration failure, which no retry mends.
+    pub fn missing_permission(&self) -> Option<String> {
+        let (_, rest) = self.message.split_once("is not authorized to perform: ")?;
+        let action = rest.split_whitespace().next()?;
+        match rest.split_once(" on resource: ") {
+            Some((_, resource)) => {
+                let resource = resource.split_whitespace().next()?;
+                Some(format!("{action} on {resource}"))
+            }
+            None => Some(action.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BackendError;
+
+    fn denied(message: &str) -> BackendError {
+        BackendError {
+            service: "S",
+            operation: "Op",
+            message: message.into(),
+            retryable: false,
+        }
+    }
+
+    #[test]
+    fn an_access_denied_names_the_missing_action_and_resource() {
+        let e = denied(
+            "AccessDeniedException: User: arn:aws:sts::1:assumed-role/r/s is not authorized to \
+             perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:1:q because no \
+             identity-based policy allows the sqs:SendMessage action",
+        );
+        assert_eq!(
+            e.missing_permission().as_deref(),
+            Some("sqs:SendMessage on arn:aws:sqs:us-east-1:1:q")
+        );
+        let no_resource = denied("User: x is not authorized to perform: sns:Publish");
+        assert_eq!(
+            no_resource.missing_permission().as_deref(),
+            Some("sns:Publish")
+        );
+        assert_eq!(
+            denied("ThrottlingException: slow down").missing_permission(),
+            None
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::incident::Status;
+use crate::ports::BackendError;
 use crate::testing::{AIKO, BEN, CONFIG, Op, World, at, permanent, transient};
 
 async fn open(w: &World) -> String {
@@ -343,4 +344,54 @@ async fn a_run_at_the_end_of_its_lease_does_not_send_and_the_next_run_does() {
     w.clock.advance(2);
     w.escalator().run_step(&id, 0).await.unwrap();
     assert_eq!(w.email.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_permission_the_role_lacks_stops_the_step_and_says_which_on_the_timeline() {
+    // GIVEN an SMS that fails for now, and a role that may not release the
+    // page's claim (AWS's AccessDenied for DeleteItem)
+    let w = World::default();
+    let id = open(&w).await;
+    w.email.fail_next(transient("SendEmail"));
+    w.store.fail_next(
+        Op::ReleasePage,
+        BackendError {
+            service: "DynamoDB",
+            operation: "DeleteItem",
+            message: "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/esc/x \
+                      is not authorized to perform: dynamodb:DeleteItem on resource: \
+                      arn:aws:dynamodb:us-east-1:123456789012:table/k-incidents because no \
+                      identity-based policy allows the dynamodb:DeleteItem action"
+                .into(),
+            retryable: false,
+        },
+    );
+    // WHEN the step runs
+    let body = serde_json::json!({"incident_id": id, "step": 0, "task_token": "tok-p"});
+    let err = w
+        .escalator()
+        .handle_message(&body.to_string())
+        .await
+        .unwrap_err();
+    // THEN it is not retried blindly: the workflow is told it cannot succeed
+    assert!(!err.retryable());
+    assert_eq!(w.escalations.failed()[0].0, "tok-p");
+    // AND the timeline names the missing permission
+    let timeline = w.store.timeline(&id).await.unwrap();
+    let warning = timeline
+        .iter()
+        .find_map(|e| match &e.event {
+            TimelineEvent::Warning { message, .. } if message.starts_with("permission missing") => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{timeline:?}"));
+    assert!(
+        warning.starts_with(
+            "permission missing: dynamodb:DeleteItem on \
+             arn:aws:dynamodb:us-east-1:123456789012:table/k-incidents;"
+        ),
+        "{warning}"
+    );
 }

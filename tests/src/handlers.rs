@@ -1,0 +1,176 @@
+//! Klaxon's handlers on a local stack, each wired to its function's own
+//! adapters (signed as its execution role, [`crate::roles`]), invoked as
+//! AWS would invoke the deployed function.
+
+use klaxon::app::AppError;
+use klaxon::app::escalator::Escalator;
+use klaxon::app::intake::{Intake, IntakeOutcome};
+use klaxon::app::publisher::Publisher;
+use klaxon::app::reply::{Replies, ReplyOutcome};
+use klaxon::app::self_test::{Limits, SelfTest};
+use klaxon::app::voice::VoiceCalls;
+use klaxon::aws::chime::ChimeCalls;
+use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon::aws::eventbridge::EventBridgeBus;
+use klaxon::aws::metrics::CloudWatchMetrics;
+use klaxon::aws::ses::SesEmail;
+use klaxon::aws::sfn::StepFunctions;
+use klaxon::aws::sns::SnsSms;
+use klaxon::ports::{AlarmTags, RandomIds, SystemClock, TokioSleep};
+use serde_json::Value;
+
+use crate::{HarnessError, Local, PublishRound, deadline_in};
+
+impl Local {
+    /// Delivers an event to the intake handler, as EventBridge, SNS or a
+    /// CloudWatch alarm action would invoke the function.
+    pub async fn deliver_alarm(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
+        self.intake(&self.as_intake.tags).handle(event).await
+    }
+
+    /// The intake handler on this stack, reading alarm tags from `tags`.
+    pub fn intake<'a, T: AlarmTags>(
+        &'a self,
+        tags: &'a T,
+    ) -> Intake<'a, DynamoStore, DynamoStore, StepFunctions, DynamoConfig, T> {
+        let side = &self.as_intake;
+        Intake {
+            incidents: &side.store,
+            memory: &side.store,
+            escalations: &side.escalations,
+            config: &side.config,
+            tags,
+            clock: &SystemClock,
+            ids: &RandomIds,
+        }
+    }
+
+    /// The escalator on this stack, for one invocation starting now: its
+    /// page claims are held until the invocation's deadline, as in Lambda.
+    pub fn escalator(
+        &self,
+    ) -> Escalator<
+        '_,
+        DynamoStore,
+        DynamoStore,
+        SnsSms,
+        SesEmail,
+        StepFunctions,
+        DynamoConfig,
+        ChimeCalls,
+        DynamoStore,
+    > {
+        let side = &self.as_escalator;
+        Escalator {
+            incidents: &side.store,
+            paging: &side.store,
+            sms: &side.sms,
+            email: side.email.as_ref(),
+            calls: side.calls.as_ref(),
+            limits: &side.store,
+            escalations: &side.escalations,
+            config: &side.config,
+            clock: &SystemClock,
+            deadline: deadline_in(self.escalator_timeout),
+        }
+    }
+
+    /// The self-test handler on this stack. Its synthetic alarm goes to the
+    /// intake handler itself (this harness's stand-in for the synchronous
+    /// `lambda:Invoke` of the intake function, which moto cannot run); the
+    /// rest is the real adapters: DynamoDB, Step Functions, CloudWatch. The
+    /// escalator must be running ([`Pump`]) for a run to succeed.
+    pub fn self_test_handler(
+        &self,
+        limits: Limits,
+    ) -> SelfTest<'_, Local, DynamoStore, StepFunctions, CloudWatchMetrics, TokioSleep> {
+        // The self-test's own role; the intake it invokes runs as intake's.
+        let side = self
+            .as_self_test
+            .as_ref()
+            .expect("the local stacks deploy the self-test (SelfTestIntervalMinutes 15)");
+        SelfTest {
+            intake: self,
+            incidents: &side.store,
+            escalations: &side.escalations,
+            metrics: &side.metrics,
+            sleep: &TokioSleep,
+            clock: &SystemClock,
+            ids: &RandomIds,
+            account: &self.self_test.account,
+            region: &self.self_test.region,
+            limits,
+        }
+    }
+
+    /// Delivers an inbound-SMS SNS event to the reply handler.
+    pub async fn deliver_reply(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
+        let side = &self.as_reply;
+        Replies {
+            incidents: &side.store,
+            inbound: &side.store,
+            clock: &SystemClock,
+            sms: &side.sms,
+            escalations: &side.escalations,
+            calls: side.calls.as_ref(),
+            config: &side.config,
+            deadline: deadline_in(self.reply_timeout),
+        }
+        .handle(event)
+        .await
+    }
+
+    /// The voice-call handler on this stack (the SIP media application's
+    /// events come to it from [`phone::PhoneNetwork`]).
+    #[allow(clippy::type_complexity)]
+    pub fn voice(
+        &self,
+    ) -> VoiceCalls<
+        '_,
+        DynamoStore,
+        StepFunctions,
+        DynamoConfig,
+        impl Fn(&str) -> ChimeCalls + Send + Sync + '_,
+    > {
+        let side = self
+            .as_voice
+            .as_ref()
+            .expect("voice() on a stack with voice (Local::up_voice)");
+        let chime = &side.chime;
+        VoiceCalls {
+            incidents: &side.store,
+            escalations: &side.escalations,
+            config: &side.config,
+            calls: move |sma: &str| ChimeCalls::updater(chime.clone(), sma),
+            clock: &SystemClock,
+        }
+    }
+
+    /// The event publisher on this stack.
+    pub fn publisher(&self) -> Publisher<'_, DynamoStore, EventBridgeBus> {
+        Publisher {
+            incidents: &self.as_publisher.store,
+            bus: &self.as_publisher.bus,
+        }
+    }
+
+    /// What the publisher's event source mapping does with the records
+    /// written since its checkpoint: hands them over in batches, as the
+    /// Lambda event AWS sends, and moves the checkpoint past each batch
+    /// the publisher reported no failure in. At a failure it stops, with
+    /// the checkpoint just before the failed record (the next call
+    /// retries from there).
+    pub async fn publish_events(&self) -> Result<PublishRound, HarnessError> {
+        let publisher = self.publisher();
+        let mut round = PublishRound::default();
+        self.stream
+            .deliver(async |event| {
+                let report = publisher.handle(&stream::records(event)).await;
+                round.published += report.published;
+                round.failed_at = report.failed_at.clone();
+                Ok(report.response())
+            })
+            .await?;
+        Ok(round)
+    }
+}
