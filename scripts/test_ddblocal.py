@@ -11,7 +11,8 @@ source mapping on the stream, and a state machine that writes the table
 (a dynamodb:putItem task, as the escalation workflow's RecordFailure). Then
 checks that the table lives in DynamoDB Local, answers under the ARNs
 CloudFormation gave it, streams its changes, isolates transactions, and
-takes the state machine's write.
+takes the state machine's write when the state machine's role allows it
+(its task is signed as that role, scripts/moto_ext/iam.py).
 """
 
 import json
@@ -70,7 +71,32 @@ Resources:
       FunctionName: !Ref Function
       EventSourceArn: !GetAtt Table.StreamArn
       StartingPosition: TRIM_HORIZON
+  WorkflowRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: states.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: write
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - {Effect: Allow, Action: dynamodb:PutItem, Resource: !GetAtt Table.Arn}
   Workflow:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      # Its dynamodb:putItem is signed as this role (scripts/moto_ext/iam.py).
+      RoleArn: !GetAtt WorkflowRole.Arn
+      DefinitionString: !Sub |
+        {"StartAt": "Write", "States": {"Write": {
+          "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+          "Parameters": {"TableName": "${Table}",
+            "Item": {"pk": {"S.$": "$.pk"}, "sk": {"S": "from-the-workflow"}}},
+          "End": true}}}
+  # The same task under a role without dynamodb:PutItem.
+  Unpermitted:
     Type: AWS::StepFunctions::StateMachine
     Properties:
       RoleArn: !GetAtt Role.Arn
@@ -82,6 +108,7 @@ Resources:
           "End": true}}}
 Outputs:
   Workflow: {Value: !Ref Workflow}
+  Unpermitted: {Value: !Ref Unpermitted}
 """
 
 
@@ -206,19 +233,23 @@ class DynamoDBLocalBehindMoto(unittest.TestCase):
         # The winner's claim and its second item, and nothing of the losers.
         self.assertEqual(sorted(i["sk"]["S"] for i in items), sorted(["1", f"by-{winners[0]}"]))
 
-    def test_the_workflows_dynamodb_task_writes_the_table(self):
+    def execute(self, machine, pk):
         sfn = client("stepfunctions")
-        arn = ext.outputs("ddbl")["Workflow"]
-        execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pk": "workflow"}))
+        arn = ext.outputs("ddbl")[machine]
+        execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pk": pk}))
         deadline = time.monotonic() + 30
         while sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "RUNNING":
             self.assertLess(time.monotonic(), deadline, "the execution never ended")
             time.sleep(0.2)
-        self.assertEqual(sfn.describe_execution(executionArn=execution["executionArn"])["status"], "SUCCEEDED")
+        status = sfn.describe_execution(executionArn=execution["executionArn"])["status"]
         item = client("dynamodb", self.engine()["endpoint"]).get_item(
-            TableName="ddbl-incidents", Key={"pk": {"S": "workflow"}, "sk": {"S": "from-the-workflow"}}
+            TableName="ddbl-incidents", Key={"pk": {"S": pk}, "sk": {"S": "from-the-workflow"}}
         )
-        self.assertIn("Item", item)
+        return status, "Item" in item
+
+    def test_the_workflows_dynamodb_task_writes_the_table_as_its_role_allows(self):
+        self.assertEqual(self.execute("Workflow", "workflow"), ("SUCCEEDED", True))
+        self.assertEqual(self.execute("Unpermitted", "unpermitted"), ("FAILED", False))
 
 
 if __name__ == "__main__":
