@@ -30,6 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_moto_ext as ext  # noqa: E402  (its Server, on a free port)
 
 ROOT = ext.ROOT
+# One dynamodb:putItem task; two state machines run it, under two roles.
+DEFINITION = json.dumps({"StartAt": "Write", "States": {"Write": {
+    "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+    "Parameters": {"TableName": "${Table}",
+                   "Item": {"pk": {"S.$": "$.pk"}, "sk": {"S": "from-the-workflow"}}},
+    "End": True}}})
 TEMPLATE = """
 Resources:
   Table:
@@ -89,27 +95,17 @@ Resources:
     Properties:
       # Its dynamodb:putItem is signed as this role (scripts/moto_ext/iam.py).
       RoleArn: !GetAtt WorkflowRole.Arn
-      DefinitionString: !Sub |
-        {"StartAt": "Write", "States": {"Write": {
-          "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
-          "Parameters": {"TableName": "${Table}",
-            "Item": {"pk": {"S.$": "$.pk"}, "sk": {"S": "from-the-workflow"}}},
-          "End": true}}}
+      DefinitionString: !Sub '%(definition)s'
   # The same task under a role without dynamodb:PutItem.
   Unpermitted:
     Type: AWS::StepFunctions::StateMachine
     Properties:
       RoleArn: !GetAtt Role.Arn
-      DefinitionString: !Sub |
-        {"StartAt": "Write", "States": {"Write": {
-          "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
-          "Parameters": {"TableName": "${Table}",
-            "Item": {"pk": {"S.$": "$.pk"}, "sk": {"S": "from-the-workflow"}}},
-          "End": true}}}
+      DefinitionString: !Sub '%(definition)s'
 Outputs:
   Workflow: {Value: !Ref Workflow}
   Unpermitted: {Value: !Ref Unpermitted}
-"""
+""" % {"definition": DEFINITION}
 
 
 SERVER = None

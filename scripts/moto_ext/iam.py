@@ -77,12 +77,8 @@ def caller(environ: dict) -> tuple[str, str, str] | None:
         return None
     from moto.sts.models import sts_backends
 
-    for partition_backends in (sts_backends[ACCOUNT],):
-        backend = partition_backends["aws"]
-        role = backend.get_assumed_role_from_access_key(key)
-        if role is not None:
-            return role.role_arn, region, service
-    return None
+    role = sts_backends[ACCOUNT]["aws"].get_assumed_role_from_access_key(key)
+    return (role.role_arn, region, service) if role is not None else None
 
 
 def role_policies(role_arn: str) -> list[dict]:

@@ -188,18 +188,7 @@ async fn a_batch_that_fails_past_its_retry_attempts_goes_to_the_unpublished_even
     let dead = mapping.on_failure.expect("an on-failure destination");
     let queue = w.local.stack.physical("UnpublishedEventsQueue").unwrap();
     assert_eq!(w.local.stack.arn("UnpublishedEventsQueue").unwrap(), dead);
-    let sqs = aws_sdk_sqs::Client::new(&w.local.sdk);
-    let letters = async || {
-        sqs.receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default()
-    };
+    let letters = async || dead_letters(&w, queue).await;
 
     proxy.inject("events", Some("PutEvents"), Fault::Status(500), 100_000);
     for attempt in 1..=retries {
@@ -257,7 +246,6 @@ async fn a_batch_whose_invocation_fails_is_split_until_only_the_failing_record_i
     assert!(mapping.bisect_on_error, "the template bisects");
     let retries = mapping.maximum_retry_attempts.expect("a retry limit");
     let queue = w.local.stack.physical("UnpublishedEventsQueue").unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&w.local.sdk);
 
     let mut poison: Option<String> = None;
     let mut sizes = Vec::new();
@@ -284,16 +272,7 @@ async fn a_batch_whose_invocation_fails_is_split_until_only_the_failing_record_i
             })
             .await
             .unwrap();
-        letters = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
+        letters = dead_letters(&w, queue).await;
         if !letters.is_empty() && w.local.stream.next_batch(1).await.unwrap().1.is_empty() {
             break;
         }
@@ -323,4 +302,18 @@ async fn a_batch_whose_invocation_fails_is_split_until_only_the_failing_record_i
     assert!(!handed.contains_key(&poison));
     assert_eq!(handed.len(), first - 1, "every other record: {handed:?}");
     assert!(handed.values().all(|n| *n == 1), "each once: {handed:?}");
+}
+
+/// The on-failure records in a queue, left there.
+async fn dead_letters(w: &World, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    aws_sdk_sqs::Client::new(&w.local.sdk)
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
 }

@@ -102,7 +102,6 @@ impl Local {
         attempts: u32,
         condition: &str,
     ) -> Result<(), HarnessError> {
-        let url = crate::queue_url_of(&self.sqs, destination).await?;
         let record = json!({
             "version": "1.0",
             "timestamp": jiff::Timestamp::now().to_string(),
@@ -120,18 +119,6 @@ impl Local {
             },
             "responsePayload": response,
         });
-        self.sqs
-            .send_message()
-            .queue_url(url)
-            .message_body(record.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                HarnessError::Aws(format!(
-                    "SendMessage: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        Ok(())
+        crate::send_on_failure(&self.sqs, destination, &record).await
     }
 }

@@ -619,10 +619,7 @@ impl Local {
 }
 
 /// The URL of the queue an ARN names (an on-failure destination).
-pub(crate) async fn queue_url_of(
-    sqs: &aws_sdk_sqs::Client,
-    arn: &str,
-) -> Result<String, HarnessError> {
+async fn queue_url_of(sqs: &aws_sdk_sqs::Client, arn: &str) -> Result<String, HarnessError> {
     let name = arn.rsplit(':').next().unwrap_or(arn);
     sqs.get_queue_url()
         .queue_name(name)
@@ -636,6 +633,27 @@ pub(crate) async fn queue_url_of(
         })?
         .queue_url
         .ok_or_else(|| HarnessError::Emulator(format!("no URL for queue {name}")))
+}
+
+/// Lambda's on-failure record to its destination queue (named by ARN).
+pub(crate) async fn send_on_failure(
+    sqs: &aws_sdk_sqs::Client,
+    destination: &str,
+    record: &Value,
+) -> Result<(), HarnessError> {
+    let url = queue_url_of(sqs, destination).await?;
+    sqs.send_message()
+        .queue_url(url)
+        .message_body(record.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            HarnessError::Aws(format!(
+                "SendMessage {destination}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    Ok(())
 }
 
 /// The self-test's delivery, locally: the intake handler answers as the

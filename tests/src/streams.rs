@@ -204,7 +204,6 @@ impl StreamMapping {
         let Some(destination) = &self.settings.on_failure else {
             return Ok(());
         };
-        let url = crate::queue_url_of(&self.sqs, destination).await?;
         let sequence = |r: Option<&Value>| r.map(|r| r["dynamodb"]["SequenceNumber"].clone());
         let arrival = |r: Option<&Value>| {
             r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
@@ -238,14 +237,7 @@ impl StreamMapping {
                 "streamArn": self.stream_arn,
             },
         });
-        self.sqs
-            .send_message()
-            .queue_url(url)
-            .message_body(record.to_string())
-            .send()
-            .await
-            .map_err(|e| err("SendMessage", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
-        Ok(())
+        crate::send_on_failure(&self.sqs, destination, &record).await
     }
 
     fn checkpoint(&self) -> Option<String> {
