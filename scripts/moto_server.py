@@ -337,6 +337,9 @@ _dispatch = DomainDispatcherApplication.__call__
 
 def _call(self, environ, start_response):
     def served(env, sr):
+        simulated = moto_ext.iam_simulate.served(env, sr)
+        if simulated is not None:
+            return simulated
         if moto_ext.ddblocal.forwards(env):
             return moto_ext.ddblocal.forward(env, sr)
         return _dispatch(self, env, sr)

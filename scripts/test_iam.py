@@ -258,6 +258,64 @@ class StandIns(unittest.TestCase):
         self.assertEqual(verdict, {"judged": False})
 
 
+class SimulatePrincipalPolicy(unittest.TestCase):
+    """IAM's policy simulator, which moto lacks, answers from the role's
+    policies as the enforcement decides (klaxon doctor asks it)."""
+
+    def simulate(self, actions, resources, **extra):
+        results = admin("iam").simulate_principal_policy(
+            PolicySourceArn=ROLE_ARN, ActionNames=actions, ResourceArns=resources, **extra
+        )["EvaluationResults"]
+        return {(r["EvalActionName"], r["EvalResourceName"]): r for r in results}
+
+    def test_each_action_on_its_resource_is_allowed_or_implicitly_denied(self):
+        got = self.simulate(["dynamodb:PutItem", "dynamodb:DeleteItem"], [TABLE])
+        self.assertEqual(got[("dynamodb:PutItem", TABLE)]["EvalDecision"], "allowed")
+        self.assertEqual(got[("dynamodb:DeleteItem", TABLE)]["EvalDecision"], "implicitDeny")
+        elsewhere = f"arn:aws:sqs:{REGION}:{ACCOUNT}:iam-elsewhere"
+        got = self.simulate(["sqs:SendMessage"], [elsewhere])
+        self.assertEqual(got[("sqs:SendMessage", elsewhere)]["EvalDecision"], "implicitDeny")
+
+    def test_conditions_read_the_context_given_and_name_the_keys_missing(self):
+        missing = self.simulate(["cloudwatch:PutMetricData"], ["*"])[("cloudwatch:PutMetricData", "*")]
+        self.assertEqual(missing["EvalDecision"], "implicitDeny")
+        self.assertEqual(missing["MissingContextValues"], ["cloudwatch:namespace"])
+        given = self.simulate(
+            ["cloudwatch:PutMetricData"], ["*"],
+            ContextEntries=[{"ContextKeyName": "cloudwatch:namespace", "ContextKeyValues": ["Klaxon"],
+                             "ContextKeyType": "string"}],
+        )[("cloudwatch:PutMetricData", "*")]
+        self.assertEqual(given["EvalDecision"], "allowed")
+        denied = self.simulate(
+            ["dynamodb:UpdateItem"], [TABLE],
+            ContextEntries=[{"ContextKeyName": "dynamodb:LeadingKeys", "ContextKeyValues": ["CONFIG#x"],
+                             "ContextKeyType": "stringList"}],
+        )[("dynamodb:UpdateItem", TABLE)]
+        self.assertEqual(denied["EvalDecision"], "explicitDeny")
+
+    def test_several_resources_are_decided_one_by_one(self):
+        other = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/iam-nothing"
+        result = self.simulate(["dynamodb:GetItem"], [TABLE, other])[("dynamodb:GetItem", "*")]
+        self.assertEqual(result["EvalDecision"], "implicitDeny")
+        self.assertEqual(
+            {r["EvalResourceName"]: r["EvalResourceDecision"] for r in result["ResourceSpecificResults"]},
+            {TABLE: "allowed", other: "implicitDeny"},
+        )
+
+    def test_an_unknown_role_is_no_such_entity(self):
+        with self.assertRaises(botocore.exceptions.ClientError) as raised:
+            admin("iam").simulate_principal_policy(
+                PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/nobody", ActionNames=["sqs:SendMessage"])
+        self.assertEqual(raised.exception.response["Error"]["Code"], "NoSuchEntity")
+
+    def test_a_role_may_simulate_only_as_its_policies_allow(self):
+        message = RoleEnforcement().denied(
+            lambda: as_role("iam").simulate_principal_policy(
+                PolicySourceArn=ROLE_ARN, ActionNames=["sqs:SendMessage"]), code="AccessDenied")
+        self.assertIn("iam:SimulatePrincipalPolicy", message)
+        self.assertIn(ROLE_ARN, message)
+
+
 class ServiceAuthorizationReference(unittest.TestCase):
     """The mapping's output is checked against AWS's reference."""
 

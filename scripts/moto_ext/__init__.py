@@ -28,7 +28,8 @@ imports them (hooks):
   filter criteria on records) and the ResponseURL's body.
 - helpers: conversions of CloudFormation's values, shared backends.
 - iam (with iam_requests): each assumed role's identity policies enforced
-  on the calls signed with its credentials.
+  on the calls signed with its credentials; iam_simulate: IAM's
+  SimulatePrincipalPolicy (which moto lacks) from the same evaluation.
 - ddblocal: DynamoDB served by AWS's DynamoDB Local behind this server
   (with KLAXON_DYNAMODB_LOCAL), the stack's tables created there too; and
   tables' TTL and point-in-time recovery, which moto's CloudFormation
@@ -38,7 +39,7 @@ The wrappers for CloudFormation are moto models of their own: the
 /moto-api/data.json dump lists them as service "klaxon_cfn".
 """
 
-from . import api, ddblocal, iam, references, services, stacks  # noqa: F401 (their hooks)
+from . import api, ddblocal, iam, iam_simulate, references, services, stacks  # noqa: F401 (their hooks)
 from .hooks import configure
 
 __all__ = ["configure"]

@@ -99,7 +99,17 @@ def dynamodb(op: str, body: dict, region: str) -> list[Need]:
     return [(f"dynamodb:{op}", resource, _leading_keys(table, key) if key else {})]
 
 
+# A batch is authorized as its single operation (AWS's reference has no
+# batch actions for SQS).
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
 def sqs(op: str, body: dict, region: str) -> list[Need]:
+    op = _SQS_BATCH.get(op, op)
     url = body.get("QueueUrl")
     if url:
         name = url.rstrip("/").split("/")[-1]
@@ -112,6 +122,14 @@ def sqs(op: str, body: dict, region: str) -> list[Need]:
 def sns(op: str, form: dict, region: str) -> list[Need]:
     topic = form.get("TopicArn") or form.get("TargetArn") or form.get("ResourceArn")
     return [(f"sns:{op}", topic or "*", {})]
+
+
+def iam(op: str, form: dict) -> list[Need]:
+    if form.get("PolicySourceArn"):
+        return [(f"iam:{op}", form["PolicySourceArn"], {})]
+    if form.get("RoleName"):
+        return [(f"iam:{op}", f"arn:aws:iam::{ACCOUNT}:role/{form['RoleName']}", {})]
+    return [(f"iam:{op}", "*", {})]
 
 
 def states(op: str, body: dict, region: str) -> list[Need]:
@@ -200,12 +218,22 @@ def _rest(service: str, method: str, path: str, body: bytes, region: str) -> lis
             )
         ]
     if service == "lambda":
-        match = re.match(r"^/20\d\d-\d\d-\d\d/functions/([^/]+)/(invocations|policy)$", path)
+        match = re.match(r"^/20\d\d-\d\d-\d\d/functions/([^/]+)(/invocations|/policy|/configuration)?/?$", path)
         if match:
             name = unquote(match.group(1))
             arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
-            action = "lambda:InvokeFunction" if match.group(2) == "invocations" else "lambda:GetPolicy"
+            action = {
+                "/invocations": "lambda:InvokeFunction",
+                "/policy": "lambda:GetPolicy",
+                "/configuration": "lambda:GetFunctionConfiguration",
+                None: "lambda:GetFunction",
+            }[match.group(2)]
             return [(action, arn, {})]
+    if service == "ses" and method == "GET" and path == "/v2/email/account":
+        return [("ses:GetAccount", "*", {})]
+    if service == "ses" and method == "GET" and path.startswith("/v2/email/identities/"):
+        identity = unquote(path[len("/v2/email/identities/") :])
+        return [("ses:GetEmailIdentity", f"arn:aws:ses:{region}:{ACCOUNT}:identity/{identity}", {})]
     if service == "s3":
         parts = path.lstrip("/").split("/", 1)
         if len(parts) == 2 and parts[1] and method in ("GET", "PUT", "HEAD", "DELETE"):
@@ -289,5 +317,7 @@ def _requested(service: str, region: str, environ: dict, body: bytes) -> list[Ne
             return [(f"sts:{op}", form.get("RoleArn", "*"), {})]
         if service == "sqs":
             return sqs(op, form, region)
+        if service == "iam":
+            return iam(op, form)
         raise Unmapped(f"{service}: Action={op}")
     return _rest(service, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"), body, region)

@@ -65,52 +65,8 @@ async fn the_escalator_releases_a_failing_pages_claim_as_its_role_allows_and_pag
 async fn without_delete_item_in_the_escalators_role_its_release_is_denied_and_the_escalation_fails()
 {
     let (w, proxy) = World::behind_proxy().await;
-    let iam = aws_sdk_iam_client(&w);
     let role = escalator_role(&w);
-    let name = role.rsplit('/').next().unwrap().to_string();
-    let policies = iam
-        .list_role_policies()
-        .role_name(&name)
-        .send()
-        .await
-        .unwrap();
-    let mut removed = false;
-    for policy in policies.policy_names() {
-        let document = iam
-            .get_role_policy()
-            .role_name(&name)
-            .policy_name(policy)
-            .send()
-            .await
-            .unwrap()
-            .policy_document()
-            .to_string();
-        let mut decoded: serde_json::Value =
-            serde_json::from_str(&percent_decoded(&document)).unwrap();
-        let mut found = false;
-        for statement in decoded["Statement"].as_array_mut().unwrap() {
-            if let Some(actions) = statement["Action"].as_array_mut() {
-                let before = actions.len();
-                actions.retain(|a| a != "dynamodb:DeleteItem");
-                found |= actions.len() < before;
-            }
-        }
-        if found {
-            // moto refuses a document without a Version (SAM writes none).
-            decoded["Version"] = "2012-10-17".into();
-            let edited = decoded.to_string();
-            assert!(!edited.contains("dynamodb:DeleteItem"), "{edited}");
-            iam.put_role_policy()
-                .role_name(&name)
-                .policy_name(policy)
-                .policy_document(edited)
-                .send()
-                .await
-                .unwrap();
-            removed = true;
-        }
-    }
-    assert!(removed, "the escalator's role grants dynamodb:DeleteItem");
+    take_out_of_role(&w, &role, "dynamodb:DeleteItem").await;
 
     proxy.inject("sns", Some("Publish"), Fault::Status(500), 1000);
     let id = a_failing_page(&w, "denied").await;
@@ -148,8 +104,54 @@ async fn without_delete_item_in_the_escalators_role_its_release_is_denied_and_th
     );
 }
 
-fn aws_sdk_iam_client(w: &World) -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::new(&w.local.sdk)
+/// Takes `action` out of every inline policy of `role` (as someone editing
+/// it in the console would); panics unless the role granted it.
+pub async fn take_out_of_role(w: &World, role: &str, action: &str) {
+    let iam = aws_sdk_iam::Client::new(&w.local.sdk);
+    let name = role.rsplit('/').next().unwrap().to_string();
+    let policies = iam
+        .list_role_policies()
+        .role_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let mut removed = false;
+    for policy in policies.policy_names() {
+        let document = iam
+            .get_role_policy()
+            .role_name(&name)
+            .policy_name(policy)
+            .send()
+            .await
+            .unwrap()
+            .policy_document()
+            .to_string();
+        let mut decoded: serde_json::Value =
+            serde_json::from_str(&percent_decoded(&document)).unwrap();
+        let mut found = false;
+        for statement in decoded["Statement"].as_array_mut().unwrap() {
+            if let Some(actions) = statement["Action"].as_array_mut() {
+                let before = actions.len();
+                actions.retain(|a| a != action);
+                found |= actions.len() < before;
+            }
+        }
+        if found {
+            // moto refuses a document without a Version (SAM writes none).
+            decoded["Version"] = "2012-10-17".into();
+            let edited = decoded.to_string();
+            assert!(!edited.contains(&format!("\"{action}\"")), "{edited}");
+            iam.put_role_policy()
+                .role_name(&name)
+                .policy_name(policy)
+                .policy_document(edited)
+                .send()
+                .await
+                .unwrap();
+            removed = true;
+        }
+    }
+    assert!(removed, "{role} grants {action}");
 }
 
 /// IAM returns policy documents URL-encoded.
@@ -207,4 +209,49 @@ async fn a_whole_incident_makes_every_call_as_its_functions_role_and_each_role_a
         let denied: Vec<_> = calls.iter().filter(|c| !c.allowed).collect();
         assert!(denied.is_empty(), "{function}: {denied:#?}");
     }
+    // AND `klaxon doctor`'s list of the calls each function makes (which
+    // it asks IAM's simulator about) has every call made.
+    let facts = deployed_facts(&w);
+    for function in [
+        ids::INTAKE,
+        ids::ESCALATOR,
+        ids::SMS_REPLY,
+        ids::EVENT_PUBLISHER,
+        ids::STATUS_PAGE,
+        ids::NOTIFIER,
+    ] {
+        let deployed = w.local.stack.function(function).unwrap();
+        let suffix = deployed
+            .name
+            .strip_prefix(&format!("{}-", w.local.stack.name))
+            .unwrap();
+        let listed: Vec<(&str, String)> = klaxon_cli::doctor::roles::calls_of(suffix)
+            .iter()
+            .filter_map(|c| facts.resource(c.on).map(|r| (c.action, r)))
+            .collect();
+        for made in w.local.emulator.iam_calls(&deployed.role).await.unwrap() {
+            assert!(
+                listed.iter().any(|(action, pattern)| *action == made.action
+                    && glob::Pattern::new(pattern).unwrap().matches(&made.resource)),
+                "{suffix} calls {} on {}, which klaxon doctor does not check: add it to \
+                 cli/src/doctor/roles.rs CALLS",
+                made.action,
+                made.resource
+            );
+        }
+    }
+}
+
+/// What `klaxon doctor` learns of the deployed stack, from the functions'
+/// ARNs and environments.
+fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
+    let mut facts = klaxon_cli::doctor::roles::Facts {
+        stack: w.local.stack.name.clone(),
+        ..Default::default()
+    };
+    for function in [ids::ESCALATOR, ids::EVENT_PUBLISHER, ids::STATUS_PAGE] {
+        let deployed = w.local.stack.function(function).unwrap();
+        facts.learn(&deployed.arn, |k| deployed.environment.get(k).cloned());
+    }
+    facts
 }

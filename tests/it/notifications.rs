@@ -307,7 +307,7 @@ async fn a_permanent_404_ends_in_the_dead_letter_queue_with_a_timeline_entry() {
         mine[0].error
     );
     // AND `klaxon dlq list` reads what the notifier parked
-    let clients = klaxon_cli::dlq::Clients::from_sdk(&g.w.local.sdk);
+    let clients = klaxon_cli::dlq::Clients::from_sdk(&g.w.local.as_operator().await.unwrap());
     let names = klaxon_cli::names::StackNames::new(&g.w.local.stack.name);
     let listed = klaxon_cli::dlq::list(
         &clients,

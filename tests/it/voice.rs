@@ -391,13 +391,33 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
         &v.local.config.load().await.unwrap().unwrap().yaml,
     )
     .unwrap();
+    // As an operator with only the template's OperatorPolicy.
+    let operator = v.local.as_operator().await.unwrap();
+    let settings = v
+        .local
+        .stack
+        .settings(klaxon_local::ids::ESCALATOR)
+        .unwrap();
+    let sms =
+        klaxon::aws::sns::SnsSms::from_sdk(&operator, settings.sms_origination_number.clone());
+    let email = settings
+        .email_from
+        .as_ref()
+        .map(|from| klaxon::aws::ses::SesEmail::from_sdk(&operator, from));
+    let phone = settings.voice.as_ref().map(|voice| {
+        klaxon::aws::chime::ChimeCalls::from_sdk(
+            &operator,
+            &voice.sip_media_application_id,
+            voice.from.clone(),
+        )
+    });
     let sent = klaxon_cli::test_notify::test_notify(
         &config,
         "hana",
         klaxon::core::incident::Channel::Voice,
-        &v.local.sms,
-        v.local.email.as_ref(),
-        v.local.calls.as_ref(),
+        &sms,
+        email.as_ref(),
+        phone.as_ref(),
     )
     .await
     .unwrap();
@@ -414,9 +434,9 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
         &config,
         "hana",
         klaxon::core::incident::Channel::Sms,
-        &v.local.sms,
-        v.local.email.as_ref(),
-        v.local.calls.as_ref(),
+        &sms,
+        email.as_ref(),
+        phone.as_ref(),
     )
     .await
     .unwrap();

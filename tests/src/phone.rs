@@ -279,7 +279,7 @@ async fn route(
             }
             let application = json!({
                 "SipMediaApplicationId": id,
-                "SipMediaApplicationArn": format!("arn:aws:chime:{region}:000000000000:sma/{id}"),
+                "SipMediaApplicationArn": format!("arn:aws:chime:{region}:{}:sma/{id}", crate::stack::LOCAL_ACCOUNT),
                 "AwsRegion": region,
                 "Name": body["Name"],
                 "Endpoints": body["Endpoints"],
@@ -517,7 +517,7 @@ impl Line {
             "CallDetails": {
                 "TransactionId": self.id,
                 "TransactionAttributes": self.attributes,
-                "AwsAccountId": "000000000000",
+                "AwsAccountId": crate::stack::LOCAL_ACCOUNT,
                 "AwsRegion": "us-east-1",
                 "SipMediaApplicationId": self.sma,
                 "Participants": [{

@@ -119,3 +119,83 @@ impl Side {
         })
     }
 }
+
+/// The logical id of the template's managed policy for the `klaxon` CLI.
+pub const OPERATOR_POLICY: &str = "OperatorPolicy";
+
+/// The ARN of the role the tests' operator of `stack` has.
+pub fn operator_role(stack: &Stack) -> String {
+    format!(
+        "arn:aws:iam::{}:role/{}-operator",
+        stack.account, stack.name
+    )
+}
+
+/// Credentials of an operator whose only permissions are the stack's
+/// [`OPERATOR_POLICY`]: a role `<stack>-operator` that the account may
+/// assume, with that policy attached (made once per stack), so the CLI's
+/// commands run as an operator given just what the template ships.
+pub async fn operator_credentials(
+    base: &SdkConfig,
+    stack: &Stack,
+) -> Result<SharedCredentialsProvider, HarnessError> {
+    let policy = stack.physical(OPERATOR_POLICY)?;
+    let iam = aws_sdk_iam::Client::new(base);
+    let role = operator_role(stack);
+    let name = role.rsplit('/').next().unwrap_or_default().to_string();
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{}:root", stack.account)},
+            "Action": "sts:AssumeRole",
+        }],
+    });
+    let iam_err = |what: &str, e: String| HarnessError::Aws(format!("{what} {name}: {e}"));
+    match iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
+        Err(e) => {
+            return Err(iam_err(
+                "CreateRole",
+                aws_sdk_iam::error::DisplayErrorContext(&e).to_string(),
+            ));
+        }
+    }
+    iam.attach_role_policy()
+        .role_name(&name)
+        .policy_arn(policy)
+        .send()
+        .await
+        .map_err(|e| {
+            iam_err(
+                "AttachRolePolicy",
+                aws_sdk_iam::error::DisplayErrorContext(&e).to_string(),
+            )
+        })?;
+    let provider =
+        AssumeRoleProvider::builder(format!("arn:aws:iam::{}:role/{name}", stack.account))
+            .session_name("operator")
+            .session_length(Duration::from_secs(12 * 3600))
+            .configure(base)
+            .build()
+            .await;
+    Ok(SharedCredentialsProvider::new(provider))
+}
+
+impl crate::Local {
+    /// The SDK configuration of an operator with only the stack's
+    /// [`OPERATOR_POLICY`]: what the CLI's commands run with in the tests.
+    pub async fn as_operator(&self) -> Result<SdkConfig, HarnessError> {
+        let credentials = operator_credentials(&self.sdk, &self.stack).await?;
+        Ok(signed(&self.sdk, &credentials))
+    }
+}

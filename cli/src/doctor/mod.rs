@@ -8,11 +8,12 @@
 //! the account or the emulator refused). The command exits 1 when there is
 //! at least one problem, 0 otherwise.
 //!
-//! Checks gather facts from AWS (`stack.rs`, `messaging.rs`,
+//! Checks gather facts from AWS (`stack.rs`, `roles.rs`, `messaging.rs`,
 //! `self_test.rs`) and turn them into a [`Check`] with pure functions, unit
 //! tested beside them.
 
 mod messaging;
+pub mod roles;
 mod self_test;
 mod stack;
 
@@ -120,6 +121,7 @@ pub struct Clients {
     pub sesv2: aws_sdk_sesv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
 }
 
 impl Clients {
@@ -132,6 +134,7 @@ impl Clients {
             sesv2: aws_sdk_sesv2::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
         }
     }
 }
@@ -174,6 +177,7 @@ pub async fn run(
     checks.extend(stack::queues(clients, names).await);
     let (check, functions) = stack::functions(clients, names).await;
     checks.push(check);
+    checks.push(roles::check(clients, names).await);
 
     let origination = match &options.origination_number {
         Some(n) => Setting::Set(n.clone()),

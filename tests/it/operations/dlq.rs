@@ -14,10 +14,13 @@ use super::{
 };
 use crate::common::{PATIENCE, World, opened_id};
 
-fn clients(w: &World, lambda: &LambdaStandIn) -> Clients {
+/// The CLI's clients as an operator with only the template's
+/// `OperatorPolicy` (Lambda at the stand-in, which asks the emulator too).
+async fn clients(w: &World, lambda: &LambdaStandIn) -> Clients {
+    let operator = w.local.as_operator().await.expect("operator role");
     Clients {
-        sqs: w.local.sqs.clone(),
-        lambda: lambda.client(&w.local.sdk),
+        sqs: aws_sdk_sqs::Client::new(&operator),
+        lambda: lambda.client(&operator),
     }
 }
 
@@ -33,7 +36,7 @@ async fn list_gives_each_dead_letter_with_why_it_failed_and_leaves_it_in_its_que
     // alarm event EventBridge could not deliver, as AWS writes them
     let w = World::bare().await;
     let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
-    let clients = clients(&w, &stand_in);
+    let clients = clients(&w, &stand_in).await;
     let step = put(
         &w,
         ESCALATION_DLQ,
@@ -139,10 +142,15 @@ async fn show_prints_one_dead_letter_with_the_phone_numbers_in_it_masked() {
     )
     .await;
 
-    let (letter, queue) = dlq::show(&clients(&w, &stand_in), &names(&w), &DlqQueue::ALL, &record)
-        .await
-        .unwrap()
-        .expect("found");
+    let (letter, queue) = dlq::show(
+        &clients(&w, &stand_in).await,
+        &names(&w),
+        &DlqQueue::ALL,
+        &record,
+    )
+    .await
+    .unwrap()
+    .expect("found");
 
     assert_eq!(queue, format!("{}-failed-events", w.local.stack.name));
     let text = dlq::render_show(&letter, &queue);
@@ -155,7 +163,7 @@ async fn show_prints_one_dead_letter_with_the_phone_numbers_in_it_masked() {
     );
     assert!(
         dlq::show(
-            &clients(&w, &stand_in),
+            &clients(&w, &stand_in).await,
             &names(&w),
             &DlqQueue::ALL,
             "no-such-id"
@@ -185,7 +193,7 @@ async fn a_redriven_escalation_step_goes_back_to_the_escalator_which_pages() {
     // times: SQS moved the step message to the dead-letter queue
     let w = World::new(60, 0).await;
     let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
-    let clients = clients(&w, &stand_in);
+    let clients = clients(&w, &stand_in).await;
     let event = alarm(
         Delivery::EventBridge,
         &w.alarm_name("redrive"),
@@ -234,7 +242,7 @@ async fn a_redriven_escalation_step_goes_back_to_the_escalator_which_pages() {
 async fn redriving_one_message_by_id_leaves_the_others_and_an_unknown_id_is_an_error() {
     let w = World::bare().await;
     let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
-    let clients = clients(&w, &stand_in);
+    let clients = clients(&w, &stand_in).await;
     let first = r#"{"incident_id":"20261130-AAAAAA","step":0,"task_token":"a"}"#;
     let second = r#"{"incident_id":"20261130-BBBBBB","step":1,"task_token":"b"}"#;
     put(&w, ESCALATION_DLQ, first, &[]).await;
@@ -284,7 +292,7 @@ async fn failed_events_are_invoked_again_with_the_original_event_and_deleted_onl
     // a record naming another stack's function, and a message of neither shape
     let w = World::new(60, 0).await;
     let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
-    let clients = clients(&w, &stand_in);
+    let clients = clients(&w, &stand_in).await;
     let stack = w.local.stack.name.clone();
     let event = alarm(
         Delivery::EventBridge,
@@ -376,7 +384,7 @@ async fn stream_batches_and_undelivered_notifications_are_listed_with_why_never_
     // notifier write them
     let w = World::bare().await;
     let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
-    let clients = clients(&w, &stand_in);
+    let clients = clients(&w, &stand_in).await;
     let stack = w.local.stack.name.clone();
     let batch = |function: &str| {
         let mut record: Value =

@@ -18,15 +18,25 @@ use super::lambda::LambdaStandIn;
 use super::{FAILED_EVENTS, lambda_failure_record, names, put};
 use crate::common::{PATIENCE, World, opened_id};
 
-fn clients(w: &World, lambda: &LambdaStandIn) -> Clients {
+/// Doctor's clients as an operator of the stack with only the template's
+/// `OperatorPolicy` (Lambda at the stand-in, which asks the emulator too).
+/// A stack that was never deployed has no operator policy: doctor runs as
+/// an administrator there, so what it reports is what is missing, not
+/// what it may not see.
+async fn clients(w: &World, lambda: &LambdaStandIn, names: &StackNames) -> Clients {
+    let sdk = if names.stack == w.local.stack.name {
+        w.local.as_operator().await.expect("operator role")
+    } else {
+        w.local.sdk.clone()
+    };
     Clients {
-        lambda: lambda.client(&w.local.sdk),
-        ..Clients::from_sdk(&w.local.sdk)
+        lambda: lambda.client(&sdk),
+        ..Clients::from_sdk(&sdk)
     }
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 19] = [
+const ALL: [&str; 20] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -39,6 +49,7 @@ const ALL: [&str; 19] = [
     "unpublished-events",
     "unnotified-events",
     "functions",
+    "function-roles",
     "sms-origination-number",
     "sms-sandbox",
     "sms-spend-limit",
@@ -82,7 +93,13 @@ async fn doctor_with(
     names: &StackNames,
     options: &DoctorOptions,
 ) -> Vec<Check> {
-    let checks = doctor::run(&clients(w, lambda), names, options, Timestamp::now()).await;
+    let checks = doctor::run(
+        &clients(w, lambda, names).await,
+        names,
+        options,
+        Timestamp::now(),
+    )
+    .await;
     // The report, for whoever reads the test's output.
     println!("{}", doctor::render_text(&names.stack, &checks));
     checks
@@ -136,6 +153,7 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
         "unpublished-events",
         "unnotified-events",
         "functions",
+        "function-roles",
         "email-sender",
     ] {
         assert_eq!(
@@ -144,6 +162,13 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
             "{name}: {checks:?}"
         );
     }
+    // The operator, with only the template's OperatorPolicy, was allowed
+    // every call doctor made.
+    let operator = klaxon_local::roles::operator_role(&w.local.stack);
+    let calls = w.local.emulator.iam_calls(&operator).await.unwrap();
+    assert!(calls.len() > 10, "{calls:#?}");
+    let denied: Vec<_> = calls.iter().filter(|c| !c.allowed).collect();
+    assert!(denied.is_empty(), "{denied:#?}");
     assert!(
         check(&checks, "recent-escalations")
             .message
@@ -404,4 +429,42 @@ async fn after_a_self_test_run_doctor_finds_its_success() {
         self_test.message.starts_with("last success at"),
         "{self_test:?}"
     );
+}
+
+#[tokio::test]
+async fn a_function_role_edited_to_lose_a_call_klaxon_makes_is_a_problem_naming_it() {
+    // GIVEN a stack whose escalator role lost dynamodb:DeleteItem, as by a
+    // hand edit in the console
+    let w = World::new(60, 0).await;
+    let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
+    let role = w
+        .local
+        .stack
+        .function(klaxon_local::ids::ESCALATOR)
+        .unwrap()
+        .role
+        .clone();
+    crate::iam::take_out_of_role(&w, &role, "dynamodb:DeleteItem").await;
+
+    // WHEN doctor runs
+    let checks = doctor(&w, &stand_in, &names(&w), false).await;
+
+    // THEN the roles check is a problem naming the function, its role,
+    // the action and the table, and nothing else about the roles
+    let roles = check(&checks, "function-roles");
+    assert_eq!(roles.status, Status::Problem, "{roles:?}");
+    let table = w
+        .local
+        .stack
+        .arn(klaxon_local::ids::INCIDENTS_TABLE)
+        .unwrap();
+    let escalator = format!("{}-escalator", w.local.stack.name);
+    assert!(
+        roles.message.contains(&format!(
+            "{escalator} ({role}) may not dynamodb:DeleteItem on {table} (implicitDeny)"
+        )),
+        "{roles:?}"
+    );
+    assert!(roles.message.starts_with("1 call(s)"), "{roles:?}");
+    assert_eq!(doctor::exit_code(&checks), 1);
 }

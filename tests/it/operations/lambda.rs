@@ -4,9 +4,11 @@
 //! IAM role and a zip. The operator commands only call two Lambda
 //! operations, so the tests point the real SDK client at this small HTTP
 //! server instead: `GetFunctionConfiguration` answers with the environment
-//! the template gives the stack's functions, and `Invoke` records what it
-//! was asked (function, invocation type, payload) and answers 202, or fails
-//! for the functions a test says should fail.
+//! and execution role the stack's functions were deployed with, and
+//! `Invoke` records what it was asked (function, invocation type, payload)
+//! and answers 202, or fails for the functions a test says should fail.
+//! Lambda's own authorization is asked of the emulator: a caller whose role
+//! may not make the call gets AccessDenied, as from Lambda.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -32,8 +34,8 @@ pub struct Invocation {
 
 #[derive(Default)]
 struct State {
-    /// Function name → environment.
-    functions: BTreeMap<String, BTreeMap<String, String>>,
+    /// Function name → (environment, execution role).
+    functions: BTreeMap<String, (BTreeMap<String, String>, String)>,
     /// Function names whose invocations fail (a 500 from the service).
     failing: BTreeSet<String>,
     invocations: Vec<Invocation>,
@@ -52,28 +54,37 @@ impl Drop for LambdaStandIn {
 }
 
 /// The template's logical id of each function, by name suffix.
-const FUNCTIONS: [(&str, &str); 3] = [
+const FUNCTIONS: [(&str, &str); 9] = [
     ("alarm-intake", "AlarmIntakeFunction"),
     ("sms-reply", "SmsReplyFunction"),
     ("escalator", "EscalatorFunction"),
+    ("event-publisher", "EventPublisherFunction"),
+    ("notifier", "NotifierFunction"),
+    ("status-page", "StatusPageFunction"),
+    ("voice-call", "VoiceCallFunction"),
+    ("voice-setup", "VoiceSetupFunction"),
+    ("self-test", "SelfTestFunction"),
 ];
 
 impl LambdaStandIn {
-    /// Serves the stack's functions, each with the environment the
-    /// template gives it; `except` lists suffixes left out (not deployed).
+    /// Serves the stack's deployed functions, each with its environment
+    /// and role; `except` lists suffixes left out (not deployed).
     pub async fn for_stack(local: &Local, except: &[&str]) -> Self {
         let mut functions = BTreeMap::new();
         for (suffix, id) in FUNCTIONS {
-            if except.contains(&suffix) {
+            if except.contains(&suffix) || !local.stack.has(id) {
                 continue;
             }
-            let env = local.stack.function_env(id).expect("function environment");
-            functions.insert(format!("{}-{suffix}", local.stack.name), env);
+            let deployed = local.stack.function(id).expect("deployed function");
+            functions.insert(
+                format!("{}-{suffix}", local.stack.name),
+                (deployed.environment.clone(), deployed.role.clone()),
+            );
         }
         Self::serve(functions).await
     }
 
-    async fn serve(functions: BTreeMap<String, BTreeMap<String, String>>) -> Self {
+    async fn serve(functions: BTreeMap<String, (BTreeMap<String, String>, String)>) -> Self {
         let state = Arc::new(Mutex::new(State {
             functions,
             ..State::default()
@@ -191,6 +202,39 @@ async fn handle(
         return Ok(reply(404, Some("UnknownOperationException"), json!({})));
     };
     let function = name_of(&percent_decode(function));
+    let action = match (req.method().clone(), operation) {
+        (Method::GET, "configuration") => "lambda:GetFunctionConfiguration",
+        (Method::POST, "invocations") => "lambda:InvokeFunction",
+        _ => return Ok(reply(404, Some("UnknownOperationException"), json!({}))),
+    };
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
+    let verdict = match klaxon_local::Emulator::from_env() {
+        Ok(emulator) => emulator.judge(&authorization, action, &arn).await,
+        Err(e) => Err(e),
+    };
+    match verdict {
+        Ok(None) => {}
+        Ok(Some(message)) => {
+            return Ok(reply(
+                403,
+                Some("AccessDeniedException"),
+                json!({"Type": "User", "message": message}),
+            ));
+        }
+        Err(e) => {
+            return Ok(reply(
+                500,
+                Some("ServiceException"),
+                json!({"Type": "Service", "message": e.to_string()}),
+            ));
+        }
+    }
     let not_found = || {
         reply(
             404,
@@ -207,12 +251,13 @@ async fn handle(
                 .get(&function)
                 .cloned();
             Ok(match env {
-                Some(variables) => reply(
+                Some((variables, role)) => reply(
                     200,
                     None,
                     json!({
                         "FunctionName": function,
-                        "FunctionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+                        "FunctionArn": arn,
+                        "Role": role,
                         "State": "Active",
                         "LastUpdateStatus": "Successful",
                         "Environment": {"Variables": variables},
