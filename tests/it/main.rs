@@ -10,6 +10,7 @@ mod events;
 mod faults;
 mod formats;
 mod iam;
+mod incident_manager;
 mod intake;
 mod integrations;
 mod notifications;

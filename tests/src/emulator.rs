@@ -220,7 +220,24 @@ impl Emulator {
         action: &str,
         resource: &str,
     ) -> Result<Option<String>, HarnessError> {
+        self.judge_in(authorization, action, resource, &[]).await
+    }
+
+    /// [`Emulator::judge`] with the request's condition keys (`context`:
+    /// key, value), such as `aws:CalledViaFirst` of a forward access
+    /// session.
+    pub async fn judge_in(
+        &self,
+        authorization: &str,
+        action: &str,
+        resource: &str,
+        context: &[(&str, &str)],
+    ) -> Result<Option<String>, HarnessError> {
         let url = format!("{}/moto-api/klaxon/iam-judge", self.endpoint);
+        let context: serde_json::Map<String, serde_json::Value> = context
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), serde_json::json!([v])))
+            .collect();
         let answer = self
             .http
             .post(&url)
@@ -228,6 +245,7 @@ impl Emulator {
                 "authorization": authorization,
                 "action": action,
                 "resource": resource,
+                "context": context,
             }))
             .send()
             .await
