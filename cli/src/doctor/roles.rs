@@ -323,14 +323,8 @@ pub(super) async fn check(clients: &Clients, names: &StackNames) -> Check {
     };
     for (suffix, _) in CALLS {
         let function = names.function(suffix);
-        match clients
-            .lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-        {
-            Ok(out) => {
+        match super::stack::function_configuration(clients, &function).await {
+            Ok(Some(out)) => {
                 let env = out
                     .environment()
                     .and_then(|e| e.variables())
@@ -341,10 +335,8 @@ pub(super) async fn check(clients: &Clients, names: &StackNames) -> Check {
                 });
                 deployed.push((*suffix, out.role().unwrap_or_default().to_string()));
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_resource_not_found_exception()) => {}
-            Err(e) => unchecked.push(format!("{function}: {}", describe(&e))),
+            Ok(None) => {}
+            Err(why) => unchecked.push(format!("{function}: {why}")),
         }
     }
     for (suffix, role) in deployed {

@@ -558,6 +558,32 @@ pub(crate) enum FunctionState {
 
 /// The three functions exist and are active; the escalator's environment
 /// gives the origination number and the email sender.
+/// A deployed function's configuration; `None` when it does not exist.
+pub(super) async fn function_configuration(
+    clients: &Clients,
+    function: &str,
+) -> Result<
+    Option<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput>,
+    String,
+> {
+    match clients
+        .lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(describe(&e)),
+    }
+}
+
 pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, FunctionFacts) {
     let mut found = Vec::new();
     let escalator_name = names.function("escalator");
@@ -568,14 +594,8 @@ pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, 
     };
     for suffix in FUNCTIONS {
         let function = names.function(suffix);
-        let state = match clients
-            .lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-        {
-            Ok(out) => {
+        let state = match function_configuration(clients, &function).await {
+            Ok(Some(out)) => {
                 if function == escalator_name {
                     let env = out.environment().and_then(|e| e.variables());
                     let var = |k: &str| env.and_then(|m| m.get(k));
@@ -589,13 +609,8 @@ pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, 
                     last_update: out.last_update_status().map(|s| s.as_str().to_string()),
                 }
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_resource_not_found_exception()) =>
-            {
-                FunctionState::Missing
-            }
-            Err(e) => FunctionState::Unreadable(describe(&e)),
+            Ok(None) => FunctionState::Missing,
+            Err(why) => FunctionState::Unreadable(why),
         };
         if function == escalator_name {
             match &state {
