@@ -5,6 +5,10 @@
 #   scripts/dev.sh test    set up the emulator, then run every test
 #   scripts/dev.sh up      emulator + stack "klaxon" + escalation pump, left running,
 #                          and the klaxon CLI built and linked as .klaxon/bin/klaxon
+#   scripts/dev.sh watch   `cargo lambda watch` (its arguments passed on) with
+#                          each function run as its deployed role, as Lambda
+#                          does (after `up`, with .klaxon/env and
+#                          .klaxon/stack.env sourced)
 #   scripts/dev.sh down    stop what `up` started
 #   scripts/dev.sh storm   the alarm storm benchmark on a fresh emulator
 #                          (STORM_ARGS, e.g. "--alarms 1000 --deliveries 10")
@@ -100,7 +104,7 @@ case "${1:-}" in
 The local stack is running. In each new shell:
   source .klaxon/env && source .klaxon/stack.env
 Then, for example:
-  cargo lambda watch </dev/null &            # serves the three functions on port 9000 (--invoke-port)
+  scripts/dev.sh watch </dev/null &          # cargo lambda watch, each function as its role; port 9000 (--invoke-port)
   cargo lambda invoke alarm-intake --data-file events/eventbridge-alarm.json
   klaxon incidents list                      # .klaxon/bin/klaxon, on PATH through .klaxon/env
 Stop everything with: make down
@@ -130,6 +134,25 @@ MSG
     cargo test --locked -p klaxon-tests --test it -- --ignored --exact \
       notifications::bench_alarm_to_slack_message_and_publisher_per_record --nocapture
     ;;
+  watch)
+    shift
+    if [[ -z "${KLAXON_STACK:-}" || -z "${AWS_ENDPOINT_URL:-}" ]]; then
+      echo "dev: source .klaxon/env and .klaxon/stack.env first (make up writes them)" >&2
+      exit 2
+    fi
+    target="$(target_dir)"
+    if [[ ! -x "$target/debug/klaxon-local" ]]; then
+      building "klaxon-local, the functions' runner"
+      cargo build --locked -p klaxon-tests --bin klaxon-local
+    fi
+    # cargo lambda watch starts each function with `cargo run --bin <name>`;
+    # cargo runs the binary through this runner, which gives it the
+    # credentials of the role <stack>-<name> was deployed with.
+    host="$(rustc -vV | sed -n 's/^host: //p')"
+    runner_var="CARGO_TARGET_$(echo "$host" | tr 'a-z-' 'A-Z_')_RUNNER"
+    export "$runner_var=$target/debug/klaxon-local lambda-runner"
+    exec cargo lambda watch "$@"
+    ;;
   down)
     if [[ -f "$STATE/pump.pid" ]]; then
       kill "$(cat "$STATE/pump.pid")" 2>/dev/null || true
@@ -138,7 +161,7 @@ MSG
     scripts/local-aws.sh stop
     ;;
   *)
-    echo "usage: scripts/dev.sh demo|test|up|down|storm|latency" >&2
+    echo "usage: scripts/dev.sh demo|test|up|watch|down|storm|latency" >&2
     exit 2
     ;;
 esac

@@ -7,7 +7,7 @@ use std::time::Duration;
 use klaxon::core::incident::TimelineEvent;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::faults::Fault;
-use klaxon_local::ids;
+use klaxon_local::{IamCall, ids};
 
 use crate::common::{World, opened_id};
 
@@ -26,7 +26,7 @@ async fn a_failing_page(w: &World, name: &str) -> String {
 }
 
 fn escalator_role(w: &World) -> String {
-    w.local.stack.function(ids::ESCALATOR).unwrap().role.clone()
+    role_of(w, ids::ESCALATOR)
 }
 
 #[tokio::test]
@@ -196,9 +196,7 @@ async fn a_whole_incident_makes_every_call_as_its_functions_role_and_each_role_a
             .any(|e| matches!(e.event, TimelineEvent::Resolved { .. })),
         "the incident went all the way"
     );
-    // AND `klaxon doctor`'s list of the calls each function makes (which
-    // it asks IAM's simulator about) has every call made.
-    let facts = deployed_facts(&w);
+    // AND `klaxon doctor` asks IAM's simulator about every call made.
     for function in [
         ids::INTAKE,
         ids::ESCALATOR,
@@ -206,35 +204,62 @@ async fn a_whole_incident_makes_every_call_as_its_functions_role_and_each_role_a
         ids::EVENT_PUBLISHER,
         ids::STATUS_PAGE,
     ] {
-        let deployed = w.local.stack.function(function).unwrap();
-        let calls = w.local.emulator.iam_calls(&deployed.role).await.unwrap();
-        assert!(!calls.is_empty(), "{function} made no call as its role");
-        let denied: Vec<_> = calls.iter().filter(|c| !c.allowed).collect();
-        assert!(denied.is_empty(), "{function}: {denied:#?}");
-        let suffix = deployed
-            .name
-            .strip_prefix(&format!("{}-", w.local.stack.name))
-            .unwrap();
-        let listed: Vec<(&str, String)> = klaxon_cli::doctor::roles::calls_of(suffix)
-            .iter()
-            .filter_map(|c| facts.resource(c.on).map(|r| (c.action, r)))
-            .collect();
-        for made in &calls {
-            assert!(
-                listed.iter().any(|(action, pattern)| *action == made.action
-                    && glob::Pattern::new(pattern).unwrap().matches(&made.resource)),
-                "{suffix} calls {} on {}, which klaxon doctor does not check: add it to \
-                 cli/src/doctor/roles.rs CALLS",
-                made.action,
-                made.resource
-            );
-        }
+        every_call_allowed_and_checked_by_doctor(&w, function).await;
     }
 }
 
+/// THEN-step: `function` made calls as its role, its role allowed each,
+/// and `klaxon doctor`'s `function-roles` check asks the simulator about
+/// each (on the deployed stack, with the applied configuration).
+/// Returns the calls.
+pub(crate) async fn every_call_allowed_and_checked_by_doctor(
+    w: &World,
+    function: &str,
+) -> Vec<IamCall> {
+    let calls = w
+        .local
+        .emulator
+        .iam_calls(&role_of(w, function))
+        .await
+        .unwrap();
+    assert!(!calls.is_empty(), "{function} made no call as its role");
+    let denied: Vec<_> = calls.iter().filter(|c| !c.allowed).collect();
+    assert!(denied.is_empty(), "{function}: {denied:#?}");
+    assert_doctor_asks_about(w, function, &calls).await;
+    calls
+}
+
+/// Every one of `calls` is among the questions `klaxon doctor` asks about
+/// `function`'s role.
+pub(crate) async fn assert_doctor_asks_about(w: &World, function: &str, calls: &[IamCall]) {
+    let deployed = w.local.stack.function(function).unwrap();
+    let suffix = deployed
+        .name
+        .strip_prefix(&format!("{}-", w.local.stack.name))
+        .unwrap();
+    let asked = deployed_facts(w).await.questions(suffix);
+    for made in calls {
+        assert!(
+            asked.iter().any(|a| a.action == made.action
+                && glob::Pattern::new(&a.resource)
+                    .unwrap()
+                    .matches(&made.resource)),
+            "{suffix} calls {} on {}, which klaxon doctor does not ask about: add it to \
+             cli/src/doctor/roles.rs",
+            made.action,
+            made.resource
+        );
+    }
+}
+
+fn role_of(w: &World, function: &str) -> String {
+    w.local.stack.function(function).unwrap().role.clone()
+}
+
 /// What `klaxon doctor` learns of the deployed stack, from the functions'
-/// ARNs and environments.
-fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
+/// ARNs and environments and the applied configuration.
+async fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
+    use klaxon::ports::ConfigSource;
     let mut facts = klaxon_cli::doctor::roles::Facts {
         stack: w.local.stack.name.clone(),
         ..Default::default()
@@ -243,5 +268,105 @@ fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
         let deployed = w.local.stack.function(function).unwrap();
         facts.learn(&deployed.arn, |k| deployed.environment.get(k).cloned());
     }
+    let config = w.local.notify.config.current().await.unwrap();
+    facts.learn_config(&config);
     facts
+}
+
+/// Runs `klaxon-local lambda-runner env` as cargo does under `cargo lambda
+/// watch` (`scripts/dev.sh watch`), for the function watch names
+/// `function`: what `env` prints is what the function would be given.
+async fn run_under_watch(w: &World, function: &str) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_klaxon-local"))
+        .args(["--stack", &w.local.stack.name, "lambda-runner", "env"])
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_function_run_by_cargo_lambda_watch_has_its_deployed_roles_credentials_and_only_its_permissions()
+ {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let w = World::bare().await;
+    // WHEN watch runs the escalator through the runner
+    let out = run_under_watch(&w, "escalator").await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let given: std::collections::HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    // THEN it is given a session of its role, not the administrator's keys
+    let key = &given["AWS_ACCESS_KEY_ID"];
+    assert_ne!(Some(key), std::env::var("AWS_ACCESS_KEY_ID").ok().as_ref());
+    let credentials = aws_credential_types::Credentials::new(
+        key,
+        &given["AWS_SECRET_ACCESS_KEY"],
+        Some(given["AWS_SESSION_TOKEN"].clone()),
+        None,
+        "watch",
+    );
+    let sdk = w
+        .local
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    // AND a call its role allows succeeds
+    dynamodb
+        .get_item()
+        .table_name(w.local.stack.physical(ids::INCIDENTS_TABLE).unwrap())
+        .key("pk", AttributeValue::S("INCIDENT#none".into()))
+        .key("sk", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .unwrap();
+    // AND one it does not (the escalator only reads the configuration) is denied
+    let denied = dynamodb
+        .put_item()
+        .table_name(w.local.stack.physical(ids::CONFIG_TABLE).unwrap())
+        .item("pk", AttributeValue::S("CONFIG".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        denied.into_service_error().meta().code(),
+        Some("AccessDeniedException")
+    );
+    // AND the emulator judged both as the escalator's role
+    let calls = w
+        .local
+        .emulator
+        .iam_calls(&escalator_role(&w))
+        .await
+        .unwrap();
+    let judged: Vec<(&str, bool)> = calls
+        .iter()
+        .map(|c| (c.action.as_str(), c.allowed))
+        .collect();
+    assert_eq!(
+        judged,
+        [("dynamodb:GetItem", true), ("dynamodb:PutItem", false)]
+    );
+}
+
+#[tokio::test]
+async fn watch_refuses_to_run_a_function_the_stack_does_not_have_and_says_which() {
+    let w = World::bare().await;
+    let out = run_under_watch(&w, "pager").await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("no function {}-pager", w.local.stack.name)),
+        "{stderr}"
+    );
 }

@@ -132,4 +132,20 @@ async fn the_mirror_starts_a_record_as_the_notifiers_role_and_a_plan_it_may_not_
             .all(|p| p.error.contains("AccessDeniedException") && p.error.contains(foreign)),
         "{mine:#?}"
     );
+    // AND `klaxon doctor` asks about every call the notifier made, the
+    // other account's plan included (which it would report refused)
+    let role = w
+        .local
+        .stack
+        .function(klaxon_local::ids::NOTIFIER)
+        .unwrap()
+        .role
+        .clone();
+    let calls = w.local.emulator.iam_calls(&role).await.unwrap();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.action == "ssm-contacts:StartEngagement")
+    );
+    crate::iam::assert_doctor_asks_about(&w, klaxon_local::ids::NOTIFIER, &calls).await;
 }

@@ -225,6 +225,15 @@ async fn an_alarm_posts_one_slack_message_updated_on_ack_and_again_on_ok() {
             ..
         }
     )));
+    // AND the notifier read its secrets (SSM and Secrets Manager) and the
+    // incident as its own role, which allowed every call, each of which
+    // `klaxon doctor` asks the simulator about
+    let calls =
+        crate::iam::every_call_allowed_and_checked_by_doctor(&g.w, klaxon_local::ids::NOTIFIER)
+            .await;
+    for read in ["ssm:GetParameter", "secretsmanager:GetSecretValue"] {
+        assert!(calls.iter().any(|c| c.action == read), "{calls:#?}");
+    }
 }
 
 #[tokio::test]

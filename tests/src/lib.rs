@@ -15,6 +15,7 @@ pub mod notify;
 pub mod phone;
 pub mod receiver;
 pub mod roles;
+pub mod runner;
 pub mod stack;
 pub mod status_page;
 pub mod storm;

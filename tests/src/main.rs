@@ -9,6 +9,9 @@
 //! * `storm`: the alarm storm benchmark (`make storm`), on a stack of its own.
 //! * `self-test`: one run of the scheduled self-test against the stack,
 //!   with the escalator pumped meanwhile.
+//! * `lambda-runner`: cargo's runner under `cargo lambda watch`
+//!   (`scripts/dev.sh watch`): runs a function with its deployed role's
+//!   credentials, as Lambda does.
 
 mod voice_demo;
 
@@ -62,6 +65,15 @@ enum Command {
     },
     /// Run Klaxon's self-test once (as the schedule does in AWS).
     SelfTest,
+    /// Cargo's runner for `cargo lambda watch` (`scripts/dev.sh watch`):
+    /// runs COMMAND with the credentials of the role function
+    /// `<stack>-<AWS_LAMBDA_FUNCTION_NAME>` was deployed with, as Lambda
+    /// gives them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_SESSION_TOKEN).
+    LambdaRunner {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 #[tokio::main]
@@ -79,6 +91,7 @@ async fn main() -> std::process::ExitCode {
             pumps,
         } => storm(alarms, deliveries, concurrency, pumps).await,
         Command::SelfTest => self_test(&cli.stack).await,
+        Command::LambdaRunner { command } => lambda_runner(&cli.stack, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -195,6 +208,39 @@ async fn pump(stack: &str) -> Result<(), HarnessError> {
             }
         }
     }
+}
+
+/// Runs `command` (a function's binary and its arguments) as the role its
+/// deployed function has; returns only if it cannot.
+async fn lambda_runner(stack: &str, command: Vec<std::ffi::OsString>) -> Result<(), HarnessError> {
+    use klaxon_local::runner;
+    use std::os::unix::process::CommandExt;
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| HarnessError::Config("lambda-runner: no command to run".into()))?;
+    let program = std::path::Path::new(program);
+    let function = runner::function_name(std::env::var_os(runner::FUNCTION_NAME_VAR), program)
+        .ok_or_else(|| {
+            HarnessError::Config(format!(
+                "lambda-runner: which function is {}? ({} is not set)",
+                program.display(),
+                runner::FUNCTION_NAME_VAR
+            ))
+        })?;
+    let admin = klaxon::aws::sdk_config().await;
+    let session = runner::function_session(&admin, stack, &function).await?;
+    eprintln!(
+        "klaxon-local: {} runs as {}",
+        session.function, session.role
+    );
+    let err = std::process::Command::new(program)
+        .args(args)
+        .envs(session.env.iter().map(|(k, v)| (*k, v)))
+        .exec();
+    Err(HarnessError::Config(format!(
+        "lambda-runner: cannot run {}: {err}",
+        program.display()
+    )))
 }
 
 /// One self-test run on an existing stack (`make up`), its escalator

@@ -38,13 +38,19 @@ pub async fn role_credentials(
             "{function_id} was deployed without an execution role"
         )));
     }
-    let provider = AssumeRoleProvider::builder(role.clone())
-        .session_name(function_id)
+    Ok(assume(base, role, function_id).await)
+}
+
+/// Credentials of `role` in a session named `session`, assumed with
+/// `base`'s (an administrator's) and refreshed as they expire.
+pub async fn assume(base: &SdkConfig, role: &str, session: &str) -> SharedCredentialsProvider {
+    let provider = AssumeRoleProvider::builder(role)
+        .session_name(session)
         .session_length(Duration::from_secs(12 * 3600))
         .configure(base)
         .build()
         .await;
-    Ok(SharedCredentialsProvider::new(provider))
+    SharedCredentialsProvider::new(provider)
 }
 
 /// `base` signing as `credentials`.
@@ -181,14 +187,7 @@ pub async fn operator_credentials(
                 aws_sdk_iam::error::DisplayErrorContext(&e).to_string(),
             )
         })?;
-    let provider =
-        AssumeRoleProvider::builder(format!("arn:aws:iam::{}:role/{name}", stack.account))
-            .session_name("operator")
-            .session_length(Duration::from_secs(12 * 3600))
-            .configure(base)
-            .build()
-            .await;
-    Ok(SharedCredentialsProvider::new(provider))
+    Ok(assume(base, &role, "operator").await)
 }
 
 impl crate::Local {

@@ -177,7 +177,7 @@ pub async fn run(
     checks.extend(stack::queues(clients, names).await);
     let (check, functions) = stack::functions(clients, names).await;
     checks.push(check);
-    checks.push(roles::check(clients, names).await);
+    checks.push(roles::check(clients, names, config.as_ref()).await);
 
     let origination = match &options.origination_number {
         Some(n) => Setting::Set(n.clone()),

@@ -4,12 +4,18 @@
 //! is caught before it stops a page.
 //!
 //! [`CALLS`] is what each function's code calls, by IAM action and
-//! resource. The integration tests keep it true: every call the functions
-//! make in a whole incident, as the emulator records it under their roles,
-//! must be listed here (`tests/it/iam.rs`), and a freshly deployed stack
-//! must pass this check.
+//! resource; the notifier also reads the secrets the applied configuration
+//! names and mirrors to its services' Incident Manager response plans
+//! ([`Facts::questions`]). The integration tests keep this true: every call
+//! the functions make in a whole incident, a delivery with secrets and an
+//! Incident Manager mirror, as the emulator records it under their roles,
+//! must be asked about here (`tests/it/iam.rs`), and a freshly deployed
+//! stack must pass this check.
 
 use std::collections::BTreeMap;
+
+use klaxon::config::OncallConfig;
+use klaxon::core::secrets::SecretRef;
 
 use super::{Check, Clients};
 use crate::aws_error::describe;
@@ -173,7 +179,24 @@ pub struct Facts {
     pub sip_media_application: Option<String>,
     pub event_bus: Option<String>,
     pub status_page_bucket: Option<String>,
+    /// The secrets the applied configuration's notifications name.
+    pub secrets: Vec<SecretRef>,
+    /// The Incident Manager response plans its services mirror to.
+    pub response_plans: Vec<String>,
 }
+
+/// One call to ask the simulator about: an action on a resource (IAM's
+/// pattern), with the condition keys it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub action: &'static str,
+    pub resource: String,
+    pub context: Vec<(&'static str, String)>,
+}
+
+/// Incident Manager's service principal, as `aws:CalledViaFirst` names it
+/// on what it does for the caller (forward access).
+const INCIDENT_MANAGER: &str = "ssm-incidents.amazonaws.com";
 
 impl Facts {
     /// The resource ARN (IAM's pattern, `*` for any) of `on`, or `None`
@@ -235,6 +258,95 @@ impl Facts {
         if let Some(v) = set("KLAXON_STATUS_PAGE_BUCKET") {
             self.status_page_bucket = Some(v);
         }
+    }
+
+    /// What the applied configuration has the notifier read and call.
+    pub fn learn_config(&mut self, config: &OncallConfig) {
+        let mut secrets = std::collections::BTreeSet::new();
+        for spec in config.raw.notifications.values() {
+            secrets.extend(spec.secrets().into_iter().map(|(_, s)| s.clone()));
+        }
+        self.secrets = secrets.into_iter().collect();
+        let plans: std::collections::BTreeSet<String> = config
+            .raw
+            .services
+            .values()
+            .filter_map(|s| s.incident_manager.as_ref())
+            .map(|m| m.response_plan_arn.clone())
+            .collect();
+        self.response_plans = plans.into_iter().collect();
+    }
+
+    /// Every call function `suffix` makes on this stack: its [`CALLS`] on
+    /// the resources the stack uses, and the notifier's reads of the
+    /// configuration's secrets and its Incident Manager mirror.
+    pub fn questions(&self, suffix: &str) -> Vec<Asked> {
+        let mut asked: Vec<Asked> = calls_of(suffix)
+            .iter()
+            .filter_map(|c| {
+                Some(Asked {
+                    action: c.action,
+                    resource: self.resource(c.on)?,
+                    context: self.context(c),
+                })
+            })
+            .collect();
+        if suffix == "notifier" {
+            asked.extend(self.configured_calls());
+        }
+        asked
+    }
+
+    fn configured_calls(&self) -> Vec<Asked> {
+        let (r, a) = (&self.region, &self.account);
+        let plain = |action, resource| Asked {
+            action,
+            resource,
+            context: Vec::new(),
+        };
+        let mut asked = Vec::new();
+        for secret in &self.secrets {
+            asked.push(match secret {
+                SecretRef::Ssm(name) => plain(
+                    "ssm:GetParameter",
+                    format!(
+                        "arn:aws:ssm:{r}:{a}:parameter/{}",
+                        name.trim_start_matches('/')
+                    ),
+                ),
+                SecretRef::SecretsManager(arn) if arn.starts_with("arn:") => {
+                    plain("secretsmanager:GetSecretValue", arn.clone())
+                }
+                // A secret's ARN ends in six characters Secrets Manager picks.
+                SecretRef::SecretsManager(name) => plain(
+                    "secretsmanager:GetSecretValue",
+                    format!("arn:aws:secretsmanager:{r}:{a}:secret:{name}-??????"),
+                ),
+            });
+        }
+        for plan in &self.response_plans {
+            asked.push(plain("ssm-incidents:StartIncident", plan.clone()));
+            let records = match plan.split_once(":response-plan/") {
+                Some((head, name)) => format!("{head}:incident-record/{name}/*"),
+                None => continue,
+            };
+            for action in [
+                "ssm-incidents:CreateTimelineEvent",
+                "ssm-incidents:UpdateIncidentRecord",
+            ] {
+                asked.push(plain(action, records.clone()));
+            }
+        }
+        if !self.response_plans.is_empty() {
+            for action in ["ssm-contacts:StartEngagement", "ssm:CreateOpsItem"] {
+                asked.push(Asked {
+                    action,
+                    resource: "*".into(),
+                    context: vec![("aws:CalledViaFirst", INCIDENT_MANAGER.into())],
+                });
+            }
+        }
+        asked
     }
 
     /// The condition keys a call carries that Klaxon's roles test.
@@ -311,8 +423,12 @@ pub fn roles_check(checked: &[String], refused: &[Refused], unchecked: &[String]
 type Question = (String, Vec<(&'static str, String)>);
 
 /// Reads each deployed function's role and settings, and asks IAM's
-/// simulator about every call in [`CALLS`].
-pub(super) async fn check(clients: &Clients, names: &StackNames) -> Check {
+/// simulator about every call it makes ([`Facts::questions`]).
+pub(super) async fn check(
+    clients: &Clients,
+    names: &StackNames,
+    config: Option<&OncallConfig>,
+) -> Check {
     let mut checked = Vec::new();
     let mut refused = Vec::new();
     let mut unchecked = Vec::new();
@@ -321,6 +437,9 @@ pub(super) async fn check(clients: &Clients, names: &StackNames) -> Check {
         stack: names.stack.clone(),
         ..Facts::default()
     };
+    if let Some(config) = config {
+        facts.learn_config(config);
+    }
     for (suffix, _) in CALLS {
         let function = names.function(suffix);
         match super::stack::function_configuration(clients, &function).await {
@@ -343,12 +462,10 @@ pub(super) async fn check(clients: &Clients, names: &StackNames) -> Check {
         let function = names.function(suffix);
         // One question per resource and context: its actions together.
         let mut asks: BTreeMap<Question, Vec<&str>> = BTreeMap::new();
-        for call in calls_of(suffix) {
-            if let Some(resource) = facts.resource(call.on) {
-                asks.entry((resource, facts.context(call)))
-                    .or_default()
-                    .push(call.action);
-            }
+        for asked in facts.questions(suffix) {
+            asks.entry((asked.resource, asked.context))
+                .or_default()
+                .push(asked.action);
         }
         let mut complete = true;
         for ((resource, context), actions) in asks {
@@ -434,7 +551,61 @@ mod tests {
             sip_media_application: None,
             event_bus: Some("prod-incidents".into()),
             status_page_bucket: None,
+            ..Facts::default()
         }
+    }
+
+    #[test]
+    fn the_notifier_is_asked_about_the_configurations_secrets_and_response_plans() {
+        let mut f = facts();
+        f.secrets = vec![
+            "ssm:/klaxon/slack-token".parse().unwrap(),
+            "secretsmanager:klaxon/hook".parse().unwrap(),
+            "secretsmanager:arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-AbCdEf"
+                .parse()
+                .unwrap(),
+        ];
+        f.response_plans = vec!["arn:aws:ssm-incidents::111122223333:response-plan/db".into()];
+        let asked = f.questions("notifier");
+        let has = |action: &str, resource: &str| {
+            asked
+                .iter()
+                .any(|a| a.action == action && a.resource == resource)
+        };
+        assert!(has(
+            "ssm:GetParameter",
+            "arn:aws:ssm:eu-west-1:111122223333:parameter/klaxon/slack-token"
+        ));
+        assert!(has(
+            "secretsmanager:GetSecretValue",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:klaxon/hook-??????"
+        ));
+        assert!(has(
+            "secretsmanager:GetSecretValue",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-AbCdEf"
+        ));
+        assert!(has(
+            "ssm-incidents:StartIncident",
+            "arn:aws:ssm-incidents::111122223333:response-plan/db"
+        ));
+        assert!(has(
+            "ssm-incidents:CreateTimelineEvent",
+            "arn:aws:ssm-incidents::111122223333:incident-record/db/*"
+        ));
+        let forwarded = asked
+            .iter()
+            .find(|a| a.action == "ssm-contacts:StartEngagement")
+            .unwrap();
+        assert_eq!(
+            forwarded.context,
+            vec![("aws:CalledViaFirst", INCIDENT_MANAGER.to_string())]
+        );
+        // Only the notifier reads them.
+        assert!(
+            !f.questions("escalator")
+                .iter()
+                .any(|a| a.action.starts_with("ssm"))
+        );
     }
 
     #[test]

@@ -468,3 +468,38 @@ async fn a_function_role_edited_to_lose_a_call_klaxon_makes_is_a_problem_naming_
     assert!(roles.message.starts_with("1 call(s)"), "{roles:?}");
     assert_eq!(doctor::exit_code(&checks), 1);
 }
+
+#[tokio::test]
+async fn a_secret_named_outside_the_stacks_prefix_is_a_problem_the_notifier_could_not_read_it() {
+    // GIVEN a configuration whose Slack token is a parameter outside the
+    // stack's SecretsPrefix, which the notifier's role may not read
+    let w = World::bare().await;
+    let yaml = format!(
+        "{}
+notifications:
+  incidents-slack:
+    type: slack
+    channel: C0INCIDENTS
+    token: ssm:/elsewhere/slack-token
+",
+        crate::common::oncall_yaml(&w, 60, 0)
+    );
+    w.local.apply_config(&yaml).await.unwrap();
+    let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
+
+    // WHEN doctor runs
+    let checks = doctor(&w, &stand_in, &names(&w), false).await;
+
+    // THEN the roles check names the notifier and the parameter
+    let roles = check(&checks, "function-roles");
+    assert_eq!(roles.status, Status::Problem, "{roles:?}");
+    let notifier = format!("{}-notifier", w.local.stack.name);
+    assert!(
+        roles.message.contains(&format!(
+            "may not ssm:GetParameter on arn:aws:ssm:us-east-1:{}:parameter/elsewhere/slack-token",
+            klaxon_local::stack::LOCAL_ACCOUNT
+        )) && roles.message.contains(&notifier),
+        "{roles:?}"
+    );
+    assert!(roles.message.starts_with("1 call(s)"), "{roles:?}");
+}
