@@ -116,6 +116,9 @@ where
 
 /// An execution runs until stopped (or its end); one that never existed
 /// has ended. Started with a hold, so it is still running when looked at.
+/// `DescribeExecution` is eventually consistent (AWS's API reference says
+/// so), and the emulator ends a stopped execution on its worker thread: a
+/// stop shows within a few seconds, not necessarily on the next read.
 pub async fn an_escalation_has_ended_once_stopped<E: Escalations + EscalationStatus>(
     e: &E,
     u: &str,
@@ -124,7 +127,12 @@ pub async fn an_escalation_has_ended_once_stopped<E: Escalations + EscalationSta
     let execution = e.start(&incident, 60).await.unwrap();
     assert!(!e.has_ended(&execution).await.unwrap(), "running");
     e.stop(&execution, "resolved").await.unwrap();
-    assert!(e.has_ended(&execution).await.unwrap(), "stopped");
+    let mut reads = 0;
+    while !e.has_ended(&execution).await.unwrap() {
+        reads += 1;
+        assert!(reads < 100, "still running 10 s after it was stopped");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let never = execution.replace(&incident, "20000101-NEVER1");
     assert!(e.has_ended(&never).await.unwrap());
 }
