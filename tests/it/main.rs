@@ -22,5 +22,6 @@ mod rule_pattern;
 mod self_test;
 mod status_page;
 mod storm;
+mod sweep;
 mod template;
 mod voice;

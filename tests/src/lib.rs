@@ -56,6 +56,7 @@ pub mod ids {
     pub const EVENT_PUBLISHER: &str = "EventPublisherFunction";
     pub const NOTIFIER: &str = "NotifierFunction";
     pub const STATUS_PAGE: &str = "StatusPageFunction";
+    pub const ESCALATION_SWEEP: &str = "EscalationSweepFunction";
     pub const EVENT_BUS: &str = "EventBus";
     pub const SIP_MEDIA_APPLICATION: &str = "SipMediaApplication";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
@@ -78,8 +79,8 @@ pub const DEFAULT_TIME_SCALE: f64 = 0.05;
 /// How much faster than AWS the local stack's waits run: the queue's
 /// visibility timeout as the event source mappings see it, and the
 /// workflow's timings (its template parameters). `1` is AWS's own timing;
-/// the default, 1/20, brings a failed escalation step back after 4.5 s
-/// instead of 90 s.
+/// the default, 1/20, makes the escalation queue's visibility timeout 9 s
+/// instead of 180 s.
 pub fn time_scale() -> f64 {
     std::env::var(TIME_SCALE_VAR)
         .ok()
@@ -100,18 +101,18 @@ pub fn scaled(seconds: u64) -> Duration {
 pub const STEP_TIMEOUT_PARAMETER: &str = "EscalationStepTimeoutSeconds";
 
 /// The escalator's deadline as a share of the escalation queue's visibility
-/// timeout, as deployed (15 s of 90 s: AWS's advice of a visibility six
+/// timeout, as deployed (30 s of 180 s: AWS's advice of a visibility six
 /// times the function's timeout). A failed step comes back no sooner than
 /// the deadline of the invocation that took it, so the escalation loop's
 /// waits shrink no further than this; [`Local::up`] checks it against the
 /// deployed values.
-pub const ESCALATOR_DEADLINE_SHARE: f64 = 15.0 / 90.0;
+pub const ESCALATOR_DEADLINE_SHARE: f64 = 30.0 / 180.0;
 
 /// How much faster than AWS the escalation loop runs at `scale`: the
 /// scale, but no faster than a failed step can come back. The workflow's
 /// step timeout keeps its proportion to the queue's visibility timeout (300
-/// to 90 in AWS), so a failing step is retried by the queue about three
-/// times before the workflow queues it again, as in AWS.
+/// to 180 in AWS), so a failing step is retried by the queue before the
+/// workflow queues it again, as in AWS.
 pub fn escalation_loop_scale(scale: f64) -> f64 {
     scale.max(ESCALATOR_DEADLINE_SHARE)
 }
@@ -166,6 +167,9 @@ pub struct Local {
     pub sqs: aws_sdk_sqs::Client,
     /// How long one escalator invocation may run (the template's timeout).
     pub escalator_timeout: Duration,
+    /// How long the escalator retries a failing page (the template's
+    /// `PageRetryMinutes`).
+    pub page_retry_limit: jiff::SignedDuration,
     /// How long one sms-reply invocation may run.
     pub reply_timeout: Duration,
     /// The escalation queue's visibility timeout, scaled ([`scaled`]).
@@ -198,6 +202,7 @@ pub struct Local {
     pub as_voice: Option<roles::Side>,
     /// On a stack with the self-test (`SelfTestIntervalMinutes` not 0).
     pub as_self_test: Option<roles::Side>,
+    pub as_sweep: roles::Side,
 }
 
 /// What handing the stream's new records to the publisher came to.
@@ -416,6 +421,7 @@ impl Local {
             true => Some(side(ids::SELF_TEST).await?),
             false => None,
         };
+        let as_sweep = side(ids::ESCALATION_SWEEP).await?;
         let notify = notify::NotifierSide::new(
             &sdk,
             &klaxon_sdk,
@@ -439,6 +445,7 @@ impl Local {
             as_publisher,
             as_voice,
             as_self_test,
+            as_sweep,
             notify,
             status_page,
             bus,
@@ -456,6 +463,7 @@ impl Local {
             escalations,
             sqs,
             escalator_timeout,
+            page_retry_limit: escalator.page_retry_limit,
             reply_timeout,
             escalation_visibility,
             self_test,

@@ -102,8 +102,9 @@ impl Side {
         wiring: &Wiring,
     ) -> Result<Self, HarnessError> {
         let credentials = role_credentials(direct_sdk, stack, function_id).await?;
-        let sdk = signed(klaxon_sdk, &credentials);
-        let direct = signed(direct_sdk, &credentials);
+        // With the call timeouts the functions' clients have.
+        let sdk = klaxon::aws::with_call_timeouts(&signed(klaxon_sdk, &credentials));
+        let direct = klaxon::aws::with_call_timeouts(&signed(direct_sdk, &credentials));
         Ok(Self {
             store: DynamoStore::from_sdk(&sdk, &wiring.incidents_table),
             // No caching locally, so an applied configuration takes effect at once.
