@@ -73,6 +73,8 @@ impl Local {
             clock: &SystemClock,
             deadline: deadline_in(self.escalator_timeout),
             retry_limit: self.page_retry_limit,
+            // The harness's clients have no call timeouts (see roles.rs).
+            send_timeout: jiff::SignedDuration::ZERO,
         }
     }
 

@@ -40,6 +40,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         escalations: &escalations,
         config: &config,
         retry_limit: settings.page_retry_limit,
+        send_timeout: klaxon::app::escalator::SEND_TIMEOUT,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         // Page claims are held until this invocation must end.

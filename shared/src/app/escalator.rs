@@ -37,9 +37,14 @@ use crate::ports::{
     Paging, PhoneCalls, RateLimits, SmsSender, StepResult,
 };
 
-/// A page is sent only with at least this long left of the run's lease:
-/// the longest a send may take ([`crate::ports::CALL_TIMEOUT`]) and a second.
-const SEND_MARGIN_SECONDS: i64 = crate::ports::CALL_TIMEOUT.as_secs() as i64 + 1;
+/// A page is sent only with more than the longest a send may take
+/// ([`Escalator::send_timeout`]) and this left of the run's lease.
+const SEND_MARGIN: SignedDuration = SignedDuration::from_secs(1);
+
+/// The longest a send may take in AWS: the functions' clients give up a
+/// call after [`crate::ports::CALL_TIMEOUT`].
+pub const SEND_TIMEOUT: SignedDuration =
+    SignedDuration::from_secs(crate::ports::CALL_TIMEOUT.as_secs() as i64);
 
 /// How long a failing page is retried before it is given up, unless the
 /// stack says otherwise (`PageRetryMinutes`).
@@ -82,6 +87,12 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
     pub deadline: Option<Timestamp>,
     /// How long a failing page is retried ([`DEFAULT_PAGE_RETRY_LIMIT`]).
     pub retry_limit: SignedDuration,
+    /// The longest a send may take: the senders' clients give up a call
+    /// after it ([`SEND_TIMEOUT`] in AWS; zero for clients without a
+    /// timeout). A page is sent only with more than this and a second left
+    /// of the run's lease, so a send never lands after its claim could be
+    /// taken over.
+    pub send_timeout: SignedDuration,
 }
 
 impl<I, G, P, M, E, C, V, R> Clone for Escalator<'_, I, G, P, M, E, C, V, R> {

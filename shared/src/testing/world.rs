@@ -144,6 +144,7 @@ impl World {
             clock: &self.clock,
             deadline: None,
             retry_limit: crate::app::escalator::DEFAULT_PAGE_RETRY_LIMIT,
+            send_timeout: crate::app::escalator::SEND_TIMEOUT,
         }
     }
 

@@ -4,7 +4,7 @@
 use jiff::{SignedDuration, Timestamp};
 use tracing::{info, warn};
 
-use super::{Escalator, SEND_MARGIN_SECONDS, Sent};
+use super::{Escalator, SEND_MARGIN, Sent};
 use crate::app::AppError;
 use crate::core::email::page_email;
 use crate::core::escalation::Step;
@@ -69,7 +69,7 @@ where
         // not send: once the lease ends another run may take the claim over
         // and send too. The claim lapses by itself; the step comes again.
         let now = self.clock.now();
-        if now + SignedDuration::from_secs(SEND_MARGIN_SECONDS) >= lease_until {
+        if now + self.send_timeout + SEND_MARGIN >= lease_until {
             warn!(incident = %incident.id, page = %claim.key(), "too close to this run's deadline to send; tried again after it");
             return Ok(Sent::Later(lease_until + SignedDuration::from_secs(1)));
         }
