@@ -79,8 +79,8 @@ pub const DEFAULT_TIME_SCALE: f64 = 0.05;
 /// How much faster than AWS the local stack's waits run: the queue's
 /// visibility timeout as the event source mappings see it, and the
 /// workflow's timings (its template parameters). `1` is AWS's own timing;
-/// the default, 1/20, makes the escalation queue's visibility timeout 9 s
-/// instead of 180 s.
+/// the default, 1/20, brings a failed escalation step back after 4.5 s
+/// instead of 90 s.
 pub fn time_scale() -> f64 {
     std::env::var(TIME_SCALE_VAR)
         .ok()
@@ -101,18 +101,18 @@ pub fn scaled(seconds: u64) -> Duration {
 pub const STEP_TIMEOUT_PARAMETER: &str = "EscalationStepTimeoutSeconds";
 
 /// The escalator's deadline as a share of the escalation queue's visibility
-/// timeout, as deployed (30 s of 180 s: AWS's advice of a visibility six
+/// timeout, as deployed (15 s of 90 s: AWS's advice of a visibility six
 /// times the function's timeout). A failed step comes back no sooner than
 /// the deadline of the invocation that took it, so the escalation loop's
 /// waits shrink no further than this; [`Local::up`] checks it against the
 /// deployed values.
-pub const ESCALATOR_DEADLINE_SHARE: f64 = 30.0 / 180.0;
+pub const ESCALATOR_DEADLINE_SHARE: f64 = 15.0 / 90.0;
 
 /// How much faster than AWS the escalation loop runs at `scale`: the
 /// scale, but no faster than a failed step can come back. The workflow's
 /// step timeout keeps its proportion to the queue's visibility timeout (300
-/// to 180 in AWS), so a failing step is retried by the queue before the
-/// workflow queues it again, as in AWS.
+/// to 90 in AWS), so a failing step is retried by the queue about three
+/// times before the workflow queues it again, as in AWS.
 pub fn escalation_loop_scale(scale: f64) -> f64 {
     scale.max(ESCALATOR_DEADLINE_SHARE)
 }

@@ -123,7 +123,7 @@ async fn storm(
     // SQS and SNS do, so a batch that takes 1 s in AWS takes minutes here.
     // Each escalator invocation gets 4 times the function's timeout (its
     // claims are held that long, and it is cut off after it, as Lambda
-    // would), still under the queue's 180 s visibility timeout.
+    // would), still under the queue's 90 s visibility timeout.
     local.escalator_timeout *= STORM_TIME_SCALE;
     let local = Arc::new(local);
     let pager = format!("+8190{tag:06}01");
