@@ -37,18 +37,19 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-FUNCTIONS=(alarm-intake sms-reply escalator voice-call self-test event-publisher notifier status-page)
+FUNCTIONS=(alarm-intake sms-reply escalator voice-call escalation-sweep self-test event-publisher notifier status-page)
 PAGING_FUNCTIONS=(alarm-intake sms-reply escalator voice-call)
 # Built in separate cargo invocations, as `sam build` builds each function
 # on its own: built together, cargo would unify klaxon-shared's features,
 # and the paging functions would be compiled with the self-test's Lambda
 # SDK, the notifier's HTTP client or the status page's S3 client.
 PAGING=(-p alarm-intake -p sms-reply -p escalator -p voice-call)
+SWEEP=(-p escalation-sweep)
 SELF_TEST=(-p self-test)
 PUBLISHER=(-p event-publisher)
 NOTIFIER=(-p notifier)
 STATUS_PAGE=(-p status-page)
-BUILDS=(PAGING SELF_TEST PUBLISHER NOTIFIER STATUS_PAGE)
+BUILDS=(PAGING SWEEP SELF_TEST PUBLISHER NOTIFIER STATUS_PAGE)
 BASELINE="${BENCH_BASELINE:-27324a6}"
 RUNS="${COLDSTART_RUNS:-20}"
 JOBS="${BENCH_JOBS:-2}"

@@ -453,9 +453,9 @@ class KlaxonStack(unittest.TestCase):
         declared = [
             r for r in self.template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
         ]
-        self.assertEqual(len(declared), 17)
+        self.assertEqual(len(declared), 18)
         alarms = self.of_type("AWS::CloudWatch::Alarm")  # all but the voice one
-        self.assertEqual(len(alarms), 16)
+        self.assertEqual(len(alarms), 17)
         for logical_id in alarms:
             declared = self.props(logical_id)
             name = self.r.physical[logical_id]
@@ -511,15 +511,19 @@ class KlaxonStack(unittest.TestCase):
         policy = client("s3").get_bucket_policy(Bucket=declared["Bucket"])["Policy"]
         self.assertEqual(json.loads(policy), declared["PolicyDocument"])
 
-    def test_schedule(self):
-        declared = self.props("SelfTestSchedule")
-        schedule = client("scheduler").get_schedule(Name=declared["Name"])
-        assert_declared(declared, schedule, "SelfTestSchedule")
-        self.assertEqual(self.r.physical["SelfTestSchedule"], f"{self.name}-self-test")
+    def test_schedules(self):
+        for logical_id, name in [
+            ("SelfTestSchedule", "self-test"),
+            ("EscalationSweepSchedule", "escalation-sweep"),
+        ]:
+            declared = self.props(logical_id)
+            schedule = client("scheduler").get_schedule(Name=declared["Name"])
+            assert_declared(declared, schedule, logical_id)
+            self.assertEqual(self.r.physical[logical_id], f"{self.name}-{name}")
 
     def test_event_invoke_configs(self):
         configs = self.of_type("AWS::Lambda::EventInvokeConfig")
-        self.assertEqual(len(configs), 3)
+        self.assertEqual(len(configs), 4)
         for logical_id in configs:
             declared = self.props(logical_id)
             config = client("lambda").get_function_event_invoke_config(

@@ -68,6 +68,8 @@ pub struct Settings {
     pub email_from: Option<String>,
     /// Where calls come from; none = no voice pages.
     pub voice: Option<VoiceSettings>,
+    /// How long the escalator retries a failing page before giving it up.
+    pub page_retry_limit: jiff::SignedDuration,
 }
 
 /// The stack's voice number and the SIP media application that places
@@ -86,6 +88,7 @@ pub const ENV_SMS_ORIGINATION_NUMBER: &str = "KLAXON_SMS_ORIGINATION_NUMBER";
 pub const ENV_EMAIL_FROM: &str = "KLAXON_EMAIL_FROM";
 pub const ENV_VOICE_FROM_NUMBER: &str = "KLAXON_VOICE_FROM_NUMBER";
 pub const ENV_SIP_MEDIA_APPLICATION_ID: &str = "KLAXON_SIP_MEDIA_APPLICATION_ID";
+pub const ENV_PAGE_RETRY_MINUTES: &str = "KLAXON_PAGE_RETRY_MINUTES";
 
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -104,6 +107,18 @@ impl Settings {
                     reason: format!("'{v}': {e}"),
                 }
             })?),
+        };
+        let page_retry_limit = match non_empty(ENV_PAGE_RETRY_MINUTES) {
+            None => crate::app::escalator::DEFAULT_PAGE_RETRY_LIMIT,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(minutes) if minutes > 0 => jiff::SignedDuration::from_mins(i64::from(minutes)),
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        name: ENV_PAGE_RETRY_MINUTES,
+                        reason: format!("'{v}': a whole number of minutes, at least 1"),
+                    });
+                }
+            },
         };
         let sms_origination_number = non_empty(ENV_SMS_ORIGINATION_NUMBER)
             .map(|v| Phone::parse(v.trim()))
@@ -135,6 +150,7 @@ impl Settings {
             sms_origination_number,
             email_from: non_empty(ENV_EMAIL_FROM).map(|v| v.trim().to_string()),
             voice,
+            page_retry_limit,
         })
     }
 

@@ -251,14 +251,14 @@ async fn a_step_that_cannot_succeed_is_written_on_the_timeline_and_fails_the_exe
 }
 
 /// The escalator's event source mapping as deployed: a step the escalator
-/// reports as failed (every SMS send fails) is not handed back at once; it
-/// comes back when the queue's visibility timeout (scaled) has passed since
-/// it was received, and pages once the channel works again.
+/// reports as failed (DynamoDB fails every read of its incident) is not
+/// handed back at once; it comes back when the queue's visibility timeout
+/// (scaled) has passed since it was received, and pages once DynamoDB
+/// works again.
 #[tokio::test]
 async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout() {
     use klaxon_local::faults::Fault;
     let (w, proxy) = World::behind_proxy().await;
-    proxy.inject("sns", Some("Publish"), Fault::Status(500), 1000);
     let event = alarm(
         Delivery::EventBridge,
         &w.alarm_name("vis"),
@@ -267,8 +267,13 @@ async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout
     )
     .unwrap();
     opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    // (A failing page does not fail its step: the step answers and comes
+    // back for it. A step fails when the escalator cannot read its
+    // incident.)
+    proxy.inject("dynamodb", Some("GetItem"), Fault::Status(500), 100_000);
 
-    // The first delivery of level 1's step: its SMS fails, the step fails.
+    // The first delivery of level 1's step: the incident cannot be read,
+    // the step fails.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let first = loop {
         let before = tokio::time::Instant::now();
@@ -277,7 +282,7 @@ async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout
         }
         assert!(tokio::time::Instant::now() < deadline, "no step message");
     };
-    assert!(w.sms_to(&w.alice).await.is_empty(), "the SMS failed");
+    assert!(w.sms_to(&w.alice).await.is_empty(), "the step failed");
 
     // Nothing comes back before the visibility timeout.
     let visibility = w.local.escalation_visibility;
@@ -296,7 +301,7 @@ async fn a_failed_escalation_step_comes_back_after_the_queues_visibility_timeout
         "the harness scales the 90 s timeout: {again:?}"
     );
 
-    // The channel works again: the next delivery pages.
+    // DynamoDB works again: the next delivery pages.
     proxy.heal();
     let deadline = tokio::time::Instant::now() + visibility * 4;
     while w.sms_to(&w.alice).await.is_empty() {

@@ -11,9 +11,10 @@ use klaxon_local::{IamCall, ids};
 
 use crate::common::{World, opened_id};
 
-/// A failing SMS makes the escalator release the page's claim
-/// (`release_page`, a DynamoDB DeleteItem) so the step's next delivery
-/// pages; what the escalator's role allows decides whether that works.
+/// An incident whose first page (an SMS) fails while SNS is failed by the
+/// fault proxy: the escalator records the page as failed (UpdateItem) and
+/// reads its failed pages back (Query) to retry them; what its role allows
+/// decides whether that works.
 async fn a_failing_page(w: &World, name: &str) -> String {
     let event = alarm(
         Delivery::EventBridge,
@@ -30,45 +31,52 @@ fn escalator_role(w: &World) -> String {
 }
 
 #[tokio::test]
-async fn the_escalator_releases_a_failing_pages_claim_as_its_role_allows_and_pages_on_the_next_delivery()
- {
+async fn the_escalator_records_a_failing_page_as_its_role_allows_and_retries_it_when_sms_returns() {
     let (w, proxy) = World::behind_proxy().await;
-    // SNS fails past the SDK's own retries until the claim is released.
+    // SNS fails past the SDK's own retries.
     proxy.inject("sns", Some("Publish"), Fault::Status(500), 1000);
-    a_failing_page(&w, "release").await;
+    let id = a_failing_page(&w, "retry").await;
     let pump = w.pump();
     let role = escalator_role(&w);
-    let table = w.local.stack.arn(ids::INCIDENTS_TABLE).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let calls = w.local.emulator.iam_calls(&role).await.unwrap();
-        if calls
+        if w.timeline(&id)
+            .await
             .iter()
-            .any(|c| c.action == "dynamodb:DeleteItem" && c.resource == table)
+            .any(|e| matches!(e.event, TimelineEvent::PageFailed { .. }))
         {
-            assert!(calls.iter().all(|c| c.allowed), "{calls:#?}");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{calls:#?}");
+        assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     proxy.heal();
     w.wait_for_sms(&w.alice, 1).await;
     pump.stop().await;
+    let calls = w.local.emulator.iam_calls(&role).await.unwrap();
+    let table = w.local.stack.arn(ids::INCIDENTS_TABLE).unwrap();
+    for action in ["dynamodb:UpdateItem", "dynamodb:Query"] {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.action == action && c.resource == table),
+            "{action}: {calls:#?}"
+        );
+    }
+    assert!(calls.iter().all(|c| c.allowed), "{calls:#?}");
 }
 
-/// The bug this enforcement exists for: with `dynamodb:DeleteItem` taken
-/// out of the escalator's role (as it was before), the release is denied
-/// as in AWS, and the escalation stops with `escalation_failed` on the
-/// timeline instead of paging on.
+/// What this enforcement exists for: with a permission the escalator
+/// needs taken out of its role (`dynamodb:Query`, with which every step
+/// reads the incident's failed pages), its calls are denied as in AWS, and
+/// the escalation stops with `escalation_failed` on the timeline, naming
+/// the permission, instead of failing unseen.
 #[tokio::test]
-async fn without_delete_item_in_the_escalators_role_its_release_is_denied_and_the_escalation_fails()
-{
-    let (w, proxy) = World::behind_proxy().await;
+async fn without_query_in_the_escalators_role_its_steps_are_denied_and_the_escalation_fails() {
+    let (w, _proxy) = World::behind_proxy().await;
     let role = escalator_role(&w);
-    take_out_of_role(&w, &role, "dynamodb:DeleteItem").await;
+    take_out_of_role(&w, &role, "dynamodb:Query").await;
 
-    proxy.inject("sns", Some("Publish"), Fault::Status(500), 1000);
     let id = a_failing_page(&w, "denied").await;
     let pump = w.pump();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -89,7 +97,7 @@ async fn without_delete_item_in_the_escalators_role_its_release_is_denied_and_th
     assert!(
         calls
             .iter()
-            .any(|c| c.action == "dynamodb:DeleteItem" && !c.allowed),
+            .any(|c| c.action == "dynamodb:Query" && !c.allowed),
         "{calls:#?}"
     );
     assert!(w.sms_to(&w.alice).await.is_empty(), "nobody was paged");
@@ -99,7 +107,7 @@ async fn without_delete_item_in_the_escalators_role_its_release_is_denied_and_th
     assert!(
         timeline.iter().any(|e| matches!(&e.event,
             TimelineEvent::Warning { message, .. }
-                if message.starts_with(&format!("permission missing: dynamodb:DeleteItem on {table}")))),
+                if message.starts_with(&format!("permission missing: dynamodb:Query on {table}")))),
         "{timeline:#?}"
     );
 }

@@ -72,6 +72,9 @@ impl Local {
             config: &side.config,
             clock: &SystemClock,
             deadline: deadline_in(self.escalator_timeout),
+            retry_limit: self.page_retry_limit,
+            // The harness's clients have no call timeouts (see roles.rs).
+            send_timeout: jiff::SignedDuration::ZERO,
         }
     }
 
@@ -100,6 +103,25 @@ impl Local {
             account: &self.self_test.account,
             region: &self.self_test.region,
             limits,
+        }
+    }
+
+    /// The escalation sweep on this stack, as its role, leaving alone
+    /// incidents younger than `grace` (the function's is
+    /// [`klaxon::app::sweep::DEFAULT_GRACE`]); the scheduler's runs are the
+    /// harness's calls of [`Sweep::run`].
+    pub fn sweep_handler(
+        &self,
+        grace: jiff::SignedDuration,
+    ) -> klaxon::app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions> {
+        let side = &self.as_sweep;
+        klaxon::app::sweep::Sweep {
+            incidents: &side.store,
+            paging: &side.store,
+            escalations: &side.escalations,
+            clock: &SystemClock,
+            grace,
+            exclude: klaxon::app::sweep::only_self_test,
         }
     }
 

@@ -56,6 +56,7 @@ pub mod ids {
     pub const EVENT_PUBLISHER: &str = "EventPublisherFunction";
     pub const NOTIFIER: &str = "NotifierFunction";
     pub const STATUS_PAGE: &str = "StatusPageFunction";
+    pub const ESCALATION_SWEEP: &str = "EscalationSweepFunction";
     pub const EVENT_BUS: &str = "EventBus";
     pub const SIP_MEDIA_APPLICATION: &str = "SipMediaApplication";
     pub const ESCALATION_QUEUE: &str = "EscalationQueue";
@@ -166,6 +167,9 @@ pub struct Local {
     pub sqs: aws_sdk_sqs::Client,
     /// How long one escalator invocation may run (the template's timeout).
     pub escalator_timeout: Duration,
+    /// How long the escalator retries a failing page (the template's
+    /// `PageRetryMinutes`).
+    pub page_retry_limit: jiff::SignedDuration,
     /// How long one sms-reply invocation may run.
     pub reply_timeout: Duration,
     /// The escalation queue's visibility timeout, scaled ([`scaled`]).
@@ -198,6 +202,7 @@ pub struct Local {
     pub as_voice: Option<roles::Side>,
     /// On a stack with the self-test (`SelfTestIntervalMinutes` not 0).
     pub as_self_test: Option<roles::Side>,
+    pub as_sweep: roles::Side,
 }
 
 /// What handing the stream's new records to the publisher came to.
@@ -416,6 +421,7 @@ impl Local {
             true => Some(side(ids::SELF_TEST).await?),
             false => None,
         };
+        let as_sweep = side(ids::ESCALATION_SWEEP).await?;
         let notify = notify::NotifierSide::new(
             &sdk,
             &klaxon_sdk,
@@ -439,6 +445,7 @@ impl Local {
             as_publisher,
             as_voice,
             as_self_test,
+            as_sweep,
             notify,
             status_page,
             bus,
@@ -456,6 +463,7 @@ impl Local {
             escalations,
             sqs,
             escalator_timeout,
+            page_retry_limit: escalator.page_retry_limit,
             reply_timeout,
             escalation_visibility,
             self_test,

@@ -27,6 +27,8 @@ pub enum On {
     IncidentsTable,
     /// The incidents table's indexes.
     IncidentsIndexes,
+    /// The incidents table's index of open incidents.
+    OpenIncidentsIndex,
     ConfigTable,
     StateMachine,
     /// Any execution of the escalation state machine.
@@ -95,6 +97,7 @@ pub const CALLS: &[(&str, &[Call])] = &[
             call("dynamodb:PutItem", IncidentsTable),
             call("dynamodb:UpdateItem", IncidentsTable),
             call("dynamodb:DeleteItem", IncidentsTable),
+            call("dynamodb:Query", IncidentsTable),
             call("dynamodb:GetItem", ConfigTable),
             call("sns:Publish", Anything),
             call("ses:SendEmail", SenderIdentity),
@@ -143,6 +146,17 @@ pub const CALLS: &[(&str, &[Call])] = &[
             call("dynamodb:GetItem", ConfigTable),
             call("states:StopExecution", Executions),
             call("chime:UpdateSipMediaApplicationCall", SipMediaApplication),
+        ],
+    ),
+    (
+        "escalation-sweep",
+        &[
+            call("dynamodb:Query", OpenIncidentsIndex),
+            call("dynamodb:Query", IncidentsTable),
+            call("dynamodb:UpdateItem", IncidentsTable),
+            call("dynamodb:PutItem", IncidentsTable),
+            call("states:DescribeExecution", Executions),
+            call("states:StartExecution", StateMachine),
         ],
     ),
     (
@@ -207,6 +221,7 @@ impl Facts {
         Some(match on {
             IncidentsTable => table("incidents"),
             IncidentsIndexes => format!("{}/index/*", table("incidents")),
+            OpenIncidentsIndex => format!("{}/index/open-incidents", table("incidents")),
             ConfigTable => table("config"),
             StateMachine => format!("arn:aws:states:{r}:{a}:stateMachine:{s}-escalation"),
             Executions => format!("arn:aws:states:{r}:{a}:execution:{s}-escalation:*"),

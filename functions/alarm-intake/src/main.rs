@@ -3,7 +3,7 @@
 
 use klaxon::app::intake::Intake;
 use klaxon::aws::{
-    cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config,
+    cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions,
 };
 use klaxon::ports::{RandomIds, SystemClock};
@@ -15,7 +15,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = Settings::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);

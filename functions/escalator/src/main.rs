@@ -4,8 +4,8 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use klaxon::app::escalator::Escalator;
 use klaxon::aws::{
-    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, ses::SesEmail,
-    sfn::StepFunctions, sns::SnsSms,
+    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
+    ses::SesEmail, sfn::StepFunctions, sns::SnsSms,
 };
 use klaxon::ports::SystemClock;
 use klaxon::runtime::{Settings, init_tracing};
@@ -15,7 +15,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = Settings::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
     let email = settings
@@ -39,6 +39,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         limits: &store,
         escalations: &escalations,
         config: &config,
+        retry_limit: settings.page_retry_limit,
+        send_timeout: klaxon::app::escalator::SEND_TIMEOUT,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         // Page claims are held until this invocation must end.

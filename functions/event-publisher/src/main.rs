@@ -5,7 +5,9 @@
 
 use aws_lambda_events::dynamodb::Event;
 use klaxon::app::publisher::Publisher;
-use klaxon::aws::{dynamo::DynamoStore, dynamo::stream, eventbridge::EventBridgeBus, sdk_config};
+use klaxon::aws::{
+    dynamo::DynamoStore, dynamo::stream, eventbridge::EventBridgeBus, function_sdk_config,
+};
 use klaxon::runtime::{PublisherSettings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -13,7 +15,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = PublisherSettings::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let bus = EventBridgeBus::from_sdk(&sdk, &settings.event_bus);
     let publisher = Publisher {

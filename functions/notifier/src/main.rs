@@ -8,8 +8,9 @@ use aws_lambda_events::dynamodb::Event;
 use klaxon::app::notifier::Notifier;
 use klaxon::app::secrets::CachedSecrets;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, incident_manager::IncidentManager,
-    sdk_config, secrets::AwsSecrets, ses::SesEmail, undelivered::SqsUndelivered,
+    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config,
+    incident_manager::IncidentManager, secrets::AwsSecrets, ses::SesEmail,
+    undelivered::SqsUndelivered,
 };
 use klaxon::http::HttpEndpoints;
 use klaxon::ports::{RetryPolicy, SystemClock};
@@ -20,7 +21,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = NotifierSettings::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let endpoints = HttpEndpoints::new(RetryPolicy::default())?;

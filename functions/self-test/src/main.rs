@@ -6,7 +6,7 @@
 use klaxon::app::self_test::{Limits, SelfTest};
 use klaxon::aws::{
     dynamo::DynamoStore, lambda::LambdaIntake, metrics::CloudWatchMetrics, sdk_config,
-    sfn::StepFunctions,
+    sfn::StepFunctions, with_call_timeouts,
 };
 use klaxon::ports::{RandomIds, SystemClock, TokioSleep};
 use klaxon::runtime::{HandlerError, SelfTestSettings, init_tracing};
@@ -17,9 +17,11 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = SelfTestSettings::from_env()?;
-    let sdk = sdk_config().await;
+    let tools = sdk_config().await;
+    let sdk = with_call_timeouts(&tools);
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
-    let intake = LambdaIntake::from_sdk(&sdk, &settings.intake_function);
+    // Intake is invoked synchronously and may start cold: its own time.
+    let intake = LambdaIntake::from_sdk(&tools, &settings.intake_function);
     let escalations = StepFunctions::without_state_machine(&sdk);
     let metrics = CloudWatchMetrics::from_sdk(&sdk, &settings.stack);
     let self_test = SelfTest {

@@ -7,7 +7,7 @@
 use aws_lambda_events::dynamodb::Event;
 use klaxon::app::status_page::StatusPageRefresh;
 use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, sdk_config,
+    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config,
     status_page::S3StatusPages,
 };
 use klaxon::ports::SystemClock;
@@ -18,7 +18,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = StatusPageSettings::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let pages = S3StatusPages::from_sdk(&sdk, &settings.bucket, None);

@@ -4,7 +4,8 @@
 
 use klaxon::app::voice::VoiceCalls;
 use klaxon::aws::{
-    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, sdk_config, sfn::StepFunctions,
+    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
+    sfn::StepFunctions,
 };
 use klaxon::ports::SystemClock;
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
@@ -15,7 +16,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings = Settings::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     // Stopping executions needs only their ARNs, which incidents record.
     let escalations =

@@ -9,8 +9,19 @@
 //! incident is acknowledged or resolved), and reports back when to wake
 //! next: for the level's next notification, or at its timeout for the next
 //! step. Past the last step the escalation is over.
+//!
+//! Each page is attempted on its own: one that fails with an error a retry
+//! may fix (a throttled or unavailable channel) is recorded as failed and
+//! retried with capped backoff by later runs, whatever step they run,
+//! while every other page goes out on time and the levels move on. A
+//! failed page is given up (abandoned, said on the timeline) once it has
+//! failed for longer than the escalation's retry limit; the escalation
+//! ends only when the policy is exhausted and no page is still retrying,
+//! or when the incident stops paging.
 
-use jiff::Timestamp;
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
@@ -22,12 +33,22 @@ use crate::core::phone::Phone;
 use crate::core::policy::{EscalationPolicy, Resolution, ResolvedTarget};
 use crate::core::self_test;
 use crate::ports::{
-    Clock, ConfigSource, EmailSender, Escalations, Incidents, LevelRecord, PageClaim, Paging,
-    PhoneCalls, RateLimits, SmsSender, StepResult,
+    Clock, ConfigSource, EmailSender, Escalations, FailedPage, Incidents, LevelRecord, PageClaim,
+    Paging, PhoneCalls, RateLimits, SmsSender, StepResult,
 };
 
-/// A page is sent only with at least this long left of the run's lease.
-const SEND_MARGIN_SECONDS: i64 = 1;
+/// A page is sent only with more than the longest a send may take
+/// ([`Escalator::send_timeout`]) and this left of the run's lease.
+const SEND_MARGIN: SignedDuration = SignedDuration::from_secs(1);
+
+/// The longest a send may take in AWS: the functions' clients give up a
+/// call after [`crate::ports::CALL_TIMEOUT`].
+pub const SEND_TIMEOUT: SignedDuration =
+    SignedDuration::from_secs(crate::ports::CALL_TIMEOUT.as_secs() as i64);
+
+/// How long a failing page is retried before it is given up, unless the
+/// stack says otherwise (`PageRetryMinutes`).
+pub const DEFAULT_PAGE_RETRY_LIMIT: SignedDuration = SignedDuration::from_hours(1);
 
 /// The message the workflow sends for each step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +56,12 @@ pub struct StepRequest {
     pub incident_id: String,
     pub step: u32,
     pub task_token: String,
+    /// The execution that queued the step, and how many steps it has run
+    /// (absent from messages of state machines before generations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    #[serde(default)]
+    pub runs: u32,
 }
 
 /// The ports a step needs.
@@ -58,6 +85,14 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
     /// and sending frees its claims when it could no longer send. `None`
     /// outside Lambda: claims are then held for [`DEFAULT_LEASE_SECONDS`].
     pub deadline: Option<Timestamp>,
+    /// How long a failing page is retried ([`DEFAULT_PAGE_RETRY_LIMIT`]).
+    pub retry_limit: SignedDuration,
+    /// The longest a send may take: the senders' clients give up a call
+    /// after it ([`SEND_TIMEOUT`] in AWS; zero for clients without a
+    /// timeout). A page is sent only with more than this and a second left
+    /// of the run's lease, so a send never lands after its claim could be
+    /// taken over.
+    pub send_timeout: SignedDuration,
 }
 
 impl<I, G, P, M, E, C, V, R> Clone for Escalator<'_, I, G, P, M, E, C, V, R> {
@@ -73,6 +108,78 @@ enum Sent {
     Done,
     /// The incident was acknowledged or resolved: stop.
     Stop,
+    /// Not sent yet: to be tried again at this time (a failed send's
+    /// backoff, or the end of another run's claim on it).
+    Later(Timestamp),
+}
+
+/// What the pages of one run came to, besides those sent.
+#[derive(Default)]
+struct Outcomes {
+    /// The earliest time a page is to be tried again.
+    later: Option<Timestamp>,
+    /// The first error a retry cannot fix (reported once every page was tried).
+    fatal: Option<AppError>,
+}
+
+impl Outcomes {
+    fn later(&mut self, at: Timestamp) {
+        self.later = Some(self.later.map_or(at, |l| l.min(at)));
+    }
+
+    /// Takes one page's result in; `true` when paging must stop.
+    fn take(&mut self, result: Result<Sent, AppError>, now: Timestamp) -> bool {
+        match result {
+            Ok(Sent::Done) => false,
+            Ok(Sent::Stop) => true,
+            Ok(Sent::Later(at)) => {
+                self.later(at);
+                false
+            }
+            // A store or configuration error on this page: the others go on,
+            // and this one comes again with the next run.
+            Err(e) if e.retryable() => {
+                warn!(error = %e, "page not attempted; tried again shortly");
+                self.later(
+                    now + SignedDuration::from_secs(crate::core::escalation::PAGE_RETRY_FIRST_SECS),
+                );
+                false
+            }
+            Err(e) => {
+                self.fatal.get_or_insert(e);
+                false
+            }
+        }
+    }
+
+    /// What step `index` answers: `planned`, or step `index` again sooner
+    /// when a page is to be retried before then; the first fatal error
+    /// instead, once every page was tried.
+    fn settle(
+        self,
+        index: u32,
+        planned: StepResult,
+        now: Timestamp,
+    ) -> Result<StepResult, AppError> {
+        if let Some(e) = self.fatal {
+            return Err(e);
+        }
+        let Some(at) = self.later else {
+            return Ok(planned);
+        };
+        let secs = u32::try_from(at.duration_since(now).as_secs().max(1)).unwrap_or(u32::MAX);
+        if planned.done || secs < planned.wait_seconds {
+            // The same step again: it retries the page, and sends whatever
+            // else of its level is due by then.
+            return Ok(StepResult {
+                step: index,
+                wait_seconds: secs,
+                done: false,
+                ..planned
+            });
+        }
+        Ok(planned)
+    }
 }
 
 impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
@@ -115,6 +222,7 @@ where
             .map_err(|e| AppError::InvalidEvent(format!("escalation step message: {e}")))?;
         match self.run_step(&request.incident_id, request.step).await {
             Ok(result) => {
+                let result = self.hand_over_if_long(&request, result).await?;
                 let waiting = self
                     .escalations
                     .complete_step(&request.task_token, &result)
@@ -192,11 +300,27 @@ where
                 })?
             }
         };
+        let now = self.clock.now();
+        // Pages that failed, of this level or an earlier one: each retried
+        // on its own schedule, apart from the pages due now.
+        let mut outcomes = Outcomes::default();
+        let failed = self.paging.failed_pages(incident_id).await?;
+        let failing: BTreeSet<String> = failed.iter().map(FailedPage::key).collect();
+        for page in &failed {
+            let retried = self.retry(&incident, &config, policy, page, now).await;
+            if outcomes.take(retried, now) {
+                info!(incident = %incident_id, "stopped paging: status changed");
+                return Ok(done(index));
+            }
+        }
         let Some(step) = policy_step(policy, index) else {
+            if outcomes.later.is_some() || outcomes.fatal.is_some() {
+                // Levels exhausted, pages still retrying: not over yet.
+                return outcomes.settle(index, done(index), now);
+            }
             return self.exhausted(incident_id, policy, index).await;
         };
 
-        let now = self.clock.now();
         let fired = self
             .fire(&incident, &step, now, || {
                 people(&config, &incident, &step, now)
@@ -221,19 +345,104 @@ where
                 if !is_due(rule.after_secs, elapsed) {
                     continue;
                 }
-                if let Sent::Stop = self.notify(&incident, &step, &fired, person, rule).await? {
+                let (claim, address) = claim_for(&step, person, rule);
+                if failing.contains(&claim.key()) {
+                    continue; // retried above, on its own schedule
+                }
+                let sent = self
+                    .notify(&incident, &step, &fired, person, rule, &claim, &address)
+                    .await;
+                if outcomes.take(sent, now) {
                     info!(incident = %incident_id, "stopped paging: status changed");
                     return Ok(done(index));
                 }
             }
         }
         let wake = next_wake(delays, elapsed, step.timeout_secs);
-        Ok(StepResult {
+        let planned = StepResult {
             incident_id: incident_id.to_string(),
             step: if wake.next_step { index + 1 } else { index },
             wait_seconds: wake.after_secs,
             done: false,
-        })
+        };
+        outcomes.settle(index, planned, now)
+    }
+
+    /// One failed page, retried once its backoff has passed: given up when
+    /// it has failed for longer than the retry limit, or when its level,
+    /// person or contact method is no longer in the configuration.
+    async fn retry(
+        &self,
+        incident: &Incident,
+        config: &OncallConfig,
+        policy: &EscalationPolicy,
+        page: &FailedPage,
+        now: Timestamp,
+    ) -> Result<Sent, AppError> {
+        let retry_at = page.retry_at();
+        if retry_at > now {
+            return Ok(Sent::Later(retry_at));
+        }
+        let failing_for = now.duration_since(page.first_failed_at);
+        if failing_for >= self.retry_limit {
+            let why = format!(
+                "{} failed attempts in {} min, the last: {}",
+                page.attempts,
+                failing_for.as_mins(),
+                page.error
+            );
+            return self.abandon(incident, page, &why).await;
+        }
+        let Some(step) = policy_step(policy, page.step) else {
+            return self
+                .abandon(incident, page, "its level is no longer in the policy")
+                .await;
+        };
+        let found = config.person(&page.person).and_then(|person| {
+            person
+                .rules(incident.urgency)
+                .iter()
+                .find(|r| r.channel == page.channel && person.contact(r).label == page.contact)
+                .map(|rule| (person, rule))
+        });
+        let Some((person, rule)) = found else {
+            return self
+                .abandon(
+                    incident,
+                    page,
+                    "that contact method is no longer configured",
+                )
+                .await;
+        };
+        let (claim, address) = claim_for(&step, person, rule);
+        info!(incident = %incident.id, page = %claim.key(), attempt = page.attempts + 1, "retrying a failed page");
+        self.page(incident, &step, &claim, &person.name, &address)
+            .await
+    }
+
+    /// Gives up a failed page, saying so on the timeline once.
+    async fn abandon(
+        &self,
+        incident: &Incident,
+        page: &FailedPage,
+        why: &str,
+    ) -> Result<Sent, AppError> {
+        error!(incident = %incident.id, page = %page.key(), attempts = page.attempts, why, "gave up a failing page");
+        let entry = TimelineEntry::new(
+            self.clock.now(),
+            format!("abandoned#{}", page.key()),
+            TimelineEvent::Warning {
+                step: page.step,
+                message: format!(
+                    "gave up paging {} by {} ({}): {why}",
+                    page.person, page.channel, page.contact
+                ),
+            },
+        );
+        self.paging
+            .abandon_page(&incident.id, &page.key(), &entry)
+            .await?;
+        Ok(Sent::Done)
     }
 
     /// A self-test incident's step: the built-in policy's one level, whose
@@ -261,10 +470,11 @@ where
             contact: "sink".into(),
             ack_numbers: Vec::new(),
         };
-        if let Sent::Stop = self
+        let mut outcomes = Outcomes::default();
+        let sent = self
             .page(incident, &step, &claim, "self-test sink", "")
-            .await?
-        {
+            .await;
+        if outcomes.take(sent, now) {
             return Ok(StepResult {
                 incident_id: incident.id.clone(),
                 step: index,
@@ -274,12 +484,13 @@ where
         }
         let elapsed = u32::try_from(now.duration_since(fired.fired_at).as_secs()).unwrap_or(0);
         let wake = next_wake([0], elapsed, step.timeout_secs);
-        Ok(StepResult {
+        let planned = StepResult {
             incident_id: incident.id.clone(),
             step: if wake.next_step { index + 1 } else { index },
             wait_seconds: wake.after_secs,
             done: false,
-        })
+        };
+        outcomes.settle(index, planned, now)
     }
 
     /// Past the policy's last step: said once on the timeline.
@@ -371,7 +582,9 @@ where
         Ok(stored)
     }
 
-    /// Sends one due notification, unless it was already sent.
+    /// Sends one due notification (`claim`, to `address`), unless it was
+    /// already sent.
+    #[allow(clippy::too_many_arguments)]
     async fn notify(
         &self,
         incident: &Incident,
@@ -379,23 +592,9 @@ where
         fired: &LevelRecord,
         person: &Profile,
         rule: &NotificationRule,
+        claim: &PageClaim,
+        address: &str,
     ) -> Result<Sent, AppError> {
-        let contact = person.contact(rule);
-        let mut ack_numbers = person.ack_numbers();
-        // A keypress on the call counts as the called number's.
-        if rule.channel == Channel::Voice
-            && let Ok(number) = Phone::parse(&contact.address)
-            && !ack_numbers.contains(&number)
-        {
-            ack_numbers.push(number);
-        }
-        let claim = PageClaim {
-            step: step.index,
-            person: person.id.clone(),
-            channel: rule.channel,
-            contact: contact.label.clone(),
-            ack_numbers,
-        };
         // Deterministic time for entries a retry must not duplicate.
         let due_at = fired.fired_at + jiff::SignedDuration::from_secs(i64::from(rule.after_secs));
         let unavailable = match rule.channel {
@@ -426,9 +625,30 @@ where
                 .await?;
             return Ok(Sent::Done);
         }
-        self.page(incident, step, &claim, &person.name, &contact.address)
+        self.page(incident, step, claim, &person.name, address)
             .await
     }
+}
+
+/// The page a rule of `person` sends at `step`, and the address it goes to.
+fn claim_for(step: &Step<'_>, person: &Profile, rule: &NotificationRule) -> (PageClaim, String) {
+    let contact = person.contact(rule);
+    let mut ack_numbers = person.ack_numbers();
+    // A keypress on the call counts as the called number's.
+    if rule.channel == Channel::Voice
+        && let Ok(number) = Phone::parse(&contact.address)
+        && !ack_numbers.contains(&number)
+    {
+        ack_numbers.push(number);
+    }
+    let claim = PageClaim {
+        step: step.index,
+        person: person.id.clone(),
+        channel: rule.channel,
+        contact: contact.label.clone(),
+        ack_numbers,
+    };
+    (claim, contact.address.clone())
 }
 
 /// The people a level of the configuration's policy pages at `now`, with a
@@ -485,9 +705,15 @@ where
     }
 }
 
+mod generation;
 mod page;
+
+pub use generation::RUNS_PER_GENERATION;
 
 pub use page::mask_email;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod retry_tests;

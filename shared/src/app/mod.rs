@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod self_test;
 pub mod sns;
 pub mod status_page;
+pub mod sweep;
 pub mod voice;
 
 #[cfg(test)]

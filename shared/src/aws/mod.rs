@@ -27,7 +27,9 @@ use crate::ports::BackendError;
 
 /// Loads the shared SDK configuration once per process: the standard
 /// provider chains (so `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles and the
-/// Lambda role all apply), with an HTTPS client on rustls + ring.
+/// Lambda role all apply), with an HTTPS client on rustls + ring. The
+/// functions add call timeouts ([`function_sdk_config`]); the CLI and the
+/// local harness, whose calls include long deployments, do not.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls;
     let http = aws_smithy_http_client::Builder::new()
@@ -40,6 +42,33 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// `sdk` with the functions' call timeouts: one attempt may take
+/// [`ATTEMPT_TIMEOUT`], a call with its retries [`crate::ports::CALL_TIMEOUT`];
+/// then the call fails as retryable. A call that hangs (a stalled
+/// connection, an overloaded endpoint) so gives up before a page's claim
+/// could be taken over by another run (the escalator sends only with more
+/// than that left of its lease), instead of landing after it.
+pub fn with_call_timeouts(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(crate::ports::CALL_TIMEOUT)
+        .build();
+    sdk.to_builder().timeout_config(timeouts).build()
+}
+
+/// What every function's AWS clients are built from: [`sdk_config`] with
+/// [`with_call_timeouts`].
+pub async fn function_sdk_config() -> aws_config::SdkConfig {
+    with_call_timeouts(&sdk_config().await)
+}
+
+/// Longest a connection may take to open.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// Longest one attempt of a call may take (a call is tried up to 3 times
+/// within [`crate::ports::CALL_TIMEOUT`]).
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Error codes AWS uses for throttling and transient faults.
 pub(crate) const TRANSIENT_CODES: &[&str] = &[

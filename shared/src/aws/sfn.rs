@@ -46,13 +46,50 @@ impl StepFunctions {
 
     /// The execution ARN for an incident: the execution is named after it.
     pub fn execution_arn(&self, incident_id: &str) -> Result<String, BackendError> {
+        self.generation_arn(incident_id, 0)
+    }
+
+    fn generation_arn(&self, incident_id: &str, generation: u32) -> Result<String, BackendError> {
         Ok(format!(
             "{}:{}",
             self.state_machine()?
                 .replacen(":stateMachine:", ":execution:", 1),
-            execution_name(incident_id)
+            generation_name(incident_id, generation)
         ))
     }
+
+    /// Starts the execution `name` with `input`; one that exists already
+    /// (same name) counts as started.
+    async fn start_named(
+        &self,
+        name: &str,
+        input: serde_json::Value,
+        existing: impl FnOnce() -> Result<String, BackendError>,
+    ) -> Result<String, BackendError> {
+        // Same name and same input: a second start is a no-op on AWS; a
+        // different input means it was started already.
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(self.state_machine()?)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.execution_arn),
+            Err(e) if error_code(&e) == Some("ExecutionAlreadyExists") => existing(),
+            Err(e) => Err(backend_error("Step Functions", "StartExecution", e)),
+        }
+    }
+}
+
+/// The name of generation `generation` of an incident's escalation.
+pub fn generation_name(incident_id: &str, generation: u32) -> String {
+    let suffix = crate::core::escalation::generation_suffix(generation);
+    let mut name = execution_name(incident_id);
+    name.truncate(80 - suffix.len());
+    name + &suffix
 }
 
 /// Execution names allow 80 characters of `[A-Za-z0-9_-]`; incident ids fit.
@@ -75,25 +112,29 @@ const GONE: &[&str] = &["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"];
 
 impl Escalations for StepFunctions {
     async fn start(&self, incident_id: &str, hold_seconds: u32) -> Result<String, BackendError> {
-        // Same name and same input: a second start is a no-op on AWS; a
-        // different input means it was started already.
-        let input = json!({"incident_id": incident_id, "step": 0, "hold_seconds": hold_seconds})
-            .to_string();
-        match self
-            .client
-            .start_execution()
-            .state_machine_arn(self.state_machine()?)
-            .name(execution_name(incident_id))
-            .input(input)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.execution_arn),
-            Err(e) if error_code(&e) == Some("ExecutionAlreadyExists") => {
-                self.execution_arn(incident_id)
-            }
-            Err(e) => Err(backend_error("Step Functions", "StartExecution", e)),
-        }
+        let input = json!({"incident_id": incident_id, "step": 0, "hold_seconds": hold_seconds});
+        self.start_named(&execution_name(incident_id), input, || {
+            self.execution_arn(incident_id)
+        })
+        .await
+    }
+
+    fn execution(&self, incident_id: &str, generation: u32) -> Result<String, BackendError> {
+        self.generation_arn(incident_id, generation)
+    }
+
+    async fn restart(
+        &self,
+        incident_id: &str,
+        generation: u32,
+        step: u32,
+        hold_seconds: u32,
+    ) -> Result<String, BackendError> {
+        let input = json!({"incident_id": incident_id, "step": step, "hold_seconds": hold_seconds});
+        self.start_named(&generation_name(incident_id, generation), input, || {
+            self.generation_arn(incident_id, generation)
+        })
+        .await
     }
 
     async fn stop(&self, execution: &str, reason: &str) -> Result<(), BackendError> {

@@ -80,6 +80,40 @@ pub fn next_wake(
     }
 }
 
+/// The first retry of a page whose send failed comes this long after the
+/// failure; each later one twice as long after the last, up to
+/// [`PAGE_RETRY_MAX_SECS`].
+pub const PAGE_RETRY_FIRST_SECS: i64 = 10;
+/// The longest wait between two tries of a failing page.
+pub const PAGE_RETRY_MAX_SECS: i64 = 300;
+
+/// When a page that has failed `attempts` times, last at `last_failed_at`,
+/// is tried again: 10 s after its first failure, then doubling to 5 min.
+pub fn page_retry_at(attempts: u32, last_failed_at: jiff::Timestamp) -> jiff::Timestamp {
+    let doublings = attempts.saturating_sub(1).min(16);
+    let secs = (PAGE_RETRY_FIRST_SECS << doublings).min(PAGE_RETRY_MAX_SECS);
+    last_failed_at + jiff::SignedDuration::from_secs(secs)
+}
+
+/// The generation of an escalation execution (an ARN or a name): 0 for
+/// the first, named after its incident; `n` for one restarted as
+/// `<name>-g<n>` (incident ids have no lowercase letters).
+pub fn generation(execution: &str) -> u32 {
+    let name = execution.rsplit(':').next().unwrap_or(execution);
+    name.rsplit_once("-g")
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The name suffix of generation `n` (none for the first).
+pub fn generation_suffix(n: u32) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("-g{n}")
+    }
+}
+
 /// Total steps the policy can take.
 pub fn total_steps(policy: &EscalationPolicy) -> u32 {
     let levels = u32::try_from(policy.levels.len()).unwrap_or(u32::MAX);
@@ -107,6 +141,25 @@ pub fn step(policy: &EscalationPolicy, index: u32) -> Option<Step<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_executions_generation_is_read_from_its_name() {
+        let arn = "arn:aws:states:us-east-1:1:execution:k-escalation:20261207-22TM36";
+        assert_eq!(generation(arn), 0);
+        assert_eq!(generation(&format!("{arn}{}", generation_suffix(3))), 3);
+        assert_eq!(generation("selftest-20261207-4NJ9HC-g12"), 12);
+        assert_eq!(generation_suffix(0), "");
+    }
+
+    #[test]
+    fn a_failing_page_is_retried_after_10_s_then_doubling_up_to_5_min() {
+        let t: jiff::Timestamp = "2026-12-07T00:00:00Z".parse().unwrap();
+        let after = |attempts| page_retry_at(attempts, t).duration_since(t).as_secs();
+        assert_eq!(
+            [1, 2, 3, 4, 5, 6, 7, 100].map(after),
+            [10, 20, 40, 80, 160, 300, 300, 300]
+        );
+    }
 
     fn policy(repeat: u32) -> EscalationPolicy {
         EscalationPolicy {

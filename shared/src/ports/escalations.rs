@@ -29,6 +29,23 @@ pub trait Escalations: Send + Sync {
         hold_seconds: u32,
     ) -> impl Future<Output = Result<String, BackendError>> + Send;
 
+    /// The execution id generation `generation` of the incident's
+    /// escalation has (0: the one [`Escalations::start`] starts).
+    fn execution(&self, incident_id: &str, generation: u32) -> Result<String, BackendError>;
+
+    /// Starts generation `generation` of the incident's escalation at
+    /// `step`, after `hold_seconds`: an escalation picked up where it stood
+    /// (it stopped running while its incident still pages, or its previous
+    /// generation ran long). Starting it again is harmless. Returns the
+    /// execution id.
+    fn restart(
+        &self,
+        incident_id: &str,
+        generation: u32,
+        step: u32,
+        hold_seconds: u32,
+    ) -> impl Future<Output = Result<String, BackendError>> + Send;
+
     /// Stops an escalation; stopping a finished one is harmless.
     fn stop(
         &self,

@@ -151,6 +151,18 @@ pub trait Incidents: Send + Sync {
         entry: &TimelineEntry,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
+    /// Records `execution` as the incident's escalation in place of
+    /// `previous` (`None`: none recorded), with `entry`, only while the
+    /// incident is triggered and still records `previous`. `Ok(false)` when
+    /// not: acknowledged or resolved meanwhile, or replaced by another run.
+    fn replace_escalation(
+        &self,
+        incident_id: &str,
+        previous: Option<&str>,
+        execution: &str,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Acknowledges or resolves, if the status allows it and `requirement`
     /// holds, checked in the same write.
     fn transition(

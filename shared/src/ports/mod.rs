@@ -5,6 +5,12 @@
 //! Every method that changes state is atomic on the store side (conditional
 //! writes or transactions), so handlers can run twice or concurrently.
 
+/// The longest a call to a backend may take, its retries included: the
+/// functions' AWS clients give up after it (`crate::aws::with_call_timeouts`),
+/// and the escalator sends a page only with more than this left of its
+/// run's lease, so a send never lands after its claim could be taken over.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 mod alarm_memory;
 mod calls;
 mod clock;
@@ -37,7 +43,7 @@ pub use incidents::{
     check_transition,
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
-pub use paging::{ClaimOutcome, LevelRecord, PageClaim, Paging};
+pub use paging::{ClaimOutcome, FailedPage, LevelRecord, PageClaim, Paging};
 pub use rate_limits::{Allowance, Limit, RateLimits};
 pub use secrets::{SecretError, Secrets};
 pub use self_test::{AlarmDelivery, Metrics};

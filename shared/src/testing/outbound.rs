@@ -30,6 +30,7 @@ pub struct SentSms {
 pub struct FakeSms {
     sent: Mutex<Vec<SentSms>>,
     failures: Mutex<Vec<BackendError>>,
+    outage: Mutex<Option<BackendError>>,
 }
 
 impl FakeSms {
@@ -50,11 +51,23 @@ impl FakeSms {
     pub fn fail_next(&self, error: BackendError) {
         lock(&self.failures).push(error);
     }
+
+    /// Every send fails with `error` until [`FakeSms::restore`].
+    pub fn outage(&self, error: BackendError) {
+        *lock(&self.outage) = Some(error);
+    }
+
+    pub fn restore(&self) {
+        *lock(&self.outage) = None;
+    }
 }
 
 impl SmsSender for FakeSms {
     async fn send_sms(&self, to: &Phone, text: &str) -> Result<String, BackendError> {
         if let Some(e) = lock(&self.failures).pop() {
+            return Err(e);
+        }
+        if let Some(e) = lock(&self.outage).clone() {
             return Err(e);
         }
         let mut sent = lock(&self.sent);
@@ -124,6 +137,10 @@ struct Workflows {
     fail_start: Vec<BackendError>,
     fail_stop: Vec<BackendError>,
     not_waiting: bool,
+    /// Restarts: (incident, generation, step, execution).
+    restarted: Vec<(String, u32, u32, String)>,
+    /// Executions that ended by themselves (failed, timed out).
+    ended: Vec<String>,
 }
 
 /// The escalation workflow: executions named after their incident, as
@@ -177,6 +194,21 @@ impl FakeEscalations {
     pub fn execution_of(incident_id: &str) -> String {
         format!("arn:aws:states:us-east-1:123456789012:execution:escalation:{incident_id}")
     }
+
+    /// Generation `generation` of an incident's escalation.
+    pub fn generation_of(incident_id: &str, generation: u32) -> String {
+        Self::execution_of(incident_id) + &crate::core::escalation::generation_suffix(generation)
+    }
+
+    /// Restarts made: (incident, generation, step, execution).
+    pub fn restarted(&self) -> Vec<(String, u32, u32, String)> {
+        lock(&self.0).restarted.clone()
+    }
+
+    /// The execution ends by itself (failed or timed out), unstopped.
+    pub fn end(&self, execution: &str) {
+        lock(&self.0).ended.push(execution.to_string());
+    }
 }
 
 impl Escalations for FakeEscalations {
@@ -190,6 +222,30 @@ impl Escalations for FakeEscalations {
         w.started
             .entry(incident_id.to_string())
             .or_insert((execution.clone(), hold_seconds));
+        Ok(execution)
+    }
+
+    fn execution(&self, incident_id: &str, generation: u32) -> Result<String, BackendError> {
+        Ok(Self::generation_of(incident_id, generation))
+    }
+
+    async fn restart(
+        &self,
+        incident_id: &str,
+        generation: u32,
+        step: u32,
+        _hold_seconds: u32,
+    ) -> Result<String, BackendError> {
+        let mut w = lock(&self.0);
+        w.starts += 1;
+        if let Some(e) = w.fail_start.pop() {
+            return Err(e);
+        }
+        let execution = Self::generation_of(incident_id, generation);
+        if !w.restarted.iter().any(|r| r.3 == execution) {
+            w.restarted
+                .push((incident_id.to_string(), generation, step, execution.clone()));
+        }
         Ok(execution)
     }
 
@@ -226,11 +282,15 @@ impl Escalations for FakeEscalations {
 }
 
 impl EscalationStatus for FakeEscalations {
-    /// Running from its start until stopped; one never started has ended.
+    /// Running from its start until stopped or ended; one never started
+    /// has ended.
     async fn has_ended(&self, execution: &str) -> Result<bool, BackendError> {
         let w = lock(&self.0);
-        let started = w.started.values().any(|(e, _)| e == execution);
-        Ok(!started || w.stopped.iter().any(|(e, _)| e == execution))
+        let started = w.started.values().any(|(e, _)| e == execution)
+            || w.restarted.iter().any(|r| r.3 == execution);
+        Ok(!started
+            || w.stopped.iter().any(|(e, _)| e == execution)
+            || w.ended.iter().any(|e| e == execution))
     }
 }
 

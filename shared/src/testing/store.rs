@@ -11,6 +11,7 @@ use jiff::Timestamp;
 
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
 use crate::core::time::iso;
+use crate::ports::paging::FailedPage;
 use crate::ports::{
     AlarmMemory, Allowance, BackendError, ClaimOutcome, ConfirmationClaim, FoldOutcome,
     InboundClaim, InboundMessages, Incidents, LastOk, LevelRecord, Limit, OpenOutcome, PageClaim,
@@ -28,12 +29,17 @@ pub enum Op {
     Timeline,
     Append,
     SetEscalation,
+    ReplaceEscalation,
     Transition,
     IncidentForCode,
     List,
     Level,
     FireLevel,
+    LastFiredStep,
     ClaimPage,
+    FailPage,
+    FailedPages,
+    AbandonPage,
     ReleasePage,
     CompletePage,
     ClaimInbound,
@@ -52,6 +58,12 @@ pub struct PageRecord {
     pub claimed_at: Timestamp,
     pub lease_until: Timestamp,
     pub message_id: Option<String>,
+    /// Its failures, once a send failed: kept (counting on) when the
+    /// page is claimed again.
+    pub failure: Option<FailedPage>,
+    /// Failed, not claimed since.
+    pub failed: bool,
+    pub abandoned: bool,
 }
 
 /// Everything the store holds.
@@ -302,6 +314,27 @@ impl Incidents for MemoryStore {
         Ok(true)
     }
 
+    async fn replace_escalation(
+        &self,
+        incident_id: &str,
+        previous: Option<&str>,
+        execution: &str,
+        entry: &TimelineEntry,
+    ) -> Result<bool, BackendError> {
+        let mut s = self.enter(Op::ReplaceEscalation)?;
+        match s.incidents.get_mut(incident_id) {
+            Some(i)
+                if i.status == crate::core::incident::Status::Triggered
+                    && i.escalation_execution.as_deref() == previous =>
+            {
+                i.escalation_execution = Some(execution.to_string());
+            }
+            _ => return Ok(false),
+        }
+        s.record(incident_id, entry);
+        Ok(true)
+    }
+
     async fn transition(
         &self,
         incident_id: &str,
@@ -371,6 +404,15 @@ impl Incidents for MemoryStore {
 }
 
 impl Paging for MemoryStore {
+    async fn last_fired_step(&self, incident_id: &str) -> Result<Option<u32>, BackendError> {
+        let s = self.enter(Op::LastFiredStep)?;
+        Ok(s.levels
+            .keys()
+            .filter(|(i, _)| i == incident_id)
+            .map(|(_, step)| *step)
+            .max())
+    }
+
     async fn level(
         &self,
         incident_id: &str,
@@ -423,15 +465,17 @@ impl Paging for MemoryStore {
             return Ok(ClaimOutcome::NotPaging(status));
         }
         let key = (incident_id.to_string(), claim.key());
+        let mut failure = None;
         if let Some(page) = s.pages.get(&key) {
-            if page.message_id.is_some() {
+            if page.message_id.is_some() || page.abandoned {
                 return Ok(ClaimOutcome::AlreadySent);
             }
-            if page.lease_until >= now {
+            if !page.failed && page.lease_until >= now {
                 return Ok(ClaimOutcome::InFlight {
                     lease_until: page.lease_until,
                 });
             }
+            failure = page.failure.clone();
         }
         s.pages.insert(
             key,
@@ -439,6 +483,9 @@ impl Paging for MemoryStore {
                 claimed_at: now,
                 lease_until,
                 message_id: None,
+                failure,
+                failed: false,
+                abandoned: false,
             },
         );
         if let Some(incident) = s.incidents.get_mut(incident_id) {
@@ -447,6 +494,68 @@ impl Paging for MemoryStore {
                 .extend(claim.ack_numbers.iter().map(|p| p.as_str().to_string()));
         }
         Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn fail_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        lease_until: Timestamp,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<Option<FailedPage>, BackendError> {
+        let mut s = self.enter(Op::FailPage)?;
+        let key = (incident_id.to_string(), claim.key());
+        let Some(page) = s.pages.get_mut(&key).filter(|p| {
+            p.message_id.is_none() && !p.failed && !p.abandoned && p.lease_until == lease_until
+        }) else {
+            return Ok(None);
+        };
+        let before = page.failure.take();
+        let failure = FailedPage {
+            step: claim.step,
+            person: claim.person.clone(),
+            channel: claim.channel,
+            contact: claim.contact.clone(),
+            attempts: before.as_ref().map_or(0, |f| f.attempts) + 1,
+            first_failed_at: before.as_ref().map_or(at, |f| f.first_failed_at),
+            last_failed_at: at,
+            error: error.to_string(),
+        };
+        page.failure = Some(failure.clone());
+        page.failed = true;
+        Ok(Some(failure))
+    }
+
+    async fn failed_pages(&self, incident_id: &str) -> Result<Vec<FailedPage>, BackendError> {
+        let s = self.enter(Op::FailedPages)?;
+        Ok(s.pages
+            .iter()
+            .filter(|((i, _), p)| i == incident_id && p.failed)
+            .filter_map(|(_, p)| p.failure.clone())
+            .collect())
+    }
+
+    async fn abandon_page(
+        &self,
+        incident_id: &str,
+        page_key: &str,
+        entry: &TimelineEntry,
+    ) -> Result<(), BackendError> {
+        let mut s = self.enter(Op::AbandonPage)?;
+        let key = (incident_id.to_string(), page_key.to_string());
+        let abandoned = match s.pages.get_mut(&key).filter(|p| p.failed) {
+            Some(page) => {
+                page.failed = false;
+                page.abandoned = true;
+                true
+            }
+            None => false,
+        };
+        if abandoned {
+            s.record(incident_id, entry);
+        }
+        Ok(())
     }
 
     async fn release_page(
@@ -481,6 +590,9 @@ impl Paging for MemoryStore {
                 claimed_at: entry.at,
                 lease_until: entry.at,
                 message_id: None,
+                failure: None,
+                failed: false,
+                abandoned: false,
             });
         page.message_id = Some(message_id.to_string());
         s.record(incident_id, entry);

@@ -143,6 +143,8 @@ impl World {
             config: &self.config,
             clock: &self.clock,
             deadline: None,
+            retry_limit: crate::app::escalator::DEFAULT_PAGE_RETRY_LIMIT,
+            send_timeout: crate::app::escalator::SEND_TIMEOUT,
         }
     }
 

@@ -1,10 +1,10 @@
 //! Delivering one page: claim it, count a call against its number's
 //! limit, send it on its channel, and record it as sent (or why not).
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use tracing::{info, warn};
 
-use super::{Escalator, SEND_MARGIN_SECONDS, Sent};
+use super::{Escalator, SEND_MARGIN, Sent};
 use crate::app::AppError;
 use crate::core::email::page_email;
 use crate::core::escalation::Step;
@@ -42,7 +42,7 @@ where
         let now = self.clock.now();
         let lease_until = self
             .deadline
-            .unwrap_or(now + jiff::SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
+            .unwrap_or(now + SignedDuration::from_secs(DEFAULT_LEASE_SECONDS));
         match self
             .paging
             .claim_page(&incident.id, claim, now, lease_until)
@@ -51,14 +51,10 @@ where
             ClaimOutcome::Claimed => {}
             ClaimOutcome::AlreadySent => return Ok(Sent::Done),
             // Not sent yet, and maybe never: its run may have died after
-            // claiming. Fail the step so it comes again after the lease
-            // (the queue's visibility timeout is longer than any run);
-            // answering it now would let the workflow move on unpaged.
+            // claiming. Tried again once that run's lease has ended.
             ClaimOutcome::InFlight { lease_until } => {
-                return Err(AppError::InFlight {
-                    what: format!("page {}", claim.key()),
-                    lease_until,
-                });
+                info!(incident = %incident.id, page = %claim.key(), %lease_until, "page claimed by another run; tried again after its lease");
+                return Ok(Sent::Later(lease_until + SignedDuration::from_secs(1)));
             }
             ClaimOutcome::NotPaging(_) => return Ok(Sent::Stop),
         }
@@ -73,24 +69,26 @@ where
         // not send: once the lease ends another run may take the claim over
         // and send too. The claim lapses by itself; the step comes again.
         let now = self.clock.now();
-        if now + jiff::SignedDuration::from_secs(SEND_MARGIN_SECONDS) >= lease_until {
-            warn!(incident = %incident.id, page = %claim.key(), "too close to this run's deadline to send; the step comes again");
-            return Err(AppError::InFlight {
-                what: format!("page {} (this run's lease ended)", claim.key()),
-                lease_until,
-            });
+        if now + self.send_timeout + SEND_MARGIN >= lease_until {
+            warn!(incident = %incident.id, page = %claim.key(), "too close to this run's deadline to send; tried again after it");
+            return Ok(Sent::Later(lease_until + SignedDuration::from_secs(1)));
         }
         let (sent, to) = self.send(incident, step, claim, address).await;
         let message_id = match sent {
             Ok(id) => id,
             Err(e) => {
                 warn!(incident = %incident.id, person = %claim.person, channel = %claim.channel, error = %e, retryable = e.retryable, "page failed");
-                // Not sent: the next attempt may claim it at once.
-                if e.retryable {
-                    self.paging
-                        .release_page(&incident.id, claim, lease_until)
+                // Not sent: recorded as failed, retried on its own schedule.
+                let failed = if e.retryable {
+                    let at = self.clock.now();
+                    let failed = self
+                        .paging
+                        .fail_page(&incident.id, claim, lease_until, at, &e.to_string())
                         .await?;
-                }
+                    Some(failed.map_or(at, |f| f.retry_at()))
+                } else {
+                    None
+                };
                 self.incidents
                     .append(
                         &incident.id,
@@ -106,13 +104,9 @@ where
                         ),
                     )
                     .await?;
-                // A permanent failure (a rejected address) must not hold up
-                // everyone else: it stays on the timeline as a failure.
-                return if e.retryable {
-                    Err(e.into())
-                } else {
-                    Ok(Sent::Done)
-                };
+                // A permanent failure (a rejected address) is not retried:
+                // it stays on the timeline as a failure.
+                return Ok(failed.map_or(Sent::Done, Sent::Later));
             }
         };
         let entry = TimelineEntry::new(

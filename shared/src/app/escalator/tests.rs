@@ -74,18 +74,20 @@ async fn a_step_run_twice_sends_each_page_once() {
 }
 
 #[tokio::test]
-async fn a_failed_send_gives_its_claim_back_so_the_retry_sends_at_once() {
+async fn a_failed_send_is_retried_10_s_later_and_sent_once() {
     // GIVEN the mail service failed the email
     let w = World::default();
     let id = open(&w).await;
     w.email.fail_next(transient("SendEmail"));
-    let err = w.escalator().run_step(&id, 0).await.unwrap_err();
-    assert!(err.retryable());
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN the workflow comes back for it in 10 s, before the SMS
+    assert_eq!(r, next(0, 10, &id));
     assert!(w.kinds(&id).await.contains(&"page_failed"));
-    // WHEN the step is retried a moment later
-    w.clock.advance(2);
-    w.escalator().run_step(&id, 0).await.unwrap();
-    // THEN the email goes out, once
+    // WHEN it does
+    w.clock.advance(10);
+    let r = w.escalator().run_step(&id, 0).await.unwrap();
+    // THEN the email goes out, once, and the SMS is next
+    assert_eq!(r, next(0, 50, &id));
     assert_eq!(w.email.sent().len(), 1);
     w.escalator().run_step(&id, 0).await.unwrap();
     assert_eq!(w.email.sent().len(), 1);
@@ -107,10 +109,11 @@ async fn a_claim_whose_run_died_is_taken_over_when_its_lease_ends() {
     assert_eq!(claims, 1, "the claim outlived its run");
     // WHEN a retry comes before the deadline, then after it
     w.clock.advance(10);
-    let early = w.escalator().run_step(&id, 0).await.unwrap_err();
-    assert!(
-        early.retryable(),
-        "the step is not answered while the claim may still be sending: {early}"
+    let early = w.escalator().run_step(&id, 0).await.unwrap();
+    assert_eq!(
+        early,
+        next(0, 21, &id),
+        "comes back once the claim can no longer be sending"
     );
     assert!(w.email.sent().is_empty(), "the claim may still be sending");
     w.clock.advance(25);
@@ -336,9 +339,9 @@ async fn a_run_at_the_end_of_its_lease_does_not_send_and_the_next_run_does() {
         ..w.escalator()
     };
     // WHEN it reaches the email that is due
-    let err = late.run_step(&id, 0).await.unwrap_err();
-    // THEN it sends nothing and asks to be retried after its lease
-    assert!(err.retryable(), "{err}");
+    let r = late.run_step(&id, 0).await.unwrap();
+    // THEN it sends nothing and comes back after its lease
+    assert_eq!(r, next(0, 1, &id));
     assert!(w.email.sent().is_empty());
     // AND a later run sends it, once
     w.clock.advance(2);
@@ -348,20 +351,20 @@ async fn a_run_at_the_end_of_its_lease_does_not_send_and_the_next_run_does() {
 
 #[tokio::test]
 async fn a_permission_the_role_lacks_stops_the_step_and_says_which_on_the_timeline() {
-    // GIVEN an SMS that fails for now, and a role that may not release the
-    // page's claim (AWS's AccessDenied for DeleteItem)
+    // GIVEN an email that fails for now, and a role that may not record
+    // the page as failed (AWS's AccessDenied, as for DeleteItem before)
     let w = World::default();
     let id = open(&w).await;
     w.email.fail_next(transient("SendEmail"));
     w.store.fail_next(
-        Op::ReleasePage,
+        Op::FailPage,
         BackendError {
             service: "DynamoDB",
-            operation: "DeleteItem",
+            operation: "UpdateItem",
             message: "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/esc/x \
-                      is not authorized to perform: dynamodb:DeleteItem on resource: \
+                      is not authorized to perform: dynamodb:UpdateItem on resource: \
                       arn:aws:dynamodb:us-east-1:123456789012:table/k-incidents because no \
-                      identity-based policy allows the dynamodb:DeleteItem action"
+                      identity-based policy allows the dynamodb:UpdateItem action"
                 .into(),
             retryable: false,
         },
@@ -389,7 +392,7 @@ async fn a_permission_the_role_lacks_stops_the_step_and_says_which_on_the_timeli
         .unwrap_or_else(|| panic!("{timeline:?}"));
     assert!(
         warning.starts_with(
-            "permission missing: dynamodb:DeleteItem on \
+            "permission missing: dynamodb:UpdateItem on \
              arn:aws:dynamodb:us-east-1:123456789012:table/k-incidents;"
         ),
         "{warning}"

@@ -308,6 +308,36 @@ impl Incidents for DynamoStore {
         }
     }
 
+    async fn replace_escalation(
+        &self,
+        incident_id: &str,
+        previous: Option<&str>,
+        execution: &str,
+        entry: &TimelineEntry,
+    ) -> Result<bool, BackendError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), META)))
+            .update_expression("SET escalation_execution = :e")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":triggered", s(Status::Triggered.as_str()))
+            .expression_attribute_values(":e", s(execution));
+        let update = match previous {
+            Some(previous) => update
+                .condition_expression("#status = :triggered AND escalation_execution = :previous")
+                .expression_attribute_values(":previous", s(previous)),
+            None => update.condition_expression(
+                "#status = :triggered AND attribute_not_exists(escalation_execution)",
+            ),
+        };
+        let txn = self.update_with_entry(update, incident_id, entry).await?;
+        match txn {
+            Txn::Committed => Ok(true),
+            _ if txn.failed(0) => Ok(false),
+            _ => Err(conflict("replacing the escalation")),
+        }
+    }
+
     async fn transition(
         &self,
         incident_id: &str,

@@ -456,6 +456,51 @@ pub struct PageItem {
     pub contact: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// The page's step (also the start of its key); absent in claims
+    /// written before failed pages were retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// A failed page's failed sends.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, with = "iso_ms_opt", skip_serializing_if = "Option::is_none")]
+    pub first_failed_at: Option<Timestamp>,
+    #[serde(default, with = "iso_ms_opt", skip_serializing_if = "Option::is_none")]
+    pub last_failed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// The states of a page item.
+pub const PAGE_CLAIMED: &str = "claimed";
+pub const PAGE_FAILED: &str = "failed";
+pub const PAGE_ABANDONED: &str = "abandoned";
+
+/// A failed page from its item.
+pub fn failed_page_from(item: Item) -> Result<crate::ports::paging::FailedPage, BackendError> {
+    let p: PageItem = from_item(item, "page")?;
+    let key = p.sk.strip_prefix("PAGE#").unwrap_or(&p.sk);
+    let step = match p.step {
+        Some(step) => step,
+        None => key
+            .split('#')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| corrupt(format!("page {key} without a step")))?,
+    };
+    let channel = crate::core::incident::Channel::parse(&p.channel)
+        .ok_or_else(|| corrupt(format!("page {key}: unknown channel {}", p.channel)))?;
+    let failed_at = p.last_failed_at.unwrap_or(p.claimed_at);
+    Ok(crate::ports::paging::FailedPage {
+        step,
+        person: p.person,
+        channel,
+        contact: p.contact,
+        attempts: p.attempts,
+        first_failed_at: p.first_failed_at.unwrap_or(failed_at),
+        last_failed_at: failed_at,
+        error: p.last_error.unwrap_or_default(),
+    })
 }
 
 /// A handled inbound message, and the incident it named once known.

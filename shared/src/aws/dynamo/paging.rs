@@ -1,14 +1,16 @@
 //! [`Paging`] on DynamoDB.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use jiff::{SignedDuration, Timestamp};
 
 use super::items::{
-    self, META, PageItem, build_error, corrupt, incident_pk, key, level_sk, page_sk, s, t,
+    self, META, PAGE_ABANDONED, PAGE_CLAIMED, PAGE_FAILED, PageItem, build_error, corrupt,
+    incident_pk, key, level_sk, n, page_sk, s, t,
 };
 use super::{DynamoStore, Txn, conflict, entry_writes, put};
 use crate::core::incident::{Status, TimelineEntry};
 use crate::ports::paging::DEFAULT_LEASE_SECONDS;
+use crate::ports::paging::FailedPage;
 use crate::ports::{BackendError, ClaimOutcome, LevelRecord, PageClaim, Paging};
 
 impl Paging for DynamoStore {
@@ -20,6 +22,17 @@ impl Paging for DynamoStore {
         self.get_item(incident_pk(incident_id), &level_sk(step))
             .await?
             .map(items::level_from)
+            .transpose()
+    }
+
+    async fn last_fired_step(&self, incident_id: &str) -> Result<Option<u32>, BackendError> {
+        let levels = self
+            .query_prefix(incident_pk(incident_id), "LEVEL#")
+            .await?;
+        levels
+            .into_iter()
+            .last()
+            .map(|item| items::level_from(item).map(|l| l.step))
             .transpose()
     }
 
@@ -80,35 +93,50 @@ impl Paging for DynamoStore {
         let update = update
             .build()
             .map_err(|e| build_error("TransactWriteItems", e))?;
-        let page = items::to_item(&PageItem {
-            pk: incident_pk(incident_id),
-            sk: page_sk(&claim.key()),
-            entity: "page".into(),
-            state: "claimed".into(),
-            claimed_at: now,
-            lease_until: Some(lease_until),
-            person: claim.person.clone(),
-            channel: claim.channel.as_str().into(),
-            contact: claim.contact.clone(),
-            expires_at: crate::core::self_test::expires_at(incident_id, now),
-        })?;
+        // An update, not a put: a failed page taken over keeps its count.
+        let mut set = vec![
+            ("entity", s("page")),
+            ("state", s(PAGE_CLAIMED)),
+            ("claimed_at", t(now)),
+            ("lease_until", t(lease_until)),
+            ("person", s(claim.person.as_str())),
+            ("channel", s(claim.channel.as_str())),
+            ("contact", s(claim.contact.as_str())),
+            ("step", n(claim.step)),
+        ];
+        if let Some(at) = crate::core::self_test::expires_at(incident_id, now) {
+            set.push(("expires_at", n(at)));
+        }
+        let mut page_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), &page_sk(&claim.key()))))
+            .update_expression(format!(
+                "SET {}",
+                (0..set.len())
+                    .map(|i| format!("#a{i} = :a{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        for (i, (name, value)) in set.into_iter().enumerate() {
+            page_update = page_update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":a{i}"), value);
+        }
         // Claims from before leases: taken over a default lease after they were made.
         let stale = now - SignedDuration::from_secs(DEFAULT_LEASE_SECONDS);
-        let page_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(page))
+        let page_update = page_update
             .condition_expression(
-                "attribute_not_exists(sk) OR (#state = :claimed AND (lease_until < :now OR (attribute_not_exists(lease_until) AND claimed_at < :stale)))",
+                "attribute_not_exists(sk) OR #a1 = :failed OR (#a1 = :claimed AND (lease_until < :now OR (attribute_not_exists(lease_until) AND claimed_at < :stale)))",
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":claimed", s(PAGE_CLAIMED))
+            .expression_attribute_values(":failed", s(PAGE_FAILED))
             .expression_attribute_values(":now", t(now))
             .expression_attribute_values(":stale", t(stale))
             .build()
             .map_err(|e| build_error("TransactWriteItems", e))?;
         let writes = vec![
             TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().put(page_put).build(),
+            TransactWriteItem::builder().update(page_update).build(),
         ];
         let txn = self.transact(writes).await?;
         match txn {
@@ -123,6 +151,72 @@ impl Paging for DynamoStore {
                 None => Err(corrupt(format!("incident {incident_id} vanished"))),
             },
         }
+    }
+
+    async fn fail_page(
+        &self,
+        incident_id: &str,
+        claim: &PageClaim,
+        lease_until: Timestamp,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<Option<FailedPage>, BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), &page_sk(&claim.key()))))
+            .condition_expression("#state = :claimed AND lease_until = :mine")
+            .update_expression(
+                "SET #state = :failed, attempts = if_not_exists(attempts, :zero) + :one, \
+                 first_failed_at = if_not_exists(first_failed_at, :at), last_failed_at = :at, \
+                 last_error = :error REMOVE lease_until",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s(PAGE_CLAIMED))
+            .expression_attribute_values(":failed", s(PAGE_FAILED))
+            .expression_attribute_values(":mine", t(lease_until))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":at", t(at))
+            .expression_attribute_values(":error", s(error))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(items::failed_page_from).transpose(),
+            Err(e) if super::error_code(&e) == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(super::backend_error("DynamoDB", "UpdateItem", e)),
+        }
+    }
+
+    async fn failed_pages(&self, incident_id: &str) -> Result<Vec<FailedPage>, BackendError> {
+        let mut failed = Vec::new();
+        for item in self.query_prefix(incident_pk(incident_id), "PAGE#").await? {
+            if item.get("state") == Some(&s(PAGE_FAILED)) {
+                failed.push(items::failed_page_from(item)?);
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn abandon_page(
+        &self,
+        incident_id: &str,
+        page_key: &str,
+        entry: &TimelineEntry,
+    ) -> Result<(), BackendError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(incident_id), &page_sk(page_key))))
+            .condition_expression("#state = :failed")
+            .update_expression("SET #state = :abandoned")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":failed", s(PAGE_FAILED))
+            .expression_attribute_values(":abandoned", s(PAGE_ABANDONED));
+        // Not abandoned: claimed again meanwhile (that run decides).
+        self.update_with_entry(update, incident_id, entry).await?;
+        Ok(())
     }
 
     async fn release_page(
@@ -184,7 +278,7 @@ impl DynamoStore {
             return Err(conflict("page claim"));
         };
         let page: PageItem = items::from_item(item, "page claim")?;
-        if page.state != "claimed" {
+        if page.state != PAGE_CLAIMED {
             return Ok(ClaimOutcome::AlreadySent);
         }
         let lease_until = page
