@@ -103,6 +103,7 @@ pub const CALLS: &[(&str, &[Call])] = &[
             call("ses:SendEmail", SenderIdentity),
             call("states:SendTaskSuccess", Anything),
             call("states:SendTaskFailure", Anything),
+            call("states:StartExecution", StateMachine),
             call("chime:CreateSipMediaApplicationCall", SipMediaApplication),
         ],
     ),
