@@ -68,8 +68,8 @@ pub struct Settings {
     pub email_from: Option<String>,
     /// Where calls come from; none = no voice pages.
     pub voice: Option<VoiceSettings>,
-    /// How long the escalator retries a failing page before giving it up.
-    pub page_retry_limit: jiff::SignedDuration,
+    /// How the escalator retries a failing page, and for how long.
+    pub page_retry: crate::core::escalation::PageRetry,
 }
 
 /// The stack's voice number and the SIP media application that places
@@ -89,6 +89,8 @@ pub const ENV_EMAIL_FROM: &str = "KLAXON_EMAIL_FROM";
 pub const ENV_VOICE_FROM_NUMBER: &str = "KLAXON_VOICE_FROM_NUMBER";
 pub const ENV_SIP_MEDIA_APPLICATION_ID: &str = "KLAXON_SIP_MEDIA_APPLICATION_ID";
 pub const ENV_PAGE_RETRY_MINUTES: &str = "KLAXON_PAGE_RETRY_MINUTES";
+pub const ENV_PAGE_RETRY_FIRST_SECONDS: &str = "KLAXON_PAGE_RETRY_FIRST_SECONDS";
+pub const ENV_PAGE_RETRY_MAX_SECONDS: &str = "KLAXON_PAGE_RETRY_MAX_SECONDS";
 
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -108,18 +110,38 @@ impl Settings {
                 }
             })?),
         };
-        let page_retry_limit = match non_empty(ENV_PAGE_RETRY_MINUTES) {
-            None => crate::app::escalator::DEFAULT_PAGE_RETRY_LIMIT,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(minutes) if minutes > 0 => jiff::SignedDuration::from_mins(i64::from(minutes)),
-                _ => {
-                    return Err(SettingsError::Invalid {
-                        name: ENV_PAGE_RETRY_MINUTES,
-                        reason: format!("'{v}': a whole number of minutes, at least 1"),
-                    });
+        // A positive number of seconds (or minutes); decimals allowed, as a
+        // CloudFormation `Number` parameter allows them.
+        let duration = |name: &'static str, unit: f64, default: jiff::SignedDuration| {
+            let Some(v) = non_empty(name) else {
+                return Ok(default);
+            };
+            match v.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() && n > 0.0 && n * unit <= 86_400.0 => {
+                    Ok(jiff::SignedDuration::from_secs_f64(n * unit))
                 }
-            },
+                _ => Err(SettingsError::Invalid {
+                    name,
+                    reason: format!("'{v}': a positive number, at most a day"),
+                }),
+            }
         };
+        let defaults = crate::core::escalation::PageRetry::default();
+        let page_retry = crate::core::escalation::PageRetry {
+            first: duration(ENV_PAGE_RETRY_FIRST_SECONDS, 1.0, defaults.first)?,
+            max: duration(ENV_PAGE_RETRY_MAX_SECONDS, 1.0, defaults.max)?,
+            limit: duration(ENV_PAGE_RETRY_MINUTES, 60.0, defaults.limit)?,
+        };
+        if page_retry.first > page_retry.max {
+            return Err(SettingsError::Invalid {
+                name: ENV_PAGE_RETRY_FIRST_SECONDS,
+                reason: format!(
+                    "the first retry ({} s) comes after the longest wait ({ENV_PAGE_RETRY_MAX_SECONDS}, {} s)",
+                    page_retry.first.as_secs_f64(),
+                    page_retry.max.as_secs_f64()
+                ),
+            });
+        }
         let sms_origination_number = non_empty(ENV_SMS_ORIGINATION_NUMBER)
             .map(|v| Phone::parse(v.trim()))
             .transpose()
@@ -150,7 +172,7 @@ impl Settings {
             sms_origination_number,
             email_from: non_empty(ENV_EMAIL_FROM).map(|v| v.trim().to_string()),
             voice,
-            page_retry_limit,
+            page_retry,
         })
     }
 
@@ -399,6 +421,33 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("E.164"));
+    }
+
+    #[test]
+    fn page_retries_default_to_10_s_doubling_to_5_min_for_an_hour_and_take_decimals() {
+        let base = [(ENV_INCIDENTS_TABLE, "k"), (ENV_CONFIG_TABLE, "c")];
+        let s = Settings::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(s.page_retry, crate::core::escalation::PageRetry::default());
+        let scaled = [
+            base[0],
+            base[1],
+            (ENV_PAGE_RETRY_FIRST_SECONDS, "0.5"),
+            (ENV_PAGE_RETRY_MAX_SECONDS, "15"),
+            (ENV_PAGE_RETRY_MINUTES, "4.5"),
+        ];
+        let s = Settings::from_lookup(lookup(&scaled)).unwrap();
+        assert_eq!(s.page_retry.first, jiff::SignedDuration::from_millis(500));
+        assert_eq!(s.page_retry.max, jiff::SignedDuration::from_secs(15));
+        assert_eq!(s.page_retry.limit, jiff::SignedDuration::from_secs(270));
+        for (name, bad) in [
+            (ENV_PAGE_RETRY_MINUTES, "0"),
+            (ENV_PAGE_RETRY_MINUTES, "soon"),
+            (ENV_PAGE_RETRY_MAX_SECONDS, "-1"),
+            (ENV_PAGE_RETRY_FIRST_SECONDS, "600"),
+        ] {
+            let err = Settings::from_lookup(lookup(&[base[0], base[1], (name, bad)])).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}={bad}: {err}");
+        }
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub enum Fate {
 pub struct Call {
     pub operation: Operation,
     pub fate: Fate,
+    /// What a send carried, to tell one message from another: an SNS
+    /// `Publish`'s parameters (`PhoneNumber=…`, `Message=…`, one per line),
+    /// or an SES `SendEmail`'s JSON body. `None` for other calls.
+    pub sent: Option<String>,
 }
 
 #[derive(Debug)]
@@ -91,6 +95,26 @@ struct Rule {
     operation: Option<String>,
     fault: Fault,
     remaining: usize,
+    /// A rule for a while, not a number of calls: it applies until then.
+    until: Option<tokio::time::Instant>,
+    fired: usize,
+}
+
+impl Rule {
+    fn applies(&self, op: &Operation) -> bool {
+        let live = match self.until {
+            Some(until) => tokio::time::Instant::now() < until,
+            None => self.remaining > 0,
+        };
+        live && self.service == op.service && self.operation.as_deref().is_none_or(|o| o == op.name)
+    }
+
+    fn spent(&self) -> bool {
+        match self.until {
+            Some(_) => self.fired > 0,
+            None => self.remaining == 0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -185,6 +209,27 @@ impl FaultProxy {
             operation: operation.map(str::to_string),
             fault,
             remaining: times,
+            until: None,
+            fired: 0,
+        });
+    }
+
+    /// Applies `fault` to every call of `service` (and of `operation` only,
+    /// when given) for `outage`, from now: an outage, not a number of calls.
+    pub fn inject_for(
+        &self,
+        service: &str,
+        operation: Option<&str>,
+        fault: Fault,
+        outage: Duration,
+    ) {
+        self.state().rules.push(Rule {
+            service: service.to_string(),
+            operation: operation.map(str::to_string),
+            fault,
+            remaining: usize::MAX,
+            until: Some(tokio::time::Instant::now() + outage),
+            fired: 0,
         });
     }
 
@@ -242,7 +287,7 @@ impl FaultProxy {
     /// Whether every injected fault has been used (a scenario that armed a
     /// fault nobody triggered proves nothing).
     pub fn faults_spent(&self) -> bool {
-        self.state().rules.iter().all(|r| r.remaining == 0)
+        self.state().rules.iter().all(Rule::spent)
     }
 }
 
@@ -259,14 +304,11 @@ fn decide(state: &mut State, op: &Operation) -> Action {
         }
         Crash::Healthy => {}
     }
-    let rule = state.rules.iter_mut().find(|r| {
-        r.remaining > 0
-            && r.service == op.service
-            && r.operation.as_deref().is_none_or(|o| o == op.name)
-    });
+    let rule = state.rules.iter_mut().find(|r| r.applies(op));
     match rule {
         Some(r) => {
-            r.remaining -= 1;
+            r.remaining = r.remaining.saturating_sub(1);
+            r.fired += 1;
             match r.fault {
                 Fault::CutAfterApply => Action::ForwardThenCut,
                 Fault::Latency(d) => Action::Delay(d),
@@ -290,6 +332,7 @@ async fn handle(
         .map_err(std::io::Error::other)?
         .to_bytes();
     let op = identify(&parts, &body);
+    let sent = sent(&op, &body);
     let action = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         let action = decide(&mut s, &op);
@@ -303,6 +346,7 @@ async fn handle(
         s.calls.push(Call {
             operation: op.clone(),
             fate,
+            sent,
         });
         action
     };
@@ -394,6 +438,21 @@ fn identify(parts: &hyper::http::request::Parts, body: &[u8]) -> Operation {
     Operation { service, name }
 }
 
+/// What a send carries ([`Call::sent`]).
+fn sent(op: &Operation, body: &[u8]) -> Option<String> {
+    match (op.service.as_str(), op.name.as_str()) {
+        ("sns", "Publish") => Some(
+            form_urlencoded::parse(body)
+                .filter(|(k, _)| k != "Action" && k != "Version")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        ("ses", "SendEmail") => Some(String::from_utf8_lossy(body).into_owned()),
+        _ => None,
+    }
+}
+
 fn form_action(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     text.split('&')
@@ -474,6 +533,8 @@ mod tests {
             operation: Some("Publish".into()),
             fault: Fault::Throttle,
             remaining: 2,
+            until: None,
+            fired: 0,
         });
         assert!(matches!(
             decide(&mut s, &op("dynamodb", "Publish")),
@@ -493,5 +554,41 @@ mod tests {
             decide(&mut s, &op("sns", "Publish")),
             Action::Forward
         ));
+    }
+
+    #[test]
+    fn an_outage_applies_to_every_call_until_it_ends() {
+        let mut s = State::default();
+        s.rules.push(Rule {
+            service: "sns".into(),
+            operation: None,
+            fault: Fault::Status(500),
+            remaining: usize::MAX,
+            until: Some(tokio::time::Instant::now() + Duration::from_secs(60)),
+            fired: 0,
+        });
+        for _ in 0..50 {
+            assert!(matches!(
+                decide(&mut s, &op("sns", "Publish")),
+                Action::Fail(Fault::Status(500))
+            ));
+        }
+        assert!(s.rules[0].spent());
+        // The outage is over.
+        s.rules[0].until = Some(tokio::time::Instant::now());
+        assert!(matches!(
+            decide(&mut s, &op("sns", "Publish")),
+            Action::Forward
+        ));
+    }
+
+    #[test]
+    fn a_publish_is_recorded_with_its_number_and_message() {
+        let body = b"Action=Publish&PhoneNumber=%2B81901234&Message=Reply+ACK+12&Version=2010-03-31";
+        assert_eq!(
+            sent(&op("sns", "Publish"), body).as_deref(),
+            Some("PhoneNumber=+81901234\nMessage=Reply ACK 12")
+        );
+        assert_eq!(sent(&op("dynamodb", "PutItem"), b"{}"), None);
     }
 }

@@ -72,7 +72,7 @@ impl Local {
             config: &side.config,
             clock: &SystemClock,
             deadline: deadline_in(self.escalator_timeout),
-            retry_limit: self.page_retry_limit,
+            retry: self.page_retry,
             // The harness's clients have no call timeouts (see roles.rs).
             send_timeout: jiff::SignedDuration::ZERO,
         }

@@ -117,20 +117,35 @@ pub fn escalation_loop_scale(scale: f64) -> f64 {
     scale.max(ESCALATOR_DEADLINE_SHARE)
 }
 
+/// The template parameters that time a failing page's retries
+/// (`PageRetryFirstSeconds`, `PageRetryMaxSeconds`, `PageRetryMinutes`).
+pub const PAGE_RETRY_PARAMETERS: [&str; 3] = [
+    "PageRetryFirstSeconds",
+    "PageRetryMaxSeconds",
+    "PageRetryMinutes",
+];
+
 /// The workflow's timing parameters for a local stack at `scale`: the
-/// template's defaults (AWS's timings) shrunk by
-/// [`escalation_loop_scale`]. At 1 they are the defaults.
+/// template's defaults (AWS's timings) shrunk, the step timeout by
+/// [`escalation_loop_scale`], a failing page's retries by `scale` itself
+/// (they wait in the workflow, not in the queue). At 1 they are the
+/// defaults.
 pub fn workflow_parameters(scale: f64) -> Result<BTreeMap<String, String>, HarnessError> {
     let template = Template::repo()?;
-    let default = template.parameter_default(STEP_TIMEOUT_PARAMETER)?;
-    let seconds: f64 = default.parse().map_err(|_| {
-        HarnessError::Template(format!("{STEP_TIMEOUT_PARAMETER}: default {default:?}"))
-    })?;
-    let local = (seconds * escalation_loop_scale(scale)).ceil().max(1.0) as u64;
-    Ok(BTreeMap::from([(
-        STEP_TIMEOUT_PARAMETER.to_string(),
-        local.to_string(),
-    )]))
+    let default = |name: &str| -> Result<f64, HarnessError> {
+        let text = template.parameter_default(name)?;
+        text.parse()
+            .map_err(|_| HarnessError::Template(format!("{name}: default {text:?}")))
+    };
+    let step_timeout = default(STEP_TIMEOUT_PARAMETER)?;
+    let local = (step_timeout * escalation_loop_scale(scale))
+        .ceil()
+        .max(1.0) as u64;
+    let mut params = BTreeMap::from([(STEP_TIMEOUT_PARAMETER.to_string(), local.to_string())]);
+    for name in PAGE_RETRY_PARAMETERS {
+        params.insert(name.to_string(), format!("{:.3}", default(name)? * scale));
+    }
+    Ok(params)
 }
 
 /// A plain HTTP client for the harness. When a test build also enables
@@ -167,9 +182,9 @@ pub struct Local {
     pub sqs: aws_sdk_sqs::Client,
     /// How long one escalator invocation may run (the template's timeout).
     pub escalator_timeout: Duration,
-    /// How long the escalator retries a failing page (the template's
-    /// `PageRetryMinutes`).
-    pub page_retry_limit: jiff::SignedDuration,
+    /// How the escalator retries a failing page (the template's
+    /// `PageRetry*` parameters, scaled).
+    pub page_retry: klaxon::core::escalation::PageRetry,
     /// How long one sms-reply invocation may run.
     pub reply_timeout: Duration,
     /// The escalation queue's visibility timeout, scaled ([`scaled`]).
@@ -239,7 +254,17 @@ impl Local {
     /// source mapping, reading what the emulator observed) stand in for
     /// AWS and go direct.
     pub async fn up_via(stack_name: &str, endpoint: Option<&str>) -> Result<Self, HarnessError> {
-        Self::up_with(stack_name, endpoint, None, time_scale()).await
+        Self::up_with(stack_name, endpoint, None, time_scale(), &[]).await
+    }
+
+    /// Like [`Local::up_via`], with some template parameters set as given
+    /// (after the scaled ones).
+    pub async fn up_with_parameters(
+        stack_name: &str,
+        endpoint: Option<&str>,
+        parameters: &[(&str, String)],
+    ) -> Result<Self, HarnessError> {
+        Self::up_with(stack_name, endpoint, None, time_scale(), parameters).await
     }
 
     /// Like [`Local::up`], with the workflow's timings at `scale` instead of
@@ -249,7 +274,7 @@ impl Local {
         stack_name: &str,
         scale: f64,
     ) -> Result<Self, HarnessError> {
-        Self::up_with(stack_name, None, None, scale).await
+        Self::up_with(stack_name, None, None, scale, &[]).await
     }
 
     /// A stack with a voice number, whose calls go to `network` (reached as
@@ -260,7 +285,9 @@ impl Local {
         network: &phone::PhoneNetwork,
     ) -> Result<Arc<Self>, HarnessError> {
         let local =
-            Arc::new(Self::up_with(stack_name, None, Some(&network.endpoint), time_scale()).await?);
+            Arc::new(
+            Self::up_with(stack_name, None, Some(&network.endpoint), time_scale(), &[]).await?,
+        );
         let handler = Arc::clone(&local);
         network.connect(Arc::new(move |event| {
             let local = Arc::clone(&handler);
@@ -280,6 +307,7 @@ impl Local {
         endpoint: Option<&str>,
         phone: Option<&str>,
         workflow_scale: f64,
+        overrides: &[(&str, String)],
     ) -> Result<Self, HarnessError> {
         let emulator = Emulator::from_env()?;
         emulator.enable_step_functions().await?;
@@ -304,6 +332,9 @@ impl Local {
         let mut params = workflow_parameters(workflow_scale)?;
         params.insert("EmailFrom".into(), LOCAL_EMAIL_FROM.into());
         params.insert("StatusPage".into(), "enabled".into());
+        for (name, value) in overrides {
+            params.insert((*name).to_string(), value.clone());
+        }
         let mut deploy_env = Vec::new();
         if let Some(url) = phone {
             params.insert("VoiceFromNumber".into(), LOCAL_VOICE_FROM.into());
@@ -463,7 +494,7 @@ impl Local {
             escalations,
             sqs,
             escalator_timeout,
-            page_retry_limit: escalator.page_retry_limit,
+            page_retry: escalator.page_retry,
             reply_timeout,
             escalation_visibility,
             self_test,

@@ -39,7 +39,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         limits: &store,
         escalations: &escalations,
         config: &config,
-        retry_limit: settings.page_retry_limit,
+        retry: settings.page_retry,
         send_timeout: klaxon::app::escalator::SEND_TIMEOUT,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -27,7 +27,7 @@ use tracing::{error, info, warn};
 
 use super::AppError;
 use crate::config::{NotificationRule, OncallConfig, Profile};
-use crate::core::escalation::{Step, is_due, next_wake, step as policy_step, total_steps};
+use crate::core::escalation::{PageRetry, Step, is_due, next_wake, step as policy_step, total_steps};
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::policy::{EscalationPolicy, Resolution, ResolvedTarget};
@@ -45,10 +45,6 @@ const SEND_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 /// call after [`crate::ports::CALL_TIMEOUT`].
 pub const SEND_TIMEOUT: SignedDuration =
     SignedDuration::from_secs(crate::ports::CALL_TIMEOUT.as_secs() as i64);
-
-/// How long a failing page is retried before it is given up, unless the
-/// stack says otherwise (`PageRetryMinutes`).
-pub const DEFAULT_PAGE_RETRY_LIMIT: SignedDuration = SignedDuration::from_hours(1);
 
 /// The message the workflow sends for each step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,8 +81,8 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
     /// and sending frees its claims when it could no longer send. `None`
     /// outside Lambda: claims are then held for [`DEFAULT_LEASE_SECONDS`].
     pub deadline: Option<Timestamp>,
-    /// How long a failing page is retried ([`DEFAULT_PAGE_RETRY_LIMIT`]).
-    pub retry_limit: SignedDuration,
+    /// How a failing page is retried, and for how long.
+    pub retry: PageRetry,
     /// The longest a send may take: the senders' clients give up a call
     /// after it ([`SEND_TIMEOUT`] in AWS; zero for clients without a
     /// timeout). A page is sent only with more than this and a second left
@@ -114,8 +110,9 @@ enum Sent {
 }
 
 /// What the pages of one run came to, besides those sent.
-#[derive(Default)]
 struct Outcomes {
+    /// How soon a page that could not be attempted is tried again.
+    soon: SignedDuration,
     /// The earliest time a page is to be tried again.
     later: Option<Timestamp>,
     /// The first error a retry cannot fix (reported once every page was tried).
@@ -123,6 +120,14 @@ struct Outcomes {
 }
 
 impl Outcomes {
+    fn new(retry: &PageRetry) -> Self {
+        Self {
+            soon: retry.first,
+            later: None,
+            fatal: None,
+        }
+    }
+
     fn later(&mut self, at: Timestamp) {
         self.later = Some(self.later.map_or(at, |l| l.min(at)));
     }
@@ -140,9 +145,7 @@ impl Outcomes {
             // and this one comes again with the next run.
             Err(e) if e.retryable() => {
                 warn!(error = %e, "page not attempted; tried again shortly");
-                self.later(
-                    now + SignedDuration::from_secs(crate::core::escalation::PAGE_RETRY_FIRST_SECS),
-                );
+                self.later(now + self.soon);
                 false
             }
             Err(e) => {
@@ -167,7 +170,8 @@ impl Outcomes {
         let Some(at) = self.later else {
             return Ok(planned);
         };
-        let secs = u32::try_from(at.duration_since(now).as_secs().max(1)).unwrap_or(u32::MAX);
+        // Rounded up: a step that came back early would only wait again.
+        let secs = at.duration_since(now).as_secs_f64().ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
         if planned.done || secs < planned.wait_seconds {
             // The same step again: it retries the page, and sends whatever
             // else of its level is due by then.
@@ -303,7 +307,7 @@ where
         let now = self.clock.now();
         // Pages that failed, of this level or an earlier one: each retried
         // on its own schedule, apart from the pages due now.
-        let mut outcomes = Outcomes::default();
+        let mut outcomes = Outcomes::new(&self.retry);
         let failed = self.paging.failed_pages(incident_id).await?;
         let failing: BTreeSet<String> = failed.iter().map(FailedPage::key).collect();
         for page in &failed {
@@ -379,12 +383,12 @@ where
         page: &FailedPage,
         now: Timestamp,
     ) -> Result<Sent, AppError> {
-        let retry_at = page.retry_at();
+        let retry_at = page.retry_at(&self.retry);
         if retry_at > now {
             return Ok(Sent::Later(retry_at));
         }
-        let failing_for = now.duration_since(page.first_failed_at);
-        if failing_for >= self.retry_limit {
+        if self.retry.exhausted(page.first_failed_at, now) {
+            let failing_for = now.duration_since(page.first_failed_at);
             let why = format!(
                 "{} failed attempts in {} min, the last: {}",
                 page.attempts,
@@ -470,7 +474,7 @@ where
             contact: "sink".into(),
             ack_numbers: Vec::new(),
         };
-        let mut outcomes = Outcomes::default();
+        let mut outcomes = Outcomes::new(&self.retry);
         let sent = self
             .page(incident, &step, &claim, "self-test sink", "")
             .await;

@@ -80,19 +80,46 @@ pub fn next_wake(
     }
 }
 
-/// The first retry of a page whose send failed comes this long after the
-/// failure; each later one twice as long after the last, up to
-/// [`PAGE_RETRY_MAX_SECS`].
-pub const PAGE_RETRY_FIRST_SECS: i64 = 10;
-/// The longest wait between two tries of a failing page.
-pub const PAGE_RETRY_MAX_SECS: i64 = 300;
+/// How a page whose send failed with an error a retry may fix is retried:
+/// `first` after its first failure, then each wait twice the last, up to
+/// `max`; given up once it has been failing for `limit`. The stack's
+/// template parameters (`PageRetryFirstSeconds`, `PageRetryMaxSeconds`,
+/// `PageRetryMinutes`) set them; [`PageRetry::default`] is AWS's deployed
+/// default: 10 s, 5 min, an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRetry {
+    pub first: jiff::SignedDuration,
+    pub max: jiff::SignedDuration,
+    pub limit: jiff::SignedDuration,
+}
 
-/// When a page that has failed `attempts` times, last at `last_failed_at`,
-/// is tried again: 10 s after its first failure, then doubling to 5 min.
-pub fn page_retry_at(attempts: u32, last_failed_at: jiff::Timestamp) -> jiff::Timestamp {
-    let doublings = attempts.saturating_sub(1).min(16);
-    let secs = (PAGE_RETRY_FIRST_SECS << doublings).min(PAGE_RETRY_MAX_SECS);
-    last_failed_at + jiff::SignedDuration::from_secs(secs)
+impl Default for PageRetry {
+    fn default() -> Self {
+        Self {
+            first: jiff::SignedDuration::from_secs(10),
+            max: jiff::SignedDuration::from_mins(5),
+            limit: jiff::SignedDuration::from_hours(1),
+        }
+    }
+}
+
+impl PageRetry {
+    /// When a page that has failed `attempts` times, last at
+    /// `last_failed_at`, is tried again.
+    pub fn retry_at(&self, attempts: u32, last_failed_at: jiff::Timestamp) -> jiff::Timestamp {
+        let doublings = attempts.saturating_sub(1).min(20);
+        let wait = self
+            .first
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.max)
+            .min(self.max);
+        last_failed_at + wait
+    }
+
+    /// Whether a page failing since `first_failed_at` is given up at `now`.
+    pub fn exhausted(&self, first_failed_at: jiff::Timestamp, now: jiff::Timestamp) -> bool {
+        now.duration_since(first_failed_at) >= self.limit
+    }
 }
 
 /// The generation of an escalation execution (an ARN or a name): 0 for
@@ -154,11 +181,26 @@ mod tests {
     #[test]
     fn a_failing_page_is_retried_after_10_s_then_doubling_up_to_5_min() {
         let t: jiff::Timestamp = "2026-12-07T00:00:00Z".parse().unwrap();
-        let after = |attempts| page_retry_at(attempts, t).duration_since(t).as_secs();
+        let retry = PageRetry::default();
+        let after = |attempts| retry.retry_at(attempts, t).duration_since(t).as_secs();
         assert_eq!(
             [1, 2, 3, 4, 5, 6, 7, 100].map(after),
             [10, 20, 40, 80, 160, 300, 300, 300]
         );
+    }
+
+    #[test]
+    fn a_page_is_given_up_once_it_has_failed_for_the_limit() {
+        let t: jiff::Timestamp = "2026-12-07T00:00:00Z".parse().unwrap();
+        let retry = PageRetry {
+            first: jiff::SignedDuration::from_secs(1),
+            max: jiff::SignedDuration::from_secs(15),
+            limit: jiff::SignedDuration::from_mins(3),
+        };
+        let after = |attempts| retry.retry_at(attempts, t).duration_since(t).as_secs();
+        assert_eq!([1, 2, 4, 5, 30].map(after), [1, 2, 8, 15, 15]);
+        assert!(!retry.exhausted(t, t + jiff::SignedDuration::from_secs(179)));
+        assert!(retry.exhausted(t, t + jiff::SignedDuration::from_secs(180)));
     }
 
     fn policy(repeat: u32) -> EscalationPolicy {

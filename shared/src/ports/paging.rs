@@ -41,7 +41,7 @@ fn page_key(step: u32, person: &str, channel: Channel, contact: &str) -> String 
 
 /// A page whose send failed with an error a retry may fix (a throttled or
 /// unavailable channel). It is tried again with capped backoff
-/// ([`crate::core::escalation::page_retry_at`]), on its own, until it is
+/// ([`crate::core::escalation::PageRetry`]), on its own, until it is
 /// sent, the incident stops paging, or it has failed for longer than the
 /// escalation's retry limit (then it is abandoned).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +66,8 @@ impl FailedPage {
     }
 
     /// When it is tried next.
-    pub fn retry_at(&self) -> Timestamp {
-        crate::core::escalation::page_retry_at(self.attempts, self.last_failed_at)
+    pub fn retry_at(&self, retry: &crate::core::escalation::PageRetry) -> Timestamp {
+        retry.retry_at(self.attempts, self.last_failed_at)
     }
 }
 

@@ -143,7 +143,7 @@ impl World {
             config: &self.config,
             clock: &self.clock,
             deadline: None,
-            retry_limit: crate::app::escalator::DEFAULT_PAGE_RETRY_LIMIT,
+            retry: crate::core::escalation::PageRetry::default(),
             send_timeout: crate::app::escalator::SEND_TIMEOUT,
         }
     }

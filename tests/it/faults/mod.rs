@@ -175,17 +175,9 @@ impl Rig {
             Arm::Inject { .. } => self.proxy.faults_spent(),
             Arm::Crash(..) => self.proxy.crashes() > 0,
         };
-        let answers_lost = self
-            .proxy
-            .calls()
-            .iter()
-            .filter(|c| {
-                c.fate == Fate::Faulted(Fault::CutAfterApply)
-                    && matches!(c.operation.service.as_str(), "sns" | "ses")
-            })
-            .count();
+        let cut_sends = cut_sends(&self.proxy);
         self.proxy.heal();
-        self.check(&name, answers_lost, &mut out).await;
+        self.check(&name, &cut_sends, &mut out).await;
         out
     }
 
@@ -404,8 +396,10 @@ impl Rig {
         found
     }
 
-    /// The invariants, after the loop.
-    async fn check(&self, name: &str, answers_lost: usize, out: &mut Outcome) {
+    /// The invariants, after the loop. `cut_sends` are the sends whose
+    /// answer was lost ([`cut_sends`]): only their messages may arrive
+    /// twice, once more per cut.
+    async fn check(&self, name: &str, cut_sends: &[String], out: &mut Outcome) {
         let incidents = self.incidents_of(name).await;
         if incidents.len() > 1 {
             out.duplicated
@@ -439,16 +433,25 @@ impl Rig {
             out.lost
                 .push(format!("the resolve (status {})", incident.status));
         }
-        let count = |what: &str, n: usize, out: &mut Outcome| match n {
-            0 => out.lost.push(what.to_string()),
-            1 => {}
-            n if n - 1 <= answers_lost => out.resent.push(format!("{what} x{n}")),
-            n => out.duplicated.push(format!("{what} x{n}")),
+        let alice_sms = format!("PhoneNumber={}", self.w.alice);
+        let alice_email = self.w.email("alice");
+        let sms_page = |text: &str| {
+            text.contains(&alice_sms) && text.contains(name) && text.contains("Reply ACK")
         };
-        count("the SMS page", self.pages_to_alice(name).await.len(), out);
-        count(
+        let email_page = |text: &str| text.contains(&alice_email) && text.contains(name);
+        let confirmation = |text: &str| {
+            text.contains(&alice_sms) && text.contains(name) && text.contains("acknowledged")
+        };
+        count_message(
+            "the SMS page",
+            self.pages_to_alice(name).await.len(),
+            cut_sends.iter().filter(|t| sms_page(t)).count(),
+            out,
+        );
+        count_message(
             "the email page",
             self.emails_to_alice(name).await.len(),
+            cut_sends.iter().filter(|t| email_page(t)).count(),
             out,
         );
         let confirmations = self
@@ -458,7 +461,12 @@ impl Rig {
             .iter()
             .filter(|m| m.message.contains(name) && m.message.contains("acknowledged"))
             .count();
-        count("the ACK confirmation", confirmations, out);
+        count_message(
+            "the ACK confirmation",
+            confirmations,
+            cut_sends.iter().filter(|t| confirmation(t)).count(),
+            out,
+        );
         let to_bob = self.w.sms_to(&self.w.bob).await;
         if !to_bob.is_empty() {
             out.duplicated
@@ -473,6 +481,30 @@ impl Rig {
             out.duplicated
                 .extend(claimed_after(&self.w, &id, acked).await);
         }
+    }
+}
+
+/// The sends (SNS `Publish`, SES `SendEmail`) the provider accepted but
+/// whose answer the caller lost (a cut connection, a crash right after):
+/// what each carried ([`klaxon_local::faults::Call::sent`]).
+pub fn cut_sends(proxy: &FaultProxy) -> Vec<String> {
+    proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.fate == Fate::Faulted(Fault::CutAfterApply))
+        .filter_map(|c| c.sent)
+        .collect()
+}
+
+/// Counts one message that was due once: lost when it never arrived,
+/// re-sent when it arrived once more per send of it whose answer was lost
+/// (`cuts`), duplicated beyond that.
+pub fn count_message(what: &str, arrived: usize, cuts: usize, out: &mut Outcome) {
+    match arrived {
+        0 => out.lost.push(what.to_string()),
+        1 => {}
+        n if n - 1 <= cuts => out.resent.push(format!("{what} x{n}")),
+        n => out.duplicated.push(format!("{what} x{n}")),
     }
 }
 

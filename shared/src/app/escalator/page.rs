@@ -85,7 +85,7 @@ where
                         .paging
                         .fail_page(&incident.id, claim, lease_until, at, &e.to_string())
                         .await?;
-                    Some(failed.map_or(at, |f| f.retry_at()))
+                    Some(failed.map_or(at, |f| f.retry_at(&self.retry)))
                 } else {
                     None
                 };

@@ -133,7 +133,10 @@ async fn a_page_failing_past_the_retry_limit_is_given_up_once_and_the_escalation
     let id = open(&w).await;
     w.sms.outage(transient("Publish"));
     let escalator = Escalator {
-        retry_limit: SignedDuration::from_mins(10),
+        retry: PageRetry {
+            limit: SignedDuration::from_mins(10),
+            ..PageRetry::default()
+        },
         ..w.escalator()
     };
     let first = escalator.run_step(&id, 0).await.unwrap();
