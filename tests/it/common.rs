@@ -79,8 +79,14 @@ impl World {
     /// Like [`World::bare`], with Klaxon's adapters reaching the emulator
     /// through `endpoint` (a fault proxy) when given.
     pub async fn bare_via(endpoint: Option<&str>) -> Self {
+        Self::bare_with(endpoint, &[]).await
+    }
+
+    /// Like [`World::bare_via`], with some of the template's parameters
+    /// set as given.
+    pub async fn bare_with(endpoint: Option<&str>, parameters: &[(&str, String)]) -> Self {
         let tag = unique();
-        let local = Local::up_via(&format!("t{tag}"), endpoint)
+        let local = Local::up_with_parameters(&format!("t{tag}"), endpoint, parameters)
             .await
             .expect("local stack (is the emulator running? see README)");
         Self {

@@ -7,7 +7,6 @@ mod contract;
 mod corpus;
 mod escalation;
 mod events;
-mod failing_channels;
 mod faults;
 mod formats;
 mod iam;

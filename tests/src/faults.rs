@@ -584,7 +584,8 @@ mod tests {
 
     #[test]
     fn a_publish_is_recorded_with_its_number_and_message() {
-        let body = b"Action=Publish&PhoneNumber=%2B81901234&Message=Reply+ACK+12&Version=2010-03-31";
+        let body =
+            b"Action=Publish&PhoneNumber=%2B81901234&Message=Reply+ACK+12&Version=2010-03-31";
         assert_eq!(
             sent(&op("sns", "Publish"), body).as_deref(),
             Some("PhoneNumber=+81901234\nMessage=Reply ACK 12")

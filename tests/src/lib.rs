@@ -284,8 +284,7 @@ impl Local {
         stack_name: &str,
         network: &phone::PhoneNetwork,
     ) -> Result<Arc<Self>, HarnessError> {
-        let local =
-            Arc::new(
+        let local = Arc::new(
             Self::up_with(stack_name, None, Some(&network.endpoint), time_scale(), &[]).await?,
         );
         let handler = Arc::clone(&local);

@@ -27,7 +27,9 @@ use tracing::{error, info, warn};
 
 use super::AppError;
 use crate::config::{NotificationRule, OncallConfig, Profile};
-use crate::core::escalation::{PageRetry, Step, is_due, next_wake, step as policy_step, total_steps};
+use crate::core::escalation::{
+    PageRetry, Step, is_due, next_wake, step as policy_step, total_steps,
+};
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
 use crate::core::phone::Phone;
 use crate::core::policy::{EscalationPolicy, Resolution, ResolvedTarget};
@@ -171,7 +173,11 @@ impl Outcomes {
             return Ok(planned);
         };
         // Rounded up: a step that came back early would only wait again.
-        let secs = at.duration_since(now).as_secs_f64().ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+        let secs = at
+            .duration_since(now)
+            .as_secs_f64()
+            .ceil()
+            .clamp(1.0, f64::from(u32::MAX)) as u32;
         if planned.done || secs < planned.wait_seconds {
             // The same step again: it retries the page, and sends whatever
             // else of its level is due by then.

@@ -14,7 +14,7 @@ use klaxon::core::incident::Status;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::faults::{Fault, Operation};
 
-use super::{ALARM_AT, Arm, OK_AT, Outcome, Phase, Rig, Row, claimed_after, repeated};
+use super::{ALARM_AT, Arm, Injection, OK_AT, Outcome, Phase, Rig, Row, claimed_after, repeated};
 use crate::common::{World, ack_code, opened_id};
 
 /// The loop without faults; its calls enumerate what the others break.
@@ -31,13 +31,17 @@ fn operations(base: &Outcome) -> BTreeSet<Operation> {
     base.calls.values().flatten().cloned().collect()
 }
 
-fn inject(op: &Operation, fault: Fault, times: usize) -> Arm {
-    Arm::Inject {
+fn injection(op: &Operation, fault: Fault, times: usize) -> Injection {
+    Injection {
         service: op.service.clone(),
         operation: Some(op.name.clone()),
         fault,
         times,
     }
+}
+
+fn inject(op: &Operation, fault: Fault, times: usize) -> Arm {
+    Arm::Inject(vec![injection(op, fault, times)])
 }
 
 #[tokio::test]
@@ -54,9 +58,52 @@ async fn throttling_any_call_of_the_loop_loses_and_duplicates_nothing() {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    // The calls a failure makes that the loop without faults does not (a
+    // reply's release of its claim, ...), each with the failure it follows.
+    let mut failure_paths: Vec<(Operation, Operation)> = Vec::new();
     for op in &ops {
         let out = rig.run(&inject(op, Fault::Throttle, 4)).await;
         row.add(&format!("throttled {op}"), &out);
+        for path in operations(&out).difference(&ops) {
+            failure_paths.push((op.clone(), path.clone()));
+        }
+    }
+    row.report();
+    assert!(
+        !failure_paths.is_empty(),
+        "no failure made a call of its own: the next row would test nothing"
+    );
+    // Each of those calls fails too, while the failure that leads to it
+    // happens: throttled past the SDK's retries, or cut after it applied.
+    let mut row = Row::new(&format!(
+        "a call only a failure makes fails too ({})",
+        failure_paths
+            .iter()
+            .map(|(first, path)| format!("{path} after throttled {first}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for (first, path) in &failure_paths {
+        for (fault, times) in [(Fault::Throttle, 4), (Fault::CutAfterApply, 1)] {
+            let both = vec![
+                injection(first, Fault::Throttle, 4),
+                injection(path, fault, times),
+            ];
+            let out = rig.run(&Arm::Inject(both)).await;
+            row.add(&format!("{fault:?} {path} after throttled {first}"), &out);
+        }
+    }
+    row.report();
+}
+
+#[tokio::test]
+async fn a_step_message_lost_before_the_escalator_is_queued_again_after_the_step_timeout() {
+    // The workflow's task timeout (NotifyStep, scaled) re-queues the step.
+    let mut rig = Rig::new().await;
+    let mut row = Row::new("an escalation step message lost on its way (the task-timeout path)");
+    for n in 0..2 {
+        let out = rig.run(&Arm::LoseStepMessage).await;
+        row.add(&format!("run {n}"), &out);
     }
     row.report();
 }
@@ -91,22 +138,17 @@ async fn server_errors_and_latency_on_every_service_lose_and_duplicate_nothing()
             .count();
         for status in [500, 503] {
             let out = rig
-                .run(&Arm::Inject {
-                    service: service.clone(),
-                    operation: None,
-                    fault: Fault::Status(status),
-                    times: 3,
-                })
+                .run(&Arm::inject(service, None, Fault::Status(status), 3))
                 .await;
             errors.add(&format!("{status} from {service}"), &out);
         }
         let out = rig
-            .run(&Arm::Inject {
-                service: service.clone(),
-                operation: None,
-                fault: Fault::Latency(Duration::from_secs(2)),
-                times: calls,
-            })
+            .run(&Arm::inject(
+                service,
+                None,
+                Fault::Latency(Duration::from_secs(2)),
+                calls,
+            ))
             .await;
         slow.add(&format!("slow {service}"), &out);
     }

@@ -19,6 +19,7 @@
 //! event, a page after the ack committed).
 
 mod matrix;
+mod survival;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -68,16 +69,36 @@ impl Phase {
 #[derive(Debug, Clone)]
 pub enum Arm {
     None,
-    /// From the start of the loop, the first `times` calls of an operation
-    /// (or of every operation of a service) get `fault`.
-    Inject {
-        service: String,
-        operation: Option<String>,
-        fault: Fault,
-        times: usize,
-    },
+    /// From the start of the loop, each injection at once.
+    Inject(Vec<Injection>),
     /// The handler of `phase` dies after its `n`-th AWS call.
     Crash(Phase, usize),
+    /// The first escalation step message is lost on its way to the
+    /// escalator (received and deleted): the workflow queues the step
+    /// again after its step timeout.
+    LoseStepMessage,
+}
+
+/// The first `times` calls of an operation (or of every operation of a
+/// service) get `fault`.
+#[derive(Debug, Clone)]
+pub struct Injection {
+    pub service: String,
+    pub operation: Option<String>,
+    pub fault: Fault,
+    pub times: usize,
+}
+
+impl Arm {
+    /// One injection.
+    pub fn inject(service: &str, operation: Option<&str>, fault: Fault, times: usize) -> Self {
+        Arm::Inject(vec![Injection {
+            service: service.to_string(),
+            operation: operation.map(str::to_string),
+            fault,
+            times,
+        }])
+    }
 }
 
 /// What a scenario observed.
@@ -149,35 +170,47 @@ impl Rig {
 
     /// Runs the loop once on a new alarm with `arm` injected.
     pub async fn run(&mut self, arm: &Arm) -> Outcome {
+        let name = self.next_alarm(arm);
+        let mut out = Outcome::default();
+        self.alarm_phase(&name, arm, &mut out).await;
+        self.finish(&name, arm, out).await
+    }
+
+    /// A new alarm's name, on a healed proxy with `arm`'s faults injected.
+    fn next_alarm(&mut self, arm: &Arm) -> String {
         self.runs += 1;
         let name = self.w.alarm_name(&format!("f{:03}", self.runs));
         self.proxy.heal();
         self.proxy.clear_calls();
-        if let Arm::Inject {
-            service,
-            operation,
-            fault,
-            times,
-        } = arm
-        {
-            self.proxy
-                .inject(service, operation.as_deref(), *fault, *times);
+        if let Arm::Inject(injections) = arm {
+            for i in injections {
+                self.proxy
+                    .inject(&i.service, i.operation.as_deref(), i.fault, i.times);
+            }
         }
-        let mut out = Outcome::default();
-        self.alarm_phase(&name, arm, &mut out).await;
-        let page = self.escalate_phase(&name, arm, &mut out).await;
+        name
+    }
+
+    /// The loop after the ALARM: the page, the ACK, the OK; then the checks.
+    async fn finish(&self, name: &str, arm: &Arm, mut out: Outcome) -> Outcome {
+        let lost_step = match arm {
+            Arm::LoseStepMessage => self.lose_step_message().await,
+            _ => false,
+        };
+        let page = self.escalate_phase(name, arm, &mut out).await;
         if let Some(code) = page {
-            self.ack_phase(&name, &code, arm, &mut out).await;
+            self.ack_phase(name, &code, arm, &mut out).await;
         }
-        self.ok_phase(&name, arm, &mut out).await;
+        self.ok_phase(name, arm, &mut out).await;
         out.fault_fired = match arm {
             Arm::None => true,
-            Arm::Inject { .. } => self.proxy.faults_spent(),
+            Arm::Inject(_) => self.proxy.faults_spent(),
             Arm::Crash(..) => self.proxy.crashes() > 0,
+            Arm::LoseStepMessage => lost_step,
         };
         let cut_sends = cut_sends(&self.proxy);
         self.proxy.heal();
-        self.check(&name, &cut_sends, &mut out).await;
+        self.check(name, &cut_sends, &mut out).await;
         out
     }
 
@@ -327,6 +360,36 @@ impl Rig {
         )
         .await;
         self.end_phase(Phase::Ok, out);
+    }
+
+    /// Receives the next escalation step message and deletes it, as if it
+    /// never reached the escalator; `false` when none came.
+    async fn lose_step_message(&self) -> bool {
+        let local = &self.w.local;
+        let queue = local.stack.physical(ids::ESCALATION_QUEUE).expect("queue");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            let got = local
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive a step message");
+            if let Some(handle) = got.messages().first().and_then(|m| m.receipt_handle()) {
+                local
+                    .sqs
+                    .delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .expect("delete the step message");
+                return true;
+            }
+        }
+        false
     }
 
     /// No step message waiting or in flight.
