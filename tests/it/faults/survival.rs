@@ -10,7 +10,7 @@ use klaxon::app::operator::change_status;
 use klaxon::core::incident::TimelineEvent;
 use klaxon::ports::{Escalations, SystemClock, Transition, TransitionOutcome};
 use klaxon_local::events::{Delivery, alarm};
-use klaxon_local::faults::{Fault, FaultProxy};
+use klaxon_local::faults::{Fate, Fault, FaultProxy};
 use klaxon_local::{PAGE_RETRY_PARAMETERS, scaled, time_scale};
 
 use super::{ALARM_AT, Arm, OK_AT, Outcome, Rig, Row, count_message, repeated};
@@ -439,7 +439,12 @@ impl Rig {
                 "the ALARM's failure, said in its dead letter: {start_failed:?}"
             ));
         }
-        let fired = self.proxy.faults_spent();
+        // Every try was refused: the fault fired, and never ran out.
+        let fired = self
+            .proxy
+            .calls()
+            .iter()
+            .any(|c| matches!(c.fate, Fate::Faulted(_)));
         self.proxy.heal();
         let report = self
             .w

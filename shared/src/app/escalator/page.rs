@@ -79,16 +79,25 @@ where
             Err(e) => {
                 warn!(incident = %incident.id, person = %claim.person, channel = %claim.channel, error = %e, retryable = e.retryable, "page failed");
                 // Not sent: recorded as failed, retried on its own schedule.
-                let failed = if e.retryable {
+                let (failed, first) = if e.retryable {
                     let at = self.clock.now();
                     let failed = self
                         .paging
                         .fail_page(&incident.id, claim, lease_until, at, &e.to_string())
                         .await?;
-                    Some(failed.map_or(at, |f| f.retry_at(&self.retry)))
+                    let first = failed.as_ref().is_none_or(|f| f.attempts <= 1);
+                    (Some(failed.map_or(at, |f| f.retry_at(&self.retry))), first)
                 } else {
-                    None
+                    (None, true)
                 };
+                // The timeline says a page failed once, at its first failure;
+                // the retries that follow are counted on the page (and
+                // logged), and it ends `paged`, or given up with the count.
+                // An hour's outage would otherwise write a dozen entries per
+                // page.
+                if !first {
+                    return Ok(failed.map_or(Sent::Done, Sent::Later));
+                }
                 self.incidents
                     .append(
                         &incident.id,

@@ -76,6 +76,30 @@ async fn an_email_outage_does_not_hold_up_the_sms_due_meanwhile() {
 }
 
 #[tokio::test]
+async fn a_page_failing_many_times_is_said_once_on_the_timeline_then_paged() {
+    // GIVEN Aiko's email fails 5 times in a row
+    let w = World::default();
+    let id = open(&w).await;
+    for _ in 0..5 {
+        w.email.fail_next(transient("SendEmail"));
+    }
+    // WHEN the workflow runs until it goes out (failed at 0, 10, 30, 70
+    // and 150 s; sent at 310 s)
+    let first = w.escalator().run_step(&id, 0).await.unwrap();
+    drive(&w.escalator(), &w, &id, first, 320).await;
+    // THEN the timeline has one page_failed for it, then the page
+    assert_eq!(w.email.sent().len(), 1);
+    let kinds = w.kinds(&id).await;
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "page_failed").count(),
+        1,
+        "{kinds:?}"
+    );
+    let keys = timeline_keys(&w, &id).await;
+    assert!(keys.iter().any(|k| k == "page#0000#aiko#email#email"), "{keys:?}");
+}
+
+#[tokio::test]
 async fn during_an_sms_outage_levels_fire_on_time_and_the_pages_still_due_go_out_once_it_ends() {
     // GIVEN SMS is down from the start
     let w = World::default();
