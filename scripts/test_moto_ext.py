@@ -1717,5 +1717,57 @@ class FilterRecords(unittest.TestCase):
         self.assertEqual((status, answer["message"]), (400, "record 0 is not a JSON object"))
 
 
+
+class IntegrationFaultsTest(unittest.TestCase):
+    """scripts/moto_ext/faults.py: only the Step Functions executor's
+    calls that match are failed, as many times as armed; the body still
+    reaches the service otherwise."""
+
+    def setUp(self):
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import moto_ext.faults as faults  # noqa: PLC0415 (needs the path)
+
+        self.faults = faults
+        faults._faults.clear()
+
+    def tearDown(self):
+        sys.path.remove(str(ROOT / "scripts"))
+
+    def environ(self, key, body):
+        return {
+            "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={key}/20261207/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=x",
+            "HTTP_X_AMZ_TARGET": "AmazonSQS.SendMessage",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+
+    def test_matching_executor_calls_fail_as_many_times_as_armed(self):
+        self.faults.arm({"service": "sqs", "operation": "SendMessage", "contains": "q-1", "times": 2})
+        started = []
+        body = b'{"QueueUrl": "http://x/123/q-1", "MessageBody": "{}"}'
+        for _ in range(2):
+            answer = self.faults.intercept(self.environ("ak", body), lambda s, h: started.append(s))
+            self.assertIsNotNone(answer)
+            self.assertIn("InternalError", json.loads(answer[0])["__type"])
+        self.assertEqual(started, ["500 Injected", "500 Injected"])
+        environ = self.environ("ak", body)
+        self.assertIsNone(self.faults.intercept(environ, None), "spent after two")
+        self.assertEqual(environ["wsgi.input"].read(), body, "the body goes on")
+        self.assertEqual(self.faults.listed()[0]["fired"], 2)
+
+    def test_other_signers_and_other_queues_are_served(self):
+        self.faults.arm({"service": "sqs", "operation": "SendMessage", "contains": "q-1", "times": 5})
+        mine = b'{"QueueUrl": "http://x/123/q-1"}'
+        other = b'{"QueueUrl": "http://x/123/q-2"}'
+        self.assertIsNone(self.faults.intercept(self.environ("testing", mine), None))
+        self.assertIsNone(self.faults.intercept(self.environ("ak", other), None))
+        self.assertEqual(self.faults.listed()[0]["fired"], 0)
+
+    def test_a_fault_needs_a_status_and_a_count(self):
+        with self.assertRaises(ValueError):
+            self.faults.arm({"service": "sqs", "operation": "SendMessage", "times": 0})
+        with self.assertRaises(KeyError):
+            self.faults.arm({"service": "sqs", "operation": "SendMessage"})
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

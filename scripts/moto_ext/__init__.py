@@ -26,6 +26,7 @@ imports them (hooks):
   `lambda` subscriptions, EventBridge Lambda targets).
 - api: routes under /moto-api/klaxon/ (custom resource requests, Lambda
   filter criteria on records) and the ResponseURL's body.
+- faults: faults on the calls Step Functions' executor makes itself.
 - helpers: conversions of CloudFormation's values, shared backends.
 - iam (with iam_requests): each assumed role's identity policies enforced
   on the calls signed with its credentials; iam_simulate: IAM's

@@ -27,6 +27,8 @@
   Authorization header>", "action", "resource", "context": {...}}`: a
   stand-in for a service this emulator lacks asks whether the signer's
   role may make that call (see iam.judge).
+- POST and GET /moto-api/klaxon/integration-faults: faults on the calls
+  Step Functions' executor makes itself (see faults).
 - The ResponseURL of custom resources' requests
   (/cloudformation_<region>/cfnresponse, moto's) reads its body as JSON
   whatever its Content-Type.
@@ -38,7 +40,7 @@ import sys
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from . import ddblocal, iam
+from . import ddblocal, faults, iam
 from .custom import custom_resources
 from .hooks import after_import
 
@@ -182,6 +184,9 @@ def _patch_dispatcher(werkzeug_app: Any) -> None:
     def __call__(self, environ, start_response):
         if _CFNRESPONSE.match(environ.get("PATH_INFO", "")):
             environ["CONTENT_TYPE"] = "application/json"
+        injected = faults.intercept(environ, start_response)
+        if injected is not None:
+            return injected
         return call(self, environ, start_response)
 
     werkzeug_app.DomainDispatcherApplication.__call__ = __call__
@@ -215,12 +220,24 @@ def iam_judge(request: Any, full_url: str, headers: Any) -> Any:
     return 200, _JSON, json.dumps(verdict)
 
 
+def integration_faults(request: Any, full_url: str, headers: Any) -> Any:
+    """POST arms a fault on Step Functions' own calls; GET lists them."""
+    if getattr(request, "method", "GET") == "POST":
+        try:
+            fault_id = faults.arm(json.loads(_request_body(request) or b"{}"))
+        except (KeyError, TypeError, ValueError) as e:
+            return 400, _JSON, json.dumps({"message": f"integration-faults: {e}"})
+        return 200, _JSON, json.dumps({"id": fault_id})
+    return 200, _JSON, json.dumps({"faults": faults.listed()})
+
+
 def _patch_moto_api(urls: Any) -> None:
     urls.url_paths["{0}/moto-api/klaxon/custom-resource-requests"] = custom_resource_requests
     urls.url_paths["{0}/moto-api/klaxon/filter-records"] = filter_records
     urls.url_paths["{0}/moto-api/klaxon/dynamodb"] = dynamodb_engine
     urls.url_paths["{0}/moto-api/klaxon/iam-calls"] = iam_calls
     urls.url_paths["{0}/moto-api/klaxon/iam-judge"] = iam_judge
+    urls.url_paths["{0}/moto-api/klaxon/integration-faults"] = integration_faults
 
 
 after_import("moto.moto_api._internal.urls", _patch_moto_api)

@@ -317,3 +317,79 @@ async fn dead_letters(w: &World, queue: &str) -> Vec<aws_sdk_sqs::types::Message
         .messages
         .unwrap_or_default()
 }
+
+/// A row of the fault matrix: each call the event publisher makes (read
+/// from a fault-free round) throttled past the SDK's retries, failing
+/// with 500, or cut after it applied. The stream's retries (rounds here)
+/// publish every change of the incident; an event appears twice only when
+/// it was in a `PutEvents` whose answer was lost.
+#[tokio::test]
+async fn the_publisher_under_each_fault_of_its_calls_loses_no_event_and_repeats_only_a_cut_calls() {
+    use crate::faults::{Outcome, Row, cut_sends};
+    let (w, proxy) = World::behind_proxy().await;
+    let tap = w.local.tap_bus("matrix").await.unwrap();
+    a_whole_incident(&w, "pub-base").await;
+    proxy.clear_calls();
+    assert!(w.local.publish_events().await.unwrap().failed_at.is_none());
+    let ops = proxy.operations();
+    assert!(
+        ops.iter().any(|o| o.name == "PutEvents"),
+        "the publisher's calls: {ops:?}"
+    );
+    tap.drain().await.unwrap();
+    let mut row = Row::new(&format!(
+        "the event publisher's calls ({}) throttled 10 times, failing with 500 three times, or cut once",
+        ops.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut n = 0;
+    for op in &ops {
+        for (fault, times) in [
+            (Fault::Throttle, 10),
+            (Fault::Status(500), 3),
+            (Fault::CutAfterApply, 1),
+        ] {
+            n += 1;
+            let id = a_whole_incident(&w, &format!("pub-{n}")).await;
+            let entries = w.timeline(&id).await.len();
+            proxy.heal();
+            proxy.clear_calls();
+            proxy.inject(&op.service, Some(&op.name), fault, times);
+            // The event source mapping's retries (8 deployed), as rounds.
+            for _ in 0..8 {
+                if w.local.publish_events().await.unwrap().failed_at.is_none() {
+                    break;
+                }
+            }
+            let mut out = Outcome {
+                fault_fired: proxy.faults_spent(),
+                ..Outcome::default()
+            };
+            let cut = cut_sends(&proxy);
+            proxy.heal();
+            let events = tap.drain().await.unwrap();
+            let (by_id, count) = of_incident(&events, &id);
+            if by_id.len() < entries {
+                out.lost.push(format!(
+                    "{} of {entries} changes unpublished",
+                    entries - by_id.len()
+                ));
+            }
+            let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+            for e in events.iter().filter(|e| e["detail"]["incident_id"] == id) {
+                *seen
+                    .entry(e["detail"]["event_id"].as_str().unwrap_or_default())
+                    .or_default() += 1;
+            }
+            for (event_id, copies) in seen.into_iter().filter(|(_, c)| *c > 1) {
+                let cuts = cut.iter().filter(|body| body.contains(event_id)).count();
+                crate::faults::count_message(&format!("event {event_id}"), copies, cuts, &mut out);
+            }
+            assert!(count >= by_id.len());
+            row.add(&format!("{fault:?} {op}"), &out);
+        }
+    }
+    row.report();
+}

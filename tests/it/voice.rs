@@ -452,3 +452,47 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
         "a test opens no incident"
     );
 }
+
+/// A row of the fault matrix: Chime refusing calls for a while (throttled
+/// past what the SDK retries, or failing), the escalator retries the page
+/// on its own schedule and the call is placed once Chime accepts it.
+#[tokio::test]
+async fn chime_refusing_calls_for_a_while_places_each_call_once_it_accepts() {
+    use crate::faults::{Outcome, Row, count_message};
+    let mut row = Row::new(
+        "Chime refusing CreateSipMediaApplicationCall (ThrottledClientException 4 times; 500 three times): the call is placed once",
+    );
+    for (what, throttle, times) in [
+        ("throttled 4 times", true, 4),
+        ("500 three times", false, 3),
+    ] {
+        // GIVEN Chime refuses the next calls
+        let v = Voice::new(60).await;
+        v.network.script(&v.hana, Script::NoAnswer);
+        v.network.refuse_calls(throttle, times);
+        // WHEN Hana's voice rule is due
+        let pump = Pump::start(Arc::clone(&v.local));
+        let id = v.fire().await;
+        // THEN her call is placed once Chime accepts it, and once only
+        v.ended_calls(&v.hana, 1).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        pump.stop().await;
+        let mut out = Outcome {
+            fault_fired: v.network.refused() == times,
+            ..Outcome::default()
+        };
+        count_message(
+            "Hana's call",
+            v.network.calls_to(&v.hana).len(),
+            0,
+            &mut out,
+        );
+        let timeline = v.local.store.timeline(&id).await.unwrap();
+        for (event, n) in crate::faults::repeated(&timeline) {
+            out.duplicated
+                .push(format!("timeline entry written {n} times: {event}"));
+        }
+        row.add(what, &out);
+    }
+    row.report();
+}

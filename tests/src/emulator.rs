@@ -211,6 +211,60 @@ impl Emulator {
         Ok(body.calls)
     }
 
+    /// Fails the next `times` calls Step Functions' executor makes itself
+    /// to `service`'s `operation` whose request contains `contains` (a
+    /// queue's name), with HTTP `status`, before they reach the service
+    /// (`scripts/moto_ext/faults.py`). Returns the fault's id.
+    pub async fn fail_integration(
+        &self,
+        service: &str,
+        operation: &str,
+        contains: &str,
+        status: u16,
+        times: usize,
+    ) -> Result<u64, HarnessError> {
+        let url = format!("{}/moto-api/klaxon/integration-faults", self.endpoint);
+        let answer = self
+            .http
+            .post(&url)
+            .json(&serde_json::json!({
+                "service": service,
+                "operation": operation,
+                "contains": contains,
+                "status": status,
+                "times": times,
+            }))
+            .send()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?;
+        let body: serde_json::Value = answer
+            .json()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?;
+        body["id"]
+            .as_u64()
+            .ok_or_else(|| HarnessError::Emulator(format!("{url}: {body}")))
+    }
+
+    /// How many times the integration fault `id` has fired.
+    pub async fn integration_fault_fired(&self, id: u64) -> Result<u64, HarnessError> {
+        let url = format!("{}/moto-api/klaxon/integration-faults", self.endpoint);
+        let body: serde_json::Value = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?;
+        body["faults"]
+            .as_array()
+            .and_then(|all| all.iter().find(|f| f["id"].as_u64() == Some(id)))
+            .and_then(|f| f["fired"].as_u64())
+            .ok_or_else(|| HarnessError::Emulator(format!("{url}: no fault {id} in {body}")))
+    }
+
     /// Whether the role that signed a call a stand-in received
     /// (`authorization`, its SigV4 header) may make it: `None` when it may
     /// (or the signer is no role), else IAM's message for AccessDenied.

@@ -85,7 +85,8 @@ pub struct Call {
     pub fate: Fate,
     /// What a send carried, to tell one message from another: an SNS
     /// `Publish`'s parameters (`PhoneNumber=…`, `Message=…`, one per line),
-    /// or an SES `SendEmail`'s JSON body. `None` for other calls.
+    /// or the JSON body of an SES `SendEmail` or an EventBridge
+    /// `PutEvents`. `None` for other calls.
     pub sent: Option<String>,
 }
 
@@ -448,7 +449,9 @@ fn sent(op: &Operation, body: &[u8]) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),
-        ("ses", "SendEmail") => Some(String::from_utf8_lossy(body).into_owned()),
+        ("ses", "SendEmail") | ("events", "PutEvents") => {
+            Some(String::from_utf8_lossy(body).into_owned())
+        }
         _ => None,
     }
 }

@@ -92,6 +92,10 @@ struct State {
     /// Update arguments waiting for a call's next step.
     updates: BTreeMap<String, VecDeque<BTreeMap<String, String>>>,
     handler: Option<Handler>,
+    /// The next calls to place are refused with this (status, error code),
+    /// as many times as the count says.
+    refusals: Option<(StatusCode, &'static str, usize)>,
+    refused: usize,
 }
 
 /// Service configuration that sends Chime SDK Voice to the network (the
@@ -169,6 +173,26 @@ impl PhoneNetwork {
             changed,
             task,
         })
+    }
+
+    /// The next `times` CreateSipMediaApplicationCall requests are refused
+    /// as Chime refuses them under load: `ThrottledClientException` (429)
+    /// when `throttle`, else `ServiceFailureException` (500). No call is
+    /// placed for them.
+    pub fn refuse_calls(&self, throttle: bool, times: usize) {
+        let (status, code) = if throttle {
+            (StatusCode::TOO_MANY_REQUESTS, "ThrottledClientException")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "ServiceFailureException")
+        };
+        let mut s = lock(&self.state);
+        s.refusals = Some((status, code, times));
+        s.refused = 0;
+    }
+
+    /// How many calls were refused since [`PhoneNetwork::refuse_calls`].
+    pub fn refused(&self) -> usize {
+        lock(&self.state).refused
     }
 
     /// Connects the voice-call handler every call's events go to.
@@ -322,6 +346,16 @@ async fn route(
             .await
             {
                 return Ok(denied);
+            }
+            {
+                let mut s = lock(&state);
+                if let Some((status, code, left)) = s.refusals
+                    && left > 0
+                {
+                    s.refusals = Some((status, code, left - 1));
+                    s.refused += 1;
+                    return Ok(error(status, code, "refused by the simulated network"));
+                }
             }
             let (Some(to), Some(from)) = (
                 body["ToPhoneNumber"].as_str(),

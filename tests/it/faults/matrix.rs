@@ -74,7 +74,8 @@ async fn throttling_any_call_of_the_loop_loses_and_duplicates_nothing() {
         "no failure made a call of its own: the next row would test nothing"
     );
     // Each of those calls fails too, while the failure that leads to it
-    // happens: throttled past the SDK's retries, or cut after it applied.
+    // happens: throttled on each of the SDK's 3 attempts (the call fails;
+    // the redelivery may not make it again), or cut after it applied.
     let mut row = Row::new(&format!(
         "a call only a failure makes fails too ({})",
         failure_paths
@@ -84,7 +85,7 @@ async fn throttling_any_call_of_the_loop_loses_and_duplicates_nothing() {
             .join(", ")
     ));
     for (first, path) in &failure_paths {
-        for (fault, times) in [(Fault::Throttle, 4), (Fault::CutAfterApply, 1)] {
+        for (fault, times) in [(Fault::Throttle, 3), (Fault::CutAfterApply, 1)] {
             let both = vec![
                 injection(first, Fault::Throttle, 4),
                 injection(path, fault, times),
@@ -354,4 +355,19 @@ async fn an_ack_and_an_ok_at_the_same_instant_end_resolved_and_stopped() {
     }
     row.report();
     pump.stop().await;
+}
+
+#[tokio::test]
+async fn the_workflows_own_send_of_a_step_failing_is_retried_by_the_workflow() {
+    // NotifyStep's sqs:sendMessage fails (the state machine's call, not
+    // Klaxon's): its Retry on States.ALL sends it again.
+    let mut rig = Rig::new().await;
+    let mut row = Row::new(
+        "Step Functions' own send of a step to the escalation queue answering 500, 1 and 3 times",
+    );
+    for times in [1, 3] {
+        let out = rig.run(&Arm::WorkflowSendFails(times)).await;
+        row.add(&format!("{times} failed sends"), &out);
+    }
+    row.report();
 }

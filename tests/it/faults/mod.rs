@@ -77,6 +77,10 @@ pub enum Arm {
     /// escalator (received and deleted): the workflow queues the step
     /// again after its step timeout.
     LoseStepMessage,
+    /// Step Functions' own `SendMessage` of the step to the escalation
+    /// queue (NotifyStep's service integration) answers 500 this many
+    /// times: the workflow's retry sends it again.
+    WorkflowSendFails(usize),
 }
 
 /// The first `times` calls of an operation (or of every operation of a
@@ -125,6 +129,8 @@ pub struct Rig {
     /// How many times each ALARM, ACK and OK is delivered, at once.
     pub copies: usize,
     runs: usize,
+    /// The emulator's fault on the workflow's own calls, armed for this run.
+    integration_fault: Option<u64>,
 }
 
 fn oncall_yaml(w: &World) -> String {
@@ -165,19 +171,20 @@ impl Rig {
             proxy,
             copies: 1,
             runs: 0,
+            integration_fault: None,
         }
     }
 
     /// Runs the loop once on a new alarm with `arm` injected.
     pub async fn run(&mut self, arm: &Arm) -> Outcome {
-        let name = self.next_alarm(arm);
+        let name = self.next_alarm(arm).await;
         let mut out = Outcome::default();
         self.alarm_phase(&name, arm, &mut out).await;
         self.finish(&name, arm, out).await
     }
 
     /// A new alarm's name, on a healed proxy with `arm`'s faults injected.
-    fn next_alarm(&mut self, arm: &Arm) -> String {
+    async fn next_alarm(&mut self, arm: &Arm) -> String {
         self.runs += 1;
         let name = self.w.alarm_name(&format!("f{:03}", self.runs));
         self.proxy.heal();
@@ -187,6 +194,18 @@ impl Rig {
                 self.proxy
                     .inject(&i.service, i.operation.as_deref(), i.fault, i.times);
             }
+        }
+        self.integration_fault = None;
+        if let Arm::WorkflowSendFails(times) = arm {
+            let local = &self.w.local;
+            let queue = local.stack.physical(ids::ESCALATION_QUEUE).expect("queue");
+            let name = queue.rsplit('/').next().unwrap_or(queue);
+            let id = local
+                .emulator
+                .fail_integration("sqs", "SendMessage", name, 500, *times)
+                .await
+                .expect("arm the workflow's send to fail");
+            self.integration_fault = Some(id);
         }
         name
     }
@@ -207,6 +226,13 @@ impl Rig {
             Arm::Inject(_) => self.proxy.faults_spent(),
             Arm::Crash(..) => self.proxy.crashes() > 0,
             Arm::LoseStepMessage => lost_step,
+            Arm::WorkflowSendFails(times) => match self.integration_fault {
+                Some(id) => {
+                    let fired = self.w.local.emulator.integration_fault_fired(id).await;
+                    fired.expect("integration fault") == *times as u64
+                }
+                None => false,
+            },
         };
         let cut_sends = cut_sends(&self.proxy);
         self.proxy.heal();
@@ -611,7 +637,7 @@ pub async fn claimed_after(w: &World, id: &str, acked: jiff::Timestamp) -> Vec<S
 }
 
 /// Timeline events written more than once (the same event, apart from when).
-fn repeated(timeline: &[TimelineEntry]) -> Vec<(String, usize)> {
+pub fn repeated(timeline: &[TimelineEntry]) -> Vec<(String, usize)> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for e in timeline {
         let text = serde_json::to_string(&e.event).unwrap_or_default();

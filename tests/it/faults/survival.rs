@@ -427,7 +427,7 @@ impl Rig {
     /// (as it would within its 2-minute schedule, the incident past its
     /// grace) before the rest of the loop.
     pub async fn run_with_sweep(&mut self, arm: &Arm) -> Outcome {
-        let name = self.next_alarm(arm);
+        let name = self.next_alarm(arm).await;
         let mut out = Outcome::default();
         self.alarm_phase(&name, arm, &mut out).await;
         let start_failed = std::mem::take(&mut out.dead_letters);

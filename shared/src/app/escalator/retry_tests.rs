@@ -96,7 +96,10 @@ async fn a_page_failing_many_times_is_said_once_on_the_timeline_then_paged() {
         "{kinds:?}"
     );
     let keys = timeline_keys(&w, &id).await;
-    assert!(keys.iter().any(|k| k == "page#0000#aiko#email#email"), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k == "page#0000#aiko#email#email"),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]
