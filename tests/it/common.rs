@@ -98,6 +98,28 @@ impl World {
         }
     }
 
+    /// A new stack with a voice number whose calls go to `network`, with
+    /// Klaxon's adapters reaching the emulator through `endpoint` (a fault
+    /// proxy), some template parameters set as given, and no
+    /// configuration applied yet.
+    pub async fn voice_via(
+        network: &klaxon_local::phone::PhoneNetwork,
+        endpoint: &str,
+        parameters: &[(&str, String)],
+    ) -> Self {
+        let tag = unique();
+        let local = Local::up_voice_with(&format!("t{tag}"), network, Some(endpoint), parameters)
+            .await
+            .expect("local stack with voice (is the emulator running? see README)");
+        Self {
+            local,
+            alice: format!("+8190{tag}01"),
+            bob: format!("+8190{tag}02"),
+            carol: format!("+8190{tag}03"),
+            tag,
+        }
+    }
+
     /// A new stack with the default test configuration (60 s levels),
     /// Klaxon's adapters reaching the emulator through a new fault proxy.
     pub async fn behind_proxy() -> (Self, klaxon_local::faults::FaultProxy) {

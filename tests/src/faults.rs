@@ -30,13 +30,25 @@ use tokio::net::TcpListener;
 use crate::HarnessError;
 
 /// Service configuration that sends every service to one endpoint (the
-/// proxy), whatever `AWS_ENDPOINT_URL` says.
+/// proxy), whatever `AWS_ENDPOINT_URL` says; Chime SDK Voice to `voice`
+/// when given (the simulated phone network, which the emulator lacks).
 #[derive(Debug)]
-pub struct Endpoint(pub String);
+pub struct Endpoint {
+    pub all: String,
+    pub voice: Option<String>,
+}
 
 impl aws_types::service_config::LoadServiceConfig for Endpoint {
     fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
-        (key.env() == "AWS_ENDPOINT_URL").then(|| self.0.clone())
+        if key.env() != "AWS_ENDPOINT_URL" {
+            return None;
+        }
+        match &self.voice {
+            Some(voice) if key.service_id().eq_ignore_ascii_case("chime sdk voice") => {
+                Some(voice.clone())
+            }
+            _ => Some(self.all.clone()),
+        }
     }
 }
 

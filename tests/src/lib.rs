@@ -277,6 +277,29 @@ impl Local {
         Self::up_with(stack_name, None, None, scale, &[]).await
     }
 
+    /// Like [`Local::up_voice`], with Klaxon's adapters reaching the
+    /// emulator through `endpoint` (a fault proxy) and some template
+    /// parameters set as given.
+    pub async fn up_voice_with(
+        stack_name: &str,
+        network: &phone::PhoneNetwork,
+        endpoint: Option<&str>,
+        parameters: &[(&str, String)],
+    ) -> Result<Arc<Self>, HarnessError> {
+        let local = Arc::new(
+            Self::up_with(
+                stack_name,
+                endpoint,
+                Some(&network.endpoint),
+                time_scale(),
+                parameters,
+            )
+            .await?,
+        );
+        Self::answer_calls(&local, network);
+        Ok(local)
+    }
+
     /// A stack with a voice number, whose calls go to `network` (reached as
     /// `AWS_ENDPOINT_URL_CHIME_SDK_VOICE`); the network's calls go to this
     /// stack's voice-call handler.
@@ -284,10 +307,12 @@ impl Local {
         stack_name: &str,
         network: &phone::PhoneNetwork,
     ) -> Result<Arc<Self>, HarnessError> {
-        let local = Arc::new(
-            Self::up_with(stack_name, None, Some(&network.endpoint), time_scale(), &[]).await?,
-        );
-        let handler = Arc::clone(&local);
+        Self::up_voice_with(stack_name, network, None, &[]).await
+    }
+
+    /// The network's calls go to this stack's voice-call handler.
+    fn answer_calls(local: &Arc<Self>, network: &phone::PhoneNetwork) {
+        let handler = Arc::clone(local);
         network.connect(Arc::new(move |event| {
             let local = Arc::clone(&handler);
             Box::pin(async move {
@@ -298,7 +323,6 @@ impl Local {
                     .map_err(|e| e.to_string())
             })
         }));
-        Ok(local)
     }
 
     async fn up_with(
@@ -324,7 +348,10 @@ impl Local {
             Some(url) => sdk
                 .to_builder()
                 .endpoint_url(url)
-                .service_config(faults::Endpoint(url.to_string()))
+                .service_config(faults::Endpoint {
+                    all: url.to_string(),
+                    voice: phone.map(str::to_string),
+                })
                 .build(),
             None => sdk.clone(),
         };

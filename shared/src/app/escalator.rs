@@ -101,97 +101,6 @@ impl<I, G, P, M, E, C, V, R> Clone for Escalator<'_, I, G, P, M, E, C, V, R> {
 
 impl<I, G, P, M, E, C, V, R> Copy for Escalator<'_, I, G, P, M, E, C, V, R> {}
 
-/// What happened to one due notification.
-enum Sent {
-    Done,
-    /// The incident was acknowledged or resolved: stop.
-    Stop,
-    /// Not sent yet: to be tried again at this time (a failed send's
-    /// backoff, or the end of another run's claim on it).
-    Later(Timestamp),
-}
-
-/// What the pages of one run came to, besides those sent.
-struct Outcomes {
-    /// How soon a page that could not be attempted is tried again.
-    soon: SignedDuration,
-    /// The earliest time a page is to be tried again.
-    later: Option<Timestamp>,
-    /// The first error a retry cannot fix (reported once every page was tried).
-    fatal: Option<AppError>,
-}
-
-impl Outcomes {
-    fn new(retry: &PageRetry) -> Self {
-        Self {
-            soon: retry.first,
-            later: None,
-            fatal: None,
-        }
-    }
-
-    fn later(&mut self, at: Timestamp) {
-        self.later = Some(self.later.map_or(at, |l| l.min(at)));
-    }
-
-    /// Takes one page's result in; `true` when paging must stop.
-    fn take(&mut self, result: Result<Sent, AppError>, now: Timestamp) -> bool {
-        match result {
-            Ok(Sent::Done) => false,
-            Ok(Sent::Stop) => true,
-            Ok(Sent::Later(at)) => {
-                self.later(at);
-                false
-            }
-            // A store or configuration error on this page: the others go on,
-            // and this one comes again with the next run.
-            Err(e) if e.retryable() => {
-                warn!(error = %e, "page not attempted; tried again shortly");
-                self.later(now + self.soon);
-                false
-            }
-            Err(e) => {
-                self.fatal.get_or_insert(e);
-                false
-            }
-        }
-    }
-
-    /// What step `index` answers: `planned`, or step `index` again sooner
-    /// when a page is to be retried before then; the first fatal error
-    /// instead, once every page was tried.
-    fn settle(
-        self,
-        index: u32,
-        planned: StepResult,
-        now: Timestamp,
-    ) -> Result<StepResult, AppError> {
-        if let Some(e) = self.fatal {
-            return Err(e);
-        }
-        let Some(at) = self.later else {
-            return Ok(planned);
-        };
-        // Rounded up: a step that came back early would only wait again.
-        let secs = at
-            .duration_since(now)
-            .as_secs_f64()
-            .ceil()
-            .clamp(1.0, f64::from(u32::MAX)) as u32;
-        if planned.done || secs < planned.wait_seconds {
-            // The same step again: it retries the page, and sends whatever
-            // else of its level is due by then.
-            return Ok(StepResult {
-                step: index,
-                wait_seconds: secs,
-                done: false,
-                ..planned
-            });
-        }
-        Ok(planned)
-    }
-}
-
 impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
 where
     I: Incidents,
@@ -324,7 +233,7 @@ where
             }
         }
         let Some(step) = policy_step(policy, index) else {
-            if outcomes.later.is_some() || outcomes.fatal.is_some() {
+            if outcomes.pending() {
                 // Levels exhausted, pages still retrying: not over yet.
                 return outcomes.settle(index, done(index), now);
             }
@@ -716,7 +625,10 @@ where
 }
 
 mod generation;
+mod outcomes;
 mod page;
+
+use outcomes::{Outcomes, Sent};
 
 pub use generation::RUNS_PER_GENERATION;
 

@@ -11,6 +11,7 @@ use klaxon::core::incident::TimelineEvent;
 use klaxon::ports::{Escalations, SystemClock, Transition, TransitionOutcome};
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::faults::{Fate, Fault, FaultProxy};
+use klaxon_local::phone::{PhoneNetwork, Script};
 use klaxon_local::{PAGE_RETRY_PARAMETERS, scaled, time_scale};
 
 use super::{ALARM_AT, Arm, OK_AT, Outcome, Rig, Row, count_message, repeated};
@@ -26,12 +27,18 @@ async fn behind_proxy(parameters: &[(&str, String)]) -> (World, FaultProxy) {
 
 /// Alice (SMS and email) on level 1, Bob (SMS and email) on level 2.
 fn two_levels(w: &World, level_one: u64, level_two: u64) -> String {
+    two_levels_with(w, level_one, level_two, "")
+}
+
+/// Like [`two_levels`], each person also called when `rules` says so
+/// (notification rules in flow style, or nothing).
+fn two_levels_with(w: &World, level_one: u64, level_two: u64, rules: &str) -> String {
     format!(
         r#"
 version: 1
 people:
-  alice: {{name: Alice, phone: "{alice}", email: "{alice_mail}"}}
-  bob: {{name: Bob, phone: "{bob}", email: "{bob_mail}"}}
+  alice: {{name: Alice, phone: "{alice}", email: "{alice_mail}"{rules}}}
+  bob: {{name: Bob, phone: "{bob}", email: "{bob_mail}"{rules}}}
 services:
   checkout: {{escalation_policy: default}}
 escalation_policies:
@@ -186,15 +193,34 @@ routing:
 /// `scaled(3600)`; the stack's page retries are scaled alike, and retried
 /// for 90 scaled minutes so the hour is inside the retry window). Two
 /// incidents open as it starts; one is acknowledged during the outage.
+/// Each person is paged by SMS, email and a call.
 #[tokio::test]
-async fn an_hour_without_sms_pages_by_email_on_time_and_by_sms_once_it_is_back() {
+async fn an_hour_without_sms_pages_by_email_and_voice_on_time_and_by_sms_once_it_is_back() {
     let scale = time_scale();
     let retry_minutes = format!("{:.3}", 90.0 * scale);
-    let (w, proxy) = behind_proxy(&[(PAGE_RETRY_PARAMETERS[2], retry_minutes)]).await;
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
+    let proxy = FaultProxy::start(&upstream).await.expect("fault proxy");
+    let network = PhoneNetwork::start().await.expect("phone network");
+    let w = World::voice_via(
+        &network,
+        &proxy.endpoint,
+        &[(PAGE_RETRY_PARAMETERS[2], retry_minutes)],
+    )
+    .await;
+    for phone in [&w.alice, &w.bob] {
+        network.script(phone, Script::NoAnswer);
+    }
     // Level 1: 10 minutes; level 2: two hours (still running at the end).
     let level_one = scaled(600);
+    let rules =
+        ", notification_rules: {high: [{channel: sms}, {channel: email}, {channel: voice}]}";
     w.local
-        .apply_config(&two_levels(&w, level_one.as_secs(), scaled(7200).as_secs()))
+        .apply_config(&two_levels_with(
+            &w,
+            level_one.as_secs(),
+            scaled(7200).as_secs(),
+            rules,
+        ))
         .await
         .unwrap();
     let outage = scaled(3600);
@@ -235,6 +261,15 @@ async fn an_hour_without_sms_pages_by_email_on_time_and_by_sms_once_it_is_back()
                 level_one.as_secs()
             )),
             None => out.lost.push(format!("{name}: Bob's email, not on time")),
+        }
+    }
+    // Calls go out on time: both incidents call Alice at once and Bob at
+    // level 2 (all placed by now).
+    for (phone, who) in [(&w.alice, "Alice"), (&w.bob, "Bob")] {
+        let calls = network.calls_to(phone).len();
+        if calls < 2 {
+            out.lost
+                .push(format!("{} of 2 calls to {who}, not on time", 2 - calls));
         }
     }
     // One incident is acknowledged during the outage.
@@ -298,6 +333,14 @@ async fn an_hour_without_sms_pages_by_email_on_time_and_by_sms_once_it_is_back()
             ));
         }
     }
+    for (phone, who) in [(&w.alice, "Alice"), (&w.bob, "Bob")] {
+        let calls = network.calls_to(phone).len();
+        match calls {
+            2 => {}
+            n if n < 2 => out.lost.push(format!("{} of 2 calls to {who}", 2 - n)),
+            n => out.duplicated.push(format!("{n} calls to {who}, 2 due")),
+        }
+    }
     for (name, person) in [
         (&kept, "alice"),
         (&kept, "bob"),
@@ -331,7 +374,7 @@ async fn an_hour_without_sms_pages_by_email_on_time_and_by_sms_once_it_is_back()
     }
     println!("an hour without SMS: {}", timings.join("; "));
     let mut row = Row::new(&format!(
-        "SNS SMS down for an hour (scaled to {} s): two incidents, one acknowledged meanwhile",
+        "SNS SMS down for an hour (scaled to {} s), each person paged by SMS, email and voice: two incidents, one acknowledged meanwhile",
         outage.as_secs()
     ));
     row.add("outage", &out);
