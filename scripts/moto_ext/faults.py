@@ -2,9 +2,10 @@
 
 A state machine's service integrations (NotifyStep's `sqs:sendMessage`,
 the DynamoDB write of a failure) are made by moto's Step Functions
-executor through this server, signed with its own fixed access key
-(`ak`), not by Klaxon's code: the harness's fault proxy cannot reach
-them. A test arms a fault here instead:
+executor through this server, signed as the execution's role (see
+iam._sign_as_the_state_machine) or with moto's fixed key (`ak`), not by
+Klaxon's code: the harness's fault proxy cannot reach them. A test arms
+a fault here instead:
 
 - POST /moto-api/klaxon/integration-faults, body `{"service": "sqs",
   "operation": "SendMessage", "contains": "<text in the request body>",
@@ -16,7 +17,7 @@ them. A test arms a fault here instead:
 - GET /moto-api/klaxon/integration-faults: `{"faults": [{"id", "service",
   "operation", "contains", "status", "times", "fired"}, ...]}`.
 
-Only calls signed with the executor's key are matched: Klaxon's own
+Only calls signed with the executor's keys are matched: Klaxon's own
 clients and the harness never are.
 """
 
@@ -26,7 +27,7 @@ import threading
 from typing import Any
 
 # The access key moto's Step Functions executor signs its calls with
-# (moto.stepfunctions.parser.asl.utils.boto_client).
+# when it runs as no role (moto.stepfunctions.parser.asl.utils.boto_client).
 EXECUTOR_ACCESS_KEY = "ak"
 
 _JSON = {"Content-Type": "application/json"}
@@ -51,9 +52,17 @@ def _access_key(environ: dict) -> str:
     return auth.split("Credential=", 1)[1].split("/", 1)[0]
 
 
+def _from_executor(key: str) -> bool:
+    if key == EXECUTOR_ACCESS_KEY:
+        return True
+    from . import iam  # noqa: PLC0415 (iam imports this package's hooks)
+
+    return key in iam.executor_access_keys()
+
+
 def intercept(environ: dict, start_response: Any) -> list[bytes] | None:
     """The armed fault's answer to this request, or None to serve it."""
-    if _access_key(environ) != EXECUTOR_ACCESS_KEY or not _faults:
+    if not _faults or not _from_executor(_access_key(environ)):
         return None
     service, operation = _service_and_operation(environ)
     try:

@@ -312,6 +312,12 @@ def _role_keys(role_arn: str, region: str) -> Any:
     return _ROLE_KEYS[role_arn]
 
 
+def executor_access_keys() -> set[str]:
+    """The access keys the Step Functions executor signs with (one per
+    execution role it has run as)."""
+    return {keys.access_key_id for keys in _ROLE_KEYS.values()}
+
+
 def _sign_as_the_state_machine(module: Any) -> None:
     """moto's Step Functions executor calls services (a service
     integration's sqs:sendMessage, dynamodb:putItem) through this server
