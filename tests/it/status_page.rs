@@ -382,4 +382,81 @@ mod on_a_stack {
             started.elapsed()
         );
     }
+
+    /// A row of the fault matrix: each call the status page function makes
+    /// (read from a fault-free round) throttled 4 times, failing with 500
+    /// three times, or cut after it applied; the stream's retries (rounds
+    /// here, as many as its mapping retries) still publish a page that
+    /// shows the outage, and then the recovery.
+    #[tokio::test]
+    async fn the_status_page_under_each_fault_of_its_calls_ends_showing_every_change() {
+        use crate::faults::{Outcome, Row};
+        use klaxon_local::faults::Fault;
+        let (w, proxy) = World::behind_proxy().await;
+        let yaml = format!(
+            "{}status_page: {{title: Acme status, services: [checkout, payments]}}\n",
+            oncall_yaml(&w, 60, 0)
+        );
+        w.local.apply_config(&yaml).await.unwrap();
+        let fire = async |name: &str, state: &str, at: &str| {
+            let event = alarm(Delivery::EventBridge, name, state, at).unwrap();
+            w.local.deliver_alarm(&event).await.unwrap();
+        };
+        let base = w.alarm_name("payments-base");
+        fire(&base, "ALARM", "2026-12-01T08:00:00.000Z").await;
+        proxy.clear_calls();
+        assert_eq!(w.local.refresh_status_page().await.unwrap().failed_at, None);
+        let ops = proxy.operations();
+        fire(&base, "OK", "2026-12-01T08:05:00.000Z").await;
+        w.local.refresh_status_page().await.unwrap();
+        let mut row = Row::new(&format!(
+            "the status page's calls ({}) throttled 4 times, failing with 500 three times, or cut once",
+            ops.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let mut n = 0;
+        for op in &ops {
+            for (fault, times) in [
+                (Fault::Throttle, 4),
+                (Fault::Status(500), 3),
+                (Fault::CutAfterApply, 1),
+            ] {
+                n += 1;
+                let name = w.alarm_name(&format!("payments-sp{n}"));
+                fire(&name, "ALARM", "2026-12-01T09:00:00.000Z").await;
+                proxy.heal();
+                proxy.inject(&op.service, Some(&op.name), fault, times);
+                for _ in 0..10 {
+                    if w.local
+                        .refresh_status_page()
+                        .await
+                        .unwrap()
+                        .failed_at
+                        .is_none()
+                    {
+                        break;
+                    }
+                }
+                let mut out = Outcome {
+                    fault_fired: proxy.faults_spent(),
+                    ..Outcome::default()
+                };
+                proxy.heal();
+                let feed = w.local.status_feed().await.unwrap().unwrap_or_default();
+                if feed["services"].is_null() || state_of(&feed, "payments") != "major_outage" {
+                    out.lost.push(format!("the outage on the page: {feed}"));
+                }
+                fire(&name, "OK", "2026-12-01T09:05:00.000Z").await;
+                w.local.refresh_status_page().await.unwrap();
+                let feed = w.local.status_feed().await.unwrap().unwrap_or_default();
+                if feed["services"].is_null() || state_of(&feed, "payments") != "operational" {
+                    out.lost.push(format!("the recovery on the page: {feed}"));
+                }
+                row.add(&format!("{fault:?} {op}"), &out);
+            }
+        }
+        row.report();
+    }
 }
