@@ -68,9 +68,11 @@ fn publish(c: &mut Criterion) {
         let mut spent = Duration::ZERO;
         for _ in 0..iters {
             let bus = FakeBus::new();
+            let metrics = klaxon::testing::FakeMetricLog::default();
             let publisher = Publisher {
                 incidents: &store,
                 bus: &bus,
+                metrics: &metrics,
             };
             let started = Instant::now();
             let event: Event = serde_json::from_str(black_box(text)).expect("event");

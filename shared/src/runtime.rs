@@ -246,6 +246,8 @@ pub struct PublisherSettings {
     pub incidents_table: String,
     /// The bus incident events go to (name or ARN).
     pub event_bus: String,
+    /// The stack's name: the `Stack` dimension of the metrics it counts.
+    pub stack: String,
 }
 
 impl PublisherSettings {
@@ -258,6 +260,7 @@ impl PublisherSettings {
         Ok(Self {
             incidents_table: required(ENV_INCIDENTS_TABLE)?,
             event_bus: required(ENV_EVENT_BUS)?,
+            stack: required(ENV_STACK_NAME)?,
         })
     }
 }
@@ -471,13 +474,20 @@ mod tests {
     }
 
     #[test]
-    fn the_publisher_needs_its_table_and_its_bus() {
+    fn the_publisher_needs_its_table_its_bus_and_its_stack() {
         let s = PublisherSettings::from_lookup(lookup(&[
             (ENV_INCIDENTS_TABLE, "k-incidents"),
             (ENV_EVENT_BUS, "k-events"),
+            (ENV_STACK_NAME, "k"),
         ]))
         .unwrap();
-        assert_eq!(s.event_bus, "k-events");
+        assert_eq!((s.event_bus.as_str(), s.stack.as_str()), ("k-events", "k"));
+        let err = PublisherSettings::from_lookup(lookup(&[
+            (ENV_INCIDENTS_TABLE, "k-incidents"),
+            (ENV_EVENT_BUS, "k-events"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains(ENV_STACK_NAME), "{err}");
         let err =
             PublisherSettings::from_lookup(lookup(&[(ENV_INCIDENTS_TABLE, "k")])).unwrap_err();
         assert!(err.to_string().contains(ENV_EVENT_BUS), "{err}");

@@ -11,6 +11,7 @@ use klaxon::app::self_test::{Limits, SelfTest};
 use klaxon::app::voice::VoiceCalls;
 use klaxon::aws::chime::ChimeCalls;
 use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon::aws::emf::EmfLog;
 use klaxon::aws::eventbridge::EventBridgeBus;
 use klaxon::aws::metrics::CloudWatchMetrics;
 use klaxon::aws::ses::SesEmail;
@@ -169,10 +170,11 @@ impl Local {
     }
 
     /// The event publisher on this stack.
-    pub fn publisher(&self) -> Publisher<'_, DynamoStore, EventBridgeBus> {
+    pub fn publisher(&self) -> Publisher<'_, DynamoStore, EventBridgeBus, EmfLog<Vec<u8>>> {
         Publisher {
             incidents: &self.as_publisher.store,
             bus: &self.as_publisher.bus,
+            metrics: &self.metric_log,
         }
     }
 

@@ -193,6 +193,9 @@ pub struct Local {
     pub self_test: SelfTestSettings,
     /// The self-test's success metric of this stack (moto's CloudWatch).
     pub metrics: CloudWatchMetrics,
+    /// The EMF lines the functions run here wrote (in Lambda, their
+    /// standard output, which CloudWatch Logs reads as metrics).
+    pub metric_log: klaxon::aws::emf::EmfLog<Vec<u8>>,
     /// Voice pages, on a stack with a voice number ([`Local::up_voice`]).
     pub calls: Option<ChimeCalls>,
     /// The Chime SDK Voice client the voice-call handler updates calls with.
@@ -444,6 +447,7 @@ impl Local {
             ChimeCalls::from_sdk(&klaxon_sdk, &v.sip_media_application_id, v.from.clone())
         });
         let chime = aws_sdk_chimesdkvoice::Client::new(&klaxon_sdk);
+        let metric_log = klaxon::aws::emf::EmfLog::new(stack.name.clone(), Vec::new());
         let publisher_env = stack.function_env(ids::EVENT_PUBLISHER)?;
         let publisher = PublisherSettings::from_lookup(|k| publisher_env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::EVENT_PUBLISHER)))?;
@@ -523,6 +527,7 @@ impl Local {
             page_retry: escalator.page_retry,
             reply_timeout,
             escalation_visibility,
+            metric_log,
             self_test,
             metrics,
         })

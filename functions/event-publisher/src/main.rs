@@ -1,12 +1,15 @@
 //! `event-publisher`: the incidents table's stream -> Klaxon's EventBridge
 //! bus. Each committed timeline entry becomes one incident event; a batch
 //! that fails is retried by the event source mapping from the first record
-//! not published.
+//! not published. The same entries are counted as Klaxon's metrics
+//! (pages sent and failed per channel, escalations exhausted or failed),
+//! written as EMF lines on standard output.
 
 use aws_lambda_events::dynamodb::Event;
 use klaxon::app::publisher::Publisher;
 use klaxon::aws::{
-    dynamo::DynamoStore, dynamo::stream, eventbridge::EventBridgeBus, function_sdk_config,
+    dynamo::DynamoStore, dynamo::stream, emf::EmfLog, eventbridge::EventBridgeBus,
+    function_sdk_config,
 };
 use klaxon::runtime::{PublisherSettings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -18,9 +21,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let bus = EventBridgeBus::from_sdk(&sdk, &settings.event_bus);
+    let metrics = EmfLog::stdout(&settings.stack);
     let publisher = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &metrics,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let publisher = &publisher;

@@ -9,12 +9,18 @@
 //! event source mapping retries from there (`ReportBatchItemFailures`),
 //! then, after its last attempt, sends the batch's position to the
 //! unpublished-events queue, whose alarm tells the operator.
+//!
+//! The same entries are counted as Klaxon's operational metrics (pages
+//! sent and failed per channel, escalations exhausted or failed;
+//! [`crate::core::metrics`]), each once: only the entries before the
+//! record a batch is retried from are counted, so a retry counts the rest.
 
 use std::collections::HashMap;
 
 use crate::core::events::{BusEvent, bus_event};
 use crate::core::incident::{Incident, TimelineEntry};
-use crate::ports::{BackendError, EventBus, Incidents};
+use crate::core::metrics::Metric;
+use crate::ports::{BackendError, EventBus, Incidents, MetricLog};
 
 /// One record of the stream, as the publisher sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,17 +80,20 @@ pub fn retry_from(
     response
 }
 
-pub struct Publisher<'a, I, B> {
+pub struct Publisher<'a, I, B, L> {
     pub incidents: &'a I,
     pub bus: &'a B,
+    pub metrics: &'a L,
 }
 
-impl<I: Incidents, B: EventBus> Publisher<'_, I, B> {
+impl<I: Incidents, B: EventBus, L: MetricLog> Publisher<'_, I, B, L> {
     pub async fn handle(&self, records: &[StreamRecord]) -> PublishReport {
         let mut report = PublishReport::default();
         let mut cache: HashMap<String, Option<Incident>> = HashMap::new();
         // Each event with the index of the record it came from.
         let mut events: Vec<(usize, BusEvent)> = Vec::new();
+        // Each metric with the index of the record it came from.
+        let mut counted: Vec<(usize, Metric, jiff::Timestamp)> = Vec::new();
         let mut stop: Option<(usize, String)> = None;
         for (index, record) in records.iter().enumerate() {
             match record {
@@ -104,6 +113,11 @@ impl<I: Incidents, B: EventBus> Publisher<'_, I, B> {
                             break;
                         }
                     };
+                    if incident.as_ref().is_some_and(|i| !i.self_test)
+                        && let Some(metric) = Metric::of_event(&entry.event)
+                    {
+                        counted.push((index, metric, entry.at));
+                    }
                     match bus_event(incident_id, incident.as_ref(), entry) {
                         Some(event) => events.push((index, event)),
                         None => report.skipped += 1,
@@ -123,6 +137,10 @@ impl<I: Incidents, B: EventBus> Publisher<'_, I, B> {
                     stop = Some((index, e.error.to_string()));
                 }
             }
+        }
+        let counted_before = stop.as_ref().map_or(records.len(), |(i, _)| *i);
+        for (_, metric, at) in counted.iter().filter(|(i, _, _)| *i < counted_before) {
+            self.metrics.record(std::slice::from_ref(metric), *at);
         }
         if let Some((index, reason)) = stop
             && let Some(record) = records.get(index)

@@ -12,9 +12,7 @@ use jiff::Timestamp;
 use super::backend_error;
 use crate::ports::{BackendError, Metrics};
 
-pub const NAMESPACE: &str = "Klaxon";
-pub const SELF_TEST_SUCCEEDED: &str = "SelfTestSucceeded";
-pub const STACK_DIMENSION: &str = "Stack";
+pub use crate::core::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK as STACK_DIMENSION};
 
 /// Publishes the self-test's successes of one stack.
 #[derive(Clone, Debug)]

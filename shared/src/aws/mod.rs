@@ -5,6 +5,7 @@
 pub mod chime;
 pub mod cloudwatch;
 pub mod dynamo;
+pub mod emf;
 pub mod eventbridge;
 #[cfg(feature = "notifier")]
 pub mod incident_manager;

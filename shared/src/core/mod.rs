@@ -8,6 +8,7 @@ pub mod events;
 pub mod incident;
 pub mod incident_manager;
 pub mod keys;
+pub mod metrics;
 pub mod notify;
 pub mod phone;
 pub mod policy;

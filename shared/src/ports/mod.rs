@@ -22,6 +22,7 @@ mod inbound;
 mod incident_mirror;
 mod incidents;
 mod messaging;
+mod metric_log;
 pub mod paging;
 pub mod rate_limits;
 mod secrets;
@@ -43,6 +44,7 @@ pub use incidents::{
     check_transition,
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
+pub use metric_log::MetricLog;
 pub use paging::{ClaimOutcome, FailedPage, LevelRecord, PageClaim, Paging};
 pub use rate_limits::{Allowance, Limit, RateLimits};
 pub use secrets::{SecretError, Secrets};

@@ -7,6 +7,7 @@ pub mod contract;
 mod deliveries;
 pub mod events;
 pub mod incident_manager;
+mod metric_log;
 mod outbound;
 pub mod status_page;
 mod store;
@@ -16,6 +17,7 @@ pub use clock::{ManualClock, ScriptedIds};
 pub use deliveries::{FakeEndpoints, FakeSecrets, FakeUndelivered, Reply};
 pub use events::FakeBus;
 pub use incident_manager::{FakeIncidentManager, FakeRecord, MirrorCall};
+pub use metric_log::FakeMetricLog;
 pub use outbound::{
     FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
     SentSms, StaticConfig,

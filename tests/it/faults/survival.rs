@@ -182,6 +182,32 @@ routing:
         &mut out,
     );
     count_message("Bob's email", arrived(&w, &bob, &name).await, 0, &mut out);
+    // AND the metrics counted from the committed timeline say so: the SMS
+    // failed once (its first failure), then went out; the email went out
+    let round = w.local.publish_events().await.unwrap();
+    assert_eq!(round.failed_at, None, "{round:?}");
+    let counted: std::collections::BTreeMap<(String, Option<String>), u64> =
+        klaxon::testing::contract::metric_log::ReadBack::counts(&w.local.metric_log)
+            .into_iter()
+            .fold(Default::default(), |mut all, ((name, channel, _), n)| {
+                *all.entry((name, channel)).or_default() += n;
+                all
+            });
+    let metric = |name: &str, channel: &str| {
+        counted
+            .get(&(name.to_string(), Some(channel.to_string())))
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        (
+            metric("PagesFailed", "sms"),
+            metric("PagesSent", "sms"),
+            metric("PagesSent", "email")
+        ),
+        (1, 1, 1),
+        "{counted:?}"
+    );
     let mut row = Row::new(
         "level 2 (email) due while level 1's SMS fails on every try: paged on time, and the SMS once SMS is back",
     );

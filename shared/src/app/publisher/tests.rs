@@ -1,9 +1,10 @@
 use super::*;
 use crate::core::events::DetailType;
 use crate::core::incident::TimelineEvent;
+use crate::core::metrics::Metric;
 use crate::testing::contract::{incident, t0};
 use crate::testing::events::sample_entries;
-use crate::testing::{FakeBus, MemoryStore, Op, transient};
+use crate::testing::{FakeBus, FakeMetricLog, MemoryStore, Op, transient};
 
 /// GIVEN a store holding one incident, and the stream records of its
 /// timeline (sequence numbers 100, 101, ...).
@@ -35,6 +36,7 @@ async fn every_entry_is_published_in_stream_order_with_its_incident() {
     let p = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &FakeMetricLog::default(),
     };
     let report = p.handle(&records).await;
     assert_eq!(report.failed_at, None);
@@ -54,6 +56,7 @@ async fn a_redelivered_batch_publishes_the_same_event_ids_again() {
     let p = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &FakeMetricLog::default(),
     };
     p.handle(&records).await;
     p.handle(&records).await;
@@ -72,6 +75,7 @@ async fn a_rejected_event_stops_the_batch_at_its_record_and_a_retry_from_there_f
     let p = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &FakeMetricLog::default(),
     };
     let StreamRecord::Entry { entry, .. } = &records[5] else {
         unreachable!()
@@ -110,6 +114,7 @@ async fn an_incident_that_cannot_be_read_stops_the_batch_there() {
     let p = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &FakeMetricLog::default(),
     };
     // The first incident is read once for its three entries; the second
     // read fails.
@@ -134,6 +139,7 @@ async fn an_unreadable_entry_is_reported_after_what_came_before_it() {
     let p = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &FakeMetricLog::default(),
     };
     let report = p.handle(&records).await;
     assert_eq!(report.published, 2);
@@ -157,8 +163,70 @@ async fn entries_of_self_test_incidents_are_left_out() {
     let p = Publisher {
         incidents: &store,
         bus: &bus,
+        metrics: &FakeMetricLog::default(),
     };
     let report = p.handle(&records).await;
     assert_eq!((report.published, report.skipped), (0, 1));
     assert!(bus.published().is_empty());
+}
+
+#[tokio::test]
+async fn pages_and_escalation_ends_are_counted_once_even_when_the_batch_is_retried() {
+    // GIVEN the stream of an incident's timeline, and a bus that fails
+    // once at the fourth event
+    let (store, bus, i, records) = given();
+    let expected: Vec<Metric> = records
+        .iter()
+        .filter_map(|r| match r {
+            StreamRecord::Entry { entry, .. } => Metric::of_event(&entry.event),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        expected.iter().any(|m| matches!(m, Metric::PageSent(_))),
+        "the sample has a page: {expected:?}"
+    );
+    let StreamRecord::Entry { entry, .. } = &records[3] else {
+        unreachable!("the sample is all entries")
+    };
+    bus.reject(
+        &crate::core::events::event_id(&i.id, entry),
+        transient("PutEvents"),
+    );
+    let metrics = FakeMetricLog::default();
+    let p = Publisher {
+        incidents: &store,
+        bus: &bus,
+        metrics: &metrics,
+    };
+    // WHEN the batch fails, and the mapping retries from the failed record
+    let first = p.handle(&records).await;
+    let (sequence, _) = first.failed_at.clone().expect("failed");
+    let from = records
+        .iter()
+        .position(|r| r.sequence() == sequence)
+        .unwrap();
+    bus.accept_all();
+    let again = p.handle(&records[from..]).await;
+    assert_eq!(again.failed_at, None);
+    // THEN each entry was counted once
+    assert_eq!(metrics.recorded(), expected);
+}
+
+#[tokio::test]
+async fn a_self_tests_entries_are_not_counted() {
+    let (store, bus, i, records) = given();
+    store.with(|s| {
+        if let Some(stored) = s.incidents.get_mut(&i.id) {
+            stored.self_test = true;
+        }
+    });
+    let metrics = FakeMetricLog::default();
+    let p = Publisher {
+        incidents: &store,
+        bus: &bus,
+        metrics: &metrics,
+    };
+    p.handle(&records).await;
+    assert!(metrics.recorded().is_empty());
 }

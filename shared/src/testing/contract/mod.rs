@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod events;
 mod fixtures;
 pub mod incident_manager;
+pub mod metric_log;
 pub mod outbound;
 mod rate_limits;
 pub mod secrets;
