@@ -35,8 +35,6 @@ pub enum Metric {
     /// A page's send failed (counted once per page, at its first failure;
     /// a page that fails for good counts here too).
     PageFailed(Channel),
-    /// A failing page given up after its retries.
-    PageGivenUp(Channel),
     /// An escalation ran out of levels with nobody acknowledging.
     EscalationExhausted,
     /// An escalation workflow failed (a step that cannot succeed).
@@ -49,7 +47,6 @@ impl Metric {
         match self {
             Self::PageSent(_) => "PagesSent",
             Self::PageFailed(_) => "PagesFailed",
-            Self::PageGivenUp(_) => "PagesGivenUp",
             Self::EscalationExhausted => "EscalationsExhausted",
             Self::EscalationFailed => "EscalationsFailed",
         }
@@ -58,7 +55,7 @@ impl Metric {
     /// Its dimensions besides [`STACK`].
     fn dimensions(self) -> Vec<(&'static str, &'static str)> {
         match self {
-            Self::PageSent(c) | Self::PageFailed(c) | Self::PageGivenUp(c) => {
+            Self::PageSent(c) | Self::PageFailed(c) => {
                 vec![(CHANNEL, c.as_str())]
             }
             Self::EscalationExhausted | Self::EscalationFailed => Vec::new(),

@@ -34,9 +34,7 @@ impl super::contract::metric_log::ReadBack for FakeMetricLog {
         let mut counts = super::contract::metric_log::Counts::new();
         for (metric, at) in self.lock().iter() {
             let channel = match metric {
-                Metric::PageSent(c) | Metric::PageFailed(c) | Metric::PageGivenUp(c) => {
-                    Some(c.as_str().to_string())
-                }
+                Metric::PageSent(c) | Metric::PageFailed(c) => Some(c.as_str().to_string()),
                 _ => None,
             };
             *counts
