@@ -73,17 +73,12 @@ impl World {
 
     /// A new stack with no configuration applied yet.
     pub async fn bare() -> Self {
-        Self::bare_via(None).await
+        Self::bare_with(None, &[]).await
     }
 
     /// Like [`World::bare`], with Klaxon's adapters reaching the emulator
-    /// through `endpoint` (a fault proxy) when given.
-    pub async fn bare_via(endpoint: Option<&str>) -> Self {
-        Self::bare_with(endpoint, &[]).await
-    }
-
-    /// Like [`World::bare_via`], with some of the template's parameters
-    /// set as given.
+    /// through `endpoint` (a fault proxy) when given, and some of the
+    /// template's parameters set as given.
     pub async fn bare_with(endpoint: Option<&str>, parameters: &[(&str, String)]) -> Self {
         let tag = unique();
         let local = Local::up_with_parameters(&format!("t{tag}"), endpoint, parameters)
@@ -123,15 +118,24 @@ impl World {
     /// A new stack with the default test configuration (60 s levels),
     /// Klaxon's adapters reaching the emulator through a new fault proxy.
     pub async fn behind_proxy() -> (Self, klaxon_local::faults::FaultProxy) {
-        let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-        let proxy = klaxon_local::faults::FaultProxy::start(&upstream)
-            .await
-            .expect("fault proxy");
-        let w = Self::bare_via(Some(&proxy.endpoint)).await;
+        let (w, proxy) = Self::proxied(&[]).await;
         w.local
             .apply_config(&oncall_yaml(&w, 60, 0))
             .await
             .expect("apply config");
+        (w, proxy)
+    }
+
+    /// A new stack with no configuration applied yet, some of the
+    /// template's parameters set as given, Klaxon's adapters reaching the
+    /// emulator through a new fault proxy.
+    pub async fn proxied(
+        parameters: &[(&str, String)],
+    ) -> (Self, klaxon_local::faults::FaultProxy) {
+        let proxy = klaxon_local::faults::FaultProxy::start(&emulator_endpoint())
+            .await
+            .expect("fault proxy");
+        let w = Self::bare_with(Some(&proxy.endpoint), parameters).await;
         (w, proxy)
     }
 
@@ -239,6 +243,11 @@ where
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The emulator's endpoint, which fault proxies forward to.
+pub fn emulator_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)")
 }
 
 /// The ack code in a page text (`... ACK 4821 ...`).

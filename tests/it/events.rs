@@ -339,18 +339,11 @@ async fn the_publisher_under_each_fault_of_its_calls_loses_no_event_and_repeats_
     tap.drain().await.unwrap();
     let mut row = Row::new(&format!(
         "the event publisher's calls ({}) throttled 10 times, failing with 500 three times, or cut once",
-        ops.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::faults::listed(&ops)
     ));
     let mut n = 0;
     for op in &ops {
-        for (fault, times) in [
-            (Fault::Throttle, 10),
-            (Fault::Status(500), 3),
-            (Fault::CutAfterApply, 1),
-        ] {
+        for (fault, times) in crate::faults::each_call_fault(10) {
             n += 1;
             let id = a_whole_incident(&w, &format!("pub-{n}")).await;
             let entries = w.timeline(&id).await.len();

@@ -391,7 +391,6 @@ mod on_a_stack {
     #[tokio::test]
     async fn the_status_page_under_each_fault_of_its_calls_ends_showing_every_change() {
         use crate::faults::{Outcome, Row};
-        use klaxon_local::faults::Fault;
         let (w, proxy) = World::behind_proxy().await;
         let yaml = format!(
             "{}status_page: {{title: Acme status, services: [checkout, payments]}}\n",
@@ -411,18 +410,11 @@ mod on_a_stack {
         w.local.refresh_status_page().await.unwrap();
         let mut row = Row::new(&format!(
             "the status page's calls ({}) throttled 4 times, failing with 500 three times, or cut once",
-            ops.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::faults::listed(&ops)
         ));
         let mut n = 0;
         for op in &ops {
-            for (fault, times) in [
-                (Fault::Throttle, 4),
-                (Fault::Status(500), 3),
-                (Fault::CutAfterApply, 1),
-            ] {
+            for (fault, times) in crate::faults::each_call_fault(4) {
                 n += 1;
                 let name = w.alarm_name(&format!("payments-sp{n}"));
                 fire(&name, "ALARM", "2026-12-01T09:00:00.000Z").await;

@@ -52,14 +52,20 @@ impl Metric {
         }
     }
 
+    /// The channel of a page metric.
+    pub fn channel(self) -> Option<Channel> {
+        match self {
+            Self::PageSent(c) | Self::PageFailed(c) => Some(c),
+            Self::EscalationExhausted | Self::EscalationFailed => None,
+        }
+    }
+
     /// Its dimensions besides [`STACK`].
     fn dimensions(self) -> Vec<(&'static str, &'static str)> {
-        match self {
-            Self::PageSent(c) | Self::PageFailed(c) => {
-                vec![(CHANNEL, c.as_str())]
-            }
-            Self::EscalationExhausted | Self::EscalationFailed => Vec::new(),
-        }
+        self.channel()
+            .map(|c| (CHANNEL, c.as_str()))
+            .into_iter()
+            .collect()
     }
 
     /// What a committed timeline event counts for, if anything. A

@@ -33,10 +33,7 @@ impl super::contract::metric_log::ReadBack for FakeMetricLog {
     fn counts(&self) -> super::contract::metric_log::Counts {
         let mut counts = super::contract::metric_log::Counts::new();
         for (metric, at) in self.lock().iter() {
-            let channel = match metric {
-                Metric::PageSent(c) | Metric::PageFailed(c) => Some(c.as_str().to_string()),
-                _ => None,
-            };
+            let channel = metric.channel().map(|c| c.as_str().to_string());
             *counts
                 .entry((metric.name().to_string(), channel, at.as_millisecond()))
                 .or_default() += 1;

@@ -53,10 +53,7 @@ async fn throttling_any_call_of_the_loop_loses_and_duplicates_nothing() {
     // itself fails once and its retry meets the fourth.
     let mut row = Row::new(&format!(
         "throttling, one scenario per operation ({})",
-        ops.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        super::listed(&ops)
     ));
     // The calls a failure makes that the loop without faults does not (a
     // reply's release of its claim, ...), each with the failure it follows.

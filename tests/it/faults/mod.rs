@@ -158,9 +158,7 @@ routing:
 
 impl Rig {
     pub async fn new() -> Self {
-        let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-        let proxy = FaultProxy::start(&upstream).await.expect("fault proxy");
-        let w = World::bare_via(Some(&proxy.endpoint)).await;
+        let (w, proxy) = World::proxied(&[]).await;
         w.local
             .apply_config(&oncall_yaml(&w))
             .await
@@ -571,6 +569,25 @@ impl Rig {
                 .extend(claimed_after(&self.w, &id, acked).await);
         }
     }
+}
+
+/// Operations as a row names them: `service:Name, ...`.
+pub fn listed<'a>(ops: impl IntoIterator<Item = &'a Operation>) -> String {
+    ops.into_iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The faults a stream function's call meets, one scenario each:
+/// throttled `throttles` times, answering 500 three times, cut once after
+/// it applied.
+pub fn each_call_fault(throttles: usize) -> [(Fault, usize); 3] {
+    [
+        (Fault::Throttle, throttles),
+        (Fault::Status(500), 3),
+        (Fault::CutAfterApply, 1),
+    ]
 }
 
 /// The sends (SNS `Publish`, SES `SendEmail`) the provider accepted but

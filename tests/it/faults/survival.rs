@@ -15,15 +15,7 @@ use klaxon_local::phone::{PhoneNetwork, Script};
 use klaxon_local::{PAGE_RETRY_PARAMETERS, scaled, time_scale};
 
 use super::{ALARM_AT, Arm, OK_AT, Outcome, Rig, Row, count_message, repeated};
-use crate::common::{World, opened_id};
-
-/// A stack behind a new fault proxy, with some template parameters set.
-async fn behind_proxy(parameters: &[(&str, String)]) -> (World, FaultProxy) {
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-    let proxy = FaultProxy::start(&upstream).await.expect("fault proxy");
-    let w = World::bare_with(Some(&proxy.endpoint), parameters).await;
-    (w, proxy)
-}
+use crate::common::{World, emulator_endpoint, opened_id};
 
 /// Alice (SMS and email) on level 1, Bob (SMS and email) on level 2.
 fn two_levels(w: &World, level_one: u64, level_two: u64) -> String {
@@ -109,7 +101,7 @@ async fn execution_status(w: &World, id: &str) -> String {
 async fn level_two_is_paged_on_time_by_email_while_level_ones_sms_keeps_failing() {
     // GIVEN Alice is paged by SMS on level 1 (10 s), Bob by email on level
     // 2, and every SMS send fails
-    let (w, proxy) = behind_proxy(&[]).await;
+    let (w, proxy) = World::proxied(&[]).await;
     let bob = w.email("bob");
     w.local
         .apply_config(&format!(
@@ -224,8 +216,9 @@ routing:
 async fn an_hour_without_sms_pages_by_email_and_voice_on_time_and_by_sms_once_it_is_back() {
     let scale = time_scale();
     let retry_minutes = format!("{:.3}", 90.0 * scale);
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (see README)");
-    let proxy = FaultProxy::start(&upstream).await.expect("fault proxy");
+    let proxy = FaultProxy::start(&emulator_endpoint())
+        .await
+        .expect("fault proxy");
     let network = PhoneNetwork::start().await.expect("phone network");
     let w = World::voice_via(
         &network,
@@ -444,7 +437,7 @@ async fn an_escalation_that_never_started_is_restarted_by_the_sweep() {
 /// fault; the execution still ends FAILED, said once on the timeline.
 #[tokio::test]
 async fn a_step_that_cannot_succeed_fails_its_execution_once_whatever_its_calls_meet() {
-    let (w, proxy) = behind_proxy(&[]).await;
+    let (w, proxy) = World::proxied(&[]).await;
     w.local.apply_config(&two_levels(&w, 60, 60)).await.unwrap();
     let arms = [
         ("SendTaskFailure throttled 4 times", Fault::Throttle, 4),
