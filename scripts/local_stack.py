@@ -317,6 +317,47 @@ def wait(cfn, lambda_client, stack_id, template):
         time.sleep(0.05)
 
 
+def rule_failures(template, params):
+    """What CloudFormation refuses a stack for before creating anything:
+    each rule (the template's `Rules`) whose assertion is false for these
+    parameters (the given ones over the defaults), with its description.
+    The emulator's CloudFormation ignores `Rules`, so this checks them as
+    CloudFormation does. Only the rule functions Klaxon's template uses
+    are known; any other fails loudly rather than passing."""
+    values = {k: str(p.get("Default", "")) for k, p in template.get("Parameters", {}).items()}
+    values.update(params)
+
+    def ev(node):
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            if fn == "Ref":
+                if arg not in values:
+                    fail(f"rule refers to {arg}, which is not a parameter")
+                return values[arg]
+            if fn == "Fn::Equals":
+                a, b = (ev(x) for x in arg)
+                return a == b
+            if fn == "Fn::Not":
+                return not ev(arg[0])
+            if fn == "Fn::And":
+                return all(ev(x) for x in arg)
+            if fn == "Fn::Or":
+                return any(ev(x) for x in arg)
+            fail(f"rule function {fn} is not evaluated locally; add it to rule_failures")
+        if isinstance(node, (str, bool)):
+            return node
+        fail(f"rule: cannot evaluate {node!r}")
+
+    failures = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not ev(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not ev(assertion["Assert"]):
+                failures.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+    return failures
+
+
 def deploy(args):
     session = boto3.session.Session()
     region = session.region_name or "us-east-1"
@@ -338,6 +379,9 @@ def deploy(args):
         if k not in template.get("Parameters", {}):
             fail(f"--param {k}: the template has no such parameter")
         params.append({"ParameterKey": k, "ParameterValue": v})
+    refused = rule_failures(template, {p["ParameterKey"]: p["ParameterValue"] for p in params})
+    if refused:
+        fail("CloudFormation refuses these parameters: " + "; ".join(refused))
     tags = [{"Key": "klaxon:template", "Value": template_key}]
     existing = _stack(cfn, args.name)
     if existing is None or existing["StackStatus"] in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE"):

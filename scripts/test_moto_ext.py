@@ -453,9 +453,9 @@ class KlaxonStack(unittest.TestCase):
         declared = [
             r for r in self.template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
         ]
-        self.assertEqual(len(declared), 18)
+        self.assertEqual(len(declared), 27)
         alarms = self.of_type("AWS::CloudWatch::Alarm")  # all but the voice one
-        self.assertEqual(len(alarms), 17)
+        self.assertEqual(len(alarms), 26)
         for logical_id in alarms:
             declared = self.props(logical_id)
             name = self.r.physical[logical_id]

@@ -73,6 +73,12 @@ impl StackNames {
         format!("{}-{}", self.stack, role.suffix())
     }
 
+    /// The topic Klaxon's alarms on itself go to (the template's
+    /// `OperatorAlertsTopic`).
+    pub fn operator_alerts_topic(&self) -> String {
+        format!("{}-operator-alerts", self.stack)
+    }
+
     /// A function by its suffix (`alarm-intake`, `sms-reply`, `escalator`).
     pub fn function(&self, suffix: &str) -> String {
         format!("{}-{suffix}", self.stack)

@@ -189,6 +189,12 @@ pub const ENV_INTAKE_FUNCTION: &str = "KLAXON_INTAKE_FUNCTION";
 pub const ENV_ACCOUNT_ID: &str = "KLAXON_ACCOUNT_ID";
 pub const ENV_REGION: &str = "AWS_REGION";
 
+/// The stack's name (`KLAXON_STACK_NAME`): the `Stack` dimension of the
+/// metrics a function counts.
+pub fn stack_name() -> Result<String, SettingsError> {
+    required(&|name: &str| std::env::var(name).ok(), ENV_STACK_NAME)
+}
+
 /// A setting that must be present and not blank, trimmed.
 fn required(
     get: &impl Fn(&str) -> Option<String>,

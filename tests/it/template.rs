@@ -11,11 +11,11 @@ use crate::common::World;
 
 /// Whether a template condition holds on the stacks `World` deploys
 /// (`StatusPage=enabled`, the self-test's default interval, no voice
-/// number, no operator contacts).
+/// number, an operator email and no operator phone).
 fn holds_locally(condition: &str) -> bool {
     match condition {
-        "HasStatusPage" | "SelfTestEnabled" => true,
-        "HasVoice" | "HasOperatorEmail" | "HasOperatorPhone" => false,
+        "HasStatusPage" | "SelfTestEnabled" | "HasOperatorEmail" => true,
+        "HasVoice" | "HasOperatorPhone" => false,
         other => panic!("a new condition {other}: say whether it holds locally"),
     }
 }
@@ -459,5 +459,199 @@ fn the_status_page_function_exists_only_with_a_page_and_alone_writes_it() {
             assert!(!body.contains("s3:"), "{id} has no business with S3");
             assert!(!body.contains("KLAXON_STATUS_PAGE_BUCKET"), "{id}");
         }
+    }
+}
+
+/// The alarms that read one of Klaxon's own metrics, by metric name: a
+/// plain alarm's, or one of a metric-math alarm's queries.
+fn klaxon_metric_alarms(template: &klaxon_local::Template) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (id, body) in template.resources_of("AWS::CloudWatch::Alarm") {
+        let props = &body["Properties"];
+        let mut stats = vec![props.clone()];
+        if let Some(queries) = props["Metrics"].as_sequence() {
+            stats.extend(queries.iter().map(|q| q["MetricStat"]["Metric"].clone()));
+        }
+        for stat in stats {
+            if stat["Namespace"].as_str() == Some(klaxon::core::metrics::NAMESPACE) {
+                let name = stat["MetricName"].as_str().unwrap_or_default().to_string();
+                found.push((id.clone(), name, stat));
+            }
+        }
+    }
+    found
+}
+
+/// Every metric Klaxon counts for something that went wrong (all but pages
+/// sent) has an alarm to the operators: on the stack's total (dimension
+/// `Stack` only, which the functions emit beside the per-channel one),
+/// with no data meaning nothing happened, and a description that says
+/// what to do.
+#[test]
+fn every_metric_of_something_gone_wrong_raises_an_alarm_to_the_operators() {
+    use klaxon::core::metrics::{Metric, STACK};
+    let template = klaxon_local::Template::repo().unwrap();
+    let alarmed = klaxon_metric_alarms(&template);
+    let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
+    let wrong: BTreeSet<&str> = Metric::each()
+        .into_iter()
+        .filter(|m| !matches!(m, Metric::PageSent(_)))
+        .map(Metric::name)
+        .collect();
+    for name in &wrong {
+        let Some((id, _, stat)) = alarmed.iter().find(|(_, n, _)| n == name) else {
+            panic!("no alarm on Klaxon/{name}");
+        };
+        let dims = stat["Dimensions"].as_sequence().expect("dimensions");
+        assert_eq!(dims.len(), 1, "{id}: the stack's total, not one channel");
+        assert_eq!(dims[0]["Name"].as_str(), Some(STACK), "{id}");
+        assert!(text(&dims[0]["Value"]).contains("AWS::StackName"), "{id}");
+        let props = &template.resource(id).unwrap()["Properties"];
+        assert!(
+            text(&props["AlarmActions"]).contains("OperatorAlertsTopic"),
+            "{id}"
+        );
+        assert_eq!(props["TreatMissingData"].as_str(), Some("notBreaching"), "{id}");
+        assert_eq!(props["Threshold"].as_u64(), Some(1), "{id}: the first one");
+        let description = props["AlarmDescription"].as_str().unwrap_or_default();
+        assert!(description.len() > 120, "{id}: say what to do: {description}");
+    }
+    // Nothing alarms on a metric no function counts.
+    for (id, name, _) in &alarmed {
+        assert!(
+            wrong.contains(name.as_str()) || name == klaxon::core::metrics::SELF_TEST_SUCCEEDED,
+            "{id} reads Klaxon/{name}, which nothing emits"
+        );
+    }
+}
+
+/// The metrics the functions count carry the stack's name, as the alarms
+/// read them: every function has `KLAXON_STACK_NAME`.
+#[test]
+fn every_function_knows_its_stack_name_for_its_metrics() {
+    let template = klaxon_local::Template::repo().unwrap();
+    let globals = &template.doc["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        serde_norway::to_string(&globals[klaxon::runtime::ENV_STACK_NAME])
+            .unwrap()
+            .contains("AWS::StackName")
+    );
+}
+
+/// A stack deployed with the defaults has nobody subscribed to its
+/// operator alerts: CloudFormation refuses it (the template's rule), and
+/// so does the local deployment, which checks the rules the emulator
+/// ignores. With an operator email it deploys.
+#[tokio::test]
+async fn a_stack_deployed_with_defaults_cannot_leave_its_operator_alarms_unheard() {
+    let w = World::new(60, 0).await;
+    let template = klaxon_local::template::repo_root()
+        .join("infra")
+        .join("template.yaml");
+    let refused = klaxon_local::Stack::deploy(
+        &w.local.sdk,
+        "klaxon-unheard",
+        &template,
+        Default::default(),
+        &[],
+    )
+    .await
+    .expect_err("nobody would hear the operator alarms");
+    let said = refused.to_string();
+    assert!(
+        said.contains("OperatorsHearKlaxon") && said.contains("OperatorEmail"),
+        "{said}"
+    );
+    // The rule names both ways to be heard.
+    let doc = klaxon_local::Template::repo().unwrap().doc;
+    let rule = serde_norway::to_string(&doc["Rules"]["OperatorsHearKlaxon"]).unwrap();
+    assert!(rule.contains("OperatorEmail") && rule.contains("OperatorPhone"), "{rule}");
+    // The stacks the tests deploy pass an operator email, and SNS lists
+    // its subscription on the topic.
+    let sns = aws_sdk_sns::Client::new(&w.local.sdk);
+    let topic = w.local.stack.physical("OperatorAlertsTopic").unwrap();
+    let subs = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        subs.subscriptions()
+            .iter()
+            .any(|s| s.endpoint() == Some(klaxon_local::stack::OPERATOR_EMAIL)),
+        "{subs:?}"
+    );
+}
+
+/// A role that texts phone numbers must have `sns:Publish` on `*` (a
+/// phone-number publish names no resource), but none may publish to a
+/// topic: a message forged onto the inbound SMS topic would acknowledge
+/// an incident. The emulator enforces the denial as IAM does: the
+/// escalator's and sms-reply's roles are refused the topic and still text.
+#[tokio::test]
+async fn no_role_that_texts_may_publish_to_a_topic() {
+    let template = klaxon_local::Template::repo().unwrap();
+    let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
+    let statements = |body: &Value| -> Vec<Value> {
+        let mut out = Vec::new();
+        for policy in body["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            out.extend(policy["Statement"].as_sequence().into_iter().flatten().cloned());
+        }
+        out.extend(
+            body["Properties"]["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        out
+    };
+    let mut texting = Vec::new();
+    for kind in ["AWS::Serverless::Function", "AWS::IAM::ManagedPolicy"] {
+        for (id, body) in template.resources_of(kind) {
+            let all = statements(body);
+            let publishes = all.iter().any(|s| {
+                s["Effect"].as_str() == Some("Allow") && text(&s["Action"]).contains("sns:Publish")
+            });
+            if !publishes {
+                continue;
+            }
+            texting.push(id.clone());
+            assert!(
+                all.iter().any(|s| s["Effect"].as_str() == Some("Deny")
+                    && text(&s["Action"]).contains("sns:Publish")
+                    && text(&s["Resource"]).contains(":sns:*:*:*")),
+                "{id} may publish to topics"
+            );
+        }
+    }
+    assert!(texting.len() >= 3, "{texting:?}");
+
+    let w = World::new(60, 0).await;
+    let topic = w.local.stack.physical("InboundSmsTopic").unwrap().to_string();
+    for function in [ids::ESCALATOR, ids::SMS_REPLY] {
+        let credentials = klaxon_local::roles::role_credentials(&w.local.sdk, &w.local.stack, function)
+            .await
+            .unwrap();
+        let sns = aws_sdk_sns::Client::new(&klaxon_local::roles::signed(&w.local.sdk, &credentials));
+        let forged = sns
+            .publish()
+            .topic_arn(&topic)
+            .message("ACK 1234")
+            .send()
+            .await
+            .expect_err("a function's role may not publish to the inbound SMS topic");
+        let said = format!("{}", aws_sdk_sns::error::DisplayErrorContext(&forged));
+        assert!(
+            said.contains("AuthorizationError") || said.contains("AccessDenied"),
+            "{function}: {said}"
+        );
+        sns.publish()
+            .phone_number("+819012345678")
+            .message("klaxon: a page")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{function} may text: {}", aws_sdk_sns::error::DisplayErrorContext(&e)));
     }
 }

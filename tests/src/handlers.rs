@@ -60,6 +60,7 @@ impl Local {
         DynamoConfig,
         ChimeCalls,
         DynamoStore,
+        EmfLog<Vec<u8>>,
     > {
         let side = &self.as_escalator;
         Escalator {
@@ -72,6 +73,7 @@ impl Local {
             escalations: &side.escalations,
             config: &side.config,
             clock: &SystemClock,
+            metrics: &self.metric_log,
             deadline: deadline_in(self.escalator_timeout),
             retry: self.page_retry,
             // The harness's clients have no call timeouts (see roles.rs).
@@ -114,12 +116,14 @@ impl Local {
     pub fn sweep_handler(
         &self,
         grace: jiff::SignedDuration,
-    ) -> klaxon::app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions> {
+    ) -> klaxon::app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions, EmfLog<Vec<u8>>>
+    {
         let side = &self.as_sweep;
         klaxon::app::sweep::Sweep {
             incidents: &side.store,
             paging: &side.store,
             escalations: &side.escalations,
+            metrics: &self.metric_log,
             clock: &SystemClock,
             grace,
             exclude: klaxon::app::sweep::only_self_test,

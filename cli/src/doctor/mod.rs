@@ -9,10 +9,11 @@
 //! at least one problem, 0 otherwise.
 //!
 //! Checks gather facts from AWS (`stack.rs`, `roles.rs`, `messaging.rs`,
-//! `self_test.rs`) and turn them into a [`Check`] with pure functions, unit
+//! `self_test.rs`, `operators.rs`) and turn them into a [`Check`] with pure functions, unit
 //! tested beside them.
 
 mod messaging;
+mod operators;
 pub mod roles;
 mod self_test;
 mod stack;
@@ -197,6 +198,7 @@ pub async fn run(
         config.as_ref(),
     ));
     checks.push(self_test::check(clients, names, options, now).await);
+    checks.push(operators::check(clients, names).await);
     checks
 }
 

@@ -4,9 +4,9 @@
 //! where it stood.
 
 use klaxon::app::sweep::{DEFAULT_GRACE, Sweep, only_self_test};
-use klaxon::aws::{dynamo::DynamoStore, function_sdk_config, sfn::StepFunctions};
+use klaxon::aws::{dynamo::DynamoStore, emf::EmfLog, function_sdk_config, sfn::StepFunctions};
 use klaxon::ports::SystemClock;
-use klaxon::runtime::{HandlerError, Settings, init_tracing};
+use klaxon::runtime::{HandlerError, Settings, init_tracing, stack_name};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -17,10 +17,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
+    let metrics = EmfLog::stdout(stack_name()?);
     let sweep = Sweep {
         incidents: &store,
         paging: &store,
         escalations: &escalations,
+        metrics: &metrics,
         clock: &SystemClock,
         grace: DEFAULT_GRACE,
         exclude: only_self_test,

@@ -4,11 +4,11 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use klaxon::app::escalator::Escalator;
 use klaxon::aws::{
-    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
+    chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, emf::EmfLog, function_sdk_config,
     ses::SesEmail, sfn::StepFunctions, sns::SnsSms,
 };
 use klaxon::ports::SystemClock;
-use klaxon::runtime::{Settings, init_tracing};
+use klaxon::runtime::{Settings, init_tracing, stack_name};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -28,10 +28,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .map(|v| ChimeCalls::from_sdk(&sdk, &v.sip_media_application_id, v.from.clone()));
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
+    let metrics = EmfLog::stdout(stack_name()?);
     let escalator = Escalator {
         incidents: &store,
         paging: &store,
         clock: &SystemClock,
+        metrics: &metrics,
         deadline: None,
         sms: &sms,
         email: email.as_ref(),

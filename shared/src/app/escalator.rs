@@ -31,12 +31,13 @@ use crate::core::escalation::{
     PageRetry, Step, is_due, next_wake, step as policy_step, total_steps,
 };
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
+use crate::core::metrics::Metric;
 use crate::core::phone::Phone;
 use crate::core::policy::{EscalationPolicy, Resolution, ResolvedTarget};
 use crate::core::self_test;
 use crate::ports::{
-    Clock, ConfigSource, EmailSender, Escalations, FailedPage, Incidents, LevelRecord, PageClaim,
-    Paging, PhoneCalls, RateLimits, SmsSender, StepResult,
+    Clock, ConfigSource, EmailSender, Escalations, FailedPage, Incidents, LevelRecord, MetricLog,
+    PageClaim, Paging, PhoneCalls, RateLimits, SmsSender, StepResult,
 };
 
 /// A page is sent only with more than the longest a send may take
@@ -63,7 +64,7 @@ pub struct StepRequest {
 }
 
 /// The ports a step needs.
-pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
+pub struct Escalator<'a, I, G, P, M, E, C, V, R, L> {
     pub incidents: &'a I,
     pub paging: &'a G,
     pub sms: &'a P,
@@ -78,6 +79,8 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
     pub escalations: &'a E,
     pub config: &'a C,
     pub clock: &'a dyn Clock,
+    /// Where failed step runs are counted.
+    pub metrics: &'a L,
     /// When the current run must end (the Lambda invocation's deadline):
     /// page claims are held until then, so a run that dies between claiming
     /// and sending frees its claims when it could no longer send. `None`
@@ -93,15 +96,15 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R> {
     pub send_timeout: SignedDuration,
 }
 
-impl<I, G, P, M, E, C, V, R> Clone for Escalator<'_, I, G, P, M, E, C, V, R> {
+impl<I, G, P, M, E, C, V, R, L> Clone for Escalator<'_, I, G, P, M, E, C, V, R, L> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, G, P, M, E, C, V, R> Copy for Escalator<'_, I, G, P, M, E, C, V, R> {}
+impl<I, G, P, M, E, C, V, R, L> Copy for Escalator<'_, I, G, P, M, E, C, V, R, L> {}
 
-impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
+impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
 where
     I: Incidents,
     G: Paging,
@@ -111,6 +114,7 @@ where
     C: ConfigSource,
     V: PhoneCalls,
     R: RateLimits,
+    L: MetricLog,
 {
     /// Handles an SQS batch of step messages. Failed records are reported
     /// individually, so SQS retries only those (and after `maxReceiveCount`
@@ -132,6 +136,10 @@ where
                 response.add_failure(id);
             }
         }
+        // The function never fails (failures are the batch's items), so
+        // its `Errors` metric cannot show a failing step: this count does.
+        let failed = vec![Metric::EscalationStepFailed; response.batch_item_failures.len()];
+        self.metrics.record(&failed, self.clock.now());
         response
     }
 
@@ -350,12 +358,12 @@ where
         let entry = TimelineEntry::new(
             self.clock.now(),
             format!("abandoned#{}", page.key()),
-            TimelineEvent::Warning {
+            TimelineEvent::PageGivenUp {
                 step: page.step,
-                message: format!(
-                    "gave up paging {} by {} ({}): {why}",
-                    page.person, page.channel, page.contact
-                ),
+                person: page.person.clone(),
+                channel: page.channel,
+                contact: page.contact.clone(),
+                reason: why.to_string(),
             },
         );
         self.paging
@@ -592,7 +600,7 @@ fn people(
     resolution
 }
 
-impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
+impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
 where
     I: Incidents,
 {

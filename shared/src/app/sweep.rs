@@ -18,7 +18,8 @@ use tracing::{info, warn};
 use super::AppError;
 use crate::core::escalation::generation;
 use crate::core::incident::{Incident, Status, TimelineEntry, TimelineEvent};
-use crate::ports::{Clock, EscalationStatus, Escalations, Incidents, Paging};
+use crate::core::metrics::Metric;
+use crate::ports::{Clock, EscalationStatus, Escalations, Incidents, MetricLog, Paging};
 
 /// An incident younger than this is left alone: intake may still be
 /// starting its escalation.
@@ -30,10 +31,13 @@ pub const DEFAULT_GRACE: SignedDuration = SignedDuration::from_secs(60);
 pub type Exclude = fn(&Incident) -> bool;
 
 /// The ports the sweep needs.
-pub struct Sweep<'a, I, G, E> {
+pub struct Sweep<'a, I, G, E, L> {
     pub incidents: &'a I,
     pub paging: &'a G,
     pub escalations: &'a E,
+    /// Where incidents found without a running escalation, and restarts,
+    /// are counted.
+    pub metrics: &'a L,
     pub clock: &'a dyn Clock,
     /// How old an incident must be before it is swept ([`DEFAULT_GRACE`]).
     pub grace: SignedDuration,
@@ -47,6 +51,8 @@ pub struct SweepReport {
     pub checked: usize,
     /// Of those, with their escalation running.
     pub running: usize,
+    /// Of those, with no running escalation: nobody was being paged.
+    pub without_escalation: usize,
     /// Escalations restarted.
     pub restarted: Vec<Restarted>,
     /// Incidents acknowledged, resolved or restarted by another run while
@@ -67,11 +73,25 @@ pub fn only_self_test(incident: &Incident) -> bool {
     incident.self_test
 }
 
-impl<I, G, E> Sweep<'_, I, G, E>
+impl SweepReport {
+    /// What the sweep counts: each incident found without a running
+    /// escalation, and each restart.
+    pub fn metrics(&self) -> Vec<Metric> {
+        let mut metrics = vec![Metric::IncidentWithoutEscalation; self.without_escalation];
+        metrics.extend(std::iter::repeat_n(
+            Metric::EscalationRestarted,
+            self.restarted.len(),
+        ));
+        metrics
+    }
+}
+
+impl<I, G, E, L> Sweep<'_, I, G, E, L>
 where
     I: Incidents,
     G: Paging,
     E: Escalations + EscalationStatus,
+    L: MetricLog,
 {
     /// One sweep over the open incidents. One incident that cannot be
     /// restarted does not stop the others; the first such error is
@@ -96,9 +116,12 @@ where
         info!(
             checked = report.checked,
             running = report.running,
+            without_escalation = report.without_escalation,
             restarted = report.restarted.len(),
             "escalation sweep done"
         );
+        // Counted whether or not a restart failed: the incidents were found.
+        self.metrics.record(&report.metrics(), now);
         match first_error {
             Some(e) => Err(e),
             None => Ok(report),
@@ -120,6 +143,7 @@ where
             Some(execution) => format!("{execution} has ended"),
             None => "no escalation was ever started".to_string(),
         };
+        report.without_escalation += 1;
         let generation = previous.map_or(0, |e| generation(e) + 1);
         let step = self
             .paging

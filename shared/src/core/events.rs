@@ -45,6 +45,7 @@ pub enum DetailType {
     EscalationLevelFired,
     PageSent,
     PageFailed,
+    PageGivenUp,
     EscalationWarning,
     EscalationExhausted,
     EscalationFailed,
@@ -59,7 +60,7 @@ pub enum DetailType {
 }
 
 impl DetailType {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::IncidentOpened,
         Self::IncidentClassified,
         Self::AlarmFired,
@@ -72,6 +73,7 @@ impl DetailType {
         Self::EscalationLevelFired,
         Self::PageSent,
         Self::PageFailed,
+        Self::PageGivenUp,
         Self::EscalationWarning,
         Self::EscalationExhausted,
         Self::EscalationFailed,
@@ -100,6 +102,7 @@ impl DetailType {
             Self::EscalationLevelFired => "Escalation Level Fired",
             Self::PageSent => "Page Sent",
             Self::PageFailed => "Page Failed",
+            Self::PageGivenUp => "Page Given Up",
             Self::EscalationWarning => "Escalation Warning",
             Self::EscalationExhausted => "Escalation Exhausted",
             Self::EscalationFailed => "Escalation Failed",
@@ -134,6 +137,7 @@ impl DetailType {
             Self::EscalationLevelFired => "level_fired",
             Self::PageSent => "paged",
             Self::PageFailed => "page_failed",
+            Self::PageGivenUp => "page_given_up",
             Self::EscalationWarning => "warning",
             Self::EscalationExhausted => "escalation_exhausted",
             Self::EscalationFailed => "escalation_failed",
@@ -167,6 +171,7 @@ impl DetailType {
             TimelineEvent::EscalationStarted { .. } => Self::EscalationStarted,
             TimelineEvent::Paged { .. } => Self::PageSent,
             TimelineEvent::PageFailed { .. } => Self::PageFailed,
+            TimelineEvent::PageGivenUp { .. } => Self::PageGivenUp,
             TimelineEvent::LevelFired { .. } => Self::EscalationLevelFired,
             TimelineEvent::Warning { .. } => Self::EscalationWarning,
             TimelineEvent::EscalationExhausted { .. } => Self::EscalationExhausted,

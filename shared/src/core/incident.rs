@@ -361,6 +361,16 @@ pub enum TimelineEvent {
         channel: Channel,
         error: String,
     },
+    /// A failing page was given up: it failed for longer than the
+    /// escalation's retry limit, or what it was for left the configuration.
+    /// Nobody was reached by it.
+    PageGivenUp {
+        step: u32,
+        person: String,
+        channel: Channel,
+        contact: String,
+        reason: String,
+    },
     /// A level fired: its targets, resolved at that moment (schedules to people).
     LevelFired {
         step: u32,
@@ -463,6 +473,7 @@ impl TimelineEvent {
             Self::EscalationStarted { .. } => "escalation_started",
             Self::Paged { .. } => "paged",
             Self::PageFailed { .. } => "page_failed",
+            Self::PageGivenUp { .. } => "page_given_up",
             Self::LevelFired { .. } => "level_fired",
             Self::Warning { .. } => "warning",
             Self::EscalationExhausted { .. } => "escalation_exhausted",
@@ -558,6 +569,16 @@ impl TimelineEvent {
                 error,
                 ..
             } => format!("page to {person} by {} failed: {error}", channel.as_str()),
+            Self::PageGivenUp {
+                person,
+                channel,
+                contact,
+                reason,
+                ..
+            } => format!(
+                "gave up paging {person} by {} ({contact}): {reason}",
+                channel.as_str()
+            ),
             Self::LevelFired {
                 pass,
                 level,

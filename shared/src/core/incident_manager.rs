@@ -102,6 +102,7 @@ pub fn action(event: &BusEvent) -> MirrorAction {
         | DetailType::EscalationLevelFired
         | DetailType::PageSent
         | DetailType::PageFailed
+        | DetailType::PageGivenUp
         | DetailType::EscalationWarning
         | DetailType::EscalationExhausted
         | DetailType::EscalationFailed

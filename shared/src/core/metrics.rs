@@ -35,10 +35,20 @@ pub enum Metric {
     /// A page's send failed (counted once per page, at its first failure;
     /// a page that fails for good counts here too).
     PageFailed(Channel),
+    /// A failing page was given up: nobody was reached by it.
+    PageGivenUp(Channel),
     /// An escalation ran out of levels with nobody acknowledging.
     EscalationExhausted,
     /// An escalation workflow failed (a step that cannot succeed).
     EscalationFailed,
+    /// An escalation step's run failed (its message goes back to the queue
+    /// and is tried again; the fifth failure dead-letters it).
+    EscalationStepFailed,
+    /// The sweep found an open, unacknowledged incident whose escalation
+    /// was not running: nobody was being paged for it.
+    IncidentWithoutEscalation,
+    /// The sweep restarted such an incident's escalation.
+    EscalationRestarted,
 }
 
 impl Metric {
@@ -47,16 +57,42 @@ impl Metric {
         match self {
             Self::PageSent(_) => "PagesSent",
             Self::PageFailed(_) => "PagesFailed",
+            Self::PageGivenUp(_) => "PagesGivenUp",
             Self::EscalationExhausted => "EscalationsExhausted",
             Self::EscalationFailed => "EscalationsFailed",
+            Self::EscalationStepFailed => "EscalationStepsFailed",
+            Self::IncidentWithoutEscalation => "IncidentsWithoutEscalation",
+            Self::EscalationRestarted => "EscalationsRestarted",
         }
+    }
+
+    /// One of each metric, page metrics for each paging channel: what the
+    /// stack's alarms must cover.
+    pub fn each() -> Vec<Self> {
+        let channels = [Channel::Sms, Channel::Email, Channel::Voice];
+        let mut all = Vec::new();
+        for make in [Self::PageSent, Self::PageFailed, Self::PageGivenUp] {
+            all.extend(channels.map(make));
+        }
+        all.extend([
+            Self::EscalationExhausted,
+            Self::EscalationFailed,
+            Self::EscalationStepFailed,
+            Self::IncidentWithoutEscalation,
+            Self::EscalationRestarted,
+        ]);
+        all
     }
 
     /// The channel of a page metric.
     pub fn channel(self) -> Option<Channel> {
         match self {
-            Self::PageSent(c) | Self::PageFailed(c) => Some(c),
-            Self::EscalationExhausted | Self::EscalationFailed => None,
+            Self::PageSent(c) | Self::PageFailed(c) | Self::PageGivenUp(c) => Some(c),
+            Self::EscalationExhausted
+            | Self::EscalationFailed
+            | Self::EscalationStepFailed
+            | Self::IncidentWithoutEscalation
+            | Self::EscalationRestarted => None,
         }
     }
 
@@ -77,6 +113,9 @@ impl Metric {
             }
             TimelineEvent::PageFailed { channel, .. } if *channel != Channel::SelfTest => {
                 Some(Self::PageFailed(*channel))
+            }
+            TimelineEvent::PageGivenUp { channel, .. } if *channel != Channel::SelfTest => {
+                Some(Self::PageGivenUp(*channel))
             }
             TimelineEvent::EscalationExhausted { .. } => Some(Self::EscalationExhausted),
             TimelineEvent::EscalationFailed { .. } => Some(Self::EscalationFailed),
@@ -101,8 +140,14 @@ pub fn emf_records(stack: &str, metrics: &[Metric], at: Timestamp) -> Vec<Value>
     groups
         .into_iter()
         .map(|(dimensions, counts)| {
-            let mut keys = vec![STACK];
-            keys.extend(dimensions.iter().map(|(k, _)| *k));
+            // Per channel, and the stack's total: the alarms read the total.
+            let mut sets = Vec::new();
+            if !dimensions.is_empty() {
+                let mut keys = vec![STACK];
+                keys.extend(dimensions.iter().map(|(k, _)| *k));
+                sets.push(keys);
+            }
+            sets.push(vec![STACK]);
             let mut record = serde_json::Map::new();
             record.insert(
                 "_aws".into(),
@@ -110,7 +155,7 @@ pub fn emf_records(stack: &str, metrics: &[Metric], at: Timestamp) -> Vec<Value>
                     "Timestamp": at.as_millisecond(),
                     "CloudWatchMetrics": [{
                         "Namespace": NAMESPACE,
-                        "Dimensions": [keys],
+                        "Dimensions": sets,
                         "Metrics": counts
                             .keys()
                             .map(|name| json!({"Name": name, "Unit": "Count"}))
@@ -161,7 +206,11 @@ mod tests {
         assert_eq!(sms[STACK], "klaxon");
         let directive = &sms["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], NAMESPACE);
-        assert_eq!(directive["Dimensions"], json!([["Stack", "Channel"]]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["Stack", "Channel"], ["Stack"]]),
+            "per channel and the stack's total"
+        );
         assert_eq!(
             directive["Metrics"],
             json!([{"Name": "PagesFailed", "Unit": "Count"}, {"Name": "PagesSent", "Unit": "Count"}])
@@ -204,5 +253,31 @@ mod tests {
             Some(Metric::EscalationExhausted)
         );
         assert_eq!(Metric::of_event(&TimelineEvent::Opened), None);
+        let given_up = |channel| TimelineEvent::PageGivenUp {
+            step: 0,
+            person: "aiko".into(),
+            channel,
+            contact: "mobile".into(),
+            reason: "failing for 60 min".into(),
+        };
+        assert_eq!(
+            Metric::of_event(&given_up(Channel::Sms)),
+            Some(Metric::PageGivenUp(Channel::Sms))
+        );
+        assert_eq!(Metric::of_event(&given_up(Channel::SelfTest)), None);
+    }
+
+    #[test]
+    fn each_metric_has_its_own_name_and_page_metrics_a_channel() {
+        let each = Metric::each();
+        let names: std::collections::BTreeSet<_> = each.iter().map(|m| m.name()).collect();
+        assert_eq!(names.len(), 8, "{names:?}");
+        for metric in each {
+            assert_eq!(
+                metric.channel().is_some(),
+                metric.name().starts_with("Pages"),
+                "{metric:?}"
+            );
+        }
     }
 }

@@ -71,6 +71,13 @@ pub fn sample_event(detail_type: DetailType) -> TimelineEvent {
             channel: Channel::Email,
             error: "SES SendEmail failed: MessageRejected".into(),
         },
+        DetailType::PageGivenUp => TimelineEvent::PageGivenUp {
+            step: 0,
+            person: "hana".into(),
+            channel: Channel::Sms,
+            contact: "mobile".into(),
+            reason: "9 failed attempts in 61 min, the last: SNS Publish failed: Throttling".into(),
+        },
         DetailType::EscalationWarning => TimelineEvent::Warning {
             step: 0,
             message: "schedule primary has nobody on call".into(),

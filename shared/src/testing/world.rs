@@ -80,6 +80,8 @@ pub struct World {
     pub escalations: FakeEscalations,
     pub config: StaticConfig,
     pub tags: FakeTags,
+    /// What the handlers counted.
+    pub metrics: super::FakeMetricLog,
 }
 
 impl Default for World {
@@ -101,6 +103,7 @@ impl World {
             escalations: FakeEscalations::default(),
             config: StaticConfig::yaml(config),
             tags: FakeTags::default(),
+            metrics: super::FakeMetricLog::default(),
         }
     }
 
@@ -131,6 +134,7 @@ impl World {
         StaticConfig,
         FakeCalls,
         MemoryStore,
+        super::FakeMetricLog,
     > {
         Escalator {
             incidents: &self.store,
@@ -142,6 +146,7 @@ impl World {
             escalations: &self.escalations,
             config: &self.config,
             clock: &self.clock,
+            metrics: &self.metrics,
             deadline: None,
             retry: crate::core::escalation::PageRetry::default(),
             send_timeout: crate::app::escalator::SEND_TIMEOUT,

@@ -387,9 +387,10 @@ async fn an_hour_without_sms_pages_by_email_and_voice_on_time_and_by_sms_once_it
             out.duplicated
                 .push(format!("timeline entry written {n} times: {event}"));
         }
-        if timeline.iter().any(|e| {
-            matches!(&e.event, TimelineEvent::Warning { message, .. } if message.starts_with("gave up"))
-        }) {
+        if timeline
+            .iter()
+            .any(|e| matches!(&e.event, TimelineEvent::PageGivenUp { .. }))
+        {
             out.lost.push(format!("{id}: a page given up"));
         }
     }

@@ -36,7 +36,7 @@ async fn clients(w: &World, lambda: &LambdaStandIn, names: &StackNames) -> Clien
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 20] = [
+const ALL: [&str; 21] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -57,6 +57,7 @@ const ALL: [&str; 20] = [
     "ses-account",
     "voice-number",
     "self-test",
+    "operator-alerts",
 ];
 
 fn check<'a>(checks: &'a [Check], name: &str) -> &'a Check {
@@ -155,6 +156,7 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
         "functions",
         "function-roles",
         "email-sender",
+        "operator-alerts",
     ] {
         assert_eq!(
             check(&checks, name).status,
@@ -213,6 +215,22 @@ async fn on_a_broken_stack_doctor_names_each_problem_with_its_fix_and_exits_one(
         "FAILED"
     );
     pump.stop().await;
+    // AND nobody subscribed to the operator alerts any longer
+    let sns = aws_sdk_sns::Client::new(&w.local.sdk);
+    let topic = w.local.stack.physical("OperatorAlertsTopic").unwrap();
+    let subs = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .send()
+        .await
+        .unwrap();
+    for sub in subs.subscriptions() {
+        sns.unsubscribe()
+            .subscription_arn(sub.subscription_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
 
     // WHEN doctor runs
     let checks = doctor(&w, &stand_in, &names(&w), true).await;
@@ -224,6 +242,7 @@ async fn on_a_broken_stack_doctor_names_each_problem_with_its_fix_and_exits_one(
         "recent-escalations",
         "failed-events",
         "functions",
+        "operator-alerts",
     ] {
         assert!(found.contains(&name), "{name} not a problem: {checks:?}");
         assert!(check(&checks, name).fix.is_some());
@@ -261,6 +280,13 @@ async fn on_a_broken_stack_doctor_names_each_problem_with_its_fix_and_exits_one(
         check(&checks, "functions").message,
         format!("not found: {}-sms-reply", w.local.stack.name)
     );
+    let unheard = check(&checks, "operator-alerts");
+    assert!(
+        unheard.message.starts_with("nobody hears Klaxon's alarms on itself")
+            && unheard.message.contains("it has no subscription"),
+        "{unheard:?}"
+    );
+    assert!(unheard.fix.as_deref().unwrap().contains("OperatorEmail="));
     // The rest of the stack is fine.
     assert_eq!(check(&checks, "incidents-table").status, Status::Ok);
     assert_eq!(check(&checks, "escalation-dead-letters").status, Status::Ok);

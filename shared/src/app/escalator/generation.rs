@@ -15,7 +15,7 @@ use crate::ports::{Escalations, Incidents, StepResult};
 /// events each (plus 4 per step timeout retried), well within 25,000.
 pub const RUNS_PER_GENERATION: u32 = 1000;
 
-impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
+impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
 where
     I: Incidents,
     E: Escalations,

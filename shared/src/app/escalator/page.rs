@@ -18,7 +18,7 @@ use crate::ports::{
     Escalations, Incidents, PageClaim, Paging, PhoneCalls, RateLimits, SmsSender,
 };
 
-impl<I, G, P, M, E, C, V, R> Escalator<'_, I, G, P, M, E, C, V, R>
+impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
 where
     I: Incidents,
     G: Paging,

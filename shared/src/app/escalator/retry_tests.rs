@@ -25,6 +25,7 @@ async fn drive(
         impl ConfigSource,
         impl PhoneCalls,
         impl RateLimits,
+        impl MetricLog,
     >,
     w: &World,
     id: &str,
@@ -179,9 +180,7 @@ async fn a_page_failing_past_the_retry_limit_is_given_up_once_and_the_escalation
     let given_up: Vec<String> = timeline
         .iter()
         .filter_map(|e| match &e.event {
-            TimelineEvent::Warning { message, .. } if message.starts_with("gave up paging") => {
-                Some(message.clone())
-            }
+            TimelineEvent::PageGivenUp { .. } => Some(e.event.summary()),
             _ => None,
         })
         .collect();

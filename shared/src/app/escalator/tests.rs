@@ -399,3 +399,43 @@ async fn a_permission_the_role_lacks_stops_the_step_and_says_which_on_the_timeli
         "{warning}"
     );
 }
+
+#[tokio::test]
+async fn a_failing_step_run_is_counted_for_the_operators_alarm() {
+    use aws_lambda_events::sqs::SqsEvent;
+    // GIVEN two step messages, the store failing the first incident read
+    let w = World::default();
+    let id = open(&w).await;
+    let batch = |ids: &[&str]| -> SqsEvent {
+        let records: Vec<_> = ids
+            .iter()
+            .map(|n| {
+                let body = serde_json::json!({"incident_id": id, "step": 0, "task_token": format!("t-{n}")});
+                serde_json::json!({"messageId": n, "body": body.to_string()})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    };
+    let event = batch(&["m-1", "m-2"]);
+    w.store.fail_next(Op::Get, transient("GetItem"));
+    // WHEN the escalator handles the batch
+    let response = w.escalator().handle_batch(&event).await;
+    // THEN the failed one goes back to the queue, and is counted once
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, vec!["m-1".to_string()]);
+    assert_eq!(w.metrics.recorded(), vec![Metric::EscalationStepFailed]);
+    // AND a batch that succeeds counts nothing
+    let again = batch(&["m-3"]);
+    assert!(
+        w.escalator()
+            .handle_batch(&again)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(w.metrics.recorded().len(), 1);
+}

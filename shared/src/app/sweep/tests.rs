@@ -5,11 +5,18 @@ use crate::testing::{FakeEscalations, Op, World, at, transient};
 
 fn sweep(
     w: &World,
-) -> Sweep<'_, crate::testing::MemoryStore, crate::testing::MemoryStore, FakeEscalations> {
+) -> Sweep<
+    '_,
+    crate::testing::MemoryStore,
+    crate::testing::MemoryStore,
+    FakeEscalations,
+    crate::testing::FakeMetricLog,
+> {
     Sweep {
         incidents: &w.store,
         paging: &w.store,
         escalations: &w.escalations,
+        metrics: &w.metrics,
         clock: &w.clock,
         grace: DEFAULT_GRACE,
         exclude: only_self_test,
@@ -61,10 +68,17 @@ async fn an_escalation_that_ended_while_its_incident_pages_is_restarted_where_it
             if message.starts_with(&format!("escalation restarted at step 1 as {second}: {first} has ended")))
     });
     assert!(said);
-    // AND the next sweep finds it running
+    // AND the incident found without an escalation, and its restart, are
+    // counted for the operators' alarms
+    assert_eq!(
+        w.metrics.recorded(),
+        vec![Metric::IncidentWithoutEscalation, Metric::EscalationRestarted]
+    );
+    // AND the next sweep finds it running, and counts nothing
     let again = sweep(&w).run().await.unwrap();
     assert_eq!((again.checked, again.running), (1, 1));
     assert!(again.restarted.is_empty());
+    assert_eq!(w.metrics.recorded().len(), 2);
     // AND should that one end too, the next generation follows
     w.escalations.end(&second);
     let third = sweep(&w).run().await.unwrap();
@@ -136,6 +150,11 @@ async fn an_ack_that_lands_before_the_restart_is_recorded_wins_and_nothing_resta
     let report = sweep(&w).run().await.unwrap();
     assert_eq!(report.raced, vec![id.clone()]);
     assert!(w.escalations.restarted().is_empty());
+    assert!(
+        !w.metrics
+            .recorded()
+            .contains(&Metric::EscalationRestarted)
+    );
 }
 
 #[tokio::test]
@@ -147,6 +166,8 @@ async fn a_restart_that_fails_is_reported_and_the_next_sweep_starts_the_generati
     w.escalations.fail_next_start(transient("StartExecution"));
     let err = sweep(&w).run().await.unwrap_err();
     assert!(err.retryable(), "{err}");
+    // (the incident without an escalation is counted, though not restarted)
+    assert_eq!(w.metrics.recorded(), vec![Metric::IncidentWithoutEscalation]);
     // (recorded but never started: it has ended, as one that does not exist)
     let report = sweep(&w).run().await.unwrap();
     assert_eq!(
