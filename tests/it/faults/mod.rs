@@ -716,3 +716,25 @@ impl Row {
         );
     }
 }
+
+/// What the stack's functions have counted so far (their EMF lines), by
+/// metric name and channel (`None`: the stack's total only).
+pub fn metric_totals(w: &World) -> BTreeMap<(String, Option<String>), u64> {
+    klaxon::testing::contract::metric_log::ReadBack::counts(&w.local.metric_log)
+        .into_iter()
+        .fold(BTreeMap::new(), |mut all, ((name, channel, _), n)| {
+            *all.entry((name, channel)).or_default() += n;
+            all
+        })
+}
+
+/// How much `name` (the stack's total, no channel) grew from `before`.
+pub fn metric_growth(
+    before: &BTreeMap<(String, Option<String>), u64>,
+    w: &World,
+    name: &str,
+) -> u64 {
+    let key = (name.to_string(), None);
+    let now = metric_totals(w).get(&key).copied().unwrap_or(0);
+    now - before.get(&key).copied().unwrap_or(0)
+}

@@ -178,13 +178,7 @@ routing:
     // failed once (its first failure), then went out; the email went out
     let round = w.local.publish_events().await.unwrap();
     assert_eq!(round.failed_at, None, "{round:?}");
-    let counted: std::collections::BTreeMap<(String, Option<String>), u64> =
-        klaxon::testing::contract::metric_log::ReadBack::counts(&w.local.metric_log)
-            .into_iter()
-            .fold(Default::default(), |mut all, ((name, channel, _), n)| {
-                *all.entry((name, channel)).or_default() += n;
-                all
-            });
+    let counted = super::metric_totals(&w);
     let metric = |name: &str, channel: &str| {
         counted
             .get(&(name.to_string(), Some(channel.to_string())))
@@ -458,6 +452,7 @@ async fn a_step_that_cannot_succeed_fails_its_execution_once_whatever_its_calls_
     for (n, (what, fault, times)) in arms.into_iter().enumerate() {
         proxy.heal();
         let id = format!("20261207-GONE{n}{}", w.tag);
+        let before = super::metric_totals(&w);
         let execution = w.local.escalations.start(&id, 0).await.expect("start");
         proxy.inject("states", Some("SendTaskFailure"), fault, times);
         let pump = w.pump();
@@ -477,6 +472,11 @@ async fn a_step_that_cannot_succeed_fails_its_execution_once_whatever_its_calls_
             .iter()
             .filter(|e| matches!(e.event, TimelineEvent::EscalationFailed { .. }))
             .count();
+        // The escalator never returns an error: its failed step is counted
+        // for the operators' alarm instead.
+        if super::metric_growth(&before, &w, "EscalationStepsFailed") < 1 {
+            out.lost.push("the failed step's EscalationStepsFailed".into());
+        }
         match failures {
             0 => out.lost.push("escalation_failed on the timeline".into()),
             1 => {}
@@ -517,6 +517,7 @@ impl Rig {
             .iter()
             .any(|c| matches!(c.fate, Fate::Faulted(_)));
         self.proxy.heal();
+        let before = super::metric_totals(&self.w);
         let report = self
             .w
             .local
@@ -527,6 +528,18 @@ impl Rig {
         let ours: Vec<_> = report.restarted.iter().filter(|r| r.step == 0).collect();
         if ours.len() != 1 {
             out.lost.push(format!("the sweep's restart: {report:?}"));
+        }
+        // The operators hear of it: the incident found without an
+        // escalation and its restart are counted, once each.
+        let counted = (
+            super::metric_growth(&before, &self.w, "IncidentsWithoutEscalation"),
+            super::metric_growth(&before, &self.w, "EscalationsRestarted"),
+        );
+        let expected = (report.without_escalation as u64, report.restarted.len() as u64);
+        if counted != expected || expected.1 < 1 {
+            out.lost.push(format!(
+                "the sweep's metrics: counted {counted:?}, found and restarted {expected:?}"
+            ));
         }
         let mut out = self.finish(&name, arm, out).await;
         out.fault_fired = fired;
