@@ -18,16 +18,22 @@ pub enum QueueRole {
     UnpublishedEvents,
     /// Stream batches the notifier gave up on.
     UnnotifiedEvents,
+    /// Alarms SNS could not hand from AlarmTopic to intake.
+    AlarmTopicDeadLetters,
+    /// SMS replies SNS could not hand from InboundSmsTopic to sms-reply.
+    InboundSmsDeadLetters,
 }
 
 impl QueueRole {
-    pub const ALL: [QueueRole; 6] = [
+    pub const ALL: [QueueRole; 8] = [
         QueueRole::EscalationSteps,
         QueueRole::EscalationDeadLetters,
         QueueRole::FailedEvents,
         QueueRole::UndeliveredNotifications,
         QueueRole::UnpublishedEvents,
         QueueRole::UnnotifiedEvents,
+        QueueRole::AlarmTopicDeadLetters,
+        QueueRole::InboundSmsDeadLetters,
     ];
 
     /// The suffix after `<stack>-` (the template's `QueueName`).
@@ -39,6 +45,8 @@ impl QueueRole {
             QueueRole::UndeliveredNotifications => "undelivered-notifications",
             QueueRole::UnpublishedEvents => "unpublished-events",
             QueueRole::UnnotifiedEvents => "unnotified-events",
+            QueueRole::AlarmTopicDeadLetters => "alarm-topic-dead-letters",
+            QueueRole::InboundSmsDeadLetters => "inbound-sms-dead-letters",
         }
     }
 }

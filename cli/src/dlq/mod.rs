@@ -36,6 +36,7 @@
 //! and made visible again at once. A message leaves a queue only after its
 //! redrive succeeded.
 
+mod sns;
 mod sqs;
 
 use std::collections::BTreeMap;
@@ -62,15 +63,19 @@ pub enum DlqQueue {
     UndeliveredNotifications,
     UnpublishedEvents,
     UnnotifiedEvents,
+    AlarmTopic,
+    InboundSms,
 }
 
 impl DlqQueue {
-    pub const ALL: [DlqQueue; 5] = [
+    pub const ALL: [DlqQueue; 7] = [
         DlqQueue::Escalation,
         DlqQueue::FailedEvents,
         DlqQueue::UndeliveredNotifications,
         DlqQueue::UnpublishedEvents,
         DlqQueue::UnnotifiedEvents,
+        DlqQueue::AlarmTopic,
+        DlqQueue::InboundSms,
     ];
 
     pub fn role(self) -> QueueRole {
@@ -80,6 +85,8 @@ impl DlqQueue {
             DlqQueue::UndeliveredNotifications => QueueRole::UndeliveredNotifications,
             DlqQueue::UnpublishedEvents => QueueRole::UnpublishedEvents,
             DlqQueue::UnnotifiedEvents => QueueRole::UnnotifiedEvents,
+            DlqQueue::AlarmTopic => QueueRole::AlarmTopicDeadLetters,
+            DlqQueue::InboundSms => QueueRole::InboundSmsDeadLetters,
         }
     }
 
@@ -90,6 +97,8 @@ impl DlqQueue {
             DlqQueue::UndeliveredNotifications => "undelivered-notifications",
             DlqQueue::UnpublishedEvents => "unpublished-events",
             DlqQueue::UnnotifiedEvents => "unnotified-events",
+            DlqQueue::AlarmTopic => "alarm-topic",
+            DlqQueue::InboundSms => "inbound-sms",
         }
     }
 }
@@ -163,6 +172,8 @@ pub enum Letter {
         first_arrival: Option<String>,
         stream: Option<String>,
     },
+    /// A message SNS could not hand to the function subscribed to a topic.
+    SnsDelivery(sns::SnsLetter),
     /// None of these shapes: shown, never redriven.
     Unknown { why: String },
 }
@@ -189,6 +200,8 @@ impl Letter {
                 }
             }
             DlqQueue::UnpublishedEvents | DlqQueue::UnnotifiedEvents => stream_batch(body),
+            DlqQueue::AlarmTopic => sns::letter("alarm-intake", body),
+            DlqQueue::InboundSms => sns::letter("sms-reply", body),
             DlqQueue::FailedEvents => {
                 let attr = |k: &str| attributes.get(k).cloned();
                 if ["ERROR_CODE", "RULE_ARN", "TARGET_ARN"]
@@ -346,6 +359,7 @@ impl Letter {
                     .map_or(String::new(), |t| format!(": {t}"));
                 format!("{who} {why} on a stream batch{size}{range}{shard}{first}){tries}{error}")
             }
+            Letter::SnsDelivery(letter) => letter.reason(),
             Letter::Unknown { why } => why.clone(),
         }
     }
@@ -393,6 +407,9 @@ impl Letter {
                 },
                 queue.as_str()
             ),
+            Letter::SnsDelivery(_) => format!(
+                "fix what stopped SNS's delivery (the function, its permission for sns.amazonaws.com, its concurrency), then `{redrive}`"
+            ),
             Letter::Unknown { .. } => {
                 format!("`klaxon dlq show {message_id}`; this message cannot be redriven by klaxon")
             }
@@ -435,6 +452,9 @@ impl Letter {
             Letter::StreamBatch { .. } => Redrive::Cannot(
                 "a stream batch is not handed over again by klaxon; `klaxon dlq delete` removes it".into(),
             ),
+            Letter::SnsDelivery(letter) => {
+                invoke(&names.function(letter.function), letter.event().to_string())
+            }
             Letter::Unknown { why } => Redrive::Cannot(why.clone()),
         }
     }

@@ -473,6 +473,8 @@ pub(crate) fn queue_check_name(role: QueueRole) -> &'static str {
         QueueRole::UndeliveredNotifications => "undelivered-notifications",
         QueueRole::UnpublishedEvents => "unpublished-events",
         QueueRole::UnnotifiedEvents => "unnotified-events",
+        QueueRole::AlarmTopicDeadLetters => "alarm-topic-dead-letters",
+        QueueRole::InboundSmsDeadLetters => "inbound-sms-dead-letters",
     }
 }
 
@@ -504,6 +506,20 @@ pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) ->
                 "{n} escalation step(s) failed five times and wait in {queue}: their pages may not have gone out"
             ),
             "`klaxon dlq list --queue escalation` shows the incidents; fix the cause (the escalator's logs), then `klaxon dlq redrive --queue escalation`",
+        ),
+        QueueRole::AlarmTopicDeadLetters => Check::problem(
+            name,
+            format!(
+                "{n} alarm(s) SNS could not hand to alarm-intake wait in {queue}: they opened no incident and paged nobody"
+            ),
+            "`klaxon dlq list --queue alarm-topic`; fix what stopped delivery (the function, its permission for sns.amazonaws.com, its concurrency), then `klaxon dlq redrive --queue alarm-topic`",
+        ),
+        QueueRole::InboundSmsDeadLetters => Check::problem(
+            name,
+            format!(
+                "{n} SMS reply(ies) SNS could not hand to sms-reply wait in {queue}: an ACK may not have counted"
+            ),
+            "`klaxon dlq list --queue inbound-sms`; fix what stopped delivery, then `klaxon dlq redrive --queue inbound-sms`",
         ),
         QueueRole::FailedEvents => Check::problem(
             name,
