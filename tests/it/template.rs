@@ -511,10 +511,17 @@ fn every_metric_of_something_gone_wrong_raises_an_alarm_to_the_operators() {
             text(&props["AlarmActions"]).contains("OperatorAlertsTopic"),
             "{id}"
         );
-        assert_eq!(props["TreatMissingData"].as_str(), Some("notBreaching"), "{id}");
+        assert_eq!(
+            props["TreatMissingData"].as_str(),
+            Some("notBreaching"),
+            "{id}"
+        );
         assert_eq!(props["Threshold"].as_u64(), Some(1), "{id}: the first one");
         let description = props["AlarmDescription"].as_str().unwrap_or_default();
-        assert!(description.len() > 120, "{id}: say what to do: {description}");
+        assert!(
+            description.len() > 120,
+            "{id}: say what to do: {description}"
+        );
     }
     // Nothing alarms on a metric no function counts.
     for (id, name, _) in &alarmed {
@@ -565,7 +572,10 @@ async fn a_stack_deployed_with_defaults_cannot_leave_its_operator_alarms_unheard
     // The rule names both ways to be heard.
     let doc = klaxon_local::Template::repo().unwrap().doc;
     let rule = serde_norway::to_string(&doc["Rules"]["OperatorsHearKlaxon"]).unwrap();
-    assert!(rule.contains("OperatorEmail") && rule.contains("OperatorPhone"), "{rule}");
+    assert!(
+        rule.contains("OperatorEmail") && rule.contains("OperatorPhone"),
+        "{rule}"
+    );
     // The stacks the tests deploy pass an operator email, and SNS lists
     // its subscription on the topic.
     let sns = aws_sdk_sns::Client::new(&w.local.sdk);
@@ -595,8 +605,18 @@ async fn no_role_that_texts_may_publish_to_a_topic() {
     let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
     let statements = |body: &Value| -> Vec<Value> {
         let mut out = Vec::new();
-        for policy in body["Properties"]["Policies"].as_sequence().into_iter().flatten() {
-            out.extend(policy["Statement"].as_sequence().into_iter().flatten().cloned());
+        for policy in body["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            out.extend(
+                policy["Statement"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
         }
         out.extend(
             body["Properties"]["PolicyDocument"]["Statement"]
@@ -629,12 +649,19 @@ async fn no_role_that_texts_may_publish_to_a_topic() {
     assert!(texting.len() >= 3, "{texting:?}");
 
     let w = World::new(60, 0).await;
-    let topic = w.local.stack.physical("InboundSmsTopic").unwrap().to_string();
+    let topic = w
+        .local
+        .stack
+        .physical("InboundSmsTopic")
+        .unwrap()
+        .to_string();
     for function in [ids::ESCALATOR, ids::SMS_REPLY] {
-        let credentials = klaxon_local::roles::role_credentials(&w.local.sdk, &w.local.stack, function)
-            .await
-            .unwrap();
-        let sns = aws_sdk_sns::Client::new(&klaxon_local::roles::signed(&w.local.sdk, &credentials));
+        let credentials =
+            klaxon_local::roles::role_credentials(&w.local.sdk, &w.local.stack, function)
+                .await
+                .unwrap();
+        let sns =
+            aws_sdk_sns::Client::new(&klaxon_local::roles::signed(&w.local.sdk, &credentials));
         let forged = sns
             .publish()
             .topic_arn(&topic)
@@ -652,6 +679,11 @@ async fn no_role_that_texts_may_publish_to_a_topic() {
             .message("klaxon: a page")
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{function} may text: {}", aws_sdk_sns::error::DisplayErrorContext(&e)));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{function} may text: {}",
+                    aws_sdk_sns::error::DisplayErrorContext(&e)
+                )
+            });
     }
 }

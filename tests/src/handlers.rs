@@ -22,6 +22,21 @@ use serde_json::Value;
 
 use crate::{HarnessError, Local, PublishRound, deadline_in};
 
+/// The escalator as the local stack runs it: the real adapters, its
+/// metrics in memory.
+pub type LocalEscalator<'a> = Escalator<
+    'a,
+    DynamoStore,
+    DynamoStore,
+    SnsSms,
+    SesEmail,
+    StepFunctions,
+    DynamoConfig,
+    ChimeCalls,
+    DynamoStore,
+    EmfLog<Vec<u8>>,
+>;
+
 impl Local {
     /// Delivers an event to the intake handler, as EventBridge, SNS or a
     /// CloudWatch alarm action would invoke the function.
@@ -48,20 +63,7 @@ impl Local {
 
     /// The escalator on this stack, for one invocation starting now: its
     /// page claims are held until the invocation's deadline, as in Lambda.
-    pub fn escalator(
-        &self,
-    ) -> Escalator<
-        '_,
-        DynamoStore,
-        DynamoStore,
-        SnsSms,
-        SesEmail,
-        StepFunctions,
-        DynamoConfig,
-        ChimeCalls,
-        DynamoStore,
-        EmfLog<Vec<u8>>,
-    > {
+    pub fn escalator(&self) -> LocalEscalator<'_> {
         let side = &self.as_escalator;
         Escalator {
             incidents: &side.store,

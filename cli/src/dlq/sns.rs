@@ -88,7 +88,10 @@ mod tests {
             panic!("an SNS letter");
         };
         assert_eq!(l.sns_message_id.as_deref(), Some("5e1c"));
-        assert!(l.reason().starts_with("SNS could not hand an alarm (SNS message 5e1c)"));
+        assert!(
+            l.reason()
+                .starts_with("SNS could not hand an alarm (SNS message 5e1c)")
+        );
         let event = l.event();
         let messages: Vec<_> = klaxon::app::sns::sns_messages(&event)
             .unwrap()

@@ -130,7 +130,9 @@ pub(crate) fn subscribers_check(topic: &str, subscribers: Option<&[Subscriber]>)
     if confirmed.iter().all(|s| s.protocol == "sms") {
         return Check::warning(
             NAME,
-            format!("{heard}: only by SMS, which shares SNS SMS (sandbox, spend limit) with the pages, so an SMS outage silences both"),
+            format!(
+                "{heard}: only by SMS, which shares SNS SMS (sandbox, spend limit) with the pages, so an SMS outage silences both"
+            ),
             SUBSCRIBE,
         );
     }

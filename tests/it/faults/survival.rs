@@ -475,7 +475,8 @@ async fn a_step_that_cannot_succeed_fails_its_execution_once_whatever_its_calls_
         // The escalator never returns an error: its failed step is counted
         // for the operators' alarm instead.
         if super::metric_growth(&before, &w, "EscalationStepsFailed") < 1 {
-            out.lost.push("the failed step's EscalationStepsFailed".into());
+            out.lost
+                .push("the failed step's EscalationStepsFailed".into());
         }
         match failures {
             0 => out.lost.push("escalation_failed on the timeline".into()),
@@ -535,7 +536,10 @@ impl Rig {
             super::metric_growth(&before, &self.w, "IncidentsWithoutEscalation"),
             super::metric_growth(&before, &self.w, "EscalationsRestarted"),
         );
-        let expected = (report.without_escalation as u64, report.restarted.len() as u64);
+        let expected = (
+            report.without_escalation as u64,
+            report.restarted.len() as u64,
+        );
         if counted != expected || expected.1 < 1 {
             out.lost.push(format!(
                 "the sweep's metrics: counted {counted:?}, found and restarted {expected:?}"

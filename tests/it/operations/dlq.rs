@@ -504,3 +504,65 @@ async fn stream_batches_and_undelivered_notifications_are_listed_with_why_never_
     .unwrap_err();
     assert!(missing.contains("unnotified-events"), "{missing}");
 }
+
+#[tokio::test]
+async fn an_alarm_sns_could_not_hand_to_intake_is_handed_over_again_and_opens_its_incident() {
+    // GIVEN in the alarm topic's dead-letter queue: an ALARM's notification
+    // SNS could not deliver to intake (its subscription's redrive policy)
+    let w = World::new(60, 0).await;
+    let stand_in = LambdaStandIn::for_stack(&w.local, &[]).await;
+    let clients = clients(&w, &stand_in).await;
+    let stack = w.local.stack.name.clone();
+    let event = alarm(
+        Delivery::Sns,
+        &w.alarm_name("undelivered"),
+        "ALARM",
+        "2026-12-07T06:00:00.000Z",
+    )
+    .unwrap();
+    let notification = event["Records"][0]["Sns"].clone();
+    let id = put(
+        &w,
+        "AlarmTopicDeadLetterQueue",
+        &notification.to_string(),
+        &[],
+    )
+    .await;
+
+    // WHEN the operator lists, then redrives, the queue
+    let letters = dlq::list(&clients, &names(&w), &[DlqQueue::AlarmTopic])
+        .await
+        .unwrap()
+        .remove(0)
+        .letters;
+    let outcomes = dlq::redrive(&clients, &names(&w), DlqQueue::AlarmTopic, None, false)
+        .await
+        .unwrap();
+
+    // THEN the letter says SNS could not hand over an alarm, and what to do
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(
+        matches!(letters[0].letter, Letter::SnsDelivery(_)),
+        "{letters:?}"
+    );
+    assert!(
+        letters[0].reason.starts_with("SNS could not hand an alarm"),
+        "{letters:?}"
+    );
+    assert!(
+        letters[0]
+            .next
+            .contains("klaxon dlq redrive --queue alarm-topic")
+    );
+    // AND intake was invoked with the event SNS would have sent, which
+    // opens the incident; the letter left the queue
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].message_id, id);
+    assert_eq!(outcomes[0].result, RedriveResult::Redriven, "{outcomes:?}");
+    let invoked = stand_in.invocations();
+    assert_eq!(invoked[0].function, format!("{stack}-alarm-intake"));
+    let payload: Value = serde_json::from_str(&invoked[0].payload).unwrap();
+    assert_eq!(payload["Records"][0]["Sns"], notification);
+    opened_id(&w.local.deliver_alarm(&payload).await.unwrap());
+    assert_eq!(depth(&w, "AlarmTopicDeadLetterQueue").await, 0);
+}

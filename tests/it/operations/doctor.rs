@@ -36,7 +36,7 @@ async fn clients(w: &World, lambda: &LambdaStandIn, names: &StackNames) -> Clien
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 21] = [
+const ALL: [&str; 23] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -48,6 +48,8 @@ const ALL: [&str; 21] = [
     "undelivered-notifications",
     "unpublished-events",
     "unnotified-events",
+    "alarm-topic-dead-letters",
+    "inbound-sms-dead-letters",
     "functions",
     "function-roles",
     "sms-origination-number",
@@ -282,7 +284,9 @@ async fn on_a_broken_stack_doctor_names_each_problem_with_its_fix_and_exits_one(
     );
     let unheard = check(&checks, "operator-alerts");
     assert!(
-        unheard.message.starts_with("nobody hears Klaxon's alarms on itself")
+        unheard
+            .message
+            .starts_with("nobody hears Klaxon's alarms on itself")
             && unheard.message.contains("it has no subscription"),
         "{unheard:?}"
     );

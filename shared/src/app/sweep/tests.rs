@@ -72,7 +72,10 @@ async fn an_escalation_that_ended_while_its_incident_pages_is_restarted_where_it
     // counted for the operators' alarms
     assert_eq!(
         w.metrics.recorded(),
-        vec![Metric::IncidentWithoutEscalation, Metric::EscalationRestarted]
+        vec![
+            Metric::IncidentWithoutEscalation,
+            Metric::EscalationRestarted
+        ]
     );
     // AND the next sweep finds it running, and counts nothing
     let again = sweep(&w).run().await.unwrap();
@@ -150,11 +153,7 @@ async fn an_ack_that_lands_before_the_restart_is_recorded_wins_and_nothing_resta
     let report = sweep(&w).run().await.unwrap();
     assert_eq!(report.raced, vec![id.clone()]);
     assert!(w.escalations.restarted().is_empty());
-    assert!(
-        !w.metrics
-            .recorded()
-            .contains(&Metric::EscalationRestarted)
-    );
+    assert!(!w.metrics.recorded().contains(&Metric::EscalationRestarted));
 }
 
 #[tokio::test]
@@ -167,7 +166,10 @@ async fn a_restart_that_fails_is_reported_and_the_next_sweep_starts_the_generati
     let err = sweep(&w).run().await.unwrap_err();
     assert!(err.retryable(), "{err}");
     // (the incident without an escalation is counted, though not restarted)
-    assert_eq!(w.metrics.recorded(), vec![Metric::IncidentWithoutEscalation]);
+    assert_eq!(
+        w.metrics.recorded(),
+        vec![Metric::IncidentWithoutEscalation]
+    );
     // (recorded but never started: it has ended, as one that does not exist)
     let report = sweep(&w).run().await.unwrap();
     assert_eq!(
