@@ -22,10 +22,13 @@ pub enum QueueRole {
     AlarmTopicDeadLetters,
     /// SMS replies SNS could not hand from InboundSmsTopic to sms-reply.
     InboundSmsDeadLetters,
+    /// Stream batches the status page function gave up on (only on a stack
+    /// with `StatusPage=enabled`).
+    StatusPageFailedBatches,
 }
 
 impl QueueRole {
-    pub const ALL: [QueueRole; 8] = [
+    pub const ALL: [QueueRole; 9] = [
         QueueRole::EscalationSteps,
         QueueRole::EscalationDeadLetters,
         QueueRole::FailedEvents,
@@ -34,7 +37,13 @@ impl QueueRole {
         QueueRole::UnnotifiedEvents,
         QueueRole::AlarmTopicDeadLetters,
         QueueRole::InboundSmsDeadLetters,
+        QueueRole::StatusPageFailedBatches,
     ];
+
+    /// Whether every stack has it (the status page's is optional).
+    pub fn always_deployed(self) -> bool {
+        self != QueueRole::StatusPageFailedBatches
+    }
 
     /// The suffix after `<stack>-` (the template's `QueueName`).
     pub fn suffix(self) -> &'static str {
@@ -47,6 +56,7 @@ impl QueueRole {
             QueueRole::UnnotifiedEvents => "unnotified-events",
             QueueRole::AlarmTopicDeadLetters => "alarm-topic-dead-letters",
             QueueRole::InboundSmsDeadLetters => "inbound-sms-dead-letters",
+            QueueRole::StatusPageFailedBatches => "status-page-failed-batches",
         }
     }
 }

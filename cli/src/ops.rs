@@ -98,6 +98,12 @@ pub enum QueueArg {
     UnpublishedEvents,
     /// <stack>-unnotified-events
     UnnotifiedEvents,
+    /// <stack>-alarm-topic-dead-letters (alarms SNS could not hand to intake)
+    AlarmTopic,
+    /// <stack>-inbound-sms-dead-letters (replies SNS could not hand to sms-reply)
+    InboundSms,
+    /// <stack>-status-page-failed-batches (with StatusPage=enabled)
+    StatusPage,
 }
 
 impl From<QueueArg> for DlqQueue {
@@ -108,6 +114,9 @@ impl From<QueueArg> for DlqQueue {
             QueueArg::UndeliveredNotifications => DlqQueue::UndeliveredNotifications,
             QueueArg::UnpublishedEvents => DlqQueue::UnpublishedEvents,
             QueueArg::UnnotifiedEvents => DlqQueue::UnnotifiedEvents,
+            QueueArg::AlarmTopic => DlqQueue::AlarmTopic,
+            QueueArg::InboundSms => DlqQueue::InboundSms,
+            QueueArg::StatusPage => DlqQueue::StatusPage,
         }
     }
 }

@@ -447,11 +447,29 @@ fn the_status_page_function_exists_only_with_a_page_and_alone_writes_it() {
         "it only reads incidents"
     );
     assert_eq!(function["ReservedConcurrentExecutions"].as_u64(), Some(1));
-    assert_eq!(
-        function["Events"]["IncidentChanges"]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"],
-        template.resource(ids::NOTIFIER).unwrap()["Properties"]["Events"]["IncidentChanges"]["Properties"]
-            ["DestinationConfig"]["OnFailure"]["Destination"],
-        "batches given up on go where the notifier's do"
+    // Batches it gives up on go to its own queue, alarmed by its own alarm,
+    // apart from the notifier's.
+    let destination = |id: &str| {
+        text(
+            &template.resource(id).unwrap()["Properties"]["Events"]["IncidentChanges"]["Properties"]
+                ["DestinationConfig"]["OnFailure"]["Destination"],
+        )
+    };
+    assert!(
+        destination(ids::STATUS_PAGE).contains("StatusPageFailedBatchesQueue"),
+        "{}",
+        destination(ids::STATUS_PAGE)
+    );
+    assert!(destination(ids::NOTIFIER).contains("UnnotifiedEventsQueue"));
+    let queue = template.resource("StatusPageFailedBatchesQueue").unwrap();
+    assert_eq!(queue["Condition"].as_str(), Some("HasStatusPage"));
+    assert!(
+        text(template.resource("StatusPageFailingAlarm").unwrap())
+            .contains("StatusPageFailedBatchesQueue")
+    );
+    assert!(
+        !text(template.resource("NotifierFailingAlarm").unwrap()).contains("StatusPage"),
+        "the notifier's alarm is the notifier's alone"
     );
     for (id, body) in template.resources_of("AWS::Serverless::Function") {
         if id != ids::STATUS_PAGE {

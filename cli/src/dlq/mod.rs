@@ -25,12 +25,16 @@
 //!   [`UndeliveredNotification`] each. Never redriven (the incident has
 //!   moved on; its next change delivers again, and Slack's message is
 //!   rewritten from the incident as it is then): deleted once dealt with.
-//! * `unpublished-events` and `unnotified-events`: the stream batches the
-//!   event publisher, and the notifier or the status page function, gave up
-//!   on, as Lambda's on-failure
+//! * `unpublished-events`, `unnotified-events` and `status-page`: the
+//!   stream batches the event publisher, the notifier and the status page
+//!   function gave up on, as Lambda's on-failure
 //!   record of a DynamoDB stream (`DDBStreamBatchInfo`: shard and sequence
 //!   numbers; the records themselves stay in the stream for 24 hours).
 //!   Not redriven by klaxon: deleted once dealt with.
+//! * `alarm-topic` and `inbound-sms`: what SNS could not hand to intake or
+//!   sms-reply (each subscription's redrive policy), SNS's notification as
+//!   the body ([`sns`]). Redrive invokes the function with the event SNS
+//!   would have sent.
 //!
 //! Reading never consumes: messages are received with a visibility timeout
 //! and made visible again at once. A message leaves a queue only after its
@@ -65,10 +69,11 @@ pub enum DlqQueue {
     UnnotifiedEvents,
     AlarmTopic,
     InboundSms,
+    StatusPage,
 }
 
 impl DlqQueue {
-    pub const ALL: [DlqQueue; 7] = [
+    pub const ALL: [DlqQueue; 8] = [
         DlqQueue::Escalation,
         DlqQueue::FailedEvents,
         DlqQueue::UndeliveredNotifications,
@@ -76,6 +81,7 @@ impl DlqQueue {
         DlqQueue::UnnotifiedEvents,
         DlqQueue::AlarmTopic,
         DlqQueue::InboundSms,
+        DlqQueue::StatusPage,
     ];
 
     pub fn role(self) -> QueueRole {
@@ -87,6 +93,7 @@ impl DlqQueue {
             DlqQueue::UnnotifiedEvents => QueueRole::UnnotifiedEvents,
             DlqQueue::AlarmTopic => QueueRole::AlarmTopicDeadLetters,
             DlqQueue::InboundSms => QueueRole::InboundSmsDeadLetters,
+            DlqQueue::StatusPage => QueueRole::StatusPageFailedBatches,
         }
     }
 
@@ -99,6 +106,7 @@ impl DlqQueue {
             DlqQueue::UnnotifiedEvents => "unnotified-events",
             DlqQueue::AlarmTopic => "alarm-topic",
             DlqQueue::InboundSms => "inbound-sms",
+            DlqQueue::StatusPage => "status-page",
         }
     }
 }
@@ -199,7 +207,9 @@ impl Letter {
                     },
                 }
             }
-            DlqQueue::UnpublishedEvents | DlqQueue::UnnotifiedEvents => stream_batch(body),
+            DlqQueue::UnpublishedEvents | DlqQueue::UnnotifiedEvents | DlqQueue::StatusPage => {
+                stream_batch(body)
+            }
             DlqQueue::AlarmTopic => sns::letter("alarm-intake", body),
             DlqQueue::InboundSms => sns::letter("sms-reply", body),
             DlqQueue::FailedEvents => {
@@ -403,6 +413,7 @@ impl Letter {
                 match queue {
                     DlqQueue::UnnotifiedEvents =>
                         "deliveries to Slack, Teams, webhooks and Incident Manager",
+                    DlqQueue::StatusPage => "status page",
                     _ => "events on the bus",
                 },
                 queue.as_str()

@@ -54,25 +54,35 @@ struct Held {
 }
 
 async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
-    let out = sqs
-        .get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .map_err(|e| {
+    deployed_queue_url(sqs, name)
+        .await?
+        .ok_or_else(|| missing_queue(name))
+}
+
+fn missing_queue(name: &str) -> String {
+    format!(
+        "queue {name} does not exist: is --stack right? (a stack deployed before its queues had fixed names needs one more deploy)"
+    )
+}
+
+/// The queue's URL, or `None` when the stack has no such queue.
+async fn deployed_queue_url(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<Option<String>, String> {
+    match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(out) => out
+            .queue_url()
+            .map(|u| Some(u.to_string()))
+            .ok_or_else(|| format!("queue {name}: no URL returned")),
+        Err(e)
             if e.as_service_error()
-                .is_some_and(|se| se.is_queue_does_not_exist())
-            {
-                format!(
-                    "queue {name} does not exist: is --stack right? (a stack deployed before its queues had fixed names needs one more deploy)"
-                )
-            } else {
-                format!("queue {name}: {}", describe(&e))
-            }
-        })?;
-    out.queue_url()
-        .map(str::to_string)
-        .ok_or_else(|| format!("queue {name}: no URL returned"))
+                .is_some_and(|se| se.is_queue_does_not_exist()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!("queue {name}: {}", describe(&e))),
+    }
 }
 
 /// Receives every message (up to [`MAX_MESSAGES`]), each once.
@@ -191,7 +201,12 @@ pub async fn list(
     let mut out = Vec::new();
     for &queue in queues {
         let queue_name = names.queue(queue.role());
-        let url = queue_url(&clients.sqs, &queue_name).await?;
+        let url = match deployed_queue_url(&clients.sqs, &queue_name).await? {
+            Some(url) => url,
+            // The status page's queue, on a stack without a status page.
+            None if !queue.role().always_deployed() => continue,
+            None => return Err(missing_queue(&queue_name)),
+        };
         let held = receive_all(&clients.sqs, &url, queue).await?;
         let receipts = held.iter().map(|h| h.receipt.clone()).collect();
         release(&clients.sqs, &url, receipts).await;

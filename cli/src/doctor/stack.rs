@@ -475,6 +475,7 @@ pub(crate) fn queue_check_name(role: QueueRole) -> &'static str {
         QueueRole::UnnotifiedEvents => "unnotified-events",
         QueueRole::AlarmTopicDeadLetters => "alarm-topic-dead-letters",
         QueueRole::InboundSmsDeadLetters => "inbound-sms-dead-letters",
+        QueueRole::StatusPageFailedBatches => "status-page-failed-batches",
     }
 }
 
@@ -482,6 +483,12 @@ pub(crate) fn queue_check_name(role: QueueRole) -> &'static str {
 pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) -> Check {
     let name = queue_check_name(role);
     let Some(depth) = depth else {
+        if !role.always_deployed() {
+            return Check::ok(
+                name,
+                format!("no queue {queue}: the stack has no status page (StatusPage=disabled)"),
+            );
+        }
         return Check::problem(
             name,
             format!("queue {queue} does not exist"),
@@ -506,6 +513,13 @@ pub(crate) fn queue_check(role: QueueRole, queue: &str, depth: Option<Depth>) ->
                 "{n} escalation step(s) failed five times and wait in {queue}: their pages may not have gone out"
             ),
             "`klaxon dlq list --queue escalation` shows the incidents; fix the cause (the escalator's logs), then `klaxon dlq redrive --queue escalation`",
+        ),
+        QueueRole::StatusPageFailedBatches => Check::problem(
+            name,
+            format!(
+                "{n} stream batch(es) the status page function gave up on wait in {queue}: the public status page missed those changes until the next one (paging is not affected)"
+            ),
+            "`klaxon dlq list --queue status-page`; read the status page function's logs around the failure, then `klaxon dlq delete --queue status-page`",
         ),
         QueueRole::AlarmTopicDeadLetters => Check::problem(
             name,

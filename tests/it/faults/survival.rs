@@ -201,6 +201,93 @@ routing:
     row.report();
 }
 
+/// SMS failing for longer than `PageRetryMinutes` (10 scaled minutes):
+/// the page is given up, once, and the operators hear of it. The timeline
+/// says `page_given_up`, and the metric lines count `PagesGivenUp` once,
+/// per channel and as the stack's total (the one `<stack>-pages-given-up`
+/// alarms on), beside the page's one `PagesFailed`.
+#[tokio::test]
+async fn a_page_failing_past_its_retry_limit_is_given_up_once_and_counted_for_the_operators() {
+    let retry_minutes = format!("{:.3}", 10.0 * time_scale());
+    let (w, proxy) = World::proxied(&[(PAGE_RETRY_PARAMETERS[2], retry_minutes)]).await;
+    w.local
+        .apply_config(&format!(
+            r#"
+version: 1
+people:
+  alice: {{name: Alice, phone: "{alice}"}}
+services:
+  checkout: {{escalation_policy: default}}
+escalation_policies:
+  default:
+    levels:
+      - {{targets: [alice], timeout_seconds: 60}}
+routing:
+  default: {{service: checkout, severity: SEV2}}
+"#,
+            alice = w.alice
+        ))
+        .await
+        .unwrap();
+    proxy.inject("sns", Some("Publish"), Fault::Status(500), 1_000_000);
+    let name = w.alarm_name("given-up");
+    let event = alarm(Delivery::EventBridge, &name, "ALARM", ALARM_AT).unwrap();
+    let id = opened_id(&w.local.deliver_alarm(&event).await.unwrap());
+    let pump = w.pump();
+    let mut out = Outcome {
+        fault_fired: true,
+        ..Outcome::default()
+    };
+    let deadline = Instant::now() + scaled(600) + Duration::from_secs(90);
+    let given_up = loop {
+        let timeline = w.timeline(&id).await;
+        let given_up = timeline
+            .iter()
+            .filter(|e| matches!(e.event, TimelineEvent::PageGivenUp { .. }))
+            .count();
+        if given_up > 0 || Instant::now() > deadline {
+            break given_up;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // Once given up, nothing retries it: let a few more runs pass.
+    tokio::time::sleep(scaled(300)).await;
+    pump.stop().await;
+    let timeline = w.timeline(&id).await;
+    let entries = timeline
+        .iter()
+        .filter(|e| matches!(e.event, TimelineEvent::PageGivenUp { .. }))
+        .count();
+    match (given_up, entries) {
+        (0, _) => out.lost.push("the page given up, on the timeline".into()),
+        (_, 1) => {}
+        (_, n) => out.duplicated.push(format!("page_given_up x{n}")),
+    }
+    let before = super::metric_totals(&w);
+    let round = w.local.publish_events().await.unwrap();
+    assert_eq!(round.failed_at, None, "{round:?}");
+    let total = |name: &str, channel: Option<&str>| {
+        let counted = super::metric_totals(&w);
+        let key = (name.to_string(), channel.map(str::to_string));
+        counted.get(&key).copied().unwrap_or(0) - before.get(&key).copied().unwrap_or(0)
+    };
+    let counted = (
+        total("PagesGivenUp", Some("sms")),
+        total("PagesFailed", Some("sms")),
+        total("PagesSent", Some("sms")),
+    );
+    if counted != (1, 1, 0) {
+        out.lost.push(format!(
+            "the metric lines (PagesGivenUp, PagesFailed, PagesSent by sms): {counted:?}"
+        ));
+    }
+    let mut row = Row::new(
+        "SMS failing past PageRetryMinutes: the page given up once, counted PagesGivenUp for the operators' alarm",
+    );
+    row.add("given up", &out);
+    row.report();
+}
+
 /// SNS SMS down for an hour, at the harness's time scale (an hour is
 /// `scaled(3600)`; the stack's page retries are scaled alike, and retried
 /// for 90 scaled minutes so the hour is inside the retry window). Two

@@ -36,7 +36,7 @@ async fn clients(w: &World, lambda: &LambdaStandIn, names: &StackNames) -> Clien
 }
 
 /// Every check, in the order doctor runs them.
-const ALL: [&str; 23] = [
+const ALL: [&str; 24] = [
     "incidents-table",
     "config-table",
     "configuration",
@@ -50,6 +50,7 @@ const ALL: [&str; 23] = [
     "unnotified-events",
     "alarm-topic-dead-letters",
     "inbound-sms-dead-letters",
+    "status-page-failed-batches",
     "functions",
     "function-roles",
     "sms-origination-number",
