@@ -33,8 +33,18 @@ pub fn t0() -> Timestamp {
     Timestamp::from_second(1_795_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// A time `secs` after the store cases' base: an hour before the run
+/// started. Not [`t0`]: some items carry a DynamoDB TTL (a self-test's
+/// incident: 7 days; an alarm's last OK: 2 days) counted from these times,
+/// and DynamoDB Local deletes expired items in the background, so items
+/// written at a fixed date long past would vanish mid-case, as in AWS.
 pub(super) fn at(secs: i64) -> Timestamp {
-    t0() + SignedDuration::from_secs(secs)
+    static BASE: std::sync::OnceLock<Timestamp> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let now = Timestamp::now().as_second();
+        Timestamp::from_second(now - now % 60 - 3600).unwrap_or_else(|_| t0())
+    });
+    *base + SignedDuration::from_secs(secs)
 }
 
 /// A four-digit code unlikely to collide with another run's.
