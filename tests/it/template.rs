@@ -596,17 +596,9 @@ async fn a_stack_deployed_with_defaults_cannot_leave_its_operator_alarms_unheard
     );
     // The stacks the tests deploy pass an operator email, and SNS lists
     // its subscription on the topic.
-    let sns = aws_sdk_sns::Client::new(&w.local.sdk);
-    let topic = w.local.stack.physical("OperatorAlertsTopic").unwrap();
-    let subs = sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic)
-        .send()
-        .await
-        .unwrap();
+    let subs = w.local.operator_subscriptions().await.unwrap();
     assert!(
-        subs.subscriptions()
-            .iter()
+        subs.iter()
             .any(|s| s.endpoint() == Some(klaxon_local::stack::OPERATOR_EMAIL)),
         "{subs:?}"
     );

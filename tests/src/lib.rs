@@ -533,6 +533,23 @@ impl Local {
         })
     }
 
+    /// The subscriptions of this stack's operator alerts topic, as SNS
+    /// lists them.
+    pub async fn operator_subscriptions(
+        &self,
+    ) -> Result<Vec<aws_sdk_sns::types::Subscription>, HarnessError> {
+        let topic = self.stack.physical("OperatorAlertsTopic")?;
+        let out = aws_sdk_sns::Client::new(&self.sdk)
+            .list_subscriptions_by_topic()
+            .topic_arn(topic)
+            .send()
+            .await
+            .map_err(|e| {
+                HarnessError::Aws(aws_sdk_sns::error::DisplayErrorContext(&e).to_string())
+            })?;
+        Ok(out.subscriptions().to_vec())
+    }
+
     /// Validates and stores an on-call configuration, as `klaxon config apply` does.
     pub async fn apply_config(&self, yaml: &str) -> Result<(), HarnessError> {
         OncallConfig::from_yaml(yaml).map_err(|e| HarnessError::Config(e.to_string()))?;

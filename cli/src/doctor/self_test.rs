@@ -19,10 +19,10 @@ use super::{Check, Clients, DoctorOptions};
 use crate::aws_error::describe;
 use crate::names::StackNames;
 
-pub const METRIC_NAMESPACE: &str = "Klaxon";
-pub const METRIC_NAME: &str = "SelfTestSucceeded";
+pub const METRIC_NAMESPACE: &str = klaxon::core::metrics::NAMESPACE;
+pub const METRIC_NAME: &str = klaxon::core::metrics::SELF_TEST_SUCCEEDED;
 /// The metric's one dimension: the stack name.
-pub const METRIC_DIMENSION: &str = "Stack";
+pub const METRIC_DIMENSION: &str = klaxon::core::metrics::STACK;
 
 const NAME: &str = "self-test";
 

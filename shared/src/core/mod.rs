@@ -22,4 +22,5 @@ pub mod sms;
 pub mod status_page;
 pub mod status_update;
 pub mod time;
+pub mod timeline;
 pub mod voice;

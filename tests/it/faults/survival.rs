@@ -17,6 +17,34 @@ use klaxon_local::{PAGE_RETRY_PARAMETERS, scaled, time_scale};
 use super::{ALARM_AT, Arm, OK_AT, Outcome, Rig, Row, count_message, repeated};
 use crate::common::{World, emulator_endpoint, opened_id};
 
+/// Alice, by SMS only, on level 1 (`timeout` s); then, when given, Bob by
+/// email only on level 2 (his address and timeout).
+fn alice_by_sms(w: &World, timeout: u64, then: Option<(&str, u64)>) -> String {
+    let (bob, level_two) = match then {
+        Some((email, t)) => (
+            format!("\n  bob: {{name: Bob, email: \"{email}\"}}"),
+            format!("\n      - {{targets: [bob], timeout_seconds: {t}}}"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    format!(
+        r#"
+version: 1
+people:
+  alice: {{name: Alice, phone: "{alice}"}}{bob}
+services:
+  checkout: {{escalation_policy: default}}
+escalation_policies:
+  default:
+    levels:
+      - {{targets: [alice], timeout_seconds: {timeout}}}{level_two}
+routing:
+  default: {{service: checkout, severity: SEV2}}
+"#,
+        alice = w.alice
+    )
+}
+
 /// Alice (SMS and email) on level 1, Bob (SMS and email) on level 2.
 fn two_levels(w: &World, level_one: u64, level_two: u64) -> String {
     two_levels_with(w, level_one, level_two, "")
@@ -104,24 +132,7 @@ async fn level_two_is_paged_on_time_by_email_while_level_ones_sms_keeps_failing(
     let (w, proxy) = World::proxied(&[]).await;
     let bob = w.email("bob");
     w.local
-        .apply_config(&format!(
-            r#"
-version: 1
-people:
-  alice: {{name: Alice, phone: "{alice}"}}
-  bob: {{name: Bob, email: "{bob}"}}
-services:
-  checkout: {{escalation_policy: default}}
-escalation_policies:
-  default:
-    levels:
-      - {{targets: [alice], timeout_seconds: 10}}
-      - {{targets: [bob], timeout_seconds: 600}}
-routing:
-  default: {{service: checkout, severity: SEV2}}
-"#,
-            alice = w.alice
-        ))
+        .apply_config(&alice_by_sms(&w, 10, Some((&bob, 600))))
         .await
         .unwrap();
     proxy.inject("sns", Some("Publish"), Fault::Status(500), 100_000);
@@ -211,22 +222,7 @@ async fn a_page_failing_past_its_retry_limit_is_given_up_once_and_counted_for_th
     let retry_minutes = format!("{:.3}", 10.0 * time_scale());
     let (w, proxy) = World::proxied(&[(PAGE_RETRY_PARAMETERS[2], retry_minutes)]).await;
     w.local
-        .apply_config(&format!(
-            r#"
-version: 1
-people:
-  alice: {{name: Alice, phone: "{alice}"}}
-services:
-  checkout: {{escalation_policy: default}}
-escalation_policies:
-  default:
-    levels:
-      - {{targets: [alice], timeout_seconds: 60}}
-routing:
-  default: {{service: checkout, severity: SEV2}}
-"#,
-            alice = w.alice
-        ))
+        .apply_config(&alice_by_sms(&w, 60, None))
         .await
         .unwrap();
     proxy.inject("sns", Some("Publish"), Fault::Status(500), 1_000_000);

@@ -220,14 +220,7 @@ async fn on_a_broken_stack_doctor_names_each_problem_with_its_fix_and_exits_one(
     pump.stop().await;
     // AND nobody subscribed to the operator alerts any longer
     let sns = aws_sdk_sns::Client::new(&w.local.sdk);
-    let topic = w.local.stack.physical("OperatorAlertsTopic").unwrap();
-    let subs = sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic)
-        .send()
-        .await
-        .unwrap();
-    for sub in subs.subscriptions() {
+    for sub in w.local.operator_subscriptions().await.unwrap() {
         sns.unsubscribe()
             .subscription_arn(sub.subscription_arn().unwrap())
             .send()
