@@ -697,3 +697,36 @@ async fn no_role_that_texts_may_publish_to_a_topic() {
             });
     }
 }
+
+/// The alarm gaps stay closed: a new dead letter in any dead-letter queue
+/// fires again while older ones wait (an increase, not a level), a step
+/// left waiting in the escalation queue alarms, and so do events Lambda
+/// dropped for the functions invoked asynchronously.
+#[test]
+fn a_new_dead_letter_an_old_step_and_a_dropped_event_each_raise_an_alarm() {
+    let template = klaxon_local::Template::repo().unwrap();
+    let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
+    let arrived = text(template.resource("DeadLetterArrivedAlarm").unwrap());
+    for (id, _) in template.resources_of("AWS::SQS::Queue") {
+        if id != ids::ESCALATION_QUEUE {
+            assert!(arrived.contains(&format!("{id}.QueueName")), "{id}");
+        }
+    }
+    assert!(arrived.contains("DIFF(FILL("), "{arrived}");
+    let arrived = &template.resource("DeadLetterArrivedAlarm").unwrap()["Properties"];
+    assert!(
+        arrived.get("OKActions").is_none(),
+        "it goes back to OK by itself a minute later: no OK message"
+    );
+    let age = &template.resource("EscalationQueueAgeAlarm").unwrap()["Properties"];
+    assert_eq!(
+        age["MetricName"].as_str(),
+        Some("ApproximateAgeOfOldestMessage")
+    );
+    assert!(text(&age["Dimensions"]).contains("EscalationQueue.QueueName"));
+    let dropped = text(template.resource("AsyncEventsDroppedAlarm").unwrap());
+    assert!(dropped.contains("AsyncEventsDropped"));
+    for function in [ids::INTAKE, ids::SMS_REPLY, ids::ESCALATION_SWEEP] {
+        assert!(dropped.contains(function), "{function}");
+    }
+}
