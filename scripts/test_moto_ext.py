@@ -36,6 +36,7 @@ import zipfile
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -1793,6 +1794,215 @@ class IntegrationFaultsTest(unittest.TestCase):
             self.faults.arm({"service": "sqs", "operation": "SendMessage", "times": 0})
         with self.assertRaises(KeyError):
             self.faults.arm({"service": "sqs", "operation": "SendMessage"})
+
+
+# ------------------------------------------------ SMS sandbox, SES account
+
+
+def knob(method, route, body=None, query=""):
+    """(status, JSON answer) of /moto-api/klaxon/<route>."""
+    try:
+        return 200, json.loads(SERVER.request(method, f"/moto-api/klaxon/{route}{query}", body))
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def regional(service, region, session=None):
+    return (session or boto3).client(service, endpoint_url=SERVER.url, region_name=region)
+
+
+class SandboxStandIns(unittest.TestCase):
+    """scripts/moto_ext/sandboxes.py: SNS's SMS sandbox calls and SESv2
+    GetAccount, answered from per-region state the knobs set. Each test
+    uses regions of its own (as tests against one emulator do)."""
+
+    def client_error(self, call, code, status):
+        with self.assertRaises(botocore.exceptions.ClientError) as raised:
+            call()
+        response = raised.exception.response
+        self.assertEqual(response["Error"]["Code"], code, response)
+        self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], status, response)
+        return response
+
+    def test_defaults_out_of_the_sms_sandbox_and_ses_in_production(self):
+        sns = regional("sns", "eu-north-1")
+        status = sns.get_sms_sandbox_account_status()
+        self.assertIs(status["IsInSandbox"], False)
+        self.assertTrue(status["ResponseMetadata"]["RequestId"])
+        self.assertEqual(sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"], [])
+        account = regional("sesv2", "eu-north-1").get_account()
+        self.assertIs(account["SendingEnabled"], True)
+        self.assertIs(account["ProductionAccessEnabled"], True)
+        self.assertEqual(account["EnforcementStatus"], "HEALTHY")
+        self.assertIs(account["DedicatedIpAutoWarmupEnabled"], False)
+        self.assertEqual(
+            account["SendQuota"], {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 0.0}
+        )
+        self.assertNotIn("Details", account)
+        self.assertEqual(
+            knob("GET", "sms-sandbox", query="?region=eu-north-1")[1],
+            {"region": "eu-north-1", "account": ACCOUNT, "in_sandbox": False, "verified": [],
+             "pending": [], "one_time_passwords": {}},
+        )
+
+    def test_a_region_in_the_sandbox_with_a_verified_and_a_pending_number(self):
+        status, state = knob("POST", "sms-sandbox", {
+            "region": "ap-southeast-3", "in_sandbox": True,
+            "verified": ["+15555550101"], "pending": ["+15555550102"],
+        })
+        self.assertEqual(status, 200, state)
+        self.assertEqual(list(state["one_time_passwords"]), ["+15555550102"])
+        self.assertRegex(state["one_time_passwords"]["+15555550102"], r"^[0-9]{6}$")
+        sns = regional("sns", "ap-southeast-3")
+        self.assertIs(sns.get_sms_sandbox_account_status()["IsInSandbox"], True)
+        first = sns.list_sms_sandbox_phone_numbers(MaxResults=1)
+        self.assertEqual(first["PhoneNumbers"], [{"PhoneNumber": "+15555550101", "Status": "Verified"}])
+        second = sns.list_sms_sandbox_phone_numbers(MaxResults=1, NextToken=first["NextToken"])
+        self.assertEqual(second["PhoneNumbers"], [{"PhoneNumber": "+15555550102", "Status": "Pending"}])
+        self.assertNotIn("NextToken", second)
+        pages = sns.get_paginator("list_sms_sandbox_phone_numbers").paginate(PaginationConfig={"PageSize": 1})
+        self.assertEqual(len([n for page in pages for n in page["PhoneNumbers"]]), 2)
+        self.client_error(lambda: sns.list_sms_sandbox_phone_numbers(NextToken="nonsense"), "InvalidParameter", 400)
+        # Another region is unaffected.
+        other = regional("sns", "ap-southeast-4")
+        self.assertIs(other.get_sms_sandbox_account_status()["IsInSandbox"], False)
+        self.assertEqual(other.list_sms_sandbox_phone_numbers()["PhoneNumbers"], [])
+        # Numbers replace the list; in_sandbox left out keeps its value.
+        state = knob("POST", "sms-sandbox", {"region": "ap-southeast-3", "verified": [], "pending": []})[1]
+        self.assertEqual((state["in_sandbox"], state["verified"], state["pending"]), (True, [], []))
+
+    def test_create_then_verify_with_the_one_time_password(self):
+        knob("POST", "sms-sandbox", {"region": "ca-west-1", "in_sandbox": True})
+        sns = regional("sns", "ca-west-1")
+        number = "+15555550103"
+        sns.create_sms_sandbox_phone_number(PhoneNumber=number, LanguageCode="en-US")
+        self.assertEqual(
+            sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"], [{"PhoneNumber": number, "Status": "Pending"}]
+        )
+        otp = knob("GET", "sms-sandbox", query="?region=ca-west-1")[1]["one_time_passwords"][number]
+        wrong = f"{(int(otp) + 1) % 1_000_000:06d}"
+        error = self.client_error(
+            lambda: sns.verify_sms_sandbox_phone_number(PhoneNumber=number, OneTimePassword=wrong),
+            "VerificationException",
+            400,
+        )
+        self.assertTrue(error["Error"]["Message"])
+        self.assertEqual(sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"][0]["Status"], "Pending")
+        sns.verify_sms_sandbox_phone_number(PhoneNumber=number, OneTimePassword=otp)
+        self.assertEqual(
+            sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"], [{"PhoneNumber": number, "Status": "Verified"}]
+        )
+        state = knob("GET", "sms-sandbox", query="?region=ca-west-1")[1]
+        self.assertEqual((state["verified"], state["one_time_passwords"]), ([number], {}))
+        self.client_error(
+            lambda: sns.verify_sms_sandbox_phone_number(PhoneNumber="+15555550199", OneTimePassword=otp),
+            "ResourceNotFound",
+            404,
+        )
+        self.client_error(
+            lambda: sns.create_sms_sandbox_phone_number(PhoneNumber="12-34"), "InvalidParameter", 400
+        )
+        sns.delete_sms_sandbox_phone_number(PhoneNumber=number)
+        self.assertEqual(sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"], [])
+        self.client_error(lambda: sns.delete_sms_sandbox_phone_number(PhoneNumber=number), "ResourceNotFound", 404)
+
+    def test_an_otp_the_knob_sets(self):
+        number = "+15555550104"
+        state = knob("POST", "sms-sandbox", {
+            "region": "il-central-1", "in_sandbox": True, "pending": [number],
+            "one_time_passwords": {number: "24680"},
+        })[1]
+        self.assertEqual(state["one_time_passwords"], {number: "24680"})
+        regional("sns", "il-central-1").verify_sms_sandbox_phone_number(PhoneNumber=number, OneTimePassword="24680")
+        self.assertEqual(knob("GET", "sms-sandbox", query="?region=il-central-1")[1]["verified"], [number])
+
+    def test_ses_sending_disabled_in_one_region(self):
+        status, state = knob("POST", "ses-account", {"region": "me-central-1", "sending_enabled": False})
+        self.assertEqual(status, 200, state)
+        self.assertEqual(
+            state,
+            {"region": "me-central-1", "account": ACCOUNT, "sending_enabled": False,
+             "production_access": True, "enforcement_status": "HEALTHY"},
+        )
+        account = regional("sesv2", "me-central-1").get_account()
+        self.assertIs(account["SendingEnabled"], False)
+        self.assertIs(account["ProductionAccessEnabled"], True)
+        knob("POST", "ses-account", {"region": "me-central-1", "production_access": False,
+                                     "enforcement_status": "PROBATION"})
+        account = regional("sesv2", "me-central-1").get_account()
+        self.assertEqual(
+            (account["SendingEnabled"], account["ProductionAccessEnabled"], account["EnforcementStatus"]),
+            (False, False, "PROBATION"),
+        )
+        self.assertEqual(account["SendQuota"]["Max24HourSend"], 200.0)
+        self.assertEqual(knob("GET", "ses-account", query="?region=me-central-1")[1], {
+            "region": "me-central-1", "account": ACCOUNT, "sending_enabled": False,
+            "production_access": False, "enforcement_status": "PROBATION"})
+        self.assertIs(regional("sesv2", "me-south-1").get_account()["SendingEnabled"], True)
+
+    def test_the_knobs_refuse_what_they_cannot_take(self):
+        for route, body in [
+            ("sms-sandbox", {"in_sandbox": True}),
+            ("sms-sandbox", {"region": "af-south-1", "in_sandbox": "yes"}),
+            ("sms-sandbox", {"region": "af-south-1", "verified": ["5555"], "pending": ["5555"]}),
+            ("sms-sandbox", {"region": "af-south-1", "verified": ["not a number"]}),
+            ("sms-sandbox", {"region": "af-south-1", "account": "42"}),
+            ("ses-account", {"region": "af-south-1", "enforcement_status": "FINE"}),
+            ("ses-account", {"region": "af-south-1", "sending_enabled": 0}),
+        ]:
+            status, answer = knob("POST", route, body)
+            self.assertEqual(status, 400, (route, body, answer))
+            self.assertIn(route, answer["message"])
+        self.assertEqual(knob("GET", "ses-account")[0], 400)
+
+    def test_a_role_needs_the_permission_before_the_stand_in_answers(self):
+        iam = regional("iam", REGION)
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = iam.create_role(RoleName="sandbox-doctor", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="sandbox-doctor", PolicyName="status", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sns:GetSMSSandboxAccountStatus", "Resource": "*"}]}))
+        creds = regional("sts", REGION).assume_role(RoleArn=role, RoleSessionName="doctor")["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        sns = regional("sns", "sa-east-1", session)
+        self.assertIs(sns.get_sms_sandbox_account_status()["IsInSandbox"], False)
+        self.client_error(sns.list_sms_sandbox_phone_numbers, "AuthorizationError", 403)
+        self.client_error(
+            lambda: sns.create_sms_sandbox_phone_number(PhoneNumber="+15555550105"), "AuthorizationError", 403
+        )
+        self.assertEqual(knob("GET", "sms-sandbox", query="?region=sa-east-1")[1]["pending"], [], "judged first")
+        self.client_error(regional("sesv2", "sa-east-1", session).get_account, "AccessDeniedException", 403)
+        calls = json.loads(SERVER.get(f"/moto-api/klaxon/iam-calls?role={role}"))["calls"]
+        self.assertEqual(
+            [(c["action"], c["resource"], c["allowed"]) for c in calls],
+            [
+                ("sns:GetSMSSandboxAccountStatus", "*", True),
+                ("sns:ListSMSSandboxPhoneNumbers", "*", False),
+                ("sns:CreateSMSSandboxPhoneNumber", "*", False),
+                ("ses:GetAccount", "*", False),
+            ],
+        )
+
+    def test_motos_reset_resets_the_state(self):
+        sys.path.insert(0, str(ROOT / "scripts"))
+        try:
+            from moto.moto_api._internal.models import moto_api_backend
+            from moto_ext import sandboxes  # (needs the path)
+
+            sandboxes.set_sms({"region": "eu-south-2", "in_sandbox": True, "pending": ["+15555550106"]})
+            sandboxes.set_ses({"region": "eu-south-2", "sending_enabled": False})
+            moto_api_backend.reset()
+            self.assertFalse(sandboxes.sms_state("eu-south-2")["in_sandbox"])
+            self.assertEqual(sandboxes.sms_state("eu-south-2")["pending"], [])
+            self.assertTrue(sandboxes.ses_state("eu-south-2")["sending_enabled"])
+        finally:
+            sys.path.remove(str(ROOT / "scripts"))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

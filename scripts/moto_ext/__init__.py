@@ -27,6 +27,8 @@ imports them (hooks):
 - api: routes under /moto-api/klaxon/ (custom resource requests, Lambda
   filter criteria on records) and the ResponseURL's body.
 - faults: faults on the calls Step Functions' executor makes itself.
+- sandboxes: SNS's SMS sandbox calls and SESv2 GetAccount, which moto
+  lacks, answered from per-region state a test sets (api's knobs).
 - helpers: conversions of CloudFormation's values, shared backends.
 - iam (with iam_requests): each assumed role's identity policies enforced
   on the calls signed with its credentials; iam_simulate: IAM's
@@ -40,7 +42,7 @@ The wrappers for CloudFormation are moto models of their own: the
 /moto-api/data.json dump lists them as service "klaxon_cfn".
 """
 
-from . import api, ddblocal, iam, iam_simulate, references, services, stacks  # noqa: F401 (their hooks)
+from . import api, ddblocal, iam, iam_simulate, references, sandboxes, services, stacks  # noqa: F401 (their hooks)
 from .hooks import configure
 
 __all__ = ["configure"]

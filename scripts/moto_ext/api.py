@@ -29,6 +29,32 @@
   role may make that call (see iam.judge).
 - POST and GET /moto-api/klaxon/integration-faults: faults on the calls
   Step Functions' executor makes itself (see faults).
+- POST /moto-api/klaxon/sms-sandbox, body `{"region": "<region>",
+  "account": "<12 digits, default 123456789012>", "in_sandbox": bool,
+  "verified": ["+1...", ...], "pending": ["+1...", ...],
+  "one_time_passwords": {"<pending number>": "<5 to 8 digits>"}}`: sets
+  that account and region's SMS sandbox, which SNS's
+  GetSMSSandboxAccountStatus and ListSMSSandboxPhoneNumbers answer (see
+  sandboxes); `in_sandbox` when given, and the numbers (verified, then
+  pending) replace the list when either list is given. A pending number
+  without an OTP given gets a random 6-digit one, as does each
+  CreateSMSSandboxPhoneNumber (nothing is texted): GET
+  /moto-api/klaxon/sms-sandbox?region=<region>[&account=<id>] answers
+  `{"region", "account", "in_sandbox", "verified", "pending",
+  "one_time_passwords": {"<pending number>": "<OTP>"}}`, the OTP to give
+  VerifySMSSandboxPhoneNumber. POST answers the same. Default (nothing
+  set): out of the sandbox, no numbers.
+- POST /moto-api/klaxon/ses-account, body `{"region", "account",
+  "sending_enabled": bool, "production_access": bool,
+  "enforcement_status": "HEALTHY" | "PROBATION" | "SHUTDOWN", "details":
+  {...SES's AccountDetails}}`: sets the fields given of that account and
+  region's SES account, which SESv2 GetAccount answers (see sandboxes);
+  GET /moto-api/klaxon/ses-account?region=<region>[&account=<id>] answers
+  `{"region", "account", "sending_enabled", "production_access",
+  "enforcement_status"}`. Default: sending enabled, production access,
+  HEALTHY. Both knobs answer 400 on a missing region or a malformed value;
+  tests isolate themselves by region (one nobody else uses), and moto's
+  reset (POST /moto-api/reset) resets both.
 - The ResponseURL of custom resources' requests
   (/cloudformation_<region>/cfnresponse, moto's) reads its body as JSON
   whatever its Content-Type.
@@ -40,7 +66,7 @@ import sys
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from . import ddblocal, faults, iam
+from . import ddblocal, faults, iam, sandboxes
 from .custom import custom_resources
 from .hooks import after_import
 
@@ -187,6 +213,11 @@ def _patch_dispatcher(werkzeug_app: Any) -> None:
         injected = faults.intercept(environ, start_response)
         if injected is not None:
             return injected
+        # Behind the IAM check (moto_server.py wraps this call in
+        # iam.enforce), as moto's own answers are.
+        stood_in = sandboxes.served(environ, start_response)
+        if stood_in is not None:
+            return stood_in
         return call(self, environ, start_response)
 
     werkzeug_app.DomainDispatcherApplication.__call__ = __call__
@@ -231,6 +262,29 @@ def integration_faults(request: Any, full_url: str, headers: Any) -> Any:
     return 200, _JSON, json.dumps({"faults": faults.listed()})
 
 
+def _knob(request: Any, full_url: str, name: str, state: Any, setter: Any) -> Any:
+    """GET answers a region's state (?region=&account=); POST sets it."""
+    try:
+        if getattr(request, "method", "GET") == "POST":
+            answer = setter(json.loads(_request_body(request) or b"{}"))
+        else:
+            query = parse_qs(urlparse(full_url).query)
+            answer = state(query.get("region", [None])[0], query.get("account", [None])[0])
+    except ValueError as e:  # sandboxes.Invalid, or a body that is not JSON
+        return 400, _JSON, json.dumps({"message": f"{name}: {e}"})
+    return 200, _JSON, json.dumps(answer)
+
+
+def sms_sandbox(request: Any, full_url: str, headers: Any) -> Any:
+    """POST sets a region's SMS sandbox; GET answers it (with the OTPs)."""
+    return _knob(request, full_url, "sms-sandbox", sandboxes.sms_state, sandboxes.set_sms)
+
+
+def ses_account(request: Any, full_url: str, headers: Any) -> Any:
+    """POST sets a region's SES account status; GET answers it."""
+    return _knob(request, full_url, "ses-account", sandboxes.ses_state, sandboxes.set_ses)
+
+
 def _patch_moto_api(urls: Any) -> None:
     urls.url_paths["{0}/moto-api/klaxon/custom-resource-requests"] = custom_resource_requests
     urls.url_paths["{0}/moto-api/klaxon/filter-records"] = filter_records
@@ -238,6 +292,8 @@ def _patch_moto_api(urls: Any) -> None:
     urls.url_paths["{0}/moto-api/klaxon/iam-calls"] = iam_calls
     urls.url_paths["{0}/moto-api/klaxon/iam-judge"] = iam_judge
     urls.url_paths["{0}/moto-api/klaxon/integration-faults"] = integration_faults
+    urls.url_paths["{0}/moto-api/klaxon/sms-sandbox"] = sms_sandbox
+    urls.url_paths["{0}/moto-api/klaxon/ses-account"] = ses_account
 
 
 after_import("moto.moto_api._internal.urls", _patch_moto_api)
