@@ -6,6 +6,7 @@ use std::time::Duration;
 use lambda_runtime::Diagnostic;
 
 use crate::app::AppError;
+use crate::app::channels::Setting;
 use crate::core::phone::Phone;
 use crate::ports::BackendError;
 
@@ -218,6 +219,11 @@ pub struct SelfTestSettings {
     /// and region.
     pub account: String,
     pub region: String,
+    /// The applied configuration (the numbers the SMS sandbox must allow).
+    pub config_table: String,
+    /// The stack's channel settings, the escalator's own: checked, never used
+    /// to send.
+    pub channels: crate::app::channels::StackChannels,
 }
 
 impl SelfTestSettings {
@@ -240,6 +246,12 @@ impl SelfTestSettings {
             stack: required(ENV_STACK_NAME)?,
             account,
             region: required(ENV_REGION)?,
+            config_table: required(ENV_CONFIG_TABLE)?,
+            channels: crate::app::channels::StackChannels {
+                origination: Setting::from_env(get(ENV_SMS_ORIGINATION_NUMBER).as_deref()),
+                email_from: Setting::from_env(get(ENV_EMAIL_FROM).as_deref()),
+                voice_from: Setting::from_env(get(ENV_VOICE_FROM_NUMBER).as_deref()),
+            },
         })
     }
 }
@@ -467,10 +479,20 @@ mod tests {
             (ENV_STACK_NAME, "k"),
             (ENV_ACCOUNT_ID, "123456789012"),
             (ENV_REGION, "ap-northeast-1"),
+            (ENV_CONFIG_TABLE, "k-config"),
+            (ENV_EMAIL_FROM, " pages@example.com "),
+            (ENV_VOICE_FROM_NUMBER, ""),
         ];
         let s = SelfTestSettings::from_lookup(lookup(&full)).unwrap();
         assert_eq!(s.intake_function, "k-alarm-intake");
         assert_eq!(s.region, "ap-northeast-1");
+        assert_eq!(s.config_table, "k-config");
+        assert_eq!(
+            s.channels.email_from,
+            Setting::Set("pages@example.com".into())
+        );
+        assert_eq!(s.channels.voice_from, Setting::Empty);
+        assert_eq!(s.channels.origination, Setting::Empty);
         let err = SelfTestSettings::from_lookup(lookup(&full[1..])).unwrap_err();
         assert!(err.to_string().contains(ENV_INCIDENTS_TABLE));
         let mut bad = full;

@@ -436,3 +436,129 @@ mod secrets {
         case::an_existing_secret_exists(&s, &p, &unique()).await;
     }
 }
+
+/// The delivery channels' reads against the emulator: SNS's SMS sandbox and
+/// SES's account through its stand-ins (`scripts/moto_ext/sandboxes.py`),
+/// SNS's SMS attributes, SES identities and CloudWatch in moto. The cases
+/// own one region no other test uses.
+mod channels {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::MetricDatum;
+    use aws_types::region::Region;
+    use klaxon::aws::channels::AwsDeliveryChannels;
+    use klaxon::testing::contract::channels::{self as case, Seed};
+    use klaxon::testing::contract::unique;
+    use klaxon_local::Emulator;
+    use klaxon_local::phone::{PhoneNetwork, VoiceEndpoint};
+
+    const REGION: &str = "sa-east-1";
+
+    struct Emulated {
+        emulator: Emulator,
+        /// The Chime SDK's stand-in (no emulator runs it).
+        network: PhoneNetwork,
+        sns: aws_sdk_sns::Client,
+        ses: aws_sdk_sesv2::Client,
+        cloudwatch: aws_sdk_cloudwatch::Client,
+    }
+
+    impl Seed for Emulated {
+        async fn sms_sandbox(&self, in_sandbox: bool, verified: &[&str], pending: &[&str]) {
+            self.emulator
+                .sms_sandbox(REGION, in_sandbox, verified, pending)
+                .await
+                .unwrap();
+        }
+
+        async fn sms_spent(&self, usd: f64, at: jiff::Timestamp) {
+            self.cloudwatch
+                .put_metric_data()
+                .namespace("AWS/SNS")
+                .metric_data(
+                    MetricDatum::builder()
+                        .metric_name("SMSMonthToDateSpentUSD")
+                        .value(usd)
+                        .timestamp(DateTime::from_millis(at.as_millisecond()))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+
+        async fn sms_spend_limit(&self, usd: &str) {
+            self.sns
+                .set_sms_attributes()
+                .attributes("MonthlySpendLimit", usd)
+                .send()
+                .await
+                .unwrap();
+        }
+
+        async fn verified_email_identity(&self, name: &str) {
+            // moto verifies an identity as it is created.
+            self.ses
+                .create_email_identity()
+                .email_identity(name)
+                .send()
+                .await
+                .unwrap();
+        }
+
+        async fn ses_sending(&self, enabled: bool) {
+            self.emulator.ses_sending(REGION, enabled).await.unwrap();
+        }
+
+        async fn voice_number(&self, number: &str, status: Option<&str>) {
+            self.network.number_status(number, status);
+        }
+    }
+
+    async fn adapter() -> (AwsDeliveryChannels, Emulated) {
+        let network = PhoneNetwork::start().await.unwrap();
+        let sdk = klaxon::aws::sdk_config()
+            .await
+            .to_builder()
+            .region(Region::from_static(REGION))
+            .service_config(VoiceEndpoint(network.endpoint.clone()))
+            .build();
+        let seed = Emulated {
+            emulator: Emulator::from_env().unwrap(),
+            network,
+            sns: aws_sdk_sns::Client::new(&sdk),
+            ses: aws_sdk_sesv2::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+        };
+        (AwsDeliveryChannels::from_sdk(&sdk), seed)
+    }
+
+    #[tokio::test]
+    async fn the_sms_sandbox_lists_only_verified_numbers() {
+        let (c, p) = adapter().await;
+        case::the_sms_sandbox_lists_only_verified_numbers(&c, &p).await;
+    }
+
+    #[tokio::test]
+    async fn this_months_sms_spend_is_its_latest_datapoint() {
+        let (c, p) = adapter().await;
+        case::this_months_sms_spend_is_its_latest_datapoint(&c, &p, jiff::Timestamp::now()).await;
+    }
+
+    #[tokio::test]
+    async fn an_email_identity_is_found_by_name() {
+        let (c, p) = adapter().await;
+        case::an_email_identity_is_found_by_name(&c, &p, &unique()).await;
+    }
+
+    #[tokio::test]
+    async fn ses_sending_reads_back() {
+        let (c, p) = adapter().await;
+        case::ses_sending_reads_back(&c, &p).await;
+    }
+
+    #[tokio::test]
+    async fn a_voice_number_reads_back_with_its_status() {
+        let (c, p) = adapter().await;
+        case::a_voice_number_reads_back_with_its_status(&c, &p).await;
+    }
+}

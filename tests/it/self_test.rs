@@ -8,8 +8,10 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
 use jiff::{SignedDuration, Timestamp};
+use klaxon::app::channels::{Setting, StackChannels};
 use klaxon::app::operator::list_incidents;
 use klaxon::app::self_test::Limits;
+use klaxon::aws::channels::AwsDeliveryChannels;
 use klaxon::aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
 use klaxon::core::incident::{Channel, Status, TimelineEvent};
 use klaxon_local::Local;
@@ -61,7 +63,10 @@ async fn a_run_goes_through_every_real_handler_and_publishes_its_success() {
         .run()
         .await
         .expect("self-test succeeds");
-    // THEN its success arrived in CloudWatch, once, for this stack
+    // THEN its role could read every delivery channel, and none is broken
+    assert_eq!(report.channels.len(), 6, "{:#?}", report.channels);
+    assert!(report.channels.iter().all(|f| !f.is_broken()));
+    // AND its success arrived in CloudWatch, once, for this stack
     let window = SignedDuration::from_mins(5);
     assert_eq!(
         successes(&w.local, started - window, Timestamp::now() + window).await,
@@ -131,4 +136,108 @@ async fn without_the_escalator_a_run_fails_and_publishes_nothing() {
     );
     let open = list_incidents(&w.local.store, None, true).await.unwrap();
     assert!(open.is_empty(), "{open:?}");
+}
+
+/// The self-test role's channel reads in `region`: a region no other test
+/// uses, so a test can break its account's channels alone. The role may
+/// read SES identities of its own region only, so the stack checked there
+/// is one without an email sender.
+fn channels_in(w: &World, region: &'static str) -> (AwsDeliveryChannels, StackChannels) {
+    let side = w.local.as_self_test.as_ref().expect("self-test deployed");
+    let sdk = side
+        .sdk
+        .to_builder()
+        .region(aws_types::region::Region::from_static(region))
+        .build();
+    let stack = StackChannels {
+        email_from: Setting::Empty,
+        ..w.local.self_test.channels.clone()
+    };
+    (AwsDeliveryChannels::from_sdk(&sdk), stack)
+}
+
+#[tokio::test]
+async fn a_configured_number_the_sms_sandbox_does_not_allow_fails_the_run() {
+    // GIVEN a working stack whose account (in its own region here) is in
+    // the SMS sandbox with only Alice's number verified, and Bob's pending
+    let w = World::new(60, 0).await;
+    let _pump = w.pump();
+    let region = "eu-north-1";
+    w.local
+        .emulator
+        .sms_sandbox(region, true, &[&w.alice], &[&w.bob])
+        .await
+        .unwrap();
+    let (channels, stack) = channels_in(&w, region);
+    let started = Timestamp::now();
+    // WHEN the self-test runs, as its role
+    let e = w
+        .local
+        .self_test_reading(limits(), &channels, &stack)
+        .run()
+        .await
+        .expect_err("the sandbox refuses Bob's and Carol's pages");
+    // THEN it names the channel and each unverified person, masked
+    let text = e.to_string();
+    assert!(text.contains("sms-sandbox"), "{text}");
+    assert!(
+        text.contains("2 configured number(s) are not verified"),
+        "{text}"
+    );
+    assert!(text.contains("\nbob +"), "{text}");
+    assert!(!text.contains(&w.bob), "{text}");
+    assert!(!text.contains("alice"), "{text}");
+    // AND publishes no success, so the self-test alarm fires
+    let window = SignedDuration::from_mins(5);
+    assert_eq!(
+        successes(&w.local, started - window, Timestamp::now() + window).await,
+        0.0
+    );
+    // AND once the numbers are verified, the next run succeeds
+    w.local
+        .emulator
+        .sms_sandbox(region, true, &[&w.alice, &w.bob, &w.carol], &[])
+        .await
+        .unwrap();
+    let report = w
+        .local
+        .self_test_reading(limits(), &channels, &stack)
+        .run()
+        .await
+        .expect("every configured number is verified");
+    let sandbox = report
+        .channels
+        .iter()
+        .find(|f| f.check == "sms-sandbox")
+        .unwrap();
+    assert_eq!(sandbox.health, klaxon::core::channels::Health::Warning);
+}
+
+#[tokio::test]
+async fn paused_ses_sending_fails_the_run_of_a_stack_that_sends_email() {
+    // GIVEN a stack with an email sender, and SES sending paused in its
+    // account (its own region here)
+    let w = World::new(60, 0).await;
+    let _pump = w.pump();
+    let region = "eu-west-3";
+    w.local.emulator.ses_sending(region, false).await.unwrap();
+    let (channels, mut stack) = channels_in(&w, region);
+    stack.email_from = w.local.self_test.channels.email_from.clone();
+    assert!(
+        matches!(stack.email_from, Setting::Set(_)),
+        "local stacks send email"
+    );
+    // WHEN the self-test runs
+    let e = w
+        .local
+        .self_test_reading(limits(), &channels, &stack)
+        .run()
+        .await
+        .expect_err("SES sends nothing");
+    // THEN it says email is broken
+    let text = e.to_string();
+    assert!(
+        text.contains("ses-account: SES sending is paused"),
+        "{text}"
+    );
 }

@@ -246,6 +246,57 @@ impl Emulator {
             .ok_or_else(|| HarnessError::Emulator(format!("{url}: {body}")))
     }
 
+    /// Sets `region`'s SNS SMS sandbox (the emulator's stand-in,
+    /// `scripts/moto_ext/sandboxes.py`): in it or not, and its verified and
+    /// pending numbers. Other regions are untouched.
+    pub async fn sms_sandbox(
+        &self,
+        region: &str,
+        in_sandbox: bool,
+        verified: &[&str],
+        pending: &[&str],
+    ) -> Result<(), HarnessError> {
+        self.knob(
+            "sms-sandbox",
+            serde_json::json!({
+                "region": region,
+                "in_sandbox": in_sandbox,
+                "verified": verified,
+                "pending": pending,
+            }),
+        )
+        .await
+    }
+
+    /// Sets whether SES sends in `region` (the emulator's stand-in for
+    /// SESv2 GetAccount).
+    pub async fn ses_sending(&self, region: &str, enabled: bool) -> Result<(), HarnessError> {
+        self.knob(
+            "ses-account",
+            serde_json::json!({ "region": region, "sending_enabled": enabled }),
+        )
+        .await
+    }
+
+    async fn knob(&self, name: &str, body: serde_json::Value) -> Result<(), HarnessError> {
+        let url = format!("{}/moto-api/klaxon/{name}", self.endpoint);
+        let answer = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| HarnessError::Emulator(format!("{url}: {e}")))?;
+        if !answer.status().is_success() {
+            let status = answer.status();
+            let text = answer.text().await.unwrap_or_default();
+            return Err(HarnessError::Emulator(format!(
+                "{url}: HTTP {status}: {text}"
+            )));
+        }
+        Ok(())
+    }
+
     /// How many times the integration fault `id` has fired.
     pub async fn integration_fault_fired(&self, id: u64) -> Result<u64, HarnessError> {
         let url = format!("{}/moto-api/klaxon/integration-faults", self.endpoint);

@@ -3,12 +3,14 @@
 //! AWS would invoke the deployed function.
 
 use klaxon::app::AppError;
+use klaxon::app::channels::StackChannels;
 use klaxon::app::escalator::Escalator;
 use klaxon::app::intake::{Intake, IntakeOutcome};
 use klaxon::app::publisher::Publisher;
 use klaxon::app::reply::{Replies, ReplyOutcome};
 use klaxon::app::self_test::{Limits, SelfTest};
 use klaxon::app::voice::VoiceCalls;
+use klaxon::aws::channels::AwsDeliveryChannels;
 use klaxon::aws::chime::ChimeCalls;
 use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon::aws::emf::EmfLog;
@@ -21,6 +23,18 @@ use klaxon::ports::{AlarmTags, RandomIds, SystemClock, TokioSleep};
 use serde_json::Value;
 
 use crate::{HarnessError, Local, PublishRound, deadline_in};
+
+/// The self-test handler on a local stack, as its role.
+pub type LocalSelfTest<'a> = SelfTest<
+    'a,
+    Local,
+    DynamoStore,
+    StepFunctions,
+    CloudWatchMetrics,
+    TokioSleep,
+    AwsDeliveryChannels,
+    DynamoConfig,
+>;
 
 /// The escalator as the local stack runs it: the real adapters, its
 /// metrics in memory.
@@ -88,10 +102,24 @@ impl Local {
     /// `lambda:Invoke` of the intake function, which moto cannot run); the
     /// rest is the real adapters: DynamoDB, Step Functions, CloudWatch. The
     /// escalator must be running ([`Pump`]) for a run to succeed.
-    pub fn self_test_handler(
-        &self,
+    pub fn self_test_handler(&self, limits: Limits) -> LocalSelfTest<'_> {
+        let side = self
+            .as_self_test
+            .as_ref()
+            .expect("the local stacks deploy the self-test (SelfTestIntervalMinutes 15)");
+        self.self_test_reading(limits, &side.channels, &self.self_test.channels)
+    }
+
+    /// The self-test handler, reading the delivery channels through
+    /// `channels` (the self-test role's adapter in another region, whose
+    /// account a test may break without touching other tests') for a stack
+    /// with these channel settings.
+    pub fn self_test_reading<'a>(
+        &'a self,
         limits: Limits,
-    ) -> SelfTest<'_, Local, DynamoStore, StepFunctions, CloudWatchMetrics, TokioSleep> {
+        channels: &'a AwsDeliveryChannels,
+        stack_channels: &'a StackChannels,
+    ) -> LocalSelfTest<'a> {
         // The self-test's own role; the intake it invokes runs as intake's.
         let side = self
             .as_self_test
@@ -102,6 +130,9 @@ impl Local {
             incidents: &side.store,
             escalations: &side.escalations,
             metrics: &side.metrics,
+            channels,
+            config: &side.config,
+            stack_channels,
             sleep: &TokioSleep,
             clock: &SystemClock,
             ids: &RandomIds,

@@ -96,6 +96,9 @@ struct State {
     /// as many times as the count says.
     refusals: Option<(StatusCode, &'static str, usize)>,
     refused: usize,
+    /// The account's Chime SDK phone numbers (E.164, which is also their
+    /// id) and each one's status; numbers not here are not the account's.
+    numbers: BTreeMap<String, String>,
 }
 
 /// Service configuration that sends Chime SDK Voice to the network (the
@@ -149,7 +152,12 @@ impl PhoneNetwork {
         let addr = listener
             .local_addr()
             .map_err(|e| HarnessError::Emulator(format!("phone network: {e}")))?;
-        let state = Arc::new(Mutex::new(State::default()));
+        let mut initial = State::default();
+        // The number local stacks with voice call from, as if ordered.
+        initial
+            .numbers
+            .insert(crate::LOCAL_VOICE_FROM.to_string(), "Assigned".to_string());
+        let state = Arc::new(Mutex::new(initial));
         let changed = Arc::new(Notify::new());
         let (shared, notify) = (Arc::clone(&state), Arc::clone(&changed));
         let task = tokio::spawn(async move {
@@ -193,6 +201,16 @@ impl PhoneNetwork {
     /// How many calls were refused since [`PhoneNetwork::refuse_calls`].
     pub fn refused(&self) -> usize {
         lock(&self.state).refused
+    }
+
+    /// Sets a phone number's status in the account's inventory
+    /// (`Assigned`, `ReleaseInProgress`, ...); `None` removes it.
+    pub fn number_status(&self, number: &str, status: Option<&str>) {
+        let mut s = lock(&self.state);
+        match status {
+            Some(status) => s.numbers.insert(number.to_string(), status.to_string()),
+            None => s.numbers.remove(number),
+        };
     }
 
     /// Connects the voice-call handler every call's events go to.
@@ -315,6 +333,39 @@ async fn route(
                 StatusCode::CREATED,
                 json!({ "SipMediaApplication": application }),
             )
+        }
+        // GetPhoneNumber: the id is the E.164 number, percent-encoded.
+        ["phone-numbers", id] if method == hyper::Method::GET => {
+            let number = percent_encoding::percent_decode_str(id)
+                .decode_utf8_lossy()
+                .to_string();
+            if let Some(denied) =
+                judged(authorization.as_deref(), "chime:GetPhoneNumber", "*").await
+            {
+                return Ok(denied);
+            }
+            match lock(&state).numbers.get(&number) {
+                Some(status) => reply(
+                    StatusCode::OK,
+                    json!({ "PhoneNumber": {
+                        "PhoneNumberId": number,
+                        "E164PhoneNumber": number,
+                        "Type": "Local",
+                        "ProductType": "SipMediaApplicationDialIn",
+                        "Status": status,
+                        "Capabilities": {
+                            "InboundCall": true, "OutboundCall": true,
+                            "InboundSMS": false, "OutboundSMS": false,
+                            "InboundMMS": false, "OutboundMMS": false
+                        },
+                    }}),
+                ),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "NotFoundException",
+                    "the phone number does not exist",
+                ),
+            }
         }
         // GetSipMediaApplication (the custom resource reads back what it made).
         ["sip-media-applications", sma] if method == hyper::Method::GET => {

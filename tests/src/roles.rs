@@ -87,6 +87,10 @@ pub struct Side {
     pub bus: EventBridgeBus,
     pub tags: CloudWatchTags,
     pub metrics: CloudWatchMetrics,
+    /// The delivery channels' reads (SNS, SES, CloudWatch, Chime SDK).
+    pub channels: klaxon::aws::channels::AwsDeliveryChannels,
+    /// The role's signed configuration, for adapters a test builds itself.
+    pub sdk: SdkConfig,
 }
 
 impl Side {
@@ -127,6 +131,8 @@ impl Side {
             bus: EventBridgeBus::from_sdk(&sdk, &wiring.event_bus),
             tags: CloudWatchTags::from_sdk(&sdk),
             metrics: CloudWatchMetrics::from_sdk(&direct, &wiring.stack),
+            channels: klaxon::aws::channels::AwsDeliveryChannels::from_sdk(&sdk),
+            sdk,
         })
     }
 }

@@ -21,7 +21,8 @@ mod stack;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use klaxon::config::OncallConfig;
+use klaxon::app::channels::StackChannels;
+use klaxon::aws::channels::AwsDeliveryChannels;
 use serde::Serialize;
 
 use crate::names::StackNames;
@@ -119,7 +120,8 @@ pub struct Clients {
     pub sfn: aws_sdk_sfn::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
-    pub sesv2: aws_sdk_sesv2::Client,
+    /// SNS, SES, CloudWatch and the Chime SDK, read for the delivery channels.
+    pub channels: AwsDeliveryChannels,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
@@ -132,7 +134,7 @@ impl Clients {
             sfn: aws_sdk_sfn::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
-            sesv2: aws_sdk_sesv2::Client::new(sdk),
+            channels: AwsDeliveryChannels::from_sdk(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
@@ -140,25 +142,7 @@ impl Clients {
     }
 }
 
-/// A setting of the deployed functions (their environment), as far as
-/// doctor could learn it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Setting {
-    Set(String),
-    /// Deployed empty (the template parameter's default).
-    Empty,
-    /// Not known, and why.
-    Unknown(String),
-}
-
-impl Setting {
-    fn from_env(value: Option<&String>) -> Self {
-        match value.map(|v| v.trim()) {
-            Some(v) if !v.is_empty() => Setting::Set(v.to_string()),
-            _ => Setting::Empty,
-        }
-    }
-}
+pub use klaxon::app::channels::Setting;
 
 /// Runs every check, in a fixed order.
 pub async fn run(
@@ -188,15 +172,12 @@ pub async fn run(
         Some(e) => Setting::Set(e.clone()),
         None => functions.email_from.clone(),
     };
-    checks.push(messaging::origination_number(clients, &origination).await);
-    checks.push(messaging::sms_sandbox(clients, config.as_ref()).await);
-    checks.push(messaging::sms_spend_limit(clients).await);
-    checks.push(messaging::email_sender(clients, &email_from, config.as_ref()).await);
-    checks.push(messaging::ses_account(clients, &email_from, config.as_ref()).await);
-    checks.push(messaging::voice_check(
-        &functions.voice_from,
-        config.as_ref(),
-    ));
+    let stack = StackChannels {
+        origination,
+        email_from,
+        voice_from: functions.voice_from.clone(),
+    };
+    checks.extend(messaging::checks(clients, &stack, config.as_ref(), now).await);
     checks.push(self_test::check(clients, names, options, now).await);
     checks.push(operators::check(clients, names).await);
     checks
@@ -241,18 +222,6 @@ pub fn render_text(stack: &str, checks: &[Check]) -> String {
         count(Status::Warning),
         count(Status::Ok)
     );
-    out
-}
-
-/// The configured SMS numbers of the applied configuration: (person id,
-/// number), in the configuration's order.
-pub(crate) fn sms_numbers(config: &OncallConfig) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (id, person) in &config.people {
-        for phone in person.ack_numbers() {
-            out.push((id.clone(), phone.as_str().to_string()));
-        }
-    }
     out
 }
 
@@ -308,16 +277,6 @@ warning  sms-sandbox      could not check the SMS sandbox: boom
                 {"name": "a", "status": "ok", "message": "fine", "fix": null},
                 {"name": "b", "status": "problem", "message": "broken", "fix": "do y"},
             ])
-        );
-    }
-
-    #[test]
-    fn an_empty_deployed_setting_is_empty_not_unknown() {
-        assert_eq!(Setting::from_env(None), Setting::Empty);
-        assert_eq!(Setting::from_env(Some(&" ".to_string())), Setting::Empty);
-        assert_eq!(
-            Setting::from_env(Some(&"+14155550100".to_string())),
-            Setting::Set("+14155550100".into())
         );
     }
 }

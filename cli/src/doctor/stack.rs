@@ -628,7 +628,7 @@ pub(super) async fn functions(clients: &Clients, names: &StackNames) -> (Check, 
             Ok(Some(out)) => {
                 if function == escalator_name {
                     let env = out.environment().and_then(|e| e.variables());
-                    let var = |k: &str| env.and_then(|m| m.get(k));
+                    let var = |k: &str| env.and_then(|m| m.get(k)).map(String::as_str);
                     facts.origination_number =
                         Setting::from_env(var("KLAXON_SMS_ORIGINATION_NUMBER"));
                     facts.email_from = Setting::from_env(var("KLAXON_EMAIL_FROM"));

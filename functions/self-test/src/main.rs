@@ -1,17 +1,22 @@
 //! `self-test`: on a schedule, one synthetic alarm through intake, the
 //! escalation workflow and the escalator to a sink that pages nobody,
-//! checked step by step and resolved; success is published as the metric
-//! `Klaxon/SelfTestSucceeded`, whose absence raises `<stack>-self-test`.
+//! checked step by step and resolved, then each delivery channel read from
+//! the account (SMS sandbox and spend, SES, the voice number) without
+//! sending; success is published as the metric `Klaxon/SelfTestSucceeded`,
+//! whose absence raises `<stack>-self-test`.
 
 use klaxon::app::self_test::{Limits, SelfTest};
 use klaxon::aws::{
-    dynamo::DynamoStore, lambda::LambdaIntake, metrics::CloudWatchMetrics, sdk_config,
-    sfn::StepFunctions, with_call_timeouts,
+    channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore, lambda::LambdaIntake,
+    metrics::CloudWatchMetrics, sdk_config, sfn::StepFunctions, with_call_timeouts,
 };
 use klaxon::ports::{RandomIds, SystemClock, TokioSleep};
 use klaxon::runtime::{HandlerError, SelfTestSettings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+
+/// The configuration is read once per run (the schedule's interval is minutes).
+const CONFIG_CACHE: std::time::Duration = std::time::Duration::ZERO;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -20,15 +25,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let tools = sdk_config().await;
     let sdk = with_call_timeouts(&tools);
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
+    let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, CONFIG_CACHE);
     // Intake is invoked synchronously and may start cold: its own time.
     let intake = LambdaIntake::from_sdk(&tools, &settings.intake_function);
     let escalations = StepFunctions::without_state_machine(&sdk);
     let metrics = CloudWatchMetrics::from_sdk(&sdk, &settings.stack);
+    let channels = AwsDeliveryChannels::from_sdk(&sdk);
     let self_test = SelfTest {
         intake: &intake,
         incidents: &store,
         escalations: &escalations,
         metrics: &metrics,
+        channels: &channels,
+        config: &config,
+        stack_channels: &settings.channels,
         sleep: &TokioSleep,
         clock: &SystemClock,
         ids: &RandomIds,

@@ -4,6 +4,7 @@
 
 pub mod alarm_event;
 pub mod calls;
+pub mod channels;
 pub mod escalator;
 pub mod intake;
 pub mod notifier;

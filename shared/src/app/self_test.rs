@@ -11,7 +11,12 @@
 //!    fails if anything else was paged).
 //! 3. The OK goes to intake, which resolves the incident and stops the
 //!    escalation; the self-test waits until both have happened.
-//! 4. Only then is success published (`Klaxon/SelfTestSucceeded`).
+//! 4. Each delivery channel is read from the account, sending nothing
+//!    ([`super::channels`]): SMS sandbox against the configured numbers,
+//!    SMS spend against its monthly limit, the email sender's identity and
+//!    the SES account, the voice number. One that is broken, or that could
+//!    not be read, fails the run: a page on it would be lost.
+//! 5. Only then is success published (`Klaxon/SelfTestSucceeded`).
 //!
 //! A step that fails or times out publishes nothing, so the self-test
 //! alarm fires from the missing data; the incident is still resolved when
@@ -25,11 +30,16 @@ use serde_json::Value;
 use tracing::{error, info, warn};
 
 use super::AppError;
+use super::channels::{self, StackChannels};
 use super::intake::IntakeOutcome;
 use crate::core::alarm::AlarmState;
+use crate::core::channels::{Finding, Health};
 use crate::core::incident::{Channel, Incident, Status, TimelineEvent};
 use crate::core::self_test::{self as st, Run};
-use crate::ports::{AlarmDelivery, Clock, EscalationStatus, IdSource, Incidents, Metrics, Sleep};
+use crate::ports::{
+    AlarmDelivery, Clock, ConfigSource, DeliveryChannels, EscalationStatus, IdSource, Incidents,
+    Metrics, Sleep,
+};
 
 /// How long each wait may take, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +53,8 @@ pub struct Limits {
 
 impl Default for Limits {
     /// 90 s for the page and 30 s for the resolve: with two intake calls
-    /// (at most 15 s each) a failing run ends in 150 s, inside the
-    /// function's 180 s timeout.
+    /// (at most 15 s each) the paging path ends in 150 s, which leaves the
+    /// channel reads 90 s of the function's 240 s timeout.
     fn default() -> Self {
         Self {
             page_within: Duration::from_secs(90),
@@ -64,14 +74,22 @@ pub struct SelfTestReport {
     pub paged_after_ms: i64,
     /// From the OK's delivery to the escalation having ended.
     pub resolved_after_ms: i64,
+    /// Each delivery channel's finding (none broken, or the run failed).
+    pub channels: Vec<Finding>,
 }
 
 /// The ports a self-test run needs.
-pub struct SelfTest<'a, D, I, E, X, S> {
+pub struct SelfTest<'a, D, I, E, X, S, C, F> {
     pub intake: &'a D,
     pub incidents: &'a I,
     pub escalations: &'a E,
     pub metrics: &'a X,
+    /// The account's delivery channels, read and never sent to.
+    pub channels: &'a C,
+    /// The applied configuration: the numbers the SMS sandbox must allow.
+    pub config: &'a F,
+    /// The stack's channel settings (origination number, sender, voice number).
+    pub stack_channels: &'a StackChannels,
     pub sleep: &'a S,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn IdSource,
@@ -81,13 +99,15 @@ pub struct SelfTest<'a, D, I, E, X, S> {
     pub limits: Limits,
 }
 
-impl<D, I, E, X, S> SelfTest<'_, D, I, E, X, S>
+impl<D, I, E, X, S, C, F> SelfTest<'_, D, I, E, X, S, C, F>
 where
     D: AlarmDelivery,
     I: Incidents,
     E: EscalationStatus,
     X: Metrics,
     S: Sleep,
+    C: DeliveryChannels,
+    F: ConfigSource,
 {
     /// One run. Concurrent runs do not meet: each has its own run id, so
     /// its own alarm, dedup key and incident.
@@ -107,30 +127,67 @@ where
             Ok(id) => id,
             Err(e) => return Err(failed(&run, None, "deliver the ALARM", e)),
         };
-        match self.check(&run, &incident_id, alarm_at).await {
-            Ok(report) => {
-                if let Err(e) = self.metrics.self_test_succeeded(self.clock.now()).await {
-                    return Err(failed(
-                        &run,
-                        Some(&incident_id),
-                        "publish success",
-                        e.into(),
-                    ));
-                }
-                info!(
-                    run = %run.id,
-                    incident = %incident_id,
-                    paged_after_ms = report.paged_after_ms,
-                    resolved_after_ms = report.resolved_after_ms,
-                    "self-test succeeded"
-                );
-                Ok(report)
-            }
+        let report = match self.check(&run, &incident_id, alarm_at).await {
+            Ok(report) => report,
             Err((step, e)) => {
                 self.clean_up(&run, &incident_id, alarm_at).await;
-                Err(failed(&run, Some(&incident_id), step, e))
+                return Err(failed(&run, Some(&incident_id), step, e));
             }
+        };
+        let report = match self.check_channels(report).await {
+            Ok(report) => report,
+            Err(e) => {
+                return Err(failed(
+                    &run,
+                    Some(&incident_id),
+                    "check the delivery channels",
+                    e,
+                ));
+            }
+        };
+        if let Err(e) = self.metrics.self_test_succeeded(self.clock.now()).await {
+            return Err(failed(
+                &run,
+                Some(&incident_id),
+                "publish success",
+                e.into(),
+            ));
         }
+        info!(
+            run = %run.id,
+            incident = %incident_id,
+            paged_after_ms = report.paged_after_ms,
+            resolved_after_ms = report.resolved_after_ms,
+            "self-test succeeded"
+        );
+        Ok(report)
+    }
+
+    /// Step 4: every channel read; any broken one fails the run, naming
+    /// each. Warnings are logged, and do not fail it.
+    async fn check_channels(&self, mut report: SelfTestReport) -> Result<SelfTestReport, AppError> {
+        let config = self.config.current().await?;
+        let findings = channels::check(
+            self.channels,
+            self.stack_channels,
+            Some(&config),
+            self.clock.now(),
+        )
+        .await;
+        for f in findings.iter().filter(|f| f.health == Health::Warning) {
+            warn!(check = f.check, message = %f.message, "self-test: delivery channel at risk");
+        }
+        let broken: Vec<&Finding> = findings.iter().filter(|f| f.is_broken()).collect();
+        if !broken.is_empty() {
+            let mut message = String::from("a delivery channel is broken:");
+            for f in &broken {
+                message.push_str(&format!("\n{}: {}", f.check, f.message));
+            }
+            // The next scheduled run checks again: no retry of this one.
+            return Err(AppError::SelfTest(message));
+        }
+        report.channels = findings;
+        Ok(report)
     }
 
     /// Steps 2 and 3; the error names the step that failed.
@@ -171,6 +228,7 @@ where
             incident_id: incident_id.to_string(),
             paged_after_ms: paged_after.as_millis().try_into().unwrap_or(i64::MAX),
             resolved_after_ms: resolved_after.as_millis().try_into().unwrap_or(i64::MAX),
+            channels: Vec::new(),
         })
     }
 

@@ -2,6 +2,7 @@
 //! the standard AWS configuration (`AWS_ENDPOINT_URL` included), so the same
 //! code runs against AWS, moto or LocalStack.
 
+pub mod channels;
 pub mod chime;
 pub mod cloudwatch;
 pub mod dynamo;

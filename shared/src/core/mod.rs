@@ -1,6 +1,7 @@
 //! The pure domain core: no I/O, no AWS types.
 
 pub mod alarm;
+pub mod channels;
 pub mod classify;
 pub mod email;
 pub mod escalation;

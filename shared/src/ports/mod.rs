@@ -13,6 +13,7 @@ pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 mod alarm_memory;
 mod calls;
+mod channels;
 mod clock;
 mod config;
 mod endpoints;
@@ -32,6 +33,7 @@ mod undelivered;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
+pub use channels::DeliveryChannels;
 pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
 pub use config::{ConfigLoadError, ConfigSource};
 pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, StatusClass};

@@ -2,6 +2,7 @@
 //! tests and the contract suite. Compiled only for tests and with the
 //! `testing` feature; never in a function's release build.
 
+mod channels;
 mod clock;
 pub mod contract;
 mod deliveries;
@@ -13,6 +14,7 @@ pub mod status_page;
 mod store;
 mod world;
 
+pub use channels::{ChannelState, FakeDeliveryChannels};
 pub use clock::{ManualClock, ScriptedIds};
 pub use deliveries::{FakeEndpoints, FakeSecrets, FakeUndelivered, Reply};
 pub use events::FakeBus;

@@ -82,6 +82,11 @@ pub struct World {
     pub tags: FakeTags,
     /// What the handlers counted.
     pub metrics: super::FakeMetricLog,
+    /// The account's delivery channels: healthy until a test breaks one.
+    pub channels: super::FakeDeliveryChannels,
+    /// The stack's channel settings: no origination number, sender or
+    /// voice number.
+    pub stack_channels: crate::app::channels::StackChannels,
 }
 
 impl Default for World {
@@ -104,6 +109,12 @@ impl World {
             config: StaticConfig::yaml(config),
             tags: FakeTags::default(),
             metrics: super::FakeMetricLog::default(),
+            channels: super::FakeDeliveryChannels::default(),
+            stack_channels: crate::app::channels::StackChannels {
+                origination: crate::app::channels::Setting::Empty,
+                email_from: crate::app::channels::Setting::Empty,
+                voice_from: crate::app::channels::Setting::Empty,
+            },
         }
     }
 

@@ -1,10 +1,12 @@
 //! `klaxon doctor` on local stacks, healthy and broken.
 //!
-//! moto 5.2.5 answers some of doctor's calls with errors (SNS
-//! GetSMSSandboxAccountStatus and ListOriginationNumbers: HTTP 500; SESv2
-//! GetAccount: 404); those checks must then be warnings that say what could
-//! not be checked, never problems and never a crash. Their decisions are
-//! unit tested in the CLI. CloudWatch answers through the emulator's CBOR
+//! The SMS sandbox and SES's account are answered by the emulator's
+//! stand-ins (`scripts/moto_ext/sandboxes.py`: out of the sandbox, sending);
+//! moto 5.2.5 still answers SNS ListOriginationNumbers with HTTP 500, which
+//! must then be a warning that says what could not be checked, never a
+//! problem and never a crash. The channel decisions are unit tested in
+//! `klaxon::core::channels` and `klaxon::app::channels`, and the self-test
+//! fails on the same findings. CloudWatch answers through the emulator's CBOR
 //! bridge (`scripts/moto_server.py`), so the self-test check reads the
 //! metric the self-test publishes.
 
@@ -160,6 +162,10 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
         "function-roles",
         "email-sender",
         "operator-alerts",
+        // The emulator's stand-ins: out of the SMS sandbox, SES sending.
+        "sms-sandbox",
+        "ses-account",
+        "voice-number",
     ] {
         assert_eq!(
             check(&checks, name).status,
@@ -189,7 +195,8 @@ async fn on_a_healthy_local_stack_doctor_finds_no_problem_and_exits_zero() {
             .message
             .starts_with("pages@klaxon.example can send")
     );
-    // What moto cannot answer is a warning with the reason, and has a fix.
+    // The rest (no origination number, no spend limit set, what moto cannot
+    // answer) are warnings with a fix.
     for c in checks.iter().filter(|c| c.status != Status::Ok) {
         assert_eq!(c.status, Status::Warning);
         assert!(c.fix.is_some(), "{c:?}");

@@ -30,14 +30,25 @@ fn self_test<'w, S: Sleep>(
     w: &'w World,
     metrics: &'w FakeMetrics,
     sleep: &'w S,
-) -> SelfTest<'w, World, crate::testing::MemoryStore, crate::testing::FakeEscalations, FakeMetrics, S>
-{
+) -> SelfTest<
+    'w,
+    World,
+    crate::testing::MemoryStore,
+    crate::testing::FakeEscalations,
+    FakeMetrics,
+    S,
+    crate::testing::FakeDeliveryChannels,
+    crate::testing::StaticConfig,
+> {
     SelfTest {
         intake: w,
         incidents: &w.store,
         escalations: &w.escalations,
         metrics,
         sleep,
+        channels: &w.channels,
+        config: &w.config,
+        stack_channels: &w.stack_channels,
         clock: &w.clock,
         ids: &w.ids,
         account: "123456789012",
@@ -288,6 +299,9 @@ async fn an_incident_that_is_not_marked_fails_the_run() {
         escalations: &w.escalations,
         metrics: &metrics,
         sleep: &workflow,
+        channels: &w.channels,
+        config: &w.config,
+        stack_channels: &w.stack_channels,
         clock: &w.clock,
         ids: &w.ids,
         account: "123456789012",
@@ -302,4 +316,84 @@ async fn an_incident_that_is_not_marked_fails_the_run() {
         "{e}"
     );
     assert!(metrics.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_configured_number_the_sms_sandbox_does_not_allow_fails_the_run_and_publishes_nothing() {
+    // GIVEN a working paging path, but the account in the SMS sandbox with
+    // only Aiko's number verified
+    let w = World::default();
+    w.channels.update(|s| {
+        s.in_sandbox = true;
+        s.sandbox = vec![(AIKO.into(), true), (crate::testing::BEN.into(), false)];
+    });
+    let metrics = FakeMetrics::default();
+    let workflow = Workflow(&w);
+    // WHEN the self-test runs
+    let e = self_test(&w, &metrics, &workflow).run().await.unwrap_err();
+    // THEN it fails naming the channel and the person, masked, without a
+    // retry, and publishes nothing
+    let text = e.to_string();
+    assert!(text.contains("a delivery channel is broken"), "{text}");
+    assert!(text.contains("sms-sandbox"), "{text}");
+    assert!(text.contains("ben +14*****0102"), "{text}");
+    assert!(!text.contains(crate::testing::BEN), "{text}");
+    assert!(!e.retryable());
+    assert!(metrics.published().is_empty());
+    // AND its incident was still resolved: the paging path itself worked
+    let open = w.store.list_open().await.unwrap();
+    assert!(open.is_empty(), "{open:?}");
+}
+
+#[tokio::test]
+async fn a_channel_the_account_will_not_describe_fails_the_run() {
+    // GIVEN SES refusing GetAccount for a stack that sends email
+    let mut w = World::default();
+    w.stack_channels.email_from = crate::app::channels::Setting::Set("pages@example.com".into());
+    w.channels.update(|s| {
+        s.identities.insert(
+            "pages@example.com".into(),
+            crate::core::channels::Identity {
+                name: "pages@example.com".into(),
+                verified_for_sending: true,
+                status: Some("SUCCESS".into()),
+            },
+        );
+    });
+    w.channels.fail("GetAccount", permanent("GetAccount"));
+    let metrics = FakeMetrics::default();
+    let workflow = Workflow(&w);
+    // WHEN the self-test runs
+    let e = self_test(&w, &metrics, &workflow).run().await.unwrap_err();
+    // THEN it fails saying what could not be checked
+    let text = e.to_string();
+    assert!(
+        text.contains("ses-account: could not check the SES account"),
+        "{text}"
+    );
+    assert!(metrics.published().is_empty());
+}
+
+#[tokio::test]
+async fn channel_warnings_do_not_fail_the_run_and_are_reported() {
+    // GIVEN the account in the SMS sandbox with every configured number
+    // verified (a risk, not a failure), and no spend limit set
+    let w = World::default();
+    w.channels.update(|s| {
+        s.in_sandbox = true;
+        s.sandbox = vec![(AIKO.into(), true), (crate::testing::BEN.into(), true)];
+    });
+    let metrics = FakeMetrics::default();
+    let workflow = Workflow(&w);
+    // WHEN the self-test runs
+    let report = self_test(&w, &metrics, &workflow).run().await.unwrap();
+    // THEN it succeeds and reports each channel's finding
+    assert_eq!(metrics.published().len(), 1);
+    let sandbox = report
+        .channels
+        .iter()
+        .find(|f| f.check == "sms-sandbox")
+        .unwrap();
+    assert_eq!(sandbox.health, crate::core::channels::Health::Warning);
+    assert_eq!(report.channels.len(), 6);
 }

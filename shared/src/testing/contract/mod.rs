@@ -5,6 +5,7 @@
 //! Each case takes a store and a string unique to the run, so cases can
 //! share one table. [`outbound`] holds the contract of the other ports.
 
+pub mod channels;
 pub mod endpoints;
 pub mod events;
 mod fixtures;
