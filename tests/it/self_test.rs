@@ -66,6 +66,9 @@ async fn a_run_goes_through_every_real_handler_and_publishes_its_success() {
     // THEN its role could read every delivery channel, and none is broken
     assert_eq!(report.channels.len(), 6, "{:#?}", report.channels);
     assert!(report.channels.iter().all(|f| !f.is_broken()));
+    // AND its role allowed every call it made, each of which `klaxon
+    // doctor` asks IAM's simulator about
+    crate::iam::every_call_allowed_and_checked_by_doctor(&w, klaxon_local::ids::SELF_TEST).await;
     // AND its success arrived in CloudWatch, once, for this stack
     let window = SignedDuration::from_mins(5);
     assert_eq!(

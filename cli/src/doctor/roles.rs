@@ -37,6 +37,8 @@ pub enum On {
     Anything,
     /// The SES identity of the sender (`KLAXON_EMAIL_FROM`'s domain).
     SenderIdentity,
+    /// The SES identity named by the sender's address itself.
+    SenderAddress,
     /// The stack's SIP media application (voice on).
     SipMediaApplication,
     /// The CloudWatch alarms whose tags intake reads.
@@ -168,6 +170,17 @@ pub const CALLS: &[(&str, &[Call])] = &[
             call("dynamodb:Query", IncidentsTable),
             call("states:DescribeExecution", Executions),
             call("cloudwatch:PutMetricData", Anything),
+            // The delivery channels, read and never sent on.
+            call("dynamodb:GetItem", ConfigTable),
+            call("sns:GetSMSSandboxAccountStatus", Anything),
+            call("sns:ListSMSSandboxPhoneNumbers", Anything),
+            call("sns:GetSMSAttributes", Anything),
+            call("sns:ListOriginationNumbers", Anything),
+            call("cloudwatch:GetMetricStatistics", Anything),
+            call("ses:GetEmailIdentity", SenderAddress),
+            call("ses:GetEmailIdentity", SenderIdentity),
+            call("ses:GetAccount", Anything),
+            call("chime:GetPhoneNumber", Anything),
         ],
     ),
 ];
@@ -232,6 +245,10 @@ impl Facts {
                 let domain = address.rsplit_once('@').map_or(address, |(_, d)| d);
                 format!("arn:aws:ses:{r}:{a}:identity/{domain}")
             }
+            SenderAddress => format!(
+                "arn:aws:ses:{r}:{a}:identity/{}",
+                address_of(self.email_from.as_deref()?)
+            ),
             SipMediaApplication => format!(
                 "arn:aws:chime:{r}:{a}:sma/{}",
                 self.sip_media_application.as_deref()?

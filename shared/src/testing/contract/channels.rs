@@ -48,8 +48,9 @@ pub async fn the_sms_sandbox_lists_only_verified_numbers<C: DeliveryChannels, P:
     assert!(!c.sms_in_sandbox().await.unwrap());
 }
 
-/// The spend limit reads back as set, and this month's spend is its latest
-/// datapoint; none this month is `None`.
+/// The spend limit reads back as set, and a month's spend is its latest
+/// datapoint; a month without one is `None`. (The account may hold this
+/// case's datapoints from earlier runs: each run writes the same values.)
 pub async fn this_months_sms_spend_is_its_latest_datapoint<C: DeliveryChannels, P: Seed>(
     c: &C,
     p: &P,
@@ -57,13 +58,19 @@ pub async fn this_months_sms_spend_is_its_latest_datapoint<C: DeliveryChannels, 
 ) {
     p.sms_spend_limit("25").await;
     assert_eq!(c.sms_spend_limit().await.unwrap().as_deref(), Some("25"));
-    assert_eq!(c.sms_spent_this_month(now).await.unwrap(), None);
-    // A month ago: last month's total, which no longer counts.
-    p.sms_spent(30.0, now - SignedDuration::from_hours(24 * 35))
-        .await;
-    assert_eq!(c.sms_spent_this_month(now).await.unwrap(), None);
-    let hour = SignedDuration::from_hours(1);
-    let earlier = (now - hour * 2).max(month_start(now));
+    // A month that has no datapoint yet (its first instant is after `now`).
+    let next_month = now + SignedDuration::from_hours(24 * 40);
+    assert_eq!(c.sms_spent_this_month(next_month).await.unwrap(), None);
+    // Last month's total counts in last month only.
+    let last_month = now - SignedDuration::from_hours(24 * 35);
+    p.sms_spent(30.0, last_month).await;
+    assert_eq!(
+        c.sms_spent_this_month(last_month + SignedDuration::from_mins(1))
+            .await
+            .unwrap(),
+        Some(30.0)
+    );
+    let earlier = (now - SignedDuration::from_hours(2)).max(month_start(now));
     p.sms_spent(3.5, earlier).await;
     p.sms_spent(7.25, now).await;
     assert_eq!(c.sms_spent_this_month(now).await.unwrap(), Some(7.25));
