@@ -161,17 +161,43 @@ for f in "${FUNCTIONS[@]}"; do
 done
 
 # ----------------------------------------------------------- b. cold start
-log "b. cold start: native release builds + coldstart stub ($RUNS runs each)"
+log "b. cold start: native release builds + coldstart stub, interleaved with the floor ($RUNS rounds)"
 for group in "${BUILDS[@]}"; do
   declare -n PKGS="$group"
   cargo build --release --locked -j "$JOBS" "${PKGS[@]}"
 done
-cargo build --release --locked -j "$JOBS" -p klaxon-tests --bin coldstart
+# The floor: a binary that only starts lambda_runtime, release-built too.
+cargo build --release --locked -j "$JOBS" -p klaxon-tests --bin coldstart --bin bare-runtime
+BINARIES=(target/release/bare-runtime)
+for f in "${FUNCTIONS[@]}"; do BINARIES+=("target/release/$f"); done
+# Two trust layouts: this machine's (/etc/ssl/certs, a directory of
+# certificates and a bundle), and one bundle file as Lambda's provided.al2023
+# is assumed to ship it (SSL_CERT_FILE, no directory). The functions trust
+# Mozilla's roots compiled in, so neither should matter.
+BUNDLE="${SSL_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+declare -A RATIO RATIO_BUNDLE CS_BUNDLE
+FLOOR=""
+FLOOR_BUNDLE=""
+MAX_RATIO=2
+layout() { # <label> [--env K=V]...
+  local label="$1"; shift
+  target/release/coldstart --interleave "$RUNS" "$@" "${BINARIES[@]}" >"$LOGS/coldstart-$label.txt"
+  grep -v '^coldstart \|^ratio ' "$LOGS/coldstart-$label.txt"
+}
+layout machine
+layout bundle --env "SSL_CERT_FILE=$BUNDLE" --env "SSL_CERT_DIR=/nonexistent"
 for f in "${FUNCTIONS[@]}"; do
-  out="$(target/release/coldstart "target/release/$f" "$RUNS")"
-  printf '%s\n' "$out" | grep -v '^coldstart '
-  CS[$f]="$(coldstart_spread "$out")"
+  CS[$f]="$(coldstart_spread "$(grep "^coldstart name=$f " "$LOGS/coldstart-machine.txt")")"
+  CS_BUNDLE[$f]="$(coldstart_spread "$(grep "^coldstart name=$f " "$LOGS/coldstart-bundle.txt")")"
+  RATIO[$f]="$(sed -nE "s/^ratio name=$f .* ratio=([0-9.]+)$/\1/p" "$LOGS/coldstart-machine.txt")"
+  RATIO_BUNDLE[$f]="$(sed -nE "s/^ratio name=$f .* ratio=([0-9.]+)$/\1/p" "$LOGS/coldstart-bundle.txt")"
+  for r in "${RATIO[$f]}" "${RATIO_BUNDLE[$f]}"; do
+    if awk -v r="$r" -v max="$MAX_RATIO" 'BEGIN { exit !(r > max) }'; then fail=1; fi
+  done
+  printf '%-17s init / floor: %sx (this machine), %sx (one bundle)\n' "$f" "${RATIO[$f]}" "${RATIO_BUNDLE[$f]}"
 done
+FLOOR="$(coldstart_spread "$(grep '^coldstart name=bare-runtime ' "$LOGS/coldstart-machine.txt")")"
+FLOOR_BUNDLE="$(coldstart_spread "$(grep '^coldstart name=bare-runtime ' "$LOGS/coldstart-bundle.txt")")"
 
 # ------------------------------------------------------------- c. criterion
 : >"$LOGS/criterion.estimates"
@@ -228,16 +254,17 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
   echo "### Performance budget"
   echo
   echo "Measured with \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), $(rustc --version | cut -d' ' -f1-2), ${cpu:-unknown CPU} ($(nproc) cores)."
-  echo "Sizes: \`cargo lambda build --release --arm64\` (1 MB = 1,000,000 bytes). Cold start: host release build, spawn to first \`GET /runtime/invocation/next\` against a stub Runtime API, $RUNS runs."
+  echo "Sizes: \`cargo lambda build --release --arm64\` (1 MB = 1,000,000 bytes). Cold start: host release build, spawn to first \`GET /runtime/invocation/next\` against a stub Runtime API, $RUNS rounds interleaved with the floor (a release binary that only starts lambda_runtime), with this machine's trust roots layout and with one bundle file (SSL_CERT_FILE=$BUNDLE)."
   echo
-  echo "| Function | bootstrap (arm64) | zip | size budget (8 MB / 3 MB) | cold start min / median / p90 |"
-  echo "|---|---:|---:|:---:|---:|"
+  echo "| Function | bootstrap (arm64) | zip | size budget (8 MB / 3 MB) | cold start min / median / p90 | / floor (≤ ${MAX_RATIO}x) | one bundle: cold start | / floor |"
+  echo "|---|---:|---:|:---:|---:|---:|---:|---:|"
+  printf '| bare-runtime (the floor) | | | | %s | 1 | %s | 1 |\n' "$FLOOR" "$FLOOR_BUNDLE"
   for f in "${FUNCTIONS[@]}"; do
     v="${SIZE_OK[$f]}"
     [[ "$v" == FAIL ]] && v="**FAIL**"
-    printf '| %s | %s MB (%s B) | %s MB (%s B) | %s | %s |\n' "$f" \
+    printf '| %s | %s MB (%s B) | %s MB (%s B) | %s | %s | %sx | %s | %sx |\n' "$f" \
       "$(mb "${BOOT[$f]}")" "$(bytes "${BOOT[$f]}")" "$(mb "${ZIP[$f]}")" "$(bytes "${ZIP[$f]}")" \
-      "$v" "${CS[$f]}"
+      "$v" "${CS[$f]}" "${RATIO[$f]}" "${CS_BUNDLE[$f]}" "${RATIO_BUNDLE[$f]}"
   done
   echo
   echo "| On the emulator (\`scripts/dev.sh latency\`) | min / median / p90 |"

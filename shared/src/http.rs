@@ -44,10 +44,12 @@ impl<S: Sleep + 'static> HttpEndpoints<S> {
     /// Endpoints that wait through `sleep` between attempts (tests pass
     /// one that records the waits instead of waiting).
     pub fn with_sleep(policy: RetryPolicy, sleep: Arc<S>) -> Result<Self, ClientError> {
-        // reqwest's TLS takes the process's rustls provider: ring, as the
-        // AWS SDK's client. Already installed (by an earlier client) is fine.
-        let _already = rustls::crypto::ring::default_provider().install_default();
+        // The process's one TLS configuration, as the AWS SDK's client:
+        // rustls + ring, Mozilla's roots compiled in, a private CA added by
+        // KLAXON_EXTRA_CA_FILE.
+        let tls = crate::aws::https::tls_config().map_err(|e| ClientError(e.to_string()))?;
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
             // A redirect is a refusal (StatusClass): never re-POST elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("klaxon/", env!("CARGO_PKG_VERSION")))

@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod dynamo;
 pub mod emf;
 pub mod eventbridge;
+pub mod https;
 #[cfg(feature = "notifier")]
 pub mod incident_manager;
 #[cfg(feature = "self-test")]
@@ -29,18 +30,13 @@ use crate::ports::BackendError;
 
 /// Loads the shared SDK configuration once per process: the standard
 /// provider chains (so `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles and the
-/// Lambda role all apply), with an HTTPS client on rustls + ring. The
+/// Lambda role all apply), with the process's one HTTPS client
+/// ([`https::SdkHttps`]: rustls + ring, Mozilla's roots compiled in). The
 /// functions add call timeouts ([`function_sdk_config`]); the CLI and the
 /// local harness, whose calls include long deployments, do not.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls;
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(https::SdkHttps::shared())
         .load()
         .await
 }

@@ -1,6 +1,14 @@
 //! Cold-start stopwatch for a Lambda function binary.
 //!
 //!     coldstart <binary> [runs]      (runs defaults to 20)
+//!     coldstart --interleave <runs> [--env KEY=VALUE]... <binary>...
+//!
+//! The second form starts the binaries in turn, one cold start each per
+//! round, for `runs` rounds, so a machine that slows down or speeds up
+//! during the sitting affects them alike; `--env` adds to each one's
+//! environment (`SSL_CERT_FILE=...` for a one-bundle trust layout). When one
+//! of them is `bare-runtime` (a binary that only starts `lambda_runtime`,
+//! the floor), each other's median is also printed as a ratio to its.
 //!
 //! Serves a stub Lambda Runtime API on 127.0.0.1, starts the binary with the
 //! environment Lambda would give it, and measures from just before the
@@ -149,7 +157,12 @@ fn log_tail(log: &mut File) -> String {
 }
 
 /// One cold start: spawn, wait for the first `/invocation/next`, kill.
-async fn run_once(binary: &Path, function_name: &str, log_path: &Path) -> Result<Duration, String> {
+async fn run_once(
+    binary: &Path,
+    function_name: &str,
+    log_path: &Path,
+    extra_env: &[(String, String)],
+) -> Result<Duration, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("binding the stub runtime API: {e}"))?;
@@ -173,6 +186,7 @@ async fn run_once(binary: &Path, function_name: &str, log_path: &Path) -> Result
     let mut cmd = Command::new(binary);
     cmd.env_clear()
         .envs(lambda_env(&api, function_name))
+        .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
@@ -229,30 +243,23 @@ fn median(sorted: &[Duration]) -> Duration {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: coldstart <binary> [runs]   (runs defaults to 20)");
+    eprintln!(
+        "usage: coldstart <binary> [runs]   (runs defaults to 20)\n       coldstart --interleave <runs> [--env KEY=VALUE]... <binary>..."
+    );
     ExitCode::from(2)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (binary, runs) = match args.as_slice() {
-        [b] => (PathBuf::from(b), 20),
-        [b, n] => match n.parse::<usize>() {
-            Ok(n) if n > 0 => (PathBuf::from(b), n),
-            _ => return usage(),
-        },
-        _ => return usage(),
-    };
-    let binary = match binary.canonicalize() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("coldstart: {}: {e}", binary.display());
-            return ExitCode::from(2);
-        }
-    };
-    // The function name is the binary's directory for `target/lambda/<fn>/bootstrap`.
-    let name = match binary.file_name().and_then(|f| f.to_str()) {
+/// One binary under measurement: its path, name and samples.
+struct Measured {
+    binary: PathBuf,
+    name: String,
+    samples: Vec<Duration>,
+}
+
+/// The function name: the binary's directory for
+/// `target/lambda/<fn>/bootstrap`, else its file name.
+fn name_of(binary: &Path) -> String {
+    match binary.file_name().and_then(|f| f.to_str()) {
         Some("bootstrap") => binary
             .parent()
             .and_then(|p| p.file_name())
@@ -261,37 +268,116 @@ async fn main() -> ExitCode {
         Some(f) => f,
         None => "function",
     }
-    .to_string();
-    let log_path =
-        std::env::temp_dir().join(format!("coldstart-{name}-{}.log", std::process::id()));
+    .to_string()
+}
 
-    let mut samples = Vec::with_capacity(runs);
-    for i in 0..runs {
-        match run_once(&binary, &name, &log_path).await {
-            Ok(d) => samples.push(d),
+/// What the command line asks for: rounds, extra environment, binaries.
+type Plan = (usize, Vec<(String, String)>, Vec<PathBuf>);
+
+fn parse(args: &[String]) -> Option<Plan> {
+    match args {
+        [b] => Some((20, Vec::new(), vec![PathBuf::from(b)])),
+        [flag, rest @ ..] if flag == "--interleave" => {
+            let (runs, mut rest) = rest.split_first()?;
+            let runs = runs.parse::<usize>().ok().filter(|n| *n > 0)?;
+            let mut env = Vec::new();
+            while let [flag, pair, tail @ ..] = rest {
+                if flag != "--env" {
+                    break;
+                }
+                let (k, v) = pair.split_once('=')?;
+                env.push((k.to_string(), v.to_string()));
+                rest = tail;
+            }
+            if rest.is_empty() {
+                return None;
+            }
+            Some((runs, env, rest.iter().map(PathBuf::from).collect()))
+        }
+        [b, n] => {
+            let runs = n.parse::<usize>().ok().filter(|n| *n > 0)?;
+            Some((runs, Vec::new(), vec![PathBuf::from(b)]))
+        }
+        _ => None,
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((runs, env, binaries)) = parse(&args) else {
+        return usage();
+    };
+    let mut measured = Vec::new();
+    for binary in binaries {
+        match binary.canonicalize() {
+            Ok(b) => measured.push(Measured {
+                name: name_of(&b),
+                binary: b,
+                samples: Vec::with_capacity(runs),
+            }),
             Err(e) => {
-                eprintln!("coldstart: {name}: run {} of {runs} failed: {e}", i + 1);
-                let _ = std::fs::remove_file(&log_path);
-                return ExitCode::FAILURE;
+                eprintln!("coldstart: {}: {e}", binary.display());
+                return ExitCode::from(2);
             }
         }
     }
-    let _ = std::fs::remove_file(&log_path);
-    samples.sort();
-    let (min, med, p90) = (samples[0], median(&samples), percentile(&samples, 90.0));
-    println!(
-        "{name}: cold start (spawn -> first GET /invocation/next), {runs} runs: \
-         min {:.2} ms, median {:.2} ms, p90 {:.2} ms, max {:.2} ms",
-        ms(min),
-        ms(med),
-        ms(p90),
-        ms(samples[runs - 1]),
-    );
-    println!(
-        "coldstart name={name} runs={runs} min_ms={:.2} median_ms={:.2} p90_ms={:.2}",
-        ms(min),
-        ms(med),
-        ms(p90),
-    );
+    for round in 0..runs {
+        for m in &mut measured {
+            let log_path = std::env::temp_dir().join(format!(
+                "coldstart-{}-{}.log",
+                m.name,
+                std::process::id()
+            ));
+            let outcome = run_once(&m.binary, &m.name, &log_path, &env).await;
+            let _ = std::fs::remove_file(&log_path);
+            match outcome {
+                Ok(d) => m.samples.push(d),
+                Err(e) => {
+                    eprintln!(
+                        "coldstart: {}: run {} of {runs} failed: {e}",
+                        m.name,
+                        round + 1
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    let floor = measured.iter().find(|m| m.name == "bare-runtime").map(|m| {
+        let mut s = m.samples.clone();
+        s.sort();
+        median(&s)
+    });
+    for m in &mut measured {
+        m.samples.sort();
+        let s = &m.samples;
+        let (min, med, p90) = (s[0], median(s), percentile(s, 90.0));
+        println!(
+            "{}: cold start (spawn -> first GET /invocation/next), {runs} runs: \
+             min {:.2} ms, median {:.2} ms, p90 {:.2} ms, max {:.2} ms",
+            m.name,
+            ms(min),
+            ms(med),
+            ms(p90),
+            ms(s[runs - 1]),
+        );
+        println!(
+            "coldstart name={} runs={runs} min_ms={:.2} median_ms={:.2} p90_ms={:.2}",
+            m.name,
+            ms(min),
+            ms(med),
+            ms(p90),
+        );
+        if let Some(floor) = floor.filter(|_| m.name != "bare-runtime") {
+            println!(
+                "ratio name={} median_ms={:.2} floor_ms={:.2} ratio={:.2}",
+                m.name,
+                ms(med),
+                ms(floor),
+                med.as_secs_f64() / floor.as_secs_f64()
+            );
+        }
+    }
     ExitCode::SUCCESS
 }
