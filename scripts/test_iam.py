@@ -185,7 +185,8 @@ class RoleEnforcement(unittest.TestCase):
         as_role("dynamodb").get_item(TableName="iam-incidents", Key={"pk": {"S": "INC#7"}})
         calls = json.loads(SERVER.get(f"/moto-api/klaxon/iam-calls?role={ROLE_ARN}"))["calls"]
         self.assertIn(
-            {"role": ROLE_ARN, "operation": "DynamoDB_20120810.GetItem", "action": "dynamodb:GetItem",
+            {"role": ROLE_ARN, "access_key": ROLE.get_credentials().access_key,
+             "operation": "DynamoDB_20120810.GetItem", "action": "dynamodb:GetItem",
              "resource": TABLE, "allowed": True},
             calls,
         )

@@ -21,8 +21,10 @@
   `{"engine": "dynamodb-local", "endpoint": "http://127.0.0.1:<port>"}`
   (see ddblocal) or `{"engine": "moto"}`.
 - GET /moto-api/klaxon/iam-calls[?role=<role ARN>]: every call judged
-  against an assumed role (see iam): `{"calls": [{"role", "operation",
-  "action", "resource", "allowed"}, ...]}`, oldest first.
+  against an assumed role (see iam): `{"calls": [{"role", "access_key",
+  "operation", "action", "resource", "allowed"}, ...]}`, oldest first;
+  `access_key` is the session's, so a test can tell its own calls from
+  those of another session of the same role.
 - POST /moto-api/klaxon/iam-judge, body `{"authorization": "<SigV4
   Authorization header>", "action", "resource", "context": {...}}`: a
   stand-in for a service this emulator lacks asks whether the signer's

@@ -66,9 +66,9 @@ class Unmapped(Exception):
 # ------------------------------------------------------------------ caller
 
 
-def caller(environ: dict) -> tuple[str, str, str] | None:
-    """(role ARN, region, signing name) of a request signed by an assumed
-    role; None for any other signer."""
+def caller(environ: dict) -> tuple[str, str, str, str] | None:
+    """(role ARN, region, signing name, access key) of a request signed by
+    an assumed role; None for any other signer."""
     match = _AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
     if not match:
         return None
@@ -78,7 +78,7 @@ def caller(environ: dict) -> tuple[str, str, str] | None:
     from moto.sts.models import sts_backends
 
     role = sts_backends[ACCOUNT]["aws"].get_assumed_role_from_access_key(key)
-    return (role.role_arn, region, service) if role is not None else None
+    return (role.role_arn, region, service, key) if role is not None else None
 
 
 def role_policies(role_arn: str) -> list[dict]:
@@ -197,7 +197,7 @@ def judge(authorization: str, action: str, resource: str, context: dict | None =
     who = caller({"HTTP_AUTHORIZATION": authorization})
     if who is None:
         return {"judged": False}
-    role, _, _ = who
+    role, _, _, key = who
     lowered = {k.lower(): [str(v) for v in _as_list(vs)] for k, vs in (context or {}).items()}
     try:
         from .iam_requests import checked
@@ -208,7 +208,14 @@ def judge(authorization: str, action: str, resource: str, context: dict | None =
         verdict = f"cannot be judged here ({gap})"
     with _CALLS_LOCK:
         _CALLS.append(
-            {"role": role, "operation": f"stand-in {action}", "action": action, "resource": resource, "allowed": verdict == "allowed"}
+            {
+                "role": role,
+                "access_key": key,
+                "operation": f"stand-in {action}",
+                "action": action,
+                "resource": resource,
+                "allowed": verdict == "allowed",
+            }
         )
     head = f"User: {role} is not authorized to perform: {action} on resource: {resource}"
     message = "" if verdict == "allowed" else (
@@ -256,7 +263,7 @@ def enforce(environ: dict, start_response, dispatch):
     who = caller(environ)
     if who is None:
         return dispatch(environ, start_response)
-    role, region, service = who
+    role, region, service, key = who
     import io
 
     from .iam_requests import requested
@@ -274,7 +281,14 @@ def enforce(environ: dict, start_response, dispatch):
     with _CALLS_LOCK:
         for action, resource, verdict in verdicts:
             _CALLS.append(
-                {"role": role, "operation": operation, "action": action, "resource": resource, "allowed": verdict == "allowed"}
+                {
+                    "role": role,
+                    "access_key": key,
+                    "operation": operation,
+                    "action": action,
+                    "resource": resource,
+                    "allowed": verdict == "allowed",
+                }
             )
     for action, resource, verdict in verdicts:
         if verdict != "allowed":

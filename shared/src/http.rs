@@ -1,19 +1,28 @@
-//! The HTTP adapter of [`Endpoints`] (feature `http`): reqwest on rustls
-//! with ring, retries through backon. Only the delivery function links it.
+//! The HTTP adapter of [`Endpoints`] (feature `http`): hyper over the
+//! process's one HTTPS connector ([`crate::aws::https::connector`], the
+//! one the AWS SDK's client uses), retries through backon. Only the
+//! delivery function links it. The client is built on the first delivery,
+//! so an event that posts nothing costs nothing.
 //!
 //! Webhook URLs and headers are secrets (a Slack incoming-webhook URL is
 //! its own credential): logs and errors name the URL's host only, never
 //! its path, query or headers.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use backon::{Backoff, BackoffBuilder, ExponentialBuilder, Retryable};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use rand::RngExt;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{StatusCode, Url};
+use tokio::time::{Instant, timeout_at};
 
+use crate::aws::https::{Https, TlsSetupError};
 use crate::ports::{
     Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, Sleep, StatusClass, TokioSleep,
 };
@@ -21,21 +30,21 @@ use crate::ports::{
 /// The most of an answer's body kept.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The HTTP client could not be built (no TLS roots, say).
-#[derive(Debug, thiserror::Error)]
-#[error("the HTTP client cannot be built: {0}")]
-pub struct ClientError(String);
+const AGENT: &str = concat!("klaxon/", env!("CARGO_PKG_VERSION"));
+
+type HttpsClient = Client<Https, Full<Bytes>>;
 
 /// POSTs JSON with the retry rules of [`Endpoints`], waiting through `S`.
 pub struct HttpEndpoints<S = TokioSleep> {
-    client: reqwest::Client,
+    /// Built on the first post: the TLS configuration, or why it cannot be.
+    client: OnceLock<Result<HttpsClient, TlsSetupError>>,
     policy: RetryPolicy,
     sleep: Arc<S>,
 }
 
 impl HttpEndpoints<TokioSleep> {
     /// Endpoints that wait on the Tokio timer.
-    pub fn new(policy: RetryPolicy) -> Result<Self, ClientError> {
+    pub fn new(policy: RetryPolicy) -> Self {
         Self::with_sleep(policy, Arc::new(TokioSleep))
     }
 }
@@ -43,45 +52,62 @@ impl HttpEndpoints<TokioSleep> {
 impl<S: Sleep + 'static> HttpEndpoints<S> {
     /// Endpoints that wait through `sleep` between attempts (tests pass
     /// one that records the waits instead of waiting).
-    pub fn with_sleep(policy: RetryPolicy, sleep: Arc<S>) -> Result<Self, ClientError> {
-        // The process's one TLS configuration, as the AWS SDK's client:
-        // rustls + ring, Mozilla's roots compiled in, a private CA added by
-        // KLAXON_EXTRA_CA_FILE.
-        let tls = crate::aws::https::tls_config().map_err(|e| ClientError(e.to_string()))?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured((*tls).clone())
-            // A redirect is a refusal (StatusClass): never re-POST elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("klaxon/", env!("CARGO_PKG_VERSION")))
-            .timeout(policy.timeout)
-            .build()
-            .map_err(|e| ClientError(describe_error(&e)))?;
-        Ok(Self {
-            client,
+    pub fn with_sleep(policy: RetryPolicy, sleep: Arc<S>) -> Self {
+        Self {
+            client: OnceLock::new(),
             policy,
             sleep,
-        })
+        }
     }
 
     pub fn policy(&self) -> RetryPolicy {
         self.policy
     }
 
+    /// The client over the process's TLS configuration (rustls + ring,
+    /// Mozilla's roots compiled in, a private CA added by
+    /// KLAXON_EXTRA_CA_FILE). Redirects are not followed: a redirect is a
+    /// refusal (StatusClass), never a re-POST elsewhere.
+    fn client(&self) -> Result<&HttpsClient, Failed> {
+        self.client
+            .get_or_init(|| {
+                let https = crate::aws::https::connector(crate::aws::https::tls_config()?, None);
+                Ok(Client::builder(TokioExecutor::new()).build(https))
+            })
+            .as_ref()
+            .map_err(|e| Failed {
+                status: None,
+                // Retrying cannot mend the file the variable names.
+                error: format!("the HTTP client cannot be built: {e}"),
+                retryable: false,
+                retry_after: None,
+            })
+    }
+
     /// One attempt: the status and body of an accepted answer, or why not.
-    async fn attempt(&self, url: &Url, headers: &HeaderMap, body: &[u8]) -> Result<Answer, Failed> {
-        let response = self
-            .client
-            .post(url.clone())
-            .headers(headers.clone())
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(|e| self.network_failure(&e))?;
+    /// The timeout covers the whole exchange, as the policy says.
+    async fn attempt(&self, url: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Answer, Failed> {
+        let client = self.client()?;
+        let deadline = Instant::now() + self.policy.timeout;
+        let mut request = Request::post(url.clone())
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .map_err(|e| Failed {
+                status: None,
+                error: format!("request failed: {e}"),
+                retryable: false,
+                retry_after: None,
+            })?;
+        *request.headers_mut() = headers.clone();
+        let response = match timeout_at(deadline, client.request(request)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => return Err(network_failure(&e)),
+            Err(_) => return Err(self.timed_out()),
+        };
         let status = response.status();
         match StatusClass::of(status.as_u16()) {
             StatusClass::Accepted => Ok(Answer {
                 status: status.as_u16(),
-                body: read_limited(response).await,
+                body: read_limited(response, deadline).await,
             }),
             class => Err(Failed {
                 status: Some(status.as_u16()),
@@ -96,25 +122,35 @@ impl<S: Sleep + 'static> HttpEndpoints<S> {
         }
     }
 
-    fn network_failure(&self, e: &reqwest::Error) -> Failed {
-        let error = if e.is_timeout() {
-            format!("timed out after {}", seconds(self.policy.timeout))
-        } else {
-            describe_error(e)
-        };
+    fn timed_out(&self) -> Failed {
         Failed {
             status: None,
-            error,
+            error: format!("timed out after {}", seconds(self.policy.timeout)),
             retryable: true,
             retry_after: None,
         }
     }
 }
 
+/// A connection that failed or broke: retried, like a 5xx.
+fn network_failure(e: &hyper_util::client::legacy::Error) -> Failed {
+    let kind = if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    Failed {
+        status: None,
+        error: describe(kind, e),
+        retryable: true,
+        retry_after: None,
+    }
+}
+
 impl<S: Sleep + 'static> Endpoints for HttpEndpoints<S> {
     async fn post(&self, request: &HttpRequest) -> Result<HttpDelivered, HttpFailure> {
         let (url, headers) = prepare(request)?;
-        let host = url.host_str().unwrap_or("?").to_string();
+        let host = url.host().unwrap_or("?").to_string();
         let attempts = AtomicU32::new(0);
         let policy = self.policy;
         let sleep = Arc::clone(&self.sleep);
@@ -186,19 +222,26 @@ struct Failed {
 
 /// The URL and headers of a request, or why it cannot be sent (no attempt
 /// made). Neither the URL nor a header's value is in the error.
-fn prepare(request: &HttpRequest) -> Result<(Url, HeaderMap), HttpFailure> {
+fn prepare(request: &HttpRequest) -> Result<(Uri, HeaderMap), HttpFailure> {
     let refuse = |error: String| HttpFailure {
         status: None,
         error,
         attempts: 0,
         retryable: false,
     };
-    let url = Url::parse(&request.url).map_err(|e| refuse(format!("invalid URL: {e}")))?;
-    if !matches!(url.scheme(), "https" | "http") {
+    let url: Uri = request
+        .url
+        .parse()
+        .map_err(|e| refuse(format!("invalid URL: {e}")))?;
+    if !matches!(url.scheme_str(), Some("https" | "http")) {
         return Err(refuse("invalid URL: not http(s)".into()));
+    }
+    if url.host().is_none_or(str::is_empty) {
+        return Err(refuse("invalid URL: no host".into()));
     }
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
     for (name, value) in &request.headers {
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| refuse(format!("invalid header name `{name}`")))?;
@@ -262,17 +305,11 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// A client error and its causes, without the URL.
-fn describe_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "reading the answer failed"
-    } else {
-        "request failed"
-    };
+/// `kind`, then the error and its causes, without the URL (hyper's errors
+/// never hold it).
+fn describe(kind: &str, e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = kind.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = Some(e);
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());
@@ -281,20 +318,27 @@ fn describe_error(e: &reqwest::Error) -> String {
     text
 }
 
-/// The body's first [`MAX_BODY_BYTES`]. A 2xx was accepted even if its
-/// body cannot be read to the end: what was read is kept, and the request
-/// is not sent again.
-async fn read_limited(mut response: reqwest::Response) -> String {
+/// The body's first [`MAX_BODY_BYTES`], read until `deadline`. A 2xx was
+/// accepted even if its body cannot be read to the end: what was read is
+/// kept, and the request is not sent again.
+async fn read_limited(response: Response<Incoming>, deadline: Instant) -> String {
+    let mut incoming = response.into_body();
     let mut body = Vec::new();
     while body.len() < MAX_BODY_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_BODY_BYTES - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        match timeout_at(deadline, incoming.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(chunk) = frame.into_data() {
+                    let room = MAX_BODY_BYTES - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
             }
             Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(error = %describe_error(&e.without_url()), "an accepted answer's body was cut short");
+            Ok(Some(Err(e))) => {
+                tracing::warn!(error = %describe("reading the answer failed", &e), "an accepted answer's body was cut short");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!("an accepted answer's body was cut short: timed out");
                 break;
             }
         }
@@ -414,7 +458,7 @@ mod tests {
             .unwrap()
             .port();
         let waits = Arc::new(Waits::default());
-        let endpoints = HttpEndpoints::with_sleep(policy(), Arc::clone(&waits)).unwrap();
+        let endpoints = HttpEndpoints::with_sleep(policy(), Arc::clone(&waits));
         let f = endpoints
             .post(&HttpRequest {
                 url: format!("http://127.0.0.1:{port}/hook?token=SECRET"),

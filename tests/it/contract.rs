@@ -240,7 +240,7 @@ mod endpoints {
         policy: RetryPolicy,
     ) -> (HttpEndpoints<ManualClock>, Arc<ManualClock>, Receiving) {
         let clock = Arc::new(ManualClock::at(Timestamp::UNIX_EPOCH));
-        let endpoints = HttpEndpoints::with_sleep(policy, Arc::clone(&clock)).unwrap();
+        let endpoints = HttpEndpoints::with_sleep(policy, Arc::clone(&clock));
         (
             endpoints,
             clock,

@@ -51,8 +51,7 @@ async fn the_mirror_starts_a_record_as_the_notifiers_role_and_a_plan_it_may_not_
         max_delay: Duration::from_millis(200),
         timeout: Duration::from_secs(2),
         ..RetryPolicy::default()
-    })
-    .unwrap();
+    });
     let secrets = AwsSecrets::from_sdk(&w.local.notify.sdk);
     let notifier = klaxon::app::notifier::Notifier {
         incidents: &w.local.notify.store,

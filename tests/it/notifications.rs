@@ -100,7 +100,7 @@ notifications:
     };
     let slack_api = receiver.url("/api");
     Given {
-        endpoints: HttpEndpoints::new(policy).unwrap(),
+        endpoints: HttpEndpoints::new(policy),
         // The notifier reads secrets as its own role.
         secrets: AwsSecrets::from_sdk(&w.local.notify.sdk),
         receiver,

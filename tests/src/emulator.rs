@@ -382,6 +382,8 @@ impl Emulator {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct IamCall {
     pub role: String,
+    /// The access key of the role's session that signed the call.
+    pub access_key: String,
     /// The request's operation (`DynamoDB_20120810.DeleteItem`, ...).
     pub operation: String,
     pub action: String,

@@ -148,11 +148,9 @@ pub fn workflow_parameters(scale: f64) -> Result<BTreeMap<String, String>, Harne
     Ok(params)
 }
 
-/// A plain HTTP client for the harness. When a test build also enables
-/// klaxon-shared's `http` feature, reqwest has rustls without a built-in
-/// crypto provider: ring is installed first, as `klaxon::http` does.
+/// A plain HTTP client for the harness (the emulator and stand-ins speak
+/// HTTP only).
 pub fn http_client() -> reqwest::Client {
-    let _already = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 

@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = function_sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, &settings.incidents_table);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
-    let endpoints = HttpEndpoints::new(RetryPolicy::default())?;
+    let endpoints = HttpEndpoints::new(RetryPolicy::default());
     let secrets = CachedSecrets::new(AwsSecrets::from_sdk(&sdk), SystemClock);
     // Without a sender, email destinations fail on the timeline (SES
     // refuses an empty source) instead of vanishing.

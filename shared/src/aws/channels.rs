@@ -4,7 +4,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::Statistic;
 use jiff::{Timestamp, tz::TimeZone};
 
-use super::backend_error;
+use super::{OnFirstUse, backend_error};
 use crate::core::channels::{Identity, Origination, SesAccount, VoiceNumber};
 use crate::ports::{BackendError, DeliveryChannels};
 
@@ -12,22 +12,22 @@ use crate::ports::{BackendError, DeliveryChannels};
 const SPEND_NAMESPACE: &str = "AWS/SNS";
 const SPEND_METRIC: &str = "SMSMonthToDateSpentUSD";
 
-/// The four clients the reads use.
+/// The four clients the reads use, each built on its first read.
 #[derive(Debug, Clone)]
 pub struct AwsDeliveryChannels {
-    sns: aws_sdk_sns::Client,
-    ses: aws_sdk_sesv2::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    chime: aws_sdk_chimesdkvoice::Client,
+    sns: OnFirstUse<aws_sdk_sns::Client>,
+    ses: OnFirstUse<aws_sdk_sesv2::Client>,
+    cloudwatch: OnFirstUse<aws_sdk_cloudwatch::Client>,
+    chime: OnFirstUse<aws_sdk_chimesdkvoice::Client>,
 }
 
 impl AwsDeliveryChannels {
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
         Self {
-            sns: aws_sdk_sns::Client::new(sdk),
-            ses: aws_sdk_sesv2::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            chime: aws_sdk_chimesdkvoice::Client::new(sdk),
+            sns: OnFirstUse::new(sdk, aws_sdk_sns::Client::new),
+            ses: OnFirstUse::new(sdk, aws_sdk_sesv2::Client::new),
+            cloudwatch: OnFirstUse::new(sdk, aws_sdk_cloudwatch::Client::new),
+            chime: OnFirstUse::new(sdk, aws_sdk_chimesdkvoice::Client::new),
         }
     }
 }

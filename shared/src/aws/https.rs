@@ -1,8 +1,8 @@
 //! The one HTTPS stack of a process: one rustls configuration whose root
 //! store is Mozilla's roots compiled in (`webpki-roots`), plus the PEM file
 //! `KLAXON_EXTRA_CA_FILE` names for a private CA, built on first use; and the
-//! AWS SDK's HTTP client over it ([`SdkHttps`]). The HTTP deliveries'
-//! client (reqwest) takes the same configuration ([`tls_config`]).
+//! AWS SDK's HTTP client over it ([`SdkHttps`]). The HTTP deliveries
+//! (`crate::http`) connect through the same [`connector`].
 //!
 //! Why not the SDK's built-in client: it trusts the system's roots, which it
 //! reads and parses from `/etc/ssl/certs` (or `SSL_CERT_FILE`) when the
@@ -84,6 +84,25 @@ pub fn build(extra: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig
     Ok(Arc::new(config))
 }
 
+/// The process's HTTPS connector: TCP (no Nagle, `connect_timeout` when
+/// given) under rustls with `tls`, HTTP/1.1; plain HTTP allowed (a local
+/// emulator's endpoint, a receiver in tests).
+pub type Https = HttpsConnector<TcpConnector>;
+
+/// An [`Https`] connector over `tls`: the one kind of connection the SDK's
+/// client and the HTTP deliveries (`crate::http`) make.
+pub fn connector(tls: Arc<rustls::ClientConfig>, connect_timeout: Option<Duration>) -> Https {
+    let mut tcp = TcpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(connect_timeout);
+    tcp.set_nodelay(true);
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp)
+}
+
 /// The AWS SDK's HTTP client: hyper over rustls with [`tls_config`], plain
 /// HTTP allowed (a local emulator's endpoint), one connection pool per
 /// distinct connect timeout.
@@ -137,26 +156,18 @@ impl HttpClient for SdkHttps {
 struct Connector {
     connect_timeout: Option<Duration>,
     tls: Option<Arc<rustls::ClientConfig>>,
-    client: OnceLock<Result<Client<HttpsConnector<TcpConnector>, SdkBody>, TlsSetupError>>,
+    client: OnceLock<Result<Client<Https, SdkBody>, TlsSetupError>>,
 }
 
 impl Connector {
-    fn client(&self) -> Result<Client<HttpsConnector<TcpConnector>, SdkBody>, TlsSetupError> {
+    fn client(&self) -> Result<Client<Https, SdkBody>, TlsSetupError> {
         self.client
             .get_or_init(|| {
                 let tls = match &self.tls {
                     Some(tls) => tls.clone(),
                     None => tls_config()?,
                 };
-                let mut tcp = TcpConnector::new();
-                tcp.enforce_http(false);
-                tcp.set_connect_timeout(self.connect_timeout);
-                tcp.set_nodelay(true);
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config((*tls).clone())
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(tcp);
+                let https = connector(tls, self.connect_timeout);
                 Ok(Client::builder(TokioExecutor::new()).build(https))
             })
             .clone()

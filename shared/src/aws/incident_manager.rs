@@ -33,18 +33,23 @@ const INTERNAL_SERVER: &str = "InternalServerException";
 /// Incident records in one account and region.
 #[derive(Clone, Debug)]
 pub struct IncidentManager {
-    client: aws_sdk_ssmincidents::Client,
+    client: super::OnFirstUse<aws_sdk_ssmincidents::Client>,
 }
 
 impl IncidentManager {
     /// The mirror on the shared SDK configuration.
+    /// Its client is built on the first mirrored incident.
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
-        Self::new(aws_sdk_ssmincidents::Client::new(sdk))
+        Self {
+            client: super::OnFirstUse::new(sdk, aws_sdk_ssmincidents::Client::new),
+        }
     }
 
     /// The mirror on a client of its own (tests, other settings).
     pub fn new(client: aws_sdk_ssmincidents::Client) -> Self {
-        Self { client }
+        Self {
+            client: super::OnFirstUse::ready(client),
+        }
     }
 }
 

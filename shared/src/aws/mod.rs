@@ -24,6 +24,8 @@ pub mod status_page;
 #[cfg(feature = "notifier")]
 pub mod undelivered;
 
+use std::sync::{Arc, LazyLock};
+
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::ports::BackendError;
@@ -60,6 +62,41 @@ pub fn with_call_timeouts(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig 
 /// [`with_call_timeouts`].
 pub async fn function_sdk_config() -> aws_config::SdkConfig {
     with_call_timeouts(&sdk_config().await)
+}
+
+/// An SDK client built on its first call instead of at start: for the
+/// clients only some events use (the notifier's Incident Manager, queue,
+/// email and secrets clients; the self-test's channel reads, made only
+/// after its paging path passed), so a cold start builds what its event
+/// needs and no more. Clones share the one client.
+#[derive(Clone)]
+pub struct OnFirstUse<C>(Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>);
+
+impl<C: Send + 'static> OnFirstUse<C> {
+    /// A client `make` builds from `sdk` when first used.
+    pub fn new(sdk: &aws_config::SdkConfig, make: fn(&aws_config::SdkConfig) -> C) -> Self {
+        let sdk = sdk.clone();
+        Self(Arc::new(LazyLock::new(Box::new(move || make(&sdk)))))
+    }
+
+    /// A client already built (tests, a client with settings of its own).
+    pub fn ready(client: C) -> Self {
+        Self(Arc::new(LazyLock::new(Box::new(move || client))))
+    }
+}
+
+impl<C> std::ops::Deref for OnFirstUse<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.0
+    }
+}
+
+impl<C> std::fmt::Debug for OnFirstUse<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnFirstUse")
+    }
 }
 
 /// Longest a connection may take to open.

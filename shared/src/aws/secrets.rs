@@ -19,22 +19,23 @@ const MISSING_CODES: &[&str] = &[
 /// Reads secrets from both stores.
 #[derive(Clone, Debug)]
 pub struct AwsSecrets {
-    ssm: aws_sdk_ssm::Client,
-    secrets_manager: aws_sdk_secretsmanager::Client,
+    ssm: super::OnFirstUse<aws_sdk_ssm::Client>,
+    secrets_manager: super::OnFirstUse<aws_sdk_secretsmanager::Client>,
 }
 
 impl AwsSecrets {
+    /// Each store's client is built on the first secret read from it.
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
-        Self::new(
-            aws_sdk_ssm::Client::new(sdk),
-            aws_sdk_secretsmanager::Client::new(sdk),
-        )
+        Self {
+            ssm: super::OnFirstUse::new(sdk, aws_sdk_ssm::Client::new),
+            secrets_manager: super::OnFirstUse::new(sdk, aws_sdk_secretsmanager::Client::new),
+        }
     }
 
     pub fn new(ssm: aws_sdk_ssm::Client, secrets_manager: aws_sdk_secretsmanager::Client) -> Self {
         Self {
-            ssm,
-            secrets_manager,
+            ssm: super::OnFirstUse::ready(ssm),
+            secrets_manager: super::OnFirstUse::ready(secrets_manager),
         }
     }
 

@@ -8,19 +8,23 @@ use crate::ports::{BackendError, EmailSender};
 /// Sends plain-text email from one verified SES identity.
 #[derive(Clone, Debug)]
 pub struct SesEmail {
-    client: aws_sdk_sesv2::Client,
+    client: super::OnFirstUse<aws_sdk_sesv2::Client>,
     from: String,
 }
 
 impl SesEmail {
+    /// Its client is built on the first email sent.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, from: impl Into<String>) -> Self {
-        Self::new(aws_sdk_sesv2::Client::new(sdk), from)
+        Self {
+            client: super::OnFirstUse::new(sdk, aws_sdk_sesv2::Client::new),
+            from: from.into(),
+        }
     }
 
     /// `from` must be an SES identity verified in the account.
     pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
         Self {
-            client,
+            client: super::OnFirstUse::ready(client),
             from: from.into(),
         }
     }

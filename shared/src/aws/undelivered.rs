@@ -5,14 +5,15 @@ use crate::ports::{BackendError, UndeliveredNotification, UndeliveredNotificatio
 
 #[derive(Clone, Debug)]
 pub struct SqsUndelivered {
-    client: aws_sdk_sqs::Client,
+    client: super::OnFirstUse<aws_sdk_sqs::Client>,
     queue_url: String,
 }
 
 impl SqsUndelivered {
+    /// Its client is built on the first notification parked.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, queue_url: &str) -> Self {
         Self {
-            client: aws_sdk_sqs::Client::new(sdk),
+            client: super::OnFirstUse::new(sdk, aws_sdk_sqs::Client::new),
             queue_url: queue_url.to_string(),
         }
     }
