@@ -12,8 +12,13 @@
 #      Budgets: bootstrap <= 8 MB (the project guide's limit), zip <= 3 MB
 #      (1 MB = 1,000,000 bytes).
 #   b. Cold start: native (host) release binaries run against a stub Lambda
-#      Runtime API (tests/src/bin/coldstart.rs); time from process spawn to
-#      the first GET /2018-06-01/runtime/invocation/next. min/median/p90.
+#      Runtime API (tests/src/bin/coldstart/); time from process spawn to
+#      the first GET /2018-06-01/runtime/invocation/next. min/median/p90,
+#      interleaved with the floor (bare-runtime), in two trust layouts;
+#      each function's median at most 2x the floor's. The paging functions'
+#      first event too: a sample from events/ handed out on that first
+#      request, timed to the function's first AWS call at a stand-in HTTPS
+#      endpoint (the floor: to its answer).
 #   c. Criterion benches in shared/benches/. Budgets:
 #      intake.rs  parse + classify + build the write <= 50 us per event (intake/full/*)
 #      oncall.rs  who is on call now, 3 layers x 10 people + 50 overrides <= 10 us
@@ -184,8 +189,20 @@ layout() { # <label> [--env K=V]...
   target/release/coldstart --interleave "$RUNS" "$@" "${BINARIES[@]}" >"$LOGS/coldstart-$label.txt"
   grep -v '^coldstart \|^ratio ' "$LOGS/coldstart-$label.txt"
 }
-layout machine
-layout bundle --env "SSL_CERT_FILE=$BUNDLE" --env "SSL_CERT_DIR=/nonexistent"
+# Each paging function's first event: what AWS hands it on a cold start.
+EVENTS=(
+  --event alarm-intake=events/eventbridge-alarm.json
+  --event sms-reply=events/sms-reply.json
+  --event escalator=events/sqs-escalation-step.json
+  --event voice-call=events/voice/new-outbound-call.json
+  --event bare-runtime=events/eventbridge-alarm.json
+)
+layout machine "${EVENTS[@]}"
+layout bundle --env "SSL_CERT_FILE=$BUNDLE" --env "SSL_CERT_DIR=/nonexistent" "${EVENTS[@]}"
+# "min / median / p90 ms (to <call>)" of a first-event line.
+first_event() {
+  sed -nE "s/^first-event name=$1 runs=[0-9]+ min_ms=([0-9.]+) median_ms=([0-9.]+) p90_ms=([0-9.]+) call=(.*)$/\1 \/ \2 \/ \3 ms (to \4)/p" "$2"
+}
 for f in "${FUNCTIONS[@]}"; do
   CS[$f]="$(coldstart_spread "$(grep "^coldstart name=$f " "$LOGS/coldstart-machine.txt")")"
   CS_BUNDLE[$f]="$(coldstart_spread "$(grep "^coldstart name=$f " "$LOGS/coldstart-bundle.txt")")"
@@ -198,6 +215,10 @@ for f in "${FUNCTIONS[@]}"; do
 done
 FLOOR="$(coldstart_spread "$(grep '^coldstart name=bare-runtime ' "$LOGS/coldstart-machine.txt")")"
 FLOOR_BUNDLE="$(coldstart_spread "$(grep '^coldstart name=bare-runtime ' "$LOGS/coldstart-bundle.txt")")"
+for f in bare-runtime "${PAGING_FUNCTIONS[@]}"; do
+  printf '%-17s first event: %s (this machine), %s (one bundle)\n' "$f" \
+    "$(first_event "$f" "$LOGS/coldstart-machine.txt")" "$(first_event "$f" "$LOGS/coldstart-bundle.txt")"
+done
 
 # ------------------------------------------------------------- c. criterion
 : >"$LOGS/criterion.estimates"
@@ -272,6 +293,14 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
   echo "| alarm to Slack message (first alarm: $(sed -E 's/.* first_ms=([0-9.]+) .*/\1/' <<<"$(grep '^bench alarm_to_slack ' "$LOGS/latency.lines")") ms) | $(latency alarm_to_slack) |"
   echo "| of which the intake handler | $(latency intake_handler) |"
   echo "| event publisher, per stream record | $(latency publisher_per_record) |"
+  echo
+  echo "The paging functions' first event: spawn to the first AWS call its sample event (events/) makes, at a stand-in HTTPS endpoint trusted through KLAXON_EXTRA_CA_FILE (init, the handler, credentials, signing and the TLS handshake); the floor: spawn to its answer."
+  echo
+  echo "| Function | first event, this machine's layout (min / median / p90) | one bundle |"
+  echo "|---|---:|---:|"
+  for f in bare-runtime "${PAGING_FUNCTIONS[@]}"; do
+    printf '| %s | %s | %s |\n' "$f" "$(first_event "$f" "$LOGS/coldstart-machine.txt")" "$(first_event "$f" "$LOGS/coldstart-bundle.txt")"
+  done
   echo
   if [[ "$BASELINE" != none ]]; then
     echo "The paging path at $BASE_REV (before) and now (after):"

@@ -439,3 +439,14 @@ async fn a_failing_step_run_is_counted_for_the_operators_alarm() {
     );
     assert_eq!(w.metrics.recorded().len(), 1);
 }
+
+#[test]
+fn the_sample_escalation_step_event_is_a_step_request_as_the_workflow_queues_it() {
+    let event: aws_lambda_events::sqs::SqsEvent =
+        serde_json::from_str(include_str!("../../../../events/sqs-escalation-step.json")).unwrap();
+    let body = event.records[0].body.as_deref().unwrap();
+    let request: StepRequest = serde_json::from_str(body).unwrap();
+    assert_eq!(request.incident_id, "inc-20261207-0001");
+    assert_eq!((request.step, request.runs), (0, 0));
+    assert!(request.execution.is_some());
+}
