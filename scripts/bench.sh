@@ -36,6 +36,7 @@
 # Usage (from anywhere; needs python3 for the venv, rustup and cargo):
 #   scripts/bench.sh
 #   COLDSTART_RUNS=50 BENCH_BASELINE=none scripts/bench.sh
+#   BENCH_SKIP="criterion emulator" scripts/bench.sh   (a. and b. only)
 # Prints a Markdown summary at the end; exits 1 if any budget is missed.
 set -euo pipefail
 
@@ -58,6 +59,9 @@ BUILDS=(PAGING SWEEP SELF_TEST PUBLISHER NOTIFIER STATUS_PAGE)
 BASELINE="${BENCH_BASELINE:-27324a6}"
 RUNS="${COLDSTART_RUNS:-20}"
 JOBS="${BENCH_JOBS:-2}"
+SKIP=" ${BENCH_SKIP:-} "
+# Whether part c. (criterion) or d. (emulator) runs.
+runs_part() { [[ "$SKIP" != *" $1 "* ]]; }
 BOOTSTRAP_BUDGET=8000000
 ZIP_BUDGET=3000000
 INTAKE_BUDGET_NS=50000
@@ -222,50 +226,56 @@ done
 
 # ------------------------------------------------------------- c. criterion
 : >"$LOGS/criterion.estimates"
-for bench in intake oncall config voice publish; do
-  log "c. cargo bench -p klaxon-shared --features numbering-plan,testing --bench $bench"
-  if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan,testing --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
-    tail -n 40 "$LOGS/$bench.log" >&2
+BENCH_ROWS=""
+if runs_part criterion; then
+  for bench in intake oncall config voice publish; do
+    log "c. cargo bench -p klaxon-shared --features numbering-plan,testing --bench $bench"
+    if ! cargo bench --locked -j "$JOBS" -p klaxon-shared --features numbering-plan,testing --bench "$bench" >"$LOGS/$bench.log" 2>&1; then
+      tail -n 40 "$LOGS/$bench.log" >&2
+      exit 1
+    fi
+    estimates "$LOGS/$bench.log" >>"$LOGS/criterion.estimates"
+  done
+  if [[ ! -s "$LOGS/criterion.estimates" ]]; then
+    echo "bench: no criterion estimates found" >&2
     exit 1
   fi
-  estimates "$LOGS/$bench.log" >>"$LOGS/criterion.estimates"
-done
-if [[ ! -s "$LOGS/criterion.estimates" ]]; then
-  echo "bench: no criterion estimates found" >&2
-  exit 1
-fi
-cat "$LOGS/criterion.estimates"
+  cat "$LOGS/criterion.estimates"
 
-# Markdown rows: | id | estimate | [low, high] | budget |
-BENCH_ROWS="$(awk -v intake="$INTAKE_BUDGET_NS" -v oncall="$ONCALL_BUDGET_NS" -v config="$CONFIG_BUDGET_NS" '
-  function ns(v, u) {
-    if (u == "ps") return v / 1000; if (u == "ns") return v
-    if (u == "ms") return v * 1e6;  if (u == "s") return v * 1e9
-    return v * 1000   # µs / us
-  }
-  function check(est, budget, label) {
-    if (est > budget) { bad = 1; return label " **FAIL**" }
-    return label " PASS"
-  }
-  {
-    id = $1
-    s = $0; sub(/.*\[/, "", s); sub(/\].*/, "", s); split(s, a, " ")
-    est = ns(a[3], a[4])
-    verdict = ""
-    if (id ~ /^intake\/full\//) verdict = check(est, intake, "≤ 50 µs")
-    if (id ~ /^voice\//) verdict = check(est, intake, "≤ 50 µs")
-    if (id ~ /^publish\//) verdict = check(est, intake, "≤ 50 µs")
-    if (id == "oncall/now_three_layers") verdict = check(est, oncall, "≤ 10 µs")
-    if (id == "config/load_validate") verdict = check(est, config, "≤ 50 ms")
-    printf "| `%s` | %s %s | [%s %s, %s %s] | %s |\n", id, a[3], a[4], a[1], a[2], a[5], a[6], verdict
-  }
-  END { exit bad }
-' "$LOGS/criterion.estimates")" || fail=1
+  # Markdown rows: | id | estimate | [low, high] | budget |
+  BENCH_ROWS="$(awk -v intake="$INTAKE_BUDGET_NS" -v oncall="$ONCALL_BUDGET_NS" -v config="$CONFIG_BUDGET_NS" '
+    function ns(v, u) {
+      if (u == "ps") return v / 1000; if (u == "ns") return v
+      if (u == "ms") return v * 1e6;  if (u == "s") return v * 1e9
+      return v * 1000   # µs / us
+    }
+    function check(est, budget, label) {
+      if (est > budget) { bad = 1; return label " **FAIL**" }
+      return label " PASS"
+    }
+    {
+      id = $1
+      s = $0; sub(/.*\[/, "", s); sub(/\].*/, "", s); split(s, a, " ")
+      est = ns(a[3], a[4])
+      verdict = ""
+      if (id ~ /^intake\/full\//) verdict = check(est, intake, "≤ 50 µs")
+      if (id ~ /^voice\//) verdict = check(est, intake, "≤ 50 µs")
+      if (id ~ /^publish\//) verdict = check(est, intake, "≤ 50 µs")
+      if (id == "oncall/now_three_layers") verdict = check(est, oncall, "≤ 10 µs")
+      if (id == "config/load_validate") verdict = check(est, config, "≤ 50 ms")
+      printf "| `%s` | %s %s | [%s %s, %s %s] | %s |\n", id, a[3], a[4], a[1], a[2], a[5], a[6], verdict
+    }
+    END { exit bad }
+  ' "$LOGS/criterion.estimates")" || fail=1
+fi
 
 # ------------------------------------------------------ d. on the emulator
-log "d. scripts/dev.sh latency (alarm to Slack message, publisher per record)"
-scripts/dev.sh latency >"$LOGS/latency.log" 2>&1 || { tail -n 40 "$LOGS/latency.log" >&2; exit 1; }
-grep '^bench ' "$LOGS/latency.log" | tee "$LOGS/latency.lines"
+: >"$LOGS/latency.lines"
+if runs_part emulator; then
+  log "d. scripts/dev.sh latency (alarm to Slack message, publisher per record)"
+  scripts/dev.sh latency >"$LOGS/latency.log" 2>&1 || { tail -n 40 "$LOGS/latency.log" >&2; exit 1; }
+  grep '^bench ' "$LOGS/latency.log" | tee "$LOGS/latency.lines"
+fi
 latency() { grep "^bench $1 " "$LOGS/latency.lines" | sed -E 's/.* min_ms=([0-9.]+) median_ms=([0-9.]+) p90_ms=([0-9.]+) n=([0-9]+).*/\1 \/ \2 \/ \3 ms (n = \4)/'; }
 
 # ---------------------------------------------------------------- summary
@@ -288,12 +298,14 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
       "$v" "${CS[$f]}" "${RATIO[$f]}" "${CS_BUNDLE[$f]}" "${RATIO_BUNDLE[$f]}"
   done
   echo
-  echo "| On the emulator (\`scripts/dev.sh latency\`) | min / median / p90 |"
-  echo "|---|---:|"
-  echo "| alarm to Slack message (first alarm: $(sed -E 's/.* first_ms=([0-9.]+) .*/\1/' <<<"$(grep '^bench alarm_to_slack ' "$LOGS/latency.lines")") ms) | $(latency alarm_to_slack) |"
-  echo "| of which the intake handler | $(latency intake_handler) |"
-  echo "| event publisher, per stream record | $(latency publisher_per_record) |"
-  echo
+  if runs_part emulator; then
+    echo "| On the emulator (\`scripts/dev.sh latency\`) | min / median / p90 |"
+    echo "|---|---:|"
+    echo "| alarm to Slack message (first alarm: $(sed -E 's/.* first_ms=([0-9.]+) .*/\1/' <<<"$(grep '^bench alarm_to_slack ' "$LOGS/latency.lines")") ms) | $(latency alarm_to_slack) |"
+    echo "| of which the intake handler | $(latency intake_handler) |"
+    echo "| event publisher, per stream record | $(latency publisher_per_record) |"
+    echo
+  fi
   echo "The paging functions' first event: spawn to the first AWS call its sample event (events/) makes, at a stand-in HTTPS endpoint trusted through KLAXON_EXTRA_CA_FILE (init, the handler, credentials, signing and the TLS handshake); the floor: spawn to its answer."
   echo
   echo "| Function | first event, this machine's layout (min / median / p90) | one bundle |"
@@ -315,10 +327,13 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
     done
     echo
   fi
-  echo "| Benchmark (criterion) | estimate | 95% CI | budget |"
-  echo "|---|---:|---:|:---:|"
-  printf '%s\n' "$BENCH_ROWS"
-  echo
+  if runs_part criterion; then
+    echo "| Benchmark (criterion) | estimate | 95% CI | budget |"
+    echo "|---|---:|---:|:---:|"
+    printf '%s\n' "$BENCH_ROWS"
+    echo
+  fi
+  [[ -n "${BENCH_SKIP:-}" ]] && echo "Skipped (BENCH_SKIP): ${BENCH_SKIP}." && echo
   if ((fail)); then echo "**Budget missed.**"; else echo "All budgets met."; fi
 } | tee "$LOGS/summary.md"
 
