@@ -20,11 +20,11 @@
 
 use std::collections::HashMap;
 
-use crate::app::publisher::StreamRecord;
 use crate::core::events::{BusEvent, DetailType, IncidentSummary, bus_event};
 use crate::core::incident::{Incident, TimelineEntry, TimelineEvent};
 use crate::core::notify::{self, DestinationKind, entry_ref, is_delivery_outcome, outcome_key};
 use crate::core::time::iso;
+use crate::ports::StreamRecord;
 use crate::ports::{
     BackendError, Clock, ConfigSource, EmailSender, Endpoints, IncidentMirror, Incidents, Secrets,
     UndeliveredNotification, UndeliveredNotifications,

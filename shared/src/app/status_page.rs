@@ -17,10 +17,11 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::AppError;
-use crate::app::publisher::{StreamRecord, retry_from};
+use crate::app::publisher::retry_from;
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::notify::is_delivery_outcome;
 use crate::core::status_page::{StatusPage, html, is_shown};
+use crate::ports::StreamRecord;
 use crate::ports::{Clock, ConfigSource, Incidents, RenderedPage, StatusPages};
 
 /// What a stream batch came to.

@@ -29,6 +29,7 @@ pub mod rate_limits;
 mod secrets;
 mod self_test;
 mod status_page;
+mod stream;
 mod undelivered;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
@@ -43,7 +44,6 @@ pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
 pub use incident_mirror::IncidentMirror;
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
-    check_transition,
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
 pub use metric_log::MetricLog;
@@ -55,6 +55,7 @@ pub use status_page::{
     CACHE_CONTROL, FEED_CONTENT_TYPE, FEED_KEY, PAGE_CONTENT_TYPE, PAGE_KEY, RenderedPage,
     StatusPages,
 };
+pub use stream::StreamRecord;
 pub use undelivered::{UndeliveredNotification, UndeliveredNotifications};
 
 /// A failure talking to a backing service.

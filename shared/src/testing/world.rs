@@ -11,9 +11,10 @@ use super::{
     ScriptedIds, StaticConfig,
 };
 use crate::app::escalator::Escalator;
-use crate::app::intake::{Intake, IntakeOutcome};
+use crate::app::intake::Intake;
 use crate::app::reply::{InboundSms, Replies};
 use crate::app::voice::VoiceCalls;
+use crate::core::alarm::IntakeOutcome;
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::time::iso;
 use crate::ports::{AlarmDelivery, BackendError, Incidents};

@@ -175,8 +175,8 @@ mod function {
     use super::super::StatusPageRefresh;
     use super::*;
     use crate::app::operator::change_status;
-    use crate::app::publisher::StreamRecord;
     use crate::core::notify::DestinationKind;
+    use crate::ports::StreamRecord;
     use crate::ports::{Clock, Transition};
     use crate::testing::{CONFIG, ManualClock, StaticConfig, World};
 

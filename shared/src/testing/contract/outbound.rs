@@ -8,8 +8,8 @@ use std::future::Future;
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::app::intake::IntakeOutcome;
 use crate::core::alarm::AlarmState;
+use crate::core::alarm::IntakeOutcome;
 use crate::core::phone::Phone;
 use crate::core::self_test::Run;
 use crate::ports::{
