@@ -24,8 +24,9 @@ use tokio::time::{Instant, timeout_at};
 
 use crate::aws::https::{Https, TlsSetupError};
 use crate::ports::{
-    Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, Sleep, StatusClass, TokioSleep,
+    Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, Sleep, StatusClass,
 };
+use crate::system::TokioSleep;
 
 /// The most of an answer's body kept.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

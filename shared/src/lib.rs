@@ -7,6 +7,8 @@
 //! * [`aws`] holds the adapters that implement those ports with the AWS SDK.
 //! * [`app`] holds the handlers each Lambda function runs, written against ports.
 //! * [`runtime`] is the shared Lambda plumbing: tracing, typed settings, errors.
+//! * [`system`] is the system's clock, timer and randomness (the ports'
+//!   adapters the functions use).
 //! * `testing` (feature `testing`) holds in-memory fakes of every port and
 //!   the store contract suite.
 
@@ -18,5 +20,6 @@ pub mod core;
 pub mod http;
 pub mod ports;
 pub mod runtime;
+pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -9,8 +9,9 @@ use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon::aws::incident_manager::IncidentManager;
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::undelivered::SqsUndelivered;
-use klaxon::ports::{Endpoints, Secrets, SystemClock, UndeliveredNotification};
+use klaxon::ports::{Endpoints, Secrets, UndeliveredNotification};
 use klaxon::runtime::NotifierSettings;
+use klaxon::system::SystemClock;
 
 use crate::{HarnessError, Local, ids, roles, streams};
 

@@ -65,6 +65,17 @@ impl AppError {
         }
     }
 
+    /// The `errorType` Lambda is told ([`crate::core::invocation`]): an
+    /// invalid event, a failure a retry can mend, or one it cannot.
+    pub fn error_type(&self) -> &'static str {
+        use crate::core::invocation::{FAILED, INVALID_EVENT, RETRYABLE};
+        match self {
+            Self::InvalidEvent(_) | Self::Intake(_) => INVALID_EVENT,
+            e if e.retryable() => RETRYABLE,
+            _ => FAILED,
+        }
+    }
+
     pub fn retryable(&self) -> bool {
         match self {
             Self::InvalidEvent(_) | Self::Intake(_) => false,

@@ -8,6 +8,7 @@ pub mod escalation;
 pub mod events;
 pub mod incident;
 pub mod incident_manager;
+pub mod invocation;
 pub mod keys;
 pub mod metrics;
 pub mod notify;

@@ -35,7 +35,7 @@ mod undelivered;
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
 pub use channels::DeliveryChannels;
-pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
+pub use clock::{Clock, IdSource, Sleep};
 pub use config::{ConfigLoadError, ConfigSource};
 pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, StatusClass};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
@@ -70,6 +70,18 @@ pub struct BackendError {
 }
 
 impl BackendError {
+    /// A Klaxon function's failure as its caller sees it (`lambda:Invoke`
+    /// with a `FunctionError`): retryable as
+    /// [`crate::core::invocation::worth_retrying`] says of its `error_type`.
+    pub fn invocation(function: &str, error_type: &str, message: &str) -> Self {
+        Self {
+            service: "Lambda",
+            operation: "Invoke",
+            message: format!("{function} failed with {error_type}: {message}"),
+            retryable: crate::core::invocation::worth_retrying(error_type),
+        }
+    }
+
     /// `"<action> on <resource>"` when AWS refused the call for a missing
     /// permission (AccessDenied's message: "User: ... is not authorized to
     /// perform: <action> on resource: <resource> because ..."): a

@@ -18,7 +18,6 @@ use crate::core::alarm::IntakeOutcome;
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::time::iso;
 use crate::ports::{AlarmDelivery, BackendError, Incidents};
-use crate::runtime::{HandlerError, invocation_error};
 
 /// Aiko is on call (schedule `primary`) on level 1: email at once, SMS
 /// after 60 s; Ben on level 2; 300 s per level, the policy runs twice.
@@ -265,14 +264,11 @@ impl AlarmDelivery for World {
                 message: e.to_string(),
                 retryable: false,
             }),
-            Err(e) => {
-                let e = HandlerError(e);
-                Err(invocation_error(
-                    "alarm-intake",
-                    e.error_type(),
-                    &e.0.to_string(),
-                ))
-            }
+            Err(e) => Err(BackendError::invocation(
+                "alarm-intake",
+                e.error_type(),
+                &e.to_string(),
+            )),
         }
     }
 }
