@@ -6,6 +6,8 @@ pub mod classify;
 pub mod email;
 pub mod escalation;
 pub mod events;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixtures;
 pub mod incident;
 pub mod incident_manager;
 pub mod invocation;
