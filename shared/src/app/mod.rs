@@ -17,6 +17,8 @@ pub mod sns;
 pub mod status_page;
 pub mod sweep;
 pub mod voice;
+#[cfg(any(test, feature = "testing"))]
+pub mod world;
 
 #[cfg(test)]
 mod fuzz;
