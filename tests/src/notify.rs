@@ -71,17 +71,8 @@ pub struct NotifyRound {
     pub failed_at: Option<(String, String)>,
 }
 
-type LocalNotifier<'a, E, S> = Notifier<
-    'a,
-    DynamoStore,
-    DynamoConfig,
-    E,
-    S,
-    SesEmail,
-    IncidentManager,
-    SqsUndelivered,
-    SystemClock,
->;
+type LocalNotifier<'a, E, S> =
+    Notifier<'a, DynamoStore, DynamoConfig, E, S, SesEmail, IncidentManager, SqsUndelivered>;
 
 impl Local {
     /// The notifier on this stack, delivering through `endpoints` with

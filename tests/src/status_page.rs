@@ -95,8 +95,7 @@ pub struct RefreshRound {
     pub failed_at: Option<(String, String)>,
 }
 
-type LocalRefresh<'a> =
-    StatusPageRefresh<'a, DynamoStore, DynamoConfig, S3StatusPages, SystemClock>;
+type LocalRefresh<'a> = StatusPageRefresh<'a, DynamoStore, DynamoConfig, S3StatusPages>;
 
 impl Local {
     fn status_page_side(&self) -> Result<&StatusPageSide, HarnessError> {

@@ -88,7 +88,6 @@ type TestNotifier<'a> = Notifier<
     crate::testing::FakeEmail,
     FakeIncidentManager,
     FakeUndelivered,
-    crate::testing::ManualClock,
 >;
 
 impl Given {

@@ -179,7 +179,7 @@ mod function {
     use crate::core::notify::DestinationKind;
     use crate::ports::StreamRecord;
     use crate::ports::{Clock, Transition};
-    use crate::testing::{CONFIG, ManualClock, StaticConfig};
+    use crate::testing::{CONFIG, StaticConfig};
 
     const PAGE: &str = "status_page: {title: Acme status, services: [checkout]}\n";
 
@@ -198,8 +198,7 @@ mod function {
         }
     }
 
-    type Refresh<'a> =
-        StatusPageRefresh<'a, MemoryStore, StaticConfig, FakeStatusPages, ManualClock>;
+    type Refresh<'a> = StatusPageRefresh<'a, MemoryStore, StaticConfig, FakeStatusPages>;
 
     impl Given {
         fn function(&self) -> Refresh<'_> {
