@@ -9,7 +9,8 @@ use klaxon::aws::sfn::StepFunctions;
 use klaxon::core::incident::{Incident, TimelineEntry};
 use klaxon::core::status_update::UpdateStatus;
 use klaxon::core::time::iso;
-use klaxon::ports::{Incidents, SystemClock, Transition, TransitionOutcome};
+use klaxon::ports::{Incidents, Transition, TransitionOutcome};
+use klaxon::system::SystemClock;
 use serde_json::json;
 
 use crate::{Failure, StackArgs, print_json, say, show_time};

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -114,6 +114,18 @@ enum Command {
     /// and JSON Schemas.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Print a completion script for a shell, generated from this CLI's own
+    /// commands and options: `klaxon completions bash >
+    /// ~/.local/share/bash-completion/completions/klaxon`, `klaxon
+    /// completions zsh > "${fpath[1]}/_klaxon"`, `klaxon completions fish >
+    /// ~/.config/fish/completions/klaxon.fish`.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    shell: clap_complete::Shell,
 }
 
 /// A failure to report to the user, with the exit code to use.
@@ -159,6 +171,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Dlq(cmd) => ops::dlq(&cli.stack, cmd).await,
         Command::TestNotify(args) => ops::test_notify(&cli.stack, args).await,
         Command::Events(cmd) => events::run(cmd),
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "klaxon", &mut script);
+            let text = String::from_utf8_lossy(&script);
+            say!("{}", text.trim_end());
+            Ok(())
+        }
     }
 }
 

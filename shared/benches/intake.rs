@@ -14,7 +14,8 @@ use klaxon::app::intake::new_incident;
 use klaxon::aws::dynamo::open_transaction;
 use klaxon::config::OncallConfig;
 use klaxon::core::alarm::AlarmStateChange;
-use klaxon::ports::{IdSource, RandomIds};
+use klaxon::ports::IdSource;
+use klaxon::system::RandomIds;
 
 const TABLE: &str = "klaxon-incidents";
 

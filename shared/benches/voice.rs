@@ -9,7 +9,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use klaxon::testing::{World, at};
+use klaxon::app::world::World;
+use klaxon::testing::at;
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"

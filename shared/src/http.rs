@@ -1,5 +1,5 @@
 //! The HTTP adapter of [`Endpoints`] (feature `http`): hyper over the
-//! process's one HTTPS connector ([`crate::aws::https::connector`], the
+//! process's one HTTPS connector ([`crate::https::connector`], the
 //! one the AWS SDK's client uses), retries through backon. Only the
 //! delivery function links it. The client is built on the first delivery,
 //! so an event that posts nothing costs nothing.
@@ -22,10 +22,11 @@ use hyper_util::rt::TokioExecutor;
 use rand::RngExt;
 use tokio::time::{Instant, timeout_at};
 
-use crate::aws::https::{Https, TlsSetupError};
+use crate::https::{Https, TlsSetupError};
 use crate::ports::{
-    Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, Sleep, StatusClass, TokioSleep,
+    Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, Sleep, StatusClass,
 };
+use crate::system::TokioSleep;
 
 /// The most of an answer's body kept.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -71,7 +72,7 @@ impl<S: Sleep + 'static> HttpEndpoints<S> {
     fn client(&self) -> Result<&HttpsClient, Failed> {
         self.client
             .get_or_init(|| {
-                let https = crate::aws::https::connector(crate::aws::https::tls_config()?, None);
+                let https = crate::https::connector(crate::https::tls_config()?, None);
                 Ok(Client::builder(TokioExecutor::new()).build(https))
             })
             .as_ref()

@@ -8,7 +8,6 @@ use lambda_runtime::Diagnostic;
 use crate::app::AppError;
 use crate::app::channels::Setting;
 use crate::core::phone::Phone;
-use crate::ports::BackendError;
 
 /// Starts tracing. Lambda's advanced logging controls decide the level
 /// (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, default INFO) and the format
@@ -366,25 +365,7 @@ impl From<AppError> for HandlerError {
 
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
-        match &self.0 {
-            AppError::InvalidEvent(_) | AppError::Intake(_) => "Klaxon.InvalidEvent",
-            e if e.retryable() => "Klaxon.Retryable",
-            _ => "Klaxon.Failed",
-        }
-    }
-}
-
-/// A Klaxon function's error as its caller sees it (`lambda:Invoke` with a
-/// `FunctionError`): whether calling again can help follows from the
-/// `errorType` the function chose; errors of the Lambda platform itself
-/// (timeouts, crashes, throttling) are worth another try.
-pub fn invocation_error(function: &str, error_type: &str, message: &str) -> BackendError {
-    let retryable = error_type == "Klaxon.Retryable" || !error_type.starts_with("Klaxon.");
-    BackendError {
-        service: "Lambda",
-        operation: "Invoke",
-        message: format!("{function} failed with {error_type}: {message}"),
-        retryable,
+        self.0.error_type()
     }
 }
 

@@ -22,10 +22,10 @@ use klaxon::config::sources::Sources;
 use klaxon::core::incident::{AckCode, Channel, Status, incident_id};
 use klaxon::core::phone::Phone;
 use klaxon::ports::{
-    ClaimOutcome, IdSource, InboundClaim, InboundMessages, Incidents, PageClaim, Paging,
-    SystemClock, Transition,
+    ClaimOutcome, IdSource, InboundClaim, InboundMessages, Incidents, PageClaim, Paging, Transition,
 };
 use klaxon::runtime::HandlerError;
+use klaxon::system::SystemClock;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::template::repo_root;
 use serde::Serialize;

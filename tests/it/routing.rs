@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use klaxon::ports::{AlarmTags, BackendError};
+use klaxon::testing::FakeTags;
 use klaxon_local::events::{Delivery, alarm};
 
 use crate::common::{World, opened_id};
@@ -15,21 +15,13 @@ fn yaml(w: &World) -> String {
     )
 }
 
-/// Tags as CloudWatch would return them. moto 5.2.5 does not speak the
-/// CBOR protocol of the Rust CloudWatch SDK, so the adapter itself is
-/// checked with a mocked client (`shared/src/aws/cloudwatch.rs`); this
-/// checks what intake does with the tags against the emulator.
-struct KnownTags(BTreeMap<String, BTreeMap<String, String>>);
-
-impl AlarmTags for KnownTags {
-    async fn tags(&self, alarm_arn: &str) -> Result<BTreeMap<String, String>, BackendError> {
-        self.0.get(alarm_arn).cloned().ok_or_else(|| BackendError {
-            service: "CloudWatch",
-            operation: "ListTagsForResource",
-            message: "ResourceNotFound".into(),
-            retryable: false,
-        })
-    }
+/// Tags as CloudWatch returns them (`FakeTags` answers an alarm it does not
+/// know as CloudWatch does). moto 5.2.5 does not speak the CBOR protocol of
+/// the Rust CloudWatch SDK, so the adapter itself is checked against the
+/// tags contract with a mocked client (`shared/src/aws/cloudwatch.rs`);
+/// this checks what intake does with the tags against the emulator.
+fn known_tags(tags: BTreeMap<String, BTreeMap<String, String>>) -> FakeTags {
+    FakeTags { tags, fail: false }
 }
 
 #[tokio::test]
@@ -39,7 +31,7 @@ async fn a_rule_on_alarm_tags_routes_by_the_alarms_tags() {
     let tagged = w.alarm_name("orders-latency");
     let other = w.alarm_name("orders-errors");
     let arn = |name: &str| format!("arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:{name}");
-    let tags = KnownTags(BTreeMap::from([
+    let tags = known_tags(BTreeMap::from([
         (
             arn(&tagged),
             BTreeMap::from([

@@ -246,7 +246,7 @@ fn regenerate_the_readme_screenshot() {
 mod on_a_stack {
     use klaxon::app::operator::{UpdateOutcome, post_update};
     use klaxon::core::status_update::UpdateStatus;
-    use klaxon::ports::SystemClock;
+    use klaxon::system::SystemClock;
     use klaxon_local::events::{Delivery, alarm};
     use serde_json::Value;
 

@@ -365,7 +365,7 @@ async fn a_call_answered_after_an_sms_acknowledgement_says_who_and_asks_nothing(
         escalations: &v.local.escalations,
         calls: None::<&klaxon::aws::chime::ChimeCalls>,
         config: &v.local.config,
-        clock: &klaxon::ports::SystemClock,
+        clock: &klaxon::system::SystemClock,
         deadline: None,
     };
     local_without_calls

@@ -19,7 +19,8 @@ use klaxon::aws::metrics::CloudWatchMetrics;
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
-use klaxon::ports::{AlarmTags, RandomIds, SystemClock, TokioSleep};
+use klaxon::ports::AlarmTags;
+use klaxon::system::{RandomIds, SystemClock, TokioSleep};
 use serde_json::Value;
 
 use crate::{HarnessError, Local, PublishRound, deadline_in};

@@ -39,7 +39,7 @@ use klaxon::aws::sfn::StepFunctions;
 use klaxon::aws::sns::SnsSms;
 use klaxon::config::OncallConfig;
 use klaxon::ports::{AlarmDelivery, BackendError};
-use klaxon::runtime::{HandlerError, PublisherSettings, SelfTestSettings, invocation_error};
+use klaxon::runtime::{PublisherSettings, SelfTestSettings};
 use serde_json::{Value, json};
 
 pub use emulator::{Emulator, IamCall, SentEmail, SentSms};
@@ -754,14 +754,11 @@ impl AlarmDelivery for Local {
                 message: e.to_string(),
                 retryable: false,
             }),
-            Err(e) => {
-                let e = HandlerError(e);
-                Err(invocation_error(
-                    &self.self_test.intake_function,
-                    e.error_type(),
-                    &e.0.to_string(),
-                ))
-            }
+            Err(e) => Err(BackendError::invocation(
+                &self.self_test.intake_function,
+                e.error_type(),
+                &e.to_string(),
+            )),
         }
     }
 }

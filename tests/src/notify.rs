@@ -9,8 +9,9 @@ use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon::aws::incident_manager::IncidentManager;
 use klaxon::aws::ses::SesEmail;
 use klaxon::aws::undelivered::SqsUndelivered;
-use klaxon::ports::{Endpoints, Secrets, SystemClock, UndeliveredNotification};
+use klaxon::ports::{Endpoints, Secrets, UndeliveredNotification};
 use klaxon::runtime::NotifierSettings;
+use klaxon::system::SystemClock;
 
 use crate::{HarnessError, Local, ids, roles, streams};
 
@@ -70,17 +71,8 @@ pub struct NotifyRound {
     pub failed_at: Option<(String, String)>,
 }
 
-type LocalNotifier<'a, E, S> = Notifier<
-    'a,
-    DynamoStore,
-    DynamoConfig,
-    E,
-    S,
-    SesEmail,
-    IncidentManager,
-    SqsUndelivered,
-    SystemClock,
->;
+type LocalNotifier<'a, E, S> =
+    Notifier<'a, DynamoStore, DynamoConfig, E, S, SesEmail, IncidentManager, SqsUndelivered>;
 
 impl Local {
     /// The notifier on this stack, delivering through `endpoints` with

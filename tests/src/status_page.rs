@@ -6,8 +6,9 @@
 use klaxon::app::status_page::{RefreshReport, StatusPageRefresh};
 use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon::aws::status_page::{S3StatusPages, client};
-use klaxon::ports::{FEED_KEY, PAGE_KEY, SystemClock};
+use klaxon::ports::{FEED_KEY, PAGE_KEY};
 use klaxon::runtime::StatusPageSettings;
+use klaxon::system::SystemClock;
 
 use crate::{HarnessError, Local, ids, roles, streams};
 
@@ -94,8 +95,7 @@ pub struct RefreshRound {
     pub failed_at: Option<(String, String)>,
 }
 
-type LocalRefresh<'a> =
-    StatusPageRefresh<'a, DynamoStore, DynamoConfig, S3StatusPages, SystemClock>;
+type LocalRefresh<'a> = StatusPageRefresh<'a, DynamoStore, DynamoConfig, S3StatusPages>;
 
 impl Local {
     fn status_page_side(&self) -> Result<&StatusPageSide, HarnessError> {

@@ -48,6 +48,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use klaxon::app::escalator::StepRequest;
+use klaxon::core::invocation::{FAILED, INVALID_EVENT, RETRYABLE};
 use klaxon::core::phone::mask;
 use klaxon::core::time::iso;
 use klaxon::ports::UndeliveredNotification;
@@ -385,13 +386,13 @@ impl Letter {
                 "`klaxon incidents show {incident_id}`; page by hand if it is still open; after fixing the escalator, `{redrive}`"
             ),
             Letter::LambdaFailure { error_type, .. } => match error_type.as_deref() {
-                Some("Klaxon.InvalidEvent") => format!(
+                Some(INVALID_EVENT) => format!(
                     "Klaxon cannot read this event: a redrive fails the same way unless the function changed; `klaxon dlq show {message_id}` shows it"
                 ),
-                Some("Klaxon.Retryable") => format!(
+                Some(RETRYABLE) => format!(
                     "a transient failure (throttling, an AWS error) outlasted the retries: `{redrive}`"
                 ),
-                Some("Klaxon.Failed") => format!(
+                Some(FAILED) => format!(
                     "fix the cause first (often the applied configuration: `klaxon doctor`), then `{redrive}`"
                 ),
                 _ => format!(

@@ -6,8 +6,8 @@ use klaxon::aws::{
     cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions,
 };
-use klaxon::ports::{RandomIds, SystemClock};
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
+use klaxon::system::{RandomIds, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -5,8 +5,8 @@
 
 use klaxon::app::sweep::{DEFAULT_GRACE, Sweep, only_self_test};
 use klaxon::aws::{dynamo::DynamoStore, emf::EmfLog, function_sdk_config, sfn::StepFunctions};
-use klaxon::ports::SystemClock;
 use klaxon::runtime::{HandlerError, Settings, init_tracing, stack_name};
+use klaxon::system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use klaxon::aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, emf::EmfLog, function_sdk_config,
     ses::SesEmail, sfn::StepFunctions, sns::SnsSms,
 };
-use klaxon::ports::SystemClock;
 use klaxon::runtime::{Settings, init_tracing, stack_name};
+use klaxon::system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -13,8 +13,9 @@ use klaxon::aws::{
     undelivered::SqsUndelivered,
 };
 use klaxon::http::HttpEndpoints;
-use klaxon::ports::{RetryPolicy, SystemClock};
+use klaxon::ports::RetryPolicy;
 use klaxon::runtime::{NotifierSettings, init_tracing};
+use klaxon::system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -10,8 +10,8 @@ use klaxon::aws::{
     channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore, lambda::LambdaIntake,
     metrics::CloudWatchMetrics, sdk_config, sfn::StepFunctions, with_call_timeouts,
 };
-use klaxon::ports::{RandomIds, SystemClock, TokioSleep};
 use klaxon::runtime::{HandlerError, SelfTestSettings, init_tracing};
+use klaxon::system::{RandomIds, SystemClock, TokioSleep};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

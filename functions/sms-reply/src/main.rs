@@ -6,8 +6,8 @@ use klaxon::aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions, sns::SnsSms,
 };
-use klaxon::ports::SystemClock;
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
+use klaxon::system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

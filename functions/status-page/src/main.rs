@@ -10,8 +10,8 @@ use klaxon::aws::{
     dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config,
     status_page::S3StatusPages,
 };
-use klaxon::ports::SystemClock;
 use klaxon::runtime::{StatusPageSettings, init_tracing};
+use klaxon::system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

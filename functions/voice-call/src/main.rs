@@ -7,8 +7,8 @@ use klaxon::aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions,
 };
-use klaxon::ports::SystemClock;
 use klaxon::runtime::{HandlerError, Settings, init_tracing};
+use klaxon::system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -74,7 +74,7 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R, L> {
     /// `None` when the stack has no voice number: voice rules then leave a
     /// warning on the timeline instead.
     pub calls: Option<&'a V>,
-    /// Calls per number ([`VOICE_PER_NUMBER`]).
+    /// Calls per number ([`crate::core::rate_limit::VOICE_PER_NUMBER`]).
     pub limits: &'a R,
     pub escalations: &'a E,
     pub config: &'a C,
@@ -84,7 +84,7 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R, L> {
     /// When the current run must end (the Lambda invocation's deadline):
     /// page claims are held until then, so a run that dies between claiming
     /// and sending frees its claims when it could no longer send. `None`
-    /// outside Lambda: claims are then held for [`DEFAULT_LEASE_SECONDS`].
+    /// outside Lambda: claims are then held for [`crate::core::paging::DEFAULT_LEASE_SECONDS`].
     pub deadline: Option<Timestamp>,
     /// How a failing page is retried, and for how long.
     pub retry: PageRetry,

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -27,35 +26,10 @@ use crate::ports::{
     LastOk, OpenOutcome, Requirement, Transition, TransitionOutcome,
 };
 
+pub use crate::core::alarm::IntakeOutcome;
+
 /// How many times to retry when concurrent writers interleave.
 const MAX_ATTEMPTS: u32 = 8;
-
-/// What intake did with one alarm state change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum IntakeOutcome {
-    Opened {
-        incident_id: String,
-    },
-    Folded {
-        incident_id: String,
-        alarm_count: u32,
-    },
-    Duplicate {
-        incident_id: String,
-    },
-    Resolved {
-        incident_id: String,
-    },
-    /// Older than a state change already applied; recorded, not applied.
-    OutOfOrder {
-        incident_id: Option<String>,
-        reason: String,
-    },
-    Ignored {
-        reason: String,
-    },
-}
 
 /// The ports intake needs.
 pub struct Intake<'a, I, M, E, C, T> {

@@ -17,6 +17,8 @@ pub mod sns;
 pub mod status_page;
 pub mod sweep;
 pub mod voice;
+#[cfg(any(test, feature = "testing"))]
+pub mod world;
 
 #[cfg(test)]
 mod fuzz;
@@ -62,6 +64,17 @@ impl AppError {
         match self {
             Self::Config(ConfigLoadError::Backend(e)) | Self::Backend(e) => e.missing_permission(),
             _ => None,
+        }
+    }
+
+    /// The `errorType` Lambda is told ([`crate::core::invocation`]): an
+    /// invalid event, a failure a retry can mend, or one it cannot.
+    pub fn error_type(&self) -> &'static str {
+        use crate::core::invocation::{FAILED, INVALID_EVENT, RETRYABLE};
+        match self {
+            Self::InvalidEvent(_) | Self::Intake(_) => INVALID_EVENT,
+            e if e.retryable() => RETRYABLE,
+            _ => FAILED,
         }
     }
 

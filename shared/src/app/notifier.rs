@@ -20,11 +20,11 @@
 
 use std::collections::HashMap;
 
-use crate::app::publisher::StreamRecord;
 use crate::core::events::{BusEvent, DetailType, IncidentSummary, bus_event};
 use crate::core::incident::{Incident, TimelineEntry, TimelineEvent};
 use crate::core::notify::{self, DestinationKind, entry_ref, is_delivery_outcome, outcome_key};
 use crate::core::time::iso;
+use crate::ports::StreamRecord;
 use crate::ports::{
     BackendError, Clock, ConfigSource, EmailSender, Endpoints, IncidentMirror, Incidents, Secrets,
     UndeliveredNotification, UndeliveredNotifications,
@@ -58,7 +58,7 @@ impl NotifyReport {
 }
 
 /// Where the notifier reaches what it talks to.
-pub struct Notifier<'a, I, C, E, S, M, X, Q, K> {
+pub struct Notifier<'a, I, C, E, S, M, X, Q> {
     pub incidents: &'a I,
     pub config: &'a C,
     pub endpoints: &'a E,
@@ -66,7 +66,7 @@ pub struct Notifier<'a, I, C, E, S, M, X, Q, K> {
     pub email: &'a M,
     pub mirror: &'a X,
     pub undelivered: &'a Q,
-    pub clock: &'a K,
+    pub clock: &'a dyn Clock,
     /// Slack's Web API (`https://slack.com/api`).
     pub slack_api: &'a str,
 }
@@ -86,7 +86,7 @@ pub(crate) struct Destination<'c> {
     pub response_plan_arn: Option<&'c str>,
 }
 
-impl<I, C, E, S, M, X, Q, K> Notifier<'_, I, C, E, S, M, X, Q, K>
+impl<I, C, E, S, M, X, Q> Notifier<'_, I, C, E, S, M, X, Q>
 where
     I: Incidents,
     C: ConfigSource,
@@ -95,7 +95,6 @@ where
     M: EmailSender,
     X: IncidentMirror,
     Q: UndeliveredNotifications,
-    K: Clock,
 {
     pub async fn handle(&self, records: &[StreamRecord]) -> NotifyReport {
         let mut report = NotifyReport::default();

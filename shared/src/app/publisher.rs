@@ -18,34 +18,10 @@
 use std::collections::HashMap;
 
 use crate::core::events::{BusEvent, bus_event};
-use crate::core::incident::{Incident, TimelineEntry};
+use crate::core::incident::Incident;
 use crate::core::metrics::Metric;
+pub use crate::ports::StreamRecord;
 use crate::ports::{BackendError, EventBus, Incidents, MetricLog};
-
-/// One record of the stream, as the publisher sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamRecord {
-    /// A timeline entry was written.
-    Entry {
-        sequence: String,
-        incident_id: String,
-        entry: TimelineEntry,
-    },
-    /// Any other change (the incident, claims, markers): nothing to publish.
-    Other { sequence: String },
-    /// A timeline entry that cannot be read: it will never publish.
-    Unreadable { sequence: String, reason: String },
-}
-
-impl StreamRecord {
-    pub fn sequence(&self) -> &str {
-        match self {
-            Self::Entry { sequence, .. }
-            | Self::Other { sequence }
-            | Self::Unreadable { sequence, .. } => sequence,
-        }
-    }
-}
 
 /// What a batch came to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

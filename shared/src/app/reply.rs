@@ -13,11 +13,11 @@ use tracing::{info, warn};
 use super::sns::{SnsError, sns_messages};
 use super::{AppError, transition_event};
 use crate::core::incident::{Actor, Incident, TimelineEntry, TimelineEvent};
+use crate::core::paging::DEFAULT_LEASE_SECONDS;
 use crate::core::phone::{Phone, mask};
 use crate::core::reply::CARRIER_KEYWORDS;
 use crate::core::reply::{ReplyCommand, parse_reply};
 use crate::core::sms::{acknowledged_text, already_text, help_text, resolved_text};
-use crate::ports::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::{
     Clock, ConfigSource, ConfirmationClaim, Escalations, InboundClaim, InboundMessages, Incidents,
     PhoneCalls, Requirement, SmsSender, Transition, TransitionOutcome,

@@ -31,8 +31,8 @@ use tracing::{error, info, warn};
 
 use super::AppError;
 use super::channels::{self, StackChannels};
-use super::intake::IntakeOutcome;
 use crate::core::alarm::AlarmState;
+use crate::core::alarm::IntakeOutcome;
 use crate::core::channels::{Finding, Health};
 use crate::core::incident::{Channel, Incident, Status, TimelineEvent};
 use crate::core::self_test::{self as st, Run};

@@ -17,10 +17,11 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::AppError;
-use crate::app::publisher::{StreamRecord, retry_from};
+use crate::app::publisher::retry_from;
 use crate::core::incident::{Incident, TimelineEntry};
 use crate::core::notify::is_delivery_outcome;
 use crate::core::status_page::{StatusPage, html, is_shown};
+use crate::ports::StreamRecord;
 use crate::ports::{Clock, ConfigSource, Incidents, RenderedPage, StatusPages};
 
 /// What a stream batch came to.
@@ -43,14 +44,14 @@ impl RefreshReport {
 /// The status page function's handler: committed timeline entries from
 /// the incidents table's stream -> the page published again, once per
 /// batch that changed something (delivery outcomes change nothing shown).
-pub struct StatusPageRefresh<'a, I, C, P, K> {
+pub struct StatusPageRefresh<'a, I, C, P> {
     pub incidents: &'a I,
     pub config: &'a C,
     pub pages: &'a P,
-    pub clock: &'a K,
+    pub clock: &'a dyn Clock,
 }
 
-impl<I: Incidents, C: ConfigSource, P: StatusPages, K: Clock> StatusPageRefresh<'_, I, C, P, K> {
+impl<I: Incidents, C: ConfigSource, P: StatusPages> StatusPageRefresh<'_, I, C, P> {
     pub async fn handle(&self, records: &[StreamRecord]) -> RefreshReport {
         let mut report = RefreshReport::default();
         // An unreadable entry may still be a change: the page is read from

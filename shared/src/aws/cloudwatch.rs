@@ -67,6 +67,58 @@ mod tests {
         assert_eq!(tags["env"], "prod");
     }
 
+    /// The alarm tags contract, against CloudWatch's answers as the mocked
+    /// client gives them (`ListTagsForResource` on an alarm that does not
+    /// exist: `ResourceNotFoundException`).
+    fn contract_client() -> CloudWatchTags {
+        use crate::testing::contract::tags::{KNOWN, UNKNOWN, known_tags};
+        use aws_sdk_cloudwatch::operation::list_tags_for_resource::ListTagsForResourceError;
+        use aws_sdk_cloudwatch::types::error::ResourceNotFoundException;
+        let known = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)
+            .match_requests(|r| r.resource_arn() == Some(KNOWN))
+            .then_output(|| {
+                let mut out = ListTagsForResourceOutput::builder();
+                for (k, v) in known_tags() {
+                    out = out.tags(Tag::builder().key(k).value(v).build());
+                }
+                out.build()
+            });
+        let unknown = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)
+            .match_requests(|r| r.resource_arn() == Some(UNKNOWN))
+            .then_error(|| {
+                ListTagsForResourceError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder()
+                        .message("The specified resource does not exist.")
+                        .meta(
+                            aws_sdk_cloudwatch::error::ErrorMetadata::builder()
+                                .code("ResourceNotFoundException")
+                                .message("The specified resource does not exist.")
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        CloudWatchTags::new(mock_client!(
+            aws_sdk_cloudwatch,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [&known, &unknown]
+        ))
+    }
+
+    #[tokio::test]
+    async fn contract_a_known_alarms_tags_are_read_as_a_map() {
+        crate::testing::contract::tags::a_known_alarms_tags_are_read_as_a_map(&contract_client())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn contract_an_unknown_alarm_is_not_found_and_not_retried() {
+        crate::testing::contract::tags::an_unknown_alarm_is_not_found_and_not_retried(
+            &contract_client(),
+        )
+        .await;
+    }
+
     #[tokio::test]
     async fn an_alarm_without_tags_gives_an_empty_map() {
         let rule = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::backend_error;
 use crate::ports::{AlarmDelivery, BackendError};
-use crate::runtime::invocation_error;
 
 /// The intake function, by name or ARN.
 #[derive(Clone, Debug)]
@@ -70,7 +69,11 @@ impl AlarmDelivery for LambdaIntake {
             let error_type = field("errorType").unwrap_or(kind);
             let message = field("errorMessage")
                 .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(500).collect());
-            return Err(invocation_error(&self.function, &error_type, &message));
+            return Err(BackendError::invocation(
+                &self.function,
+                &error_type,
+                &message,
+            ));
         }
         serde_json::from_slice(&body)
             .map_err(|e| self.answer_error(format!("answer is not JSON: {e}")))

@@ -8,7 +8,6 @@ pub mod cloudwatch;
 pub mod dynamo;
 pub mod emf;
 pub mod eventbridge;
-pub mod https;
 #[cfg(feature = "notifier")]
 pub mod incident_manager;
 #[cfg(feature = "self-test")]
@@ -26,19 +25,23 @@ pub mod undelivered;
 
 use std::sync::{Arc, LazyLock};
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+// The smithy runtime's own error types, which every SDK client re-exports:
+// no adapter needs the DynamoDB SDK for them.
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::ports::BackendError;
 
 /// Loads the shared SDK configuration once per process: the standard
 /// provider chains (so `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles and the
 /// Lambda role all apply), with the process's one HTTPS client
-/// ([`https::SdkHttps`]: rustls + ring, Mozilla's roots compiled in). The
+/// ([`crate::https::SdkHttps`]: rustls + ring, Mozilla's roots compiled in). The
 /// functions add call timeouts ([`function_sdk_config`]); the CLI and the
 /// local harness, whose calls include long deployments, do not.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https::SdkHttps::shared())
+        .http_client(crate::https::SdkHttps::shared())
         .load()
         .await
 }

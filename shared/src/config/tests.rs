@@ -334,7 +334,7 @@ fn summary(
     severity: crate::core::classify::Severity,
 ) -> crate::core::events::IncidentSummary {
     use crate::core::events::DetailType;
-    let mut i = crate::testing::events::sample_bus_event(DetailType::IncidentOpened)
+    let mut i = crate::core::fixtures::sample_bus_event(DetailType::IncidentOpened)
         .detail
         .incident
         .unwrap();

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::incident::Status;
 
+mod arguments;
+pub use arguments::{CallArguments, CallPurpose};
+
 /// The key that acknowledges.
 pub const ACK_KEY: &str = "4";
 /// The key that resolves.

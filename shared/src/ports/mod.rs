@@ -29,12 +29,13 @@ pub mod rate_limits;
 mod secrets;
 mod self_test;
 mod status_page;
+mod stream;
 mod undelivered;
 
 pub use alarm_memory::{AlarmMemory, LastOk, ResolvedByAlarm};
 pub use calls::{CallArguments, CallPurpose, CallUpdate, PhoneCalls};
 pub use channels::DeliveryChannels;
-pub use clock::{Clock, IdSource, RandomIds, Sleep, SystemClock, TokioSleep};
+pub use clock::{Clock, IdSource, Sleep};
 pub use config::{ConfigLoadError, ConfigSource};
 pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPolicy, StatusClass};
 pub use escalations::{EscalationStatus, Escalations, StepResult};
@@ -43,7 +44,6 @@ pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
 pub use incident_mirror::IncidentMirror;
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
-    check_transition,
 };
 pub use messaging::{AlarmTags, EmailSender, SmsSender};
 pub use metric_log::MetricLog;
@@ -55,6 +55,7 @@ pub use status_page::{
     CACHE_CONTROL, FEED_CONTENT_TYPE, FEED_KEY, PAGE_CONTENT_TYPE, PAGE_KEY, RenderedPage,
     StatusPages,
 };
+pub use stream::StreamRecord;
 pub use undelivered::{UndeliveredNotification, UndeliveredNotifications};
 
 /// A failure talking to a backing service.
@@ -69,6 +70,18 @@ pub struct BackendError {
 }
 
 impl BackendError {
+    /// A Klaxon function's failure as its caller sees it (`lambda:Invoke`
+    /// with a `FunctionError`): retryable as
+    /// [`crate::core::invocation::worth_retrying`] says of its `error_type`.
+    pub fn invocation(function: &str, error_type: &str, message: &str) -> Self {
+        Self {
+            service: "Lambda",
+            operation: "Invoke",
+            message: format!("{function} failed with {error_type}: {message}"),
+            retryable: crate::core::invocation::worth_retrying(error_type),
+        }
+    }
+
     /// `"<action> on <resource>"` when AWS refused the call for a missing
     /// permission (AccessDenied's message: "User: ... is not authorized to
     /// perform: <action> on resource: <resource> because ..."): a

@@ -10,9 +10,9 @@ pub mod events;
 pub mod incident_manager;
 mod metric_log;
 mod outbound;
+mod scenario;
 pub mod status_page;
 mod store;
-mod world;
 
 pub use channels::{ChannelState, FakeDeliveryChannels};
 pub use clock::{ManualClock, ScriptedIds};
@@ -24,9 +24,9 @@ pub use outbound::{
     FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, FakeTags, PlacedCall, SentEmail,
     SentSms, StaticConfig,
 };
+pub use scenario::{AIKO, BEN, CONFIG, alarm_event, at, start};
 pub use status_page::{FakeStatusPages, StoredObject};
 pub use store::{MemoryStore, Op, State};
-pub use world::{AIKO, BEN, CONFIG, World, alarm_event, at, start};
 
 use crate::ports::BackendError;
 

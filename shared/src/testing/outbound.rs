@@ -322,7 +322,10 @@ impl Metrics for FakeMetrics {
     }
 }
 
-/// Alarm tags by alarm ARN; `fail` makes every read fail.
+/// Alarm tags by alarm ARN, as CloudWatch keeps them: an alarm it knows
+/// has its tags (none is an empty map); an alarm it does not know is
+/// `ResourceNotFoundException`, which no retry mends. `fail` makes every
+/// read fail as throttled.
 #[derive(Debug, Default)]
 pub struct FakeTags {
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
@@ -334,7 +337,15 @@ impl AlarmTags for FakeTags {
         if self.fail {
             return Err(super::transient("ListTagsForResource"));
         }
-        Ok(self.tags.get(alarm_arn).cloned().unwrap_or_default())
+        self.tags
+            .get(alarm_arn)
+            .cloned()
+            .ok_or_else(|| BackendError {
+                service: "CloudWatch",
+                operation: "ListTagsForResource",
+                message: format!("ResourceNotFoundException: {alarm_arn} does not exist"),
+                retryable: false,
+            })
     }
 }
 

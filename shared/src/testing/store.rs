@@ -11,12 +11,12 @@ use jiff::Timestamp;
 
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry};
 use crate::core::time::iso;
+use crate::core::transition::check_transition;
 use crate::ports::paging::FailedPage;
 use crate::ports::{
     AlarmMemory, Allowance, BackendError, ClaimOutcome, ConfirmationClaim, FoldOutcome,
     InboundClaim, InboundMessages, Incidents, LastOk, LevelRecord, Limit, OpenOutcome, PageClaim,
     Paging, RateLimits, Requirement, ResolvedByAlarm, Transition, TransitionOutcome,
-    check_transition,
 };
 
 /// The store operations, for hooks.
@@ -692,7 +692,7 @@ impl RateLimits for MemoryStore {
         let uses = s.rate_uses.entry(subject.to_string()).or_default();
         uses.retain(|(_, at)| *at > now - limit.window);
         let counted = uses.iter().any(|(t, _)| t == token);
-        let allowance = crate::ports::rate_limits::decide(uses, token, limit, now);
+        let allowance = crate::core::rate_limit::decide(uses, token, limit, now);
         if !counted && allowance == Allowance::Allowed {
             uses.push((token.to_string(), now));
         }

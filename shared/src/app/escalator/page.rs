@@ -9,10 +9,10 @@ use crate::app::AppError;
 use crate::core::email::page_email;
 use crate::core::escalation::Step;
 use crate::core::incident::{Channel, Incident, TimelineEntry, TimelineEvent};
+use crate::core::paging::DEFAULT_LEASE_SECONDS;
 use crate::core::phone::Phone;
+use crate::core::rate_limit::VOICE_PER_NUMBER;
 use crate::core::sms::page_text;
-use crate::ports::paging::DEFAULT_LEASE_SECONDS;
-use crate::ports::rate_limits::VOICE_PER_NUMBER;
 use crate::ports::{
     Allowance, BackendError, CallArguments, CallPurpose, ClaimOutcome, ConfigSource, EmailSender,
     Escalations, Incidents, PageClaim, Paging, PhoneCalls, RateLimits, SmsSender,

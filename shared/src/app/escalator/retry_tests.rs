@@ -4,8 +4,9 @@
 //! wait.
 
 use super::*;
+use crate::app::world::World;
 use crate::core::incident::Status;
-use crate::testing::{AIKO, BEN, World, at, transient};
+use crate::testing::{AIKO, BEN, at, transient};
 
 async fn open(w: &World) -> String {
     w.open_incident("checkout-5xx", at(0)).await

@@ -1,9 +1,10 @@
 //! Escalation steps against the fakes, moving the clock instead of sleeping.
 
 use super::*;
+use crate::app::world::World;
 use crate::core::incident::Status;
 use crate::ports::BackendError;
-use crate::testing::{AIKO, BEN, CONFIG, Op, World, at, permanent, transient};
+use crate::testing::{AIKO, BEN, CONFIG, Op, at, permanent, transient};
 
 async fn open(w: &World) -> String {
     w.open_incident("checkout-5xx", at(0)).await

@@ -2,8 +2,9 @@
 //! arrives, THEN the incident, its timeline and the escalation are right.
 
 use super::*;
+use crate::app::world::World;
 use crate::core::incident::Status;
-use crate::testing::{Op, World, alarm_event, at, transient};
+use crate::testing::{Op, alarm_event, at, transient};
 
 const NAME: &str = "checkout-5xx";
 

@@ -9,8 +9,8 @@ use crate::core::incident_manager::{MirrorAction, action};
 use crate::core::notify::{email, slack, teams, webhook};
 use crate::core::secrets::SecretRef;
 use crate::ports::{
-    BackendError, Clock, ConfigSource, EmailSender, Endpoints, HttpFailure, HttpRequest,
-    IncidentMirror, Incidents, SecretError, Secrets, UndeliveredNotifications,
+    BackendError, ConfigSource, EmailSender, Endpoints, HttpFailure, HttpRequest, IncidentMirror,
+    Incidents, SecretError, Secrets, UndeliveredNotifications,
 };
 
 /// Slack's Web API.
@@ -87,7 +87,7 @@ fn json_body(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-impl<I, C, E, S, M, X, Q, K> Notifier<'_, I, C, E, S, M, X, Q, K>
+impl<I, C, E, S, M, X, Q> Notifier<'_, I, C, E, S, M, X, Q>
 where
     I: Incidents,
     C: ConfigSource,
@@ -96,7 +96,6 @@ where
     M: EmailSender,
     X: IncidentMirror,
     Q: UndeliveredNotifications,
-    K: Clock,
 {
     async fn secret(&self, secret: &Option<SecretRef>, field: &str) -> Result<String, Outcome> {
         let secret = needed(secret, field)?;

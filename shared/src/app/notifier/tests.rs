@@ -7,12 +7,13 @@ use serde_json::Value;
 
 use super::*;
 use crate::app::operator::{UpdateOutcome, change_status, post_update};
+use crate::app::world::World;
 use crate::core::incident::Status;
 use crate::core::notify::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::ports::{SecretError, Transition};
 use crate::testing::{
     CONFIG, FakeEndpoints, FakeIncidentManager, FakeSecrets, FakeUndelivered, MemoryStore,
-    MirrorCall, Reply, StaticConfig, World, transient,
+    MirrorCall, Reply, StaticConfig, transient,
 };
 
 const SLACK: &str = "https://slack.test/api";
@@ -87,7 +88,6 @@ type TestNotifier<'a> = Notifier<
     crate::testing::FakeEmail,
     FakeIncidentManager,
     FakeUndelivered,
-    crate::testing::ManualClock,
 >;
 
 impl Given {

@@ -1,10 +1,11 @@
 //! Operator status changes against the fakes.
 
 use super::*;
+use crate::app::world::World;
 use crate::core::incident::{Status, TimelineEntry, TimelineEvent};
 use crate::core::status_update::UpdateStatus;
 use crate::ports::Incidents;
-use crate::testing::{World, at};
+use crate::testing::at;
 
 #[tokio::test]
 async fn an_operator_acknowledges_then_resolves_and_escalation_stops() {

@@ -1,8 +1,9 @@
 //! SMS replies against the fakes.
 
 use super::*;
+use crate::app::world::World;
 use crate::core::incident::Status;
-use crate::testing::{AIKO, BEN, Op, World, at, transient};
+use crate::testing::{AIKO, BEN, Op, at, transient};
 
 /// An incident whose level 1 has texted Aiko; returns its id and code.
 async fn paged(w: &World) -> (String, String) {

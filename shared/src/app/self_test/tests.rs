@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use super::*;
+use crate::app::world::World;
 use crate::core::incident::Status;
 use crate::ports::{Incidents, Sleep};
-use crate::testing::{AIKO, CONFIG, FakeMetrics, World, alarm_event, at, permanent, transient};
+use crate::testing::{AIKO, CONFIG, FakeMetrics, alarm_event, at, permanent, transient};
 
 /// Waiting, while the escalation workflow runs each started escalation's
 /// first step, as the escalator would when its message arrives.

@@ -175,10 +175,11 @@ mod function {
     use super::super::StatusPageRefresh;
     use super::*;
     use crate::app::operator::change_status;
-    use crate::app::publisher::StreamRecord;
+    use crate::app::world::World;
     use crate::core::notify::DestinationKind;
+    use crate::ports::StreamRecord;
     use crate::ports::{Clock, Transition};
-    use crate::testing::{CONFIG, ManualClock, StaticConfig, World};
+    use crate::testing::{CONFIG, StaticConfig};
 
     const PAGE: &str = "status_page: {title: Acme status, services: [checkout]}\n";
 
@@ -197,8 +198,7 @@ mod function {
         }
     }
 
-    type Refresh<'a> =
-        StatusPageRefresh<'a, MemoryStore, StaticConfig, FakeStatusPages, ManualClock>;
+    type Refresh<'a> = StatusPageRefresh<'a, MemoryStore, StaticConfig, FakeStatusPages>;
 
     impl Given {
         fn function(&self) -> Refresh<'_> {

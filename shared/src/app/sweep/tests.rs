@@ -1,7 +1,8 @@
 //! The sweep against the fakes, moving the clock instead of sleeping.
 
 use super::*;
-use crate::testing::{FakeEscalations, Op, World, at, transient};
+use crate::app::world::World;
+use crate::testing::{FakeEscalations, Op, at, transient};
 
 fn sweep(
     w: &World,

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::app::world::World;
 use crate::core::incident::{Channel, Status, TimelineEvent};
 use crate::core::voice::{CallNote, CallOutcome};
 use crate::ports::{CallPurpose, Incidents};
-use crate::testing::{AIKO, BEN, World, at};
+use crate::testing::{AIKO, BEN, at};
 
 /// Aiko: email at once, a call after 60 s; Ben speaks Japanese and is
 /// called at once on level 2.

@@ -10,9 +10,9 @@ use super::items::{
 };
 use super::{DynamoStore, Txn, conflict, entry_writes, put};
 use crate::core::incident::{AckCode, Actor, Incident, Status, TimelineEntry, TimelineEvent};
+use crate::core::transition::check_transition;
 use crate::ports::{
     BackendError, FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
-    check_transition,
 };
 
 /// The transaction that opens an incident: the dedup and ack-code pointers

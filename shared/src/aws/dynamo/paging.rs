@@ -9,7 +9,7 @@ use super::items::{
 };
 use super::{DynamoStore, Txn, conflict, entry_writes, put};
 use crate::core::incident::{Status, TimelineEntry};
-use crate::ports::paging::DEFAULT_LEASE_SECONDS;
+use crate::core::paging::DEFAULT_LEASE_SECONDS;
 use crate::ports::paging::FailedPage;
 use crate::ports::{BackendError, ClaimOutcome, LevelRecord, PageClaim, Paging};
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
 use super::items::{from_item, n, to_item};
+use crate::core::rate_limit::decide;
 use crate::core::time::iso_ms;
-use crate::ports::rate_limits::decide;
 use crate::ports::{Allowance, BackendError, Limit, RateLimits};
 
 const RATE: &str = "RATE";

@@ -5,7 +5,7 @@
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 
 use super::items::{TimelineItem, timeline_entry};
-use crate::app::publisher::StreamRecord;
+use crate::ports::StreamRecord;
 
 /// The records of one stream batch, in stream order.
 pub fn records(event: &Event) -> Vec<StreamRecord> {

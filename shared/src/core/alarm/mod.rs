@@ -21,6 +21,9 @@ use serde_json::Value;
 use super::self_test;
 use super::time::parse_instant;
 
+mod outcome;
+pub use outcome::IntakeOutcome;
+
 /// CloudWatch caps alarm names at 255 characters.
 pub const MAX_ALARM_NAME: usize = 255;
 /// CloudWatch caps alarm descriptions at 1024 characters.

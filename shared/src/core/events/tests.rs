@@ -1,6 +1,5 @@
 use super::*;
-use crate::testing::contract::{incident, t0};
-use crate::testing::events::{sample_entries, sample_event};
+use crate::core::fixtures::{incident, sample_entries, sample_event, t0};
 
 #[test]
 fn every_detail_type_carries_the_timeline_kind_it_names() {

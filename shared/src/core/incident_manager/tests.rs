@@ -4,10 +4,9 @@ use serde_json::Value;
 
 use super::*;
 use crate::core::events::DetailType;
+use crate::core::fixtures::{incident, sample_entries, t0};
 use crate::core::incident::TimelineEvent;
 use crate::core::time::iso;
-use crate::testing::contract::{incident, t0};
-use crate::testing::events::sample_entries;
 
 fn events() -> Vec<BusEvent> {
     let i = incident("abcdef", "A", t0());

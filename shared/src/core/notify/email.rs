@@ -47,7 +47,7 @@ pub fn message(event: &BusEvent, incident: &IncidentSummary) -> (String, String)
 mod tests {
     use super::*;
     use crate::core::events::DetailType;
-    use crate::testing::events::sample_bus_event;
+    use crate::core::fixtures::sample_bus_event;
 
     #[test]
     fn a_status_update_email_leads_with_its_status_and_message() {

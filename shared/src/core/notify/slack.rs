@@ -172,7 +172,7 @@ pub fn api_answer(body: &str) -> ApiAnswer {
 mod tests {
     use super::*;
     use crate::core::events::DetailType;
-    use crate::testing::events::sample_bus_event as sample_event;
+    use crate::core::fixtures::sample_bus_event as sample_event;
 
     fn incident(status: Status) -> IncidentSummary {
         let mut i = sample_event(DetailType::IncidentOpened)

@@ -72,7 +72,7 @@ pub fn message(event: &BusEvent, incident: &IncidentSummary, paging: &[String]) 
 mod tests {
     use super::*;
     use crate::core::events::DetailType;
-    use crate::testing::events::sample_bus_event;
+    use crate::core::fixtures::sample_bus_event;
 
     #[test]
     fn the_card_is_an_adaptive_card_attachment_with_the_event_and_the_incident() {

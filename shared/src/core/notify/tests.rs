@@ -1,7 +1,7 @@
 use super::*;
+use crate::core::fixtures::sample_event;
+use crate::core::fixtures::t0;
 use crate::core::incident::TimelineEntry;
-use crate::testing::contract::t0;
-use crate::testing::events::sample_event;
 
 #[test]
 fn who_is_paged_is_the_newest_level_that_fired() {

@@ -53,7 +53,7 @@ pub fn headers(event: &BusEvent, timestamp: i64, signature: String) -> Vec<(Stri
 mod tests {
     use super::*;
     use crate::core::events::DetailType;
-    use crate::testing::events::sample_bus_event;
+    use crate::core::fixtures::sample_bus_event;
 
     #[test]
     fn the_body_is_the_bus_envelope_with_the_detail_as_published() {

@@ -15,6 +15,7 @@ pub mod outbound;
 mod rate_limits;
 pub mod secrets;
 pub mod status_page;
+pub mod tags;
 
 pub use rate_limits::a_rate_limit_counts_each_token_once_in_a_sliding_window;
 

@@ -8,8 +8,8 @@ use std::future::Future;
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::app::intake::IntakeOutcome;
 use crate::core::alarm::AlarmState;
+use crate::core::alarm::IntakeOutcome;
 use crate::core::phone::Phone;
 use crate::core::self_test::Run;
 use crate::ports::{
@@ -195,7 +195,7 @@ where
 #[cfg(test)]
 mod fakes {
     use crate::testing::{
-        FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, StaticConfig, World,
+        FakeCalls, FakeEmail, FakeEscalations, FakeMetrics, FakeSms, StaticConfig,
     };
 
     #[tokio::test]
@@ -212,17 +212,6 @@ mod fakes {
         super::an_escalation_has_ended_once_stopped(
             &FakeEscalations::default(),
             "0123456789abcdef",
-        )
-        .await;
-    }
-
-    #[tokio::test]
-    async fn an_alarm_event_reaches_intake_and_its_answer_returns() {
-        let w = World::default();
-        super::an_alarm_event_reaches_intake_and_its_answer_returns(
-            &w,
-            "0123456789abcdef",
-            crate::testing::at(0),
         )
         .await;
     }

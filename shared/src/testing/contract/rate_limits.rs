@@ -3,7 +3,7 @@
 use jiff::SignedDuration;
 
 use super::fixtures::{Store, at};
-use crate::ports::rate_limits::VOICE_PER_NUMBER;
+use crate::core::rate_limit::VOICE_PER_NUMBER;
 use crate::ports::{Allowance, Limit};
 
 /// Three calls to a number in any 15 minutes; the same call counted once;

@@ -1,73 +1,22 @@
-//! A whole Klaxon on fakes: the store, a clock that moves when told, ids
+//! A whole Klaxon on fakes (under test or feature `testing`): the store, a clock that moves when told, ids
 //! chosen by the test, the phone network, mail, the escalation workflow and
 //! the applied configuration. Handlers are built from it as the functions
 //! build them from AWS adapters.
 
-use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
+use jiff::Timestamp;
+use serde_json::Value;
 
-use super::{
-    FakeCalls, FakeEmail, FakeEscalations, FakeSms, FakeTags, ManualClock, MemoryStore,
-    ScriptedIds, StaticConfig,
-};
-use crate::app::escalator::Escalator;
-use crate::app::intake::{Intake, IntakeOutcome};
-use crate::app::reply::{InboundSms, Replies};
-use crate::app::voice::VoiceCalls;
+use super::escalator::Escalator;
+use super::intake::Intake;
+use super::reply::{InboundSms, Replies};
+use super::voice::VoiceCalls;
+use crate::core::alarm::IntakeOutcome;
 use crate::core::incident::{Incident, TimelineEntry};
-use crate::core::time::iso;
 use crate::ports::{AlarmDelivery, BackendError, Incidents};
-use crate::runtime::{HandlerError, invocation_error};
-
-/// Aiko is on call (schedule `primary`) on level 1: email at once, SMS
-/// after 60 s; Ben on level 2; 300 s per level, the policy runs twice.
-pub const CONFIG: &str = r#"
-version: 1
-people:
-  aiko:
-    name: Aiko Tanaka
-    time_zone: Asia/Tokyo
-    phone: "+819012340001"
-    email: aiko@example.com
-    notification_rules:
-      high:
-        - {channel: email, after_seconds: 0}
-        - {channel: sms, after_seconds: 60}
-  ben:
-    name: Ben Miller
-    time_zone: America/Los_Angeles
-    phone: "+14155550102"
-services:
-  general: {escalation_policy: default}
-  checkout: {escalation_policy: default, flapping_window_seconds: 600}
-schedules:
-  primary:
-    time_zone: Asia/Tokyo
-    layers:
-      - name: aiko-always
-        rotation: daily
-        start: 2026-01-01
-        participants: [aiko]
-escalation_policies:
-  default:
-    repeat: 1
-    levels:
-      - targets: [{schedule: primary}]
-        timeout_seconds: 300
-      - targets: [ben]
-        timeout_seconds: 300
-routing:
-  default: {service: general, severity: SEV3}
-  rules:
-    - name: checkout
-      match: {alarm_name: "checkout-*"}
-      service: checkout
-      severity: SEV2
-"#;
-
-/// Aiko's and Ben's numbers.
-pub const AIKO: &str = "+819012340001";
-pub const BEN: &str = "+14155550102";
+use crate::testing::{
+    CONFIG, FakeCalls, FakeDeliveryChannels, FakeEmail, FakeEscalations, FakeMetricLog, FakeSms,
+    FakeTags, ManualClock, MemoryStore, ScriptedIds, StaticConfig, alarm_event, start,
+};
 
 /// Everything a handler talks to, faked.
 pub struct World {
@@ -81,12 +30,12 @@ pub struct World {
     pub config: StaticConfig,
     pub tags: FakeTags,
     /// What the handlers counted.
-    pub metrics: super::FakeMetricLog,
+    pub metrics: FakeMetricLog,
     /// The account's delivery channels: healthy until a test breaks one.
-    pub channels: super::FakeDeliveryChannels,
+    pub channels: FakeDeliveryChannels,
     /// The stack's channel settings: no origination number, sender or
     /// voice number.
-    pub stack_channels: crate::app::channels::StackChannels,
+    pub stack_channels: super::channels::StackChannels,
 }
 
 impl Default for World {
@@ -108,12 +57,12 @@ impl World {
             escalations: FakeEscalations::default(),
             config: StaticConfig::yaml(config),
             tags: FakeTags::default(),
-            metrics: super::FakeMetricLog::default(),
-            channels: super::FakeDeliveryChannels::default(),
-            stack_channels: crate::app::channels::StackChannels {
-                origination: crate::app::channels::Setting::Empty,
-                email_from: crate::app::channels::Setting::Empty,
-                voice_from: crate::app::channels::Setting::Empty,
+            metrics: FakeMetricLog::default(),
+            channels: FakeDeliveryChannels::default(),
+            stack_channels: super::channels::StackChannels {
+                origination: super::channels::Setting::Empty,
+                email_from: super::channels::Setting::Empty,
+                voice_from: super::channels::Setting::Empty,
             },
         }
     }
@@ -145,7 +94,7 @@ impl World {
         StaticConfig,
         FakeCalls,
         MemoryStore,
-        super::FakeMetricLog,
+        FakeMetricLog,
     > {
         Escalator {
             incidents: &self.store,
@@ -160,7 +109,7 @@ impl World {
             metrics: &self.metrics,
             deadline: None,
             retry: crate::core::escalation::PageRetry::default(),
-            send_timeout: crate::app::escalator::SEND_TIMEOUT,
+            send_timeout: super::escalator::SEND_TIMEOUT,
         }
     }
 
@@ -264,53 +213,29 @@ impl AlarmDelivery for World {
                 message: e.to_string(),
                 retryable: false,
             }),
-            Err(e) => {
-                let e = HandlerError(e);
-                Err(invocation_error(
-                    "alarm-intake",
-                    e.error_type(),
-                    &e.0.to_string(),
-                ))
-            }
+            Err(e) => Err(BackendError::invocation(
+                "alarm-intake",
+                e.error_type(),
+                &e.to_string(),
+            )),
         }
     }
 }
 
-/// When every scenario starts.
-pub fn start() -> Timestamp {
-    "2026-11-21T06:00:00Z"
-        .parse()
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-}
+#[cfg(test)]
+mod tests {
+    use super::World;
 
-/// `secs` after the start.
-pub fn at(secs: i64) -> Timestamp {
-    start() + SignedDuration::from_secs(secs)
-}
-
-/// The EventBridge event for alarm `name` moving to `state` at `changed_at`
-/// (CloudWatch's clock).
-pub fn alarm_event(name: &str, state: &str, changed_at: Timestamp) -> Value {
-    json!({
-        "version": "0",
-        "id": format!("{name}-{state}-{}", changed_at.as_millisecond()),
-        "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch",
-        "account": "123456789012",
-        "time": iso(changed_at),
-        "region": "ap-northeast-1",
-        "resources": [format!("arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:{name}")],
-        "detail": {
-            "alarmName": name,
-            "state": {
-                "value": state,
-                "reason": format!("{name} went {state}"),
-                "timestamp": iso(changed_at)
-            },
-            "configuration": {
-                "description": "test alarm",
-                "metrics": []
-            }
-        }
-    })
+    /// The alarm delivery contract, against the handlers on fakes (the
+    /// self-test's stand-in for `lambda:Invoke` of intake).
+    #[tokio::test]
+    async fn an_alarm_event_reaches_intake_and_its_answer_returns() {
+        let w = World::default();
+        crate::testing::contract::outbound::an_alarm_event_reaches_intake_and_its_answer_returns(
+            &w,
+            "0123456789abcdef",
+            crate::testing::at(0),
+        )
+        .await;
+    }
 }
