@@ -32,7 +32,7 @@ bench:
 # test runs 256 cases of each property).
 FUZZ_SECONDS ?= 600
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --locked -p klaxon-shared --lib app::fuzz -- --ignored --nocapture
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --locked -p klaxon-app --lib fuzz -- --ignored --nocapture
 
 # The alarm storm benchmark: 1,000 alarms x 10 deliveries, 50 at a time,
 # 20 escalator batches, on a fresh emulator (about 10 minutes on 2 cores;

@@ -85,7 +85,7 @@ case "${1:-}" in
     building "klaxon-local (stack and pump) and the klaxon CLI"
     cargo build --locked -p klaxon-tests --bin klaxon-local
     # The CLI in its own invocation: built together with klaxon-tests, cargo
-    # would unify klaxon-shared's features, and the user's first
+    # would unify the features of the crates they share, and the user's first
     # `cargo build -p klaxon-cli` (or `cargo run`) would compile it all again.
     cargo build --locked -p klaxon-cli
     target="$(target_dir)"

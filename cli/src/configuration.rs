@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Subcommand;
-use klaxon::aws::dynamo::DynamoConfig;
-use klaxon::config::OncallConfig;
-use klaxon::config::sources::{Located, Sources};
+use klaxon_aws::dynamo::DynamoConfig;
+use klaxon_config::OncallConfig;
+use klaxon_config::sources::{Located, Sources};
 use serde_json::json;
 
 use crate::{ConfigFrom, Failure, StackArgs, print_json, say};
@@ -93,7 +93,7 @@ pub async fn run(stack: &StackArgs, cmd: ConfigCommand) -> Result<(), Failure> {
             Ok(())
         }
         ConfigCommand::Schema => {
-            let schema = sorted(klaxon::config::json_schema());
+            let schema = sorted(klaxon_config::json_schema());
             say!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(())
         }
@@ -195,8 +195,8 @@ fn validate(path: &Path, json: bool) -> Result<(OncallConfig, String), Failure> 
 /// Every secret the notifications name, checked to exist in the account
 /// the AWS configuration reaches (without reading its value).
 async fn check_secrets(config: &OncallConfig, json: bool) -> Result<(), Failure> {
-    let sdk = klaxon::aws::sdk_config().await;
-    let secrets = klaxon::aws::secrets::AwsSecrets::from_sdk(&sdk);
+    let sdk = klaxon_aws::sdk_config().await;
+    let secrets = klaxon_secrets::AwsSecrets::from_sdk(&sdk);
     let (checked, problems) = klaxon_cli::validation::secret_problems(config, &secrets).await;
     if json {
         print_json(&json!({"secrets_checked": checked, "secret_problems": problems}));
@@ -219,7 +219,7 @@ async fn check_secrets(config: &OncallConfig, json: bool) -> Result<(), Failure>
 }
 
 async fn store(stack: &StackArgs) -> DynamoConfig {
-    let sdk = klaxon::aws::sdk_config().await;
+    let sdk = klaxon_aws::sdk_config().await;
     DynamoConfig::from_sdk(&sdk, stack.config(), Duration::ZERO)
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use klaxon::core::events::{DetailType, SCHEMA_VERSION, SOURCE, json_schema};
+use klaxon_core::events::{DetailType, SCHEMA_VERSION, SOURCE, json_schema};
 
 use crate::{Failure, say};
 

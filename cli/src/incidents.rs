@@ -3,14 +3,14 @@
 use clap::Subcommand;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use klaxon::app::operator::{UpdateOutcome, change_status, list_incidents, post_update};
-use klaxon::aws::dynamo::DynamoStore;
-use klaxon::aws::sfn::StepFunctions;
-use klaxon::core::incident::{Incident, TimelineEntry};
-use klaxon::core::status_update::UpdateStatus;
-use klaxon::core::time::iso;
-use klaxon::ports::{Incidents, Transition, TransitionOutcome};
-use klaxon::system::SystemClock;
+use klaxon_app::operator::{UpdateOutcome, change_status, list_incidents, post_update};
+use klaxon_aws::dynamo::DynamoStore;
+use klaxon_aws::sfn::StepFunctions;
+use klaxon_core::incident::{Incident, TimelineEntry};
+use klaxon_core::status_update::UpdateStatus;
+use klaxon_core::time::iso;
+use klaxon_ports::{Incidents, Transition, TransitionOutcome};
+use klaxon_system::SystemClock;
 use serde_json::json;
 
 use crate::{Failure, StackArgs, print_json, say, show_time};
@@ -75,7 +75,7 @@ fn parse_update_status(raw: &str) -> Result<UpdateStatus, String> {
 }
 
 pub async fn run(target: &StackArgs, tz: &TimeZone, cmd: IncidentsCommand) -> Result<(), Failure> {
-    let sdk = klaxon::aws::sdk_config().await;
+    let sdk = klaxon_aws::sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, target.incidents());
     match cmd {
         IncidentsCommand::List {
@@ -230,12 +230,12 @@ async fn end_calls(
     let Some(voice) = voice else {
         return;
     };
-    let calls = klaxon::aws::chime::ChimeCalls::from_sdk(
+    let calls = klaxon_aws::chime::ChimeCalls::from_sdk(
         sdk,
         &voice.sip_media_application_id,
         voice.from.clone(),
     );
-    if let Err(e) = klaxon::app::calls::end_calls(store, &calls, &SystemClock, incident, None).await
+    if let Err(e) = klaxon_app::calls::end_calls(store, &calls, &SystemClock, incident, None).await
     {
         eprintln!(
             "klaxon: calls about {} could not all be ended: {e}",
@@ -247,7 +247,7 @@ async fn end_calls(
 fn show_json(incident: &Incident, timeline: &[TimelineEntry]) -> serde_json::Value {
     json!({
         "incident": incident,
-        "calls": klaxon::app::calls::call_summaries(timeline),
+        "calls": klaxon_app::calls::call_summaries(timeline),
         "timeline": timeline.iter().map(|e| json!({
             "at": iso(e.at),
             "kind": e.event.kind(),
@@ -299,7 +299,7 @@ fn print_incident(i: &Incident, timeline: &[TimelineEntry], tz: &TimeZone) {
     if let Some(e) = &i.escalation_execution {
         say!("  escalation   {e}");
     }
-    let calls = klaxon::app::calls::call_summaries(timeline);
+    let calls = klaxon_app::calls::call_summaries(timeline);
     if !calls.is_empty() {
         say!("calls:");
     }

@@ -3,8 +3,8 @@
 use clap::{Args, Subcommand};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use klaxon::config::OncallConfig;
-use klaxon::core::schedule::{Schedule, Source};
+use klaxon_config::OncallConfig;
+use klaxon_core::schedule::{Schedule, Source};
 use serde_json::json;
 
 use crate::configuration::current;

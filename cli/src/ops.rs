@@ -137,7 +137,7 @@ fn queues(queue: Option<QueueArg>) -> Vec<DlqQueue> {
 }
 
 pub async fn doctor(stack: &StackArgs, args: DoctorArgs) -> Result<(), Failure> {
-    let sdk = klaxon::aws::sdk_config().await;
+    let sdk = klaxon_aws::sdk_config().await;
     let options = DoctorOptions {
         self_test_max_age_minutes: args.self_test_max_age,
         self_test_expected: !args.no_self_test,
@@ -167,7 +167,7 @@ pub async fn doctor(stack: &StackArgs, args: DoctorArgs) -> Result<(), Failure> 
 }
 
 pub async fn dlq(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
-    let sdk = klaxon::aws::sdk_config().await;
+    let sdk = klaxon_aws::sdk_config().await;
     let clients = dlq::Clients::from_sdk(&sdk);
     let names = names(stack);
     match cmd {
@@ -268,9 +268,9 @@ pub struct TestNotifyArgs {
 /// `klaxon test-notify`: through the stack's own senders, as its
 /// escalator's environment names them.
 pub async fn test_notify(stack: &StackArgs, args: TestNotifyArgs) -> Result<(), Failure> {
-    use klaxon::aws::{chime::ChimeCalls, ses::SesEmail, sns::SnsSms};
-    use klaxon::core::incident::Channel;
-    let sdk = klaxon::aws::sdk_config().await;
+    use klaxon_aws::{chime::ChimeCalls, ses::SesEmail, sns::SnsSms};
+    use klaxon_core::incident::Channel;
+    let sdk = klaxon_aws::sdk_config().await;
     let config = crate::configuration::current(stack, &args.from).await?;
     let settings = klaxon_cli::test_notify::stack_settings(
         &aws_sdk_lambda::Client::new(&sdk),

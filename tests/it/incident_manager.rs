@@ -7,16 +7,16 @@
 
 use std::time::Duration;
 
-use klaxon::app::notifier::INCIDENT_MANAGER_TARGET;
-use klaxon::aws::dynamo::stream;
-use klaxon::aws::incident_manager::IncidentManager;
-use klaxon::aws::secrets::AwsSecrets;
-use klaxon::http::HttpEndpoints;
-use klaxon::ports::RetryPolicy;
-use klaxon::system::SystemClock;
+use klaxon_app::notifier::INCIDENT_MANAGER_TARGET;
+use klaxon_aws::dynamo::stream;
+use klaxon_http::HttpEndpoints;
+use klaxon_incident_manager::IncidentManager;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::incident_manager::IncidentManagerStandIn;
 use klaxon_local::stack::LOCAL_ACCOUNT;
+use klaxon_ports::RetryPolicy;
+use klaxon_secrets::AwsSecrets;
+use klaxon_system::SystemClock;
 
 use crate::common::{World, oncall_yaml, opened_id};
 
@@ -54,7 +54,7 @@ async fn the_mirror_starts_a_record_as_the_notifiers_role_and_a_plan_it_may_not_
         ..RetryPolicy::default()
     });
     let secrets = AwsSecrets::from_sdk(&w.local.notify.sdk);
-    let notifier = klaxon::app::notifier::Notifier {
+    let notifier = klaxon_app::notifier::Notifier {
         incidents: &w.local.notify.store,
         config: &w.local.notify.config,
         endpoints: &endpoints,

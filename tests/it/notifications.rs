@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use klaxon::aws::dynamo::stream;
-use klaxon::aws::secrets::AwsSecrets;
-use klaxon::core::incident::TimelineEvent;
-use klaxon::core::notify::webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
-use klaxon::http::HttpEndpoints;
-use klaxon::ports::RetryPolicy;
+use klaxon_aws::dynamo::stream;
+use klaxon_core::incident::TimelineEvent;
+use klaxon_core::notify::webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
+use klaxon_http::HttpEndpoints;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::receiver::{Answer, Receiver};
+use klaxon_ports::RetryPolicy;
+use klaxon_secrets::AwsSecrets;
 
 use crate::common::{World, ack_code, oncall_yaml, opened_id};
 
@@ -164,10 +164,7 @@ impl Given {
     }
 }
 
-fn outcomes(
-    timeline: &[klaxon::core::incident::TimelineEntry],
-    target: &str,
-) -> Vec<TimelineEvent> {
+fn outcomes(timeline: &[klaxon_core::incident::TimelineEntry], target: &str) -> Vec<TimelineEvent> {
     timeline
         .iter()
         .filter_map(|e| match &e.event {
@@ -482,9 +479,9 @@ fn run(program: &str, script: &str) -> String {
 /// changed after signing, and signed 10 minutes ago. Each as (headers
 /// JSON, body as a JSON string).
 fn signed_requests() -> Vec<(String, String)> {
-    use klaxon::core::events::DetailType;
-    use klaxon::core::notify::webhook::signed;
-    let event = klaxon::testing::events::sample_bus_event(DetailType::IncidentOpened);
+    use klaxon_core::events::DetailType;
+    use klaxon_core::notify::webhook::signed;
+    let event = klaxon_testing::events::sample_bus_event(DetailType::IncidentOpened);
     let now = jiff::Timestamp::now().as_second();
     let as_case = |(body, headers): (Vec<u8>, Vec<(String, String)>)| {
         let headers: serde_json::Map<String, serde_json::Value> = headers

@@ -2,25 +2,25 @@
 //! adapters (signed as its execution role, [`crate::roles`]), invoked as
 //! AWS would invoke the deployed function.
 
-use klaxon::app::AppError;
-use klaxon::app::channels::StackChannels;
-use klaxon::app::escalator::Escalator;
-use klaxon::app::intake::{Intake, IntakeOutcome};
-use klaxon::app::publisher::Publisher;
-use klaxon::app::reply::{Replies, ReplyOutcome};
-use klaxon::app::self_test::{Limits, SelfTest};
-use klaxon::app::voice::VoiceCalls;
-use klaxon::aws::channels::AwsDeliveryChannels;
-use klaxon::aws::chime::ChimeCalls;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
-use klaxon::aws::emf::EmfLog;
-use klaxon::aws::eventbridge::EventBridgeBus;
-use klaxon::aws::metrics::CloudWatchMetrics;
-use klaxon::aws::ses::SesEmail;
-use klaxon::aws::sfn::StepFunctions;
-use klaxon::aws::sns::SnsSms;
-use klaxon::ports::AlarmTags;
-use klaxon::system::{RandomIds, SystemClock, TokioSleep};
+use klaxon_app::AppError;
+use klaxon_app::channels::StackChannels;
+use klaxon_app::escalator::Escalator;
+use klaxon_app::intake::{Intake, IntakeOutcome};
+use klaxon_app::publisher::Publisher;
+use klaxon_app::reply::{Replies, ReplyOutcome};
+use klaxon_app::self_test::{Limits, SelfTest};
+use klaxon_app::voice::VoiceCalls;
+use klaxon_aws::channels::AwsDeliveryChannels;
+use klaxon_aws::chime::ChimeCalls;
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon_aws::emf::EmfLog;
+use klaxon_aws::eventbridge::EventBridgeBus;
+use klaxon_aws::metrics::CloudWatchMetrics;
+use klaxon_aws::ses::SesEmail;
+use klaxon_aws::sfn::StepFunctions;
+use klaxon_aws::sns::SnsSms;
+use klaxon_ports::AlarmTags;
+use klaxon_system::{RandomIds, SystemClock, TokioSleep};
 use serde_json::Value;
 
 use crate::{HarnessError, Local, PublishRound, deadline_in};
@@ -145,22 +145,22 @@ impl Local {
 
     /// The escalation sweep on this stack, as its role, leaving alone
     /// incidents younger than `grace` (the function's is
-    /// [`klaxon::app::sweep::DEFAULT_GRACE`]); the scheduler's runs are the
+    /// [`klaxon_app::sweep::DEFAULT_GRACE`]); the scheduler's runs are the
     /// harness's calls of [`Sweep::run`].
     pub fn sweep_handler(
         &self,
         grace: jiff::SignedDuration,
-    ) -> klaxon::app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions, EmfLog<Vec<u8>>>
+    ) -> klaxon_app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions, EmfLog<Vec<u8>>>
     {
         let side = &self.as_sweep;
-        klaxon::app::sweep::Sweep {
+        klaxon_app::sweep::Sweep {
             incidents: &side.store,
             paging: &side.store,
             escalations: &side.escalations,
             metrics: &self.metric_log,
             clock: &SystemClock,
             grace,
-            exclude: klaxon::app::sweep::only_self_test,
+            exclude: klaxon_app::sweep::only_self_test,
         }
     }
 

@@ -4,14 +4,14 @@
 //! notifier handler. The destinations' side (Slack, Teams, webhooks) is
 //! the harness's receiver ([`crate::receiver`]).
 
-use klaxon::app::notifier::{Notifier, NotifyReport};
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
-use klaxon::aws::incident_manager::IncidentManager;
-use klaxon::aws::ses::SesEmail;
-use klaxon::aws::undelivered::SqsUndelivered;
-use klaxon::ports::{Endpoints, Secrets, UndeliveredNotification};
-use klaxon::runtime::NotifierSettings;
-use klaxon::system::SystemClock;
+use klaxon_app::notifier::{Notifier, NotifyReport};
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon_aws::ses::SesEmail;
+use klaxon_incident_manager::IncidentManager;
+use klaxon_ports::{Endpoints, Secrets, UndeliveredNotification};
+use klaxon_runtime::NotifierSettings;
+use klaxon_sqs::SqsUndelivered;
+use klaxon_system::SystemClock;
 
 use crate::{HarnessError, Local, ids, roles, streams};
 

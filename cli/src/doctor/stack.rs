@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, StoredConfig};
-use klaxon::config::OncallConfig;
-use klaxon::core::incident::Status as IncidentStatus;
-use klaxon::core::time::iso;
-use klaxon::ports::Incidents;
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, StoredConfig};
+use klaxon_config::OncallConfig;
+use klaxon_core::incident::Status as IncidentStatus;
+use klaxon_core::time::iso;
+use klaxon_ports::Incidents;
 
 use super::{Check, Clients, Setting};
 use crate::aws_error::describe;

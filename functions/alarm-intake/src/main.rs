@@ -1,13 +1,13 @@
 //! `alarm-intake`: CloudWatch alarm state changes (EventBridge, SNS or a
 //! direct alarm action) in; incidents opened, folded or resolved out.
 
-use klaxon::app::intake::Intake;
-use klaxon::aws::{
+use klaxon_app::intake::Intake;
+use klaxon_aws::{
     cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions,
 };
-use klaxon::runtime::{HandlerError, Settings, init_tracing};
-use klaxon::system::{RandomIds, SystemClock};
+use klaxon_runtime::{HandlerError, Settings, init_tracing};
+use klaxon_system::{RandomIds, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

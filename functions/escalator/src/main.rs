@@ -2,13 +2,13 @@
 //! escalation workflow, sends the notifications that are due, and answers the workflow.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use klaxon::app::escalator::Escalator;
-use klaxon::aws::{
+use klaxon_app::escalator::Escalator;
+use klaxon_aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, emf::EmfLog, function_sdk_config,
     ses::SesEmail, sfn::StepFunctions, sns::SnsSms,
 };
-use klaxon::runtime::{Settings, init_tracing, stack_name};
-use klaxon::system::SystemClock;
+use klaxon_runtime::{Settings, init_tracing, stack_name};
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -42,7 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         escalations: &escalations,
         config: &config,
         retry: settings.page_retry,
-        send_timeout: klaxon::app::escalator::SEND_TIMEOUT,
+        send_timeout: klaxon_app::escalator::SEND_TIMEOUT,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         // Page claims are held until this invocation must end.

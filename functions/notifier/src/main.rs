@@ -5,17 +5,18 @@
 //! the event source mapping from the record that failed.
 
 use aws_lambda_events::dynamodb::Event;
-use klaxon::app::notifier::Notifier;
-use klaxon::app::secrets::CachedSecrets;
-use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config,
-    incident_manager::IncidentManager, secrets::AwsSecrets, ses::SesEmail,
-    undelivered::SqsUndelivered,
+use klaxon_app::notifier::Notifier;
+use klaxon_app::secrets::CachedSecrets;
+use klaxon_aws::{
+    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config, ses::SesEmail,
 };
-use klaxon::http::HttpEndpoints;
-use klaxon::ports::RetryPolicy;
-use klaxon::runtime::{NotifierSettings, init_tracing};
-use klaxon::system::SystemClock;
+use klaxon_http::HttpEndpoints;
+use klaxon_incident_manager::IncidentManager;
+use klaxon_ports::RetryPolicy;
+use klaxon_runtime::{NotifierSettings, init_tracing};
+use klaxon_secrets::AwsSecrets;
+use klaxon_sqs::SqsUndelivered;
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

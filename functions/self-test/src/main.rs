@@ -5,13 +5,14 @@
 //! sending; success is published as the metric `Klaxon/SelfTestSucceeded`,
 //! whose absence raises `<stack>-self-test`.
 
-use klaxon::app::self_test::{Limits, SelfTest};
-use klaxon::aws::{
-    channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore, lambda::LambdaIntake,
+use klaxon_app::self_test::{Limits, SelfTest};
+use klaxon_aws::{
+    channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore,
     metrics::CloudWatchMetrics, sdk_config, sfn::StepFunctions, with_call_timeouts,
 };
-use klaxon::runtime::{HandlerError, SelfTestSettings, init_tracing};
-use klaxon::system::{RandomIds, SystemClock, TokioSleep};
+use klaxon_lambda::LambdaIntake;
+use klaxon_runtime::{HandlerError, SelfTestSettings, init_tracing};
+use klaxon_system::{RandomIds, SystemClock, TokioSleep};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -1,13 +1,13 @@
 //! `sms-reply`: two-way SMS replies (`ACK 4821`, `RES 4821`) from the SNS
 //! topic AWS End User Messaging publishes them to.
 
-use klaxon::app::reply::Replies;
-use klaxon::aws::{
+use klaxon_app::reply::Replies;
+use klaxon_aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions, sns::SnsSms,
 };
-use klaxon::runtime::{HandlerError, Settings, init_tracing};
-use klaxon::system::SystemClock;
+use klaxon_runtime::{HandlerError, Settings, init_tracing};
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
