@@ -1,7 +1,7 @@
 # Two commands for a fresh machine:
 #   make demo   set up everything and run the demo scenario
 #   make test   set up everything and run every test
-.PHONY: demo test up down check bench fuzz storm
+.PHONY: demo test up down check template bench fuzz storm
 
 demo:
 	scripts/dev.sh demo
@@ -21,6 +21,12 @@ check:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 	scripts/check-infra.sh
+
+# infra/template.yaml's repeated blocks (each function's log group and
+# failing alarm) from infra/functions.yaml; CI checks the result is current.
+template:
+	scripts/local-aws.sh setup >/dev/null
+	.venv/bin/python scripts/generate_template.py
 
 # Sizes, cold start and intake latency.
 bench:

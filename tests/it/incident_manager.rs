@@ -13,6 +13,7 @@ use klaxon_http::HttpEndpoints;
 use klaxon_incident_manager::IncidentManager;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::incident_manager::IncidentManagerStandIn;
+use klaxon_local::notify::LocalNotifierPorts;
 use klaxon_local::stack::LOCAL_ACCOUNT;
 use klaxon_ports::RetryPolicy;
 use klaxon_secrets::AwsSecrets;
@@ -54,7 +55,7 @@ async fn the_mirror_starts_a_record_as_the_notifiers_role_and_a_plan_it_may_not_
         ..RetryPolicy::default()
     });
     let secrets = AwsSecrets::from_sdk(&w.local.notify.sdk);
-    let notifier = klaxon_app::notifier::Notifier {
+    let notifier = klaxon_app::notifier::Notifier::<LocalNotifierPorts<_, _>> {
         incidents: &w.local.notify.store,
         config: &w.local.notify.config,
         endpoints: &endpoints,

@@ -358,7 +358,7 @@ async fn a_call_answered_after_an_sms_acknowledgement_says_who_and_asks_nothing(
     // Acknowledged by SMS through a reply path that cannot reach the call
     // (its update lost), then answered.
     let code = v.hana_code().await;
-    let local_without_calls = klaxon_app::reply::Replies {
+    let local_without_calls = klaxon_app::reply::Replies::<klaxon_local::LocalPorts> {
         incidents: &v.local.store,
         inbound: &v.local.store,
         sms: &v.local.sms,

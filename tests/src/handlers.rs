@@ -4,11 +4,11 @@
 
 use klaxon_app::AppError;
 use klaxon_app::channels::StackChannels;
-use klaxon_app::escalator::Escalator;
-use klaxon_app::intake::{Intake, IntakeOutcome};
+use klaxon_app::escalator::{Escalator, EscalatorPorts};
+use klaxon_app::intake::{Intake, IntakeOutcome, IntakePorts};
 use klaxon_app::publisher::Publisher;
-use klaxon_app::reply::{Replies, ReplyOutcome};
-use klaxon_app::self_test::{Limits, SelfTest};
+use klaxon_app::reply::{Replies, RepliesPorts, ReplyOutcome};
+use klaxon_app::self_test::{Limits, SelfTest, SelfTestPorts};
 use klaxon_app::voice::VoiceCalls;
 use klaxon_aws::channels::AwsDeliveryChannels;
 use klaxon_aws::chime::ChimeCalls;
@@ -22,35 +22,64 @@ use klaxon_aws::sns::SnsSms;
 use klaxon_ports::AlarmTags;
 use klaxon_system::{RandomIds, SystemClock, TokioSleep};
 use serde_json::Value;
+use std::marker::PhantomData;
 
 use crate::{HarnessError, Local, PublishRound, deadline_in};
 
-/// The self-test handler on a local stack, as its role.
-pub type LocalSelfTest<'a> = SelfTest<
-    'a,
-    Local,
-    DynamoStore,
-    StepFunctions,
-    CloudWatchMetrics,
-    TokioSleep,
-    AwsDeliveryChannels,
-    DynamoConfig,
->;
+/// The local stack's adapters as the handlers' ports: the harness's
+/// composition root (each function's adapters, signed as its role; the
+/// escalator's metrics in memory).
+pub enum LocalPorts {}
 
-/// The escalator as the local stack runs it: the real adapters, its
-/// metrics in memory.
-pub type LocalEscalator<'a> = Escalator<
-    'a,
-    DynamoStore,
-    DynamoStore,
-    SnsSms,
-    SesEmail,
-    StepFunctions,
-    DynamoConfig,
-    ChimeCalls,
-    DynamoStore,
-    EmfLog<Vec<u8>>,
->;
+impl EscalatorPorts for LocalPorts {
+    type Incidents = DynamoStore;
+    type Paging = DynamoStore;
+    type Sms = SnsSms;
+    type Email = SesEmail;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Calls = ChimeCalls;
+    type Limits = DynamoStore;
+    type Metrics = EmfLog<Vec<u8>>;
+}
+
+impl RepliesPorts for LocalPorts {
+    type Incidents = DynamoStore;
+    type Inbound = DynamoStore;
+    type Sms = SnsSms;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Calls = ChimeCalls;
+}
+
+impl SelfTestPorts for LocalPorts {
+    // The harness stands in for the synchronous invoke of the intake function.
+    type Intake = Local;
+    type Incidents = DynamoStore;
+    type Escalations = StepFunctions;
+    type Metrics = CloudWatchMetrics;
+    type Sleep = TokioSleep;
+    type Channels = AwsDeliveryChannels;
+    type Config = DynamoConfig;
+}
+
+/// The intake's ports on the local stack, its alarm tags read from `T`
+/// (CloudWatch as intake's role, or a test's fake).
+pub struct LocalIntake<T>(PhantomData<T>);
+
+impl<T: AlarmTags> IntakePorts for LocalIntake<T> {
+    type Incidents = DynamoStore;
+    type Memory = DynamoStore;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Tags = T;
+}
+
+/// The self-test handler on a local stack, as its role.
+pub type LocalSelfTest<'a> = SelfTest<'a, LocalPorts>;
+
+/// The escalator as the local stack runs it.
+pub type LocalEscalator<'a> = Escalator<'a, LocalPorts>;
 
 impl Local {
     /// Delivers an event to the intake handler, as EventBridge, SNS or a
@@ -60,10 +89,7 @@ impl Local {
     }
 
     /// The intake handler on this stack, reading alarm tags from `tags`.
-    pub fn intake<'a, T: AlarmTags>(
-        &'a self,
-        tags: &'a T,
-    ) -> Intake<'a, DynamoStore, DynamoStore, StepFunctions, DynamoConfig, T> {
+    pub fn intake<'a, T: AlarmTags>(&'a self, tags: &'a T) -> Intake<'a, LocalIntake<T>> {
         let side = &self.as_intake;
         Intake {
             incidents: &side.store,
@@ -167,7 +193,7 @@ impl Local {
     /// Delivers an inbound-SMS SNS event to the reply handler.
     pub async fn deliver_reply(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
         let side = &self.as_reply;
-        Replies {
+        Replies::<LocalPorts> {
             incidents: &side.store,
             inbound: &side.store,
             clock: &SystemClock,

@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod events;
 pub mod faults;
 mod handlers;
+pub use handlers::{LocalIntake, LocalPorts};
 pub mod incident_manager;
 pub mod invoke;
 pub mod notify;

@@ -4,7 +4,7 @@
 //! notifier handler. The destinations' side (Slack, Teams, webhooks) is
 //! the harness's receiver ([`crate::receiver`]).
 
-use klaxon_app::notifier::{Notifier, NotifyReport};
+use klaxon_app::notifier::{Notifier, NotifierPorts, NotifyReport};
 use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon_aws::ses::SesEmail;
 use klaxon_incident_manager::IncidentManager;
@@ -71,8 +71,21 @@ pub struct NotifyRound {
     pub failed_at: Option<(String, String)>,
 }
 
-type LocalNotifier<'a, E, S> =
-    Notifier<'a, DynamoStore, DynamoConfig, E, S, SesEmail, IncidentManager, SqsUndelivered>;
+/// The notifier's ports on the local stack: its own adapters, delivering
+/// through `E` with secrets from `S` (a test's stand-ins, or the real ones).
+pub struct LocalNotifierPorts<E, S>(std::marker::PhantomData<(E, S)>);
+
+impl<E: Endpoints, S: Secrets> NotifierPorts for LocalNotifierPorts<E, S> {
+    type Incidents = DynamoStore;
+    type Config = DynamoConfig;
+    type Endpoints = E;
+    type Secrets = S;
+    type Email = SesEmail;
+    type Mirror = IncidentManager;
+    type Undelivered = SqsUndelivered;
+}
+
+type LocalNotifier<'a, E, S> = Notifier<'a, LocalNotifierPorts<E, S>>;
 
 impl Local {
     /// The notifier on this stack, delivering through `endpoints` with

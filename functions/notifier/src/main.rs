@@ -5,7 +5,7 @@
 //! the event source mapping from the record that failed.
 
 use aws_lambda_events::dynamodb::Event;
-use klaxon_app::notifier::Notifier;
+use klaxon_app::notifier::{Notifier, NotifierPorts};
 use klaxon_app::secrets::CachedSecrets;
 use klaxon_aws::{
     dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config, ses::SesEmail,
@@ -18,6 +18,19 @@ use klaxon_secrets::AwsSecrets;
 use klaxon_sqs::SqsUndelivered;
 use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
+
+/// This function's adapters, as the notifier's ports.
+enum Adapters {}
+
+impl NotifierPorts for Adapters {
+    type Incidents = DynamoStore;
+    type Config = DynamoConfig;
+    type Endpoints = HttpEndpoints;
+    type Secrets = CachedSecrets<AwsSecrets, SystemClock>;
+    type Email = SesEmail;
+    type Mirror = IncidentManager;
+    type Undelivered = SqsUndelivered;
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -33,7 +46,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let email = SesEmail::from_sdk(&sdk, settings.email_from.clone().unwrap_or_default());
     let mirror = IncidentManager::from_sdk(&sdk);
     let undelivered = SqsUndelivered::from_sdk(&sdk, &settings.undelivered_queue_url);
-    let notifier = Notifier {
+    let notifier = Notifier::<Adapters> {
         incidents: &store,
         config: &config,
         endpoints: &endpoints,

@@ -5,7 +5,7 @@
 //! sending; success is published as the metric `Klaxon/SelfTestSucceeded`,
 //! whose absence raises `<stack>-self-test`.
 
-use klaxon_app::self_test::{Limits, SelfTest};
+use klaxon_app::self_test::{Limits, SelfTest, SelfTestPorts};
 use klaxon_aws::{
     channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore,
     metrics::CloudWatchMetrics, sdk_config, sfn::StepFunctions, with_call_timeouts,
@@ -18,6 +18,19 @@ use serde_json::Value;
 
 /// The configuration is read once per run (the schedule's interval is minutes).
 const CONFIG_CACHE: std::time::Duration = std::time::Duration::ZERO;
+
+/// This function's adapters, as the self-test's ports.
+enum Adapters {}
+
+impl SelfTestPorts for Adapters {
+    type Intake = LambdaIntake;
+    type Incidents = DynamoStore;
+    type Escalations = StepFunctions;
+    type Metrics = CloudWatchMetrics;
+    type Sleep = TokioSleep;
+    type Channels = AwsDeliveryChannels;
+    type Config = DynamoConfig;
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -32,7 +45,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let escalations = StepFunctions::without_state_machine(&sdk);
     let metrics = CloudWatchMetrics::from_sdk(&sdk, &settings.stack);
     let channels = AwsDeliveryChannels::from_sdk(&sdk);
-    let self_test = SelfTest {
+    let self_test = SelfTest::<Adapters> {
         intake: &intake,
         incidents: &store,
         escalations: &escalations,

@@ -64,23 +64,38 @@ pub struct StepRequest {
 }
 
 /// The ports a step needs.
-pub struct Escalator<'a, I, G, P, M, E, C, V, R, L> {
-    pub incidents: &'a I,
-    pub paging: &'a G,
-    pub sms: &'a P,
+/// The escalator's ports, one type each: named once by each composition root
+/// (the escalator function's AWS adapters, [`crate::world::FakePorts`]
+/// for the tests), instead of one type parameter per port.
+pub trait EscalatorPorts {
+    type Incidents: Incidents;
+    type Paging: Paging;
+    type Sms: SmsSender;
+    type Email: EmailSender;
+    type Escalations: Escalations;
+    type Config: ConfigSource;
+    type Calls: PhoneCalls;
+    type Limits: RateLimits;
+    type Metrics: MetricLog;
+}
+
+pub struct Escalator<'a, P: EscalatorPorts> {
+    pub incidents: &'a P::Incidents,
+    pub paging: &'a P::Paging,
+    pub sms: &'a P::Sms,
     /// `None` when no sender address is configured: email rules then leave
     /// a warning on the timeline instead.
-    pub email: Option<&'a M>,
+    pub email: Option<&'a P::Email>,
     /// `None` when the stack has no voice number: voice rules then leave a
     /// warning on the timeline instead.
-    pub calls: Option<&'a V>,
+    pub calls: Option<&'a P::Calls>,
     /// Calls per number ([`klaxon_core::rate_limit::VOICE_PER_NUMBER`]).
-    pub limits: &'a R,
-    pub escalations: &'a E,
-    pub config: &'a C,
+    pub limits: &'a P::Limits,
+    pub escalations: &'a P::Escalations,
+    pub config: &'a P::Config,
     pub clock: &'a dyn Clock,
     /// Where failed step runs are counted.
-    pub metrics: &'a L,
+    pub metrics: &'a P::Metrics,
     /// When the current run must end (the Lambda invocation's deadline):
     /// page claims are held until then, so a run that dies between claiming
     /// and sending frees its claims when it could no longer send. `None`
@@ -96,26 +111,15 @@ pub struct Escalator<'a, I, G, P, M, E, C, V, R, L> {
     pub send_timeout: SignedDuration,
 }
 
-impl<I, G, P, M, E, C, V, R, L> Clone for Escalator<'_, I, G, P, M, E, C, V, R, L> {
+impl<P: EscalatorPorts> Clone for Escalator<'_, P> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, G, P, M, E, C, V, R, L> Copy for Escalator<'_, I, G, P, M, E, C, V, R, L> {}
+impl<P: EscalatorPorts> Copy for Escalator<'_, P> {}
 
-impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
-where
-    I: Incidents,
-    G: Paging,
-    P: SmsSender,
-    M: EmailSender,
-    E: Escalations,
-    C: ConfigSource,
-    V: PhoneCalls,
-    R: RateLimits,
-    L: MetricLog,
-{
+impl<P: EscalatorPorts> Escalator<'_, P> {
     /// Handles an SQS batch of step messages. Failed records are reported
     /// individually, so SQS retries only those (and after `maxReceiveCount`
     /// moves them to the dead-letter queue).
@@ -600,10 +604,7 @@ fn people(
     resolution
 }
 
-impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
-where
-    I: Incidents,
-{
+impl<P: EscalatorPorts> Escalator<'_, P> {
     /// A target of a fired level who is no longer in the configuration:
     /// said once on the timeline (at the level's time, with a fixed key).
     async fn gone(

@@ -32,25 +32,29 @@ pub use klaxon_core::alarm::IntakeOutcome;
 const MAX_ATTEMPTS: u32 = 8;
 
 /// The ports intake needs.
-pub struct Intake<'a, I, M, E, C, T> {
-    pub incidents: &'a I,
-    pub memory: &'a M,
-    pub escalations: &'a E,
-    pub config: &'a C,
+/// The alarm intake's ports, one type each: named once by each composition root
+/// (the alarm-intake function's AWS adapters, [`crate::world::FakePorts`]
+/// for the tests), instead of one type parameter per port.
+pub trait IntakePorts {
+    type Incidents: Incidents;
+    type Memory: AlarmMemory;
+    type Escalations: Escalations;
+    type Config: ConfigSource;
+    type Tags: AlarmTags;
+}
+
+pub struct Intake<'a, P: IntakePorts> {
+    pub incidents: &'a P::Incidents,
+    pub memory: &'a P::Memory,
+    pub escalations: &'a P::Escalations,
+    pub config: &'a P::Config,
     /// Alarm tags, fetched only when a routing rule matches on tags.
-    pub tags: &'a T,
+    pub tags: &'a P::Tags,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn IdSource,
 }
 
-impl<I, M, E, C, T> Intake<'_, I, M, E, C, T>
-where
-    I: Incidents,
-    M: AlarmMemory,
-    E: Escalations,
-    C: ConfigSource,
-    T: AlarmTags,
-{
+impl<P: IntakePorts> Intake<'_, P> {
     /// Handles one delivered event (any of the three alarm formats).
     pub async fn handle(&self, event: &Value) -> Result<Vec<IntakeOutcome>, AppError> {
         let changes = parse_alarm_event(event)?;

@@ -58,14 +58,27 @@ impl NotifyReport {
 }
 
 /// Where the notifier reaches what it talks to.
-pub struct Notifier<'a, I, C, E, S, M, X, Q> {
-    pub incidents: &'a I,
-    pub config: &'a C,
-    pub endpoints: &'a E,
-    pub secrets: &'a S,
-    pub email: &'a M,
-    pub mirror: &'a X,
-    pub undelivered: &'a Q,
+/// The notifier's ports, one type each: named once by each composition root
+/// (the notifier function's AWS adapters, [`crate::world::FakePorts`]
+/// for the tests), instead of one type parameter per port.
+pub trait NotifierPorts {
+    type Incidents: Incidents;
+    type Config: ConfigSource;
+    type Endpoints: Endpoints;
+    type Secrets: Secrets;
+    type Email: EmailSender;
+    type Mirror: IncidentMirror;
+    type Undelivered: UndeliveredNotifications;
+}
+
+pub struct Notifier<'a, P: NotifierPorts> {
+    pub incidents: &'a P::Incidents,
+    pub config: &'a P::Config,
+    pub endpoints: &'a P::Endpoints,
+    pub secrets: &'a P::Secrets,
+    pub email: &'a P::Email,
+    pub mirror: &'a P::Mirror,
+    pub undelivered: &'a P::Undelivered,
     pub clock: &'a dyn Clock,
     /// Slack's Web API (`https://slack.com/api`).
     pub slack_api: &'a str,
@@ -86,16 +99,7 @@ pub(crate) struct Destination<'c> {
     pub response_plan_arn: Option<&'c str>,
 }
 
-impl<I, C, E, S, M, X, Q> Notifier<'_, I, C, E, S, M, X, Q>
-where
-    I: Incidents,
-    C: ConfigSource,
-    E: Endpoints,
-    S: Secrets,
-    M: EmailSender,
-    X: IncidentMirror,
-    Q: UndeliveredNotifications,
-{
+impl<P: NotifierPorts> Notifier<'_, P> {
     pub async fn handle(&self, records: &[StreamRecord]) -> NotifyReport {
         let mut report = NotifyReport::default();
         let mut known: HashMap<String, Known> = HashMap::new();

@@ -65,15 +65,27 @@ pub enum ReplyOutcome {
 }
 
 /// The ports a reply needs.
-pub struct Replies<'a, I, N, P, E, C, V> {
-    pub incidents: &'a I,
-    pub inbound: &'a N,
-    pub sms: &'a P,
-    pub escalations: &'a E,
+/// The SMS replies handler's ports, one type each: named once by each composition root
+/// (the sms-reply function's AWS adapters, [`crate::world::FakePorts`]
+/// for the tests), instead of one type parameter per port.
+pub trait RepliesPorts {
+    type Incidents: Incidents;
+    type Inbound: InboundMessages;
+    type Sms: SmsSender;
+    type Escalations: Escalations;
+    type Config: ConfigSource;
+    type Calls: PhoneCalls;
+}
+
+pub struct Replies<'a, P: RepliesPorts> {
+    pub incidents: &'a P::Incidents,
+    pub inbound: &'a P::Inbound,
+    pub sms: &'a P::Sms,
+    pub escalations: &'a P::Escalations,
     /// Calls about an incident a reply closed are ended; `None` when the
     /// stack has no voice.
-    pub calls: Option<&'a V>,
-    pub config: &'a C,
+    pub calls: Option<&'a P::Calls>,
+    pub config: &'a P::Config,
     pub clock: &'a dyn Clock,
     /// When the current run must end (the Lambda invocation's deadline):
     /// a confirmation claim is held until then. `None` outside Lambda:
@@ -81,23 +93,15 @@ pub struct Replies<'a, I, N, P, E, C, V> {
     pub deadline: Option<jiff::Timestamp>,
 }
 
-impl<I, N, P, E, C, V> Clone for Replies<'_, I, N, P, E, C, V> {
+impl<P: RepliesPorts> Clone for Replies<'_, P> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, N, P, E, C, V> Copy for Replies<'_, I, N, P, E, C, V> {}
+impl<P: RepliesPorts> Copy for Replies<'_, P> {}
 
-impl<I, N, P, E, C, V> Replies<'_, I, N, P, E, C, V>
-where
-    I: Incidents,
-    N: InboundMessages,
-    P: SmsSender,
-    E: Escalations,
-    C: ConfigSource,
-    V: PhoneCalls,
-{
+impl<P: RepliesPorts> Replies<'_, P> {
     /// Handles an SNS event carrying inbound SMS. Every record is read
     /// before any acts, so an event with a bad record does nothing.
     pub async fn handle(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {

@@ -79,18 +79,31 @@ pub struct SelfTestReport {
 }
 
 /// The ports a self-test run needs.
-pub struct SelfTest<'a, D, I, E, X, S, C, F> {
-    pub intake: &'a D,
-    pub incidents: &'a I,
-    pub escalations: &'a E,
-    pub metrics: &'a X,
+/// The self-test's ports, one type each: named once by each composition root
+/// (the self-test function's AWS adapters, [`crate::world::FakePorts`]
+/// for the tests), instead of one type parameter per port.
+pub trait SelfTestPorts {
+    type Intake: AlarmDelivery;
+    type Incidents: Incidents;
+    type Escalations: EscalationStatus;
+    type Metrics: Metrics;
+    type Sleep: Sleep;
+    type Channels: DeliveryChannels;
+    type Config: ConfigSource;
+}
+
+pub struct SelfTest<'a, P: SelfTestPorts> {
+    pub intake: &'a P::Intake,
+    pub incidents: &'a P::Incidents,
+    pub escalations: &'a P::Escalations,
+    pub metrics: &'a P::Metrics,
     /// The account's delivery channels, read and never sent to.
-    pub channels: &'a C,
+    pub channels: &'a P::Channels,
     /// The applied configuration: the numbers the SMS sandbox must allow.
-    pub config: &'a F,
+    pub config: &'a P::Config,
     /// The stack's channel settings (origination number, sender, voice number).
     pub stack_channels: &'a StackChannels,
-    pub sleep: &'a S,
+    pub sleep: &'a P::Sleep,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn IdSource,
     /// The account and region the synthetic alarm is from (this stack's).
@@ -99,16 +112,7 @@ pub struct SelfTest<'a, D, I, E, X, S, C, F> {
     pub limits: Limits,
 }
 
-impl<D, I, E, X, S, C, F> SelfTest<'_, D, I, E, X, S, C, F>
-where
-    D: AlarmDelivery,
-    I: Incidents,
-    E: EscalationStatus,
-    X: Metrics,
-    S: Sleep,
-    C: DeliveryChannels,
-    F: ConfigSource,
-{
+impl<P: SelfTestPorts> SelfTest<'_, P> {
     /// One run. Concurrent runs do not meet: each has its own run id, so
     /// its own alarm, dedup key and incident.
     pub async fn run(&self) -> Result<SelfTestReport, AppError> {

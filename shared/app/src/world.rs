@@ -6,9 +6,9 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::escalator::Escalator;
-use super::intake::Intake;
-use super::reply::{InboundSms, Replies};
+use super::escalator::{Escalator, EscalatorPorts};
+use super::intake::{Intake, IntakePorts};
+use super::reply::{InboundSms, Replies, RepliesPorts};
 use super::voice::VoiceCalls;
 use klaxon_core::alarm::IntakeOutcome;
 use klaxon_core::incident::{Incident, TimelineEntry};
@@ -17,6 +17,39 @@ use klaxon_testing::{
     CONFIG, FakeCalls, FakeDeliveryChannels, FakeEmail, FakeEscalations, FakeMetricLog, FakeSms,
     FakeTags, ManualClock, MemoryStore, ScriptedIds, StaticConfig, alarm_event, start,
 };
+
+/// The fakes as the handlers' ports: [`World`]'s handlers and any test
+/// that builds one from fakes name this one type.
+pub enum FakePorts {}
+
+impl IntakePorts for FakePorts {
+    type Incidents = MemoryStore;
+    type Memory = MemoryStore;
+    type Escalations = FakeEscalations;
+    type Config = StaticConfig;
+    type Tags = FakeTags;
+}
+
+impl EscalatorPorts for FakePorts {
+    type Incidents = MemoryStore;
+    type Paging = MemoryStore;
+    type Sms = FakeSms;
+    type Email = FakeEmail;
+    type Escalations = FakeEscalations;
+    type Config = StaticConfig;
+    type Calls = FakeCalls;
+    type Limits = MemoryStore;
+    type Metrics = FakeMetricLog;
+}
+
+impl RepliesPorts for FakePorts {
+    type Incidents = MemoryStore;
+    type Inbound = MemoryStore;
+    type Sms = FakeSms;
+    type Escalations = FakeEscalations;
+    type Config = StaticConfig;
+    type Calls = FakeCalls;
+}
 
 /// Everything a handler talks to, faked.
 pub struct World {
@@ -67,9 +100,7 @@ impl World {
         }
     }
 
-    pub fn intake(
-        &self,
-    ) -> Intake<'_, MemoryStore, MemoryStore, FakeEscalations, StaticConfig, FakeTags> {
+    pub fn intake(&self) -> Intake<'_, FakePorts> {
         Intake {
             incidents: &self.store,
             memory: &self.store,
@@ -81,21 +112,7 @@ impl World {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    pub fn escalator(
-        &self,
-    ) -> Escalator<
-        '_,
-        MemoryStore,
-        MemoryStore,
-        FakeSms,
-        FakeEmail,
-        FakeEscalations,
-        StaticConfig,
-        FakeCalls,
-        MemoryStore,
-        FakeMetricLog,
-    > {
+    pub fn escalator(&self) -> Escalator<'_, FakePorts> {
         Escalator {
             incidents: &self.store,
             paging: &self.store,
@@ -113,10 +130,7 @@ impl World {
         }
     }
 
-    pub fn replies(
-        &self,
-    ) -> Replies<'_, MemoryStore, MemoryStore, FakeSms, FakeEscalations, StaticConfig, FakeCalls>
-    {
+    pub fn replies(&self) -> Replies<'_, FakePorts> {
         Replies {
             incidents: &self.store,
             inbound: &self.store,

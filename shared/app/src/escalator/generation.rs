@@ -4,8 +4,8 @@
 
 use tracing::info;
 
-use super::Escalator;
 use super::StepRequest;
+use super::{Escalator, EscalatorPorts};
 use crate::AppError;
 use klaxon_core::escalation::generation;
 use klaxon_core::incident::{TimelineEntry, TimelineEvent};
@@ -15,11 +15,7 @@ use klaxon_ports::{Escalations, Incidents, StepResult};
 /// events each (plus 4 per step timeout retried), well within 25,000.
 pub const RUNS_PER_GENERATION: u32 = 1000;
 
-impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
-where
-    I: Incidents,
-    E: Escalations,
-{
+impl<P: EscalatorPorts> Escalator<'_, P> {
     /// `result`, or, once the execution that sent `request` has run
     /// [`RUNS_PER_GENERATION`] steps, the same continuing in the next
     /// generation: recorded on the incident (only while it is triggered

@@ -4,7 +4,7 @@
 use jiff::{SignedDuration, Timestamp};
 use tracing::{info, warn};
 
-use super::{Escalator, SEND_MARGIN, Sent};
+use super::{Escalator, EscalatorPorts, SEND_MARGIN, Sent};
 use crate::AppError;
 use klaxon_core::email::page_email;
 use klaxon_core::escalation::Step;
@@ -14,21 +14,11 @@ use klaxon_core::phone::Phone;
 use klaxon_core::rate_limit::VOICE_PER_NUMBER;
 use klaxon_core::sms::page_text;
 use klaxon_ports::{
-    Allowance, BackendError, CallArguments, CallPurpose, ClaimOutcome, ConfigSource, EmailSender,
-    Escalations, Incidents, PageClaim, Paging, PhoneCalls, RateLimits, SmsSender,
+    Allowance, BackendError, CallArguments, CallPurpose, ClaimOutcome, EmailSender, Incidents,
+    PageClaim, Paging, PhoneCalls, RateLimits, SmsSender,
 };
 
-impl<I, G, P, M, E, C, V, R, L> Escalator<'_, I, G, P, M, E, C, V, R, L>
-where
-    I: Incidents,
-    G: Paging,
-    P: SmsSender,
-    M: EmailSender,
-    E: Escalations,
-    C: ConfigSource,
-    V: PhoneCalls,
-    R: RateLimits,
-{
+impl<P: EscalatorPorts> Escalator<'_, P> {
     /// Claims a page, sends it, and records it as sent: every page, the
     /// self-test sink's included, goes this way.
     pub(super) async fn page(

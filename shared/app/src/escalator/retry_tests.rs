@@ -16,18 +16,7 @@ async fn open(w: &World) -> String {
 /// `wait_seconds`, then the step it names) until it is done or its next
 /// run would come after `until` seconds; returns the last result.
 async fn drive(
-    escalator: &Escalator<
-        '_,
-        impl Incidents,
-        impl Paging,
-        impl SmsSender,
-        impl EmailSender,
-        impl Escalations,
-        impl ConfigSource,
-        impl PhoneCalls,
-        impl RateLimits,
-        impl MetricLog,
-    >,
+    escalator: &Escalator<'_, impl EscalatorPorts>,
     w: &World,
     id: &str,
     mut result: StepResult,

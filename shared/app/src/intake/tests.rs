@@ -362,7 +362,7 @@ async fn a_missing_or_invalid_configuration_fails_without_writing() {
         "{err}"
     );
     let missing = klaxon_testing::StaticConfig::missing();
-    let intake = Intake {
+    let intake = Intake::<crate::world::FakePorts> {
         incidents: &w.store,
         memory: &w.store,
         escalations: &w.escalations,

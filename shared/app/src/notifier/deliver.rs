@@ -2,15 +2,15 @@
 
 use serde_json::Value;
 
-use super::{Notifier, updates_in_place};
+use super::{Notifier, NotifierPorts, updates_in_place};
 use klaxon_config::NotificationSpec;
 use klaxon_core::events::{BusEvent, IncidentSummary};
 use klaxon_core::incident_manager::{MirrorAction, action};
 use klaxon_core::notify::{email, slack, teams, webhook};
 use klaxon_core::secrets::SecretRef;
 use klaxon_ports::{
-    BackendError, ConfigSource, EmailSender, Endpoints, HttpFailure, HttpRequest, IncidentMirror,
-    Incidents, SecretError, Secrets, UndeliveredNotifications,
+    BackendError, EmailSender, Endpoints, HttpFailure, HttpRequest, IncidentMirror, SecretError,
+    Secrets,
 };
 
 /// Slack's Web API.
@@ -87,16 +87,7 @@ fn json_body(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-impl<I, C, E, S, M, X, Q> Notifier<'_, I, C, E, S, M, X, Q>
-where
-    I: Incidents,
-    C: ConfigSource,
-    E: Endpoints,
-    S: Secrets,
-    M: EmailSender,
-    X: IncidentMirror,
-    Q: UndeliveredNotifications,
-{
+impl<P: NotifierPorts> Notifier<'_, P> {
     async fn secret(&self, secret: &Option<SecretRef>, field: &str) -> Result<String, Outcome> {
         let secret = needed(secret, field)?;
         self.secrets.get(secret).await.map_err(Outcome::from_secret)

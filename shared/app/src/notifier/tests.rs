@@ -79,16 +79,20 @@ fn given() -> Given {
     }
 }
 
-type TestNotifier<'a> = Notifier<
-    'a,
-    MemoryStore,
-    StaticConfig,
-    FakeEndpoints,
-    FakeSecrets,
-    klaxon_testing::FakeEmail,
-    FakeIncidentManager,
-    FakeUndelivered,
->;
+/// The fakes as the notifier's ports.
+enum TestPorts {}
+
+impl NotifierPorts for TestPorts {
+    type Incidents = MemoryStore;
+    type Config = StaticConfig;
+    type Endpoints = FakeEndpoints;
+    type Secrets = FakeSecrets;
+    type Email = klaxon_testing::FakeEmail;
+    type Mirror = FakeIncidentManager;
+    type Undelivered = FakeUndelivered;
+}
+
+type TestNotifier<'a> = Notifier<'a, TestPorts>;
 
 impl Given {
     fn notifier(&self) -> TestNotifier<'_> {

@@ -27,20 +27,25 @@ impl Sleep for Workflow<'_> {
     }
 }
 
+/// The world's fakes as the self-test's ports, sleeping with `S`; the
+/// world itself stands in for the intake function.
+struct TestPorts<S>(std::marker::PhantomData<S>);
+
+impl<S: Sleep> SelfTestPorts for TestPorts<S> {
+    type Intake = World;
+    type Incidents = klaxon_testing::MemoryStore;
+    type Escalations = klaxon_testing::FakeEscalations;
+    type Metrics = FakeMetrics;
+    type Sleep = S;
+    type Channels = klaxon_testing::FakeDeliveryChannels;
+    type Config = klaxon_testing::StaticConfig;
+}
+
 fn self_test<'w, S: Sleep>(
     w: &'w World,
     metrics: &'w FakeMetrics,
     sleep: &'w S,
-) -> SelfTest<
-    'w,
-    World,
-    klaxon_testing::MemoryStore,
-    klaxon_testing::FakeEscalations,
-    FakeMetrics,
-    S,
-    klaxon_testing::FakeDeliveryChannels,
-    klaxon_testing::StaticConfig,
-> {
+) -> SelfTest<'w, TestPorts<S>> {
     SelfTest {
         intake: w,
         incidents: &w.store,
@@ -294,7 +299,17 @@ async fn an_incident_that_is_not_marked_fails_the_run() {
     let metrics = FakeMetrics::default();
     let workflow = Workflow(&w);
     let old = OldIntake(&w);
-    let test = SelfTest {
+    struct OldPorts<'w>(std::marker::PhantomData<&'w ()>);
+    impl<'w> SelfTestPorts for OldPorts<'w> {
+        type Intake = OldIntake<'w>;
+        type Incidents = klaxon_testing::MemoryStore;
+        type Escalations = klaxon_testing::FakeEscalations;
+        type Metrics = FakeMetrics;
+        type Sleep = Workflow<'w>;
+        type Channels = klaxon_testing::FakeDeliveryChannels;
+        type Config = klaxon_testing::StaticConfig;
+    }
+    let test = SelfTest::<OldPorts<'_>> {
         intake: &old,
         incidents: &w.store,
         escalations: &w.escalations,
