@@ -174,7 +174,7 @@ mod endpoints {
 
     use jiff::{SignedDuration, Timestamp};
     use klaxon_core::events::DetailType;
-    use klaxon_core::notify::webhook;
+    use klaxon_core::notifications::webhook;
     use klaxon_http::HttpEndpoints;
     use klaxon_local::receiver::{Answer, Receiver};
     use klaxon_ports::{Clock, Endpoints, HttpRequest, RetryPolicy};

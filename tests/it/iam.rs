@@ -276,7 +276,7 @@ async fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
         let deployed = w.local.stack.function(function).unwrap();
         facts.learn(&deployed.arn, |k| deployed.environment.get(k).cloned());
     }
-    let config = w.local.notify.config.current().await.unwrap();
+    let config = w.local.as_notifier.config.current().await.unwrap();
     facts.learn_config(&config);
     facts
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use klaxon_aws::dynamo::stream;
 use klaxon_core::incident::TimelineEvent;
-use klaxon_core::notify::webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
+use klaxon_core::notifications::webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
 use klaxon_http::HttpEndpoints;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::receiver::{Answer, Receiver};
@@ -102,7 +102,7 @@ notifications:
     Given {
         endpoints: HttpEndpoints::new(policy),
         // The notifier reads secrets as its own role.
-        secrets: AwsSecrets::from_sdk(&w.local.notify.sdk),
+        secrets: AwsSecrets::from_sdk(&w.local.as_notifier.sdk),
         receiver,
         slack_api,
         w,
@@ -110,7 +110,7 @@ notifications:
 }
 
 impl Given {
-    async fn notify(&self) -> klaxon_local::notify::NotifyRound {
+    async fn notify(&self) -> klaxon_local::notifications::NotifyRound {
         let round = self
             .w
             .local
@@ -348,7 +348,7 @@ async fn an_ack_and_a_resolve_handled_out_of_order_still_leave_slack_showing_res
     g.w.wait_execution_end(&id).await;
     pump.stop().await;
     // WHEN the new records reach the notifier newest first, one at a time
-    let (event, sequences) = g.w.local.notify.stream.next_batch(100).await.unwrap();
+    let (event, sequences) = g.w.local.as_notifier.stream.next_batch(100).await.unwrap();
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event).unwrap();
     let mut records = stream::records(&event);
     records.reverse();
@@ -357,7 +357,10 @@ async fn an_ack_and_a_resolve_handled_out_of_order_still_leave_slack_showing_res
         let report = notifier.handle(&[record]).await;
         assert_eq!(report.failed_at, None);
     }
-    g.w.local.notify.stream.commit(sequences.last().unwrap());
+    g.w.local
+        .as_notifier
+        .stream
+        .commit(sequences.last().unwrap());
     // THEN the message shows the incident resolved
     let texts = g.slack_text();
     assert_eq!(texts.len(), 1, "{texts:?}");
@@ -480,7 +483,7 @@ fn run(program: &str, script: &str) -> String {
 /// JSON, body as a JSON string).
 fn signed_requests() -> Vec<(String, String)> {
     use klaxon_core::events::DetailType;
-    use klaxon_core::notify::webhook::signed;
+    use klaxon_core::notifications::webhook::signed;
     let event = klaxon_testing::events::sample_bus_event(DetailType::IncidentOpened);
     let now = jiff::Timestamp::now().as_second();
     let as_case = |(body, headers): (Vec<u8>, Vec<(String, String)>)| {

@@ -12,7 +12,7 @@ mod handlers;
 pub use handlers::{LocalIntake, LocalPorts};
 pub mod incident_manager;
 pub mod invoke;
-pub mod notify;
+pub mod notifications;
 pub mod phone;
 pub mod receiver;
 pub mod roles;
@@ -204,7 +204,7 @@ pub struct Local {
     /// The publisher's event source mapping on the incidents table's stream.
     pub stream: streams::StreamMapping,
     /// The notifier's event source mapping, queue and adapters.
-    pub notify: notify::NotifierSide,
+    pub as_notifier: notifications::NotifierSide,
     /// The status page function's event source mapping and bucket (local
     /// stacks are deployed with `StatusPage=enabled`).
     pub status_page: Option<status_page::StatusPageSide>,
@@ -482,7 +482,7 @@ impl Local {
             false => None,
         };
         let as_sweep = side(ids::ESCALATION_SWEEP).await?;
-        let notify = notify::NotifierSide::new(
+        let notifier = notifications::NotifierSide::new(
             &sdk,
             &klaxon_sdk,
             &stack,
@@ -506,7 +506,7 @@ impl Local {
             as_voice,
             as_self_test,
             as_sweep,
-            notify,
+            as_notifier: notifier,
             status_page,
             bus,
             stream,

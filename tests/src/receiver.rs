@@ -19,7 +19,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
-use klaxon_core::notify::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use klaxon_core::notifications::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use klaxon_core::signature::{TOLERANCE_SECS, verify};
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use klaxon_aws::{
     dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config, ses::SesEmail,
 };
 use klaxon_http::HttpEndpoints;
-use klaxon_incident_manager::IncidentManager;
+use klaxon_incident_manager::SsmIncidentManager;
 use klaxon_ports::RetryPolicy;
 use klaxon_runtime::{NotifierSettings, init_tracing};
 use klaxon_secrets::AwsSecrets;
@@ -28,7 +28,7 @@ impl NotifierPorts for Adapters {
     type Endpoints = HttpEndpoints;
     type Secrets = CachedSecrets<AwsSecrets, SystemClock>;
     type Email = SesEmail;
-    type Mirror = IncidentManager;
+    type IncidentManager = SsmIncidentManager;
     type Undelivered = SqsUndelivered;
 }
 
@@ -44,7 +44,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Without a sender, email destinations fail on the timeline (SES
     // refuses an empty source) instead of vanishing.
     let email = SesEmail::from_sdk(&sdk, settings.email_from.clone().unwrap_or_default());
-    let mirror = IncidentManager::from_sdk(&sdk);
+    let incident_manager = SsmIncidentManager::from_sdk(&sdk);
     let undelivered = SqsUndelivered::from_sdk(&sdk, &settings.undelivered_queue_url);
     let notifier = Notifier::<Adapters> {
         incidents: &store,
@@ -52,7 +52,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         endpoints: &endpoints,
         secrets: &secrets,
         email: &email,
-        mirror: &mirror,
+        incident_manager: &incident_manager,
         undelivered: &undelivered,
         clock: &SystemClock,
         slack_api: &settings.slack_api_url,

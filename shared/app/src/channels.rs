@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use klaxon_config::OncallConfig;
 use klaxon_core::channels::{self as ch, Finding, SmsNumber};
 use klaxon_core::incident::Channel;
-use klaxon_core::notify::DestinationKind;
+use klaxon_core::notifications::DestinationKind;
 use klaxon_core::routing::Urgency;
 use klaxon_ports::DeliveryChannels;
 

@@ -22,11 +22,13 @@ use std::collections::HashMap;
 
 use klaxon_core::events::{BusEvent, DetailType, IncidentSummary, bus_event};
 use klaxon_core::incident::{Incident, TimelineEntry, TimelineEvent};
-use klaxon_core::notify::{self, DestinationKind, entry_ref, is_delivery_outcome, outcome_key};
+use klaxon_core::notifications::{
+    self, DestinationKind, entry_ref, is_delivery_outcome, outcome_key,
+};
 use klaxon_core::time::iso;
 use klaxon_ports::StreamRecord;
 use klaxon_ports::{
-    BackendError, Clock, ConfigSource, EmailSender, Endpoints, IncidentMirror, Incidents, Secrets,
+    BackendError, Clock, ConfigSource, EmailSender, Endpoints, IncidentManager, Incidents, Secrets,
     UndeliveredNotification, UndeliveredNotifications,
 };
 
@@ -67,7 +69,7 @@ pub trait NotifierPorts {
     type Endpoints: Endpoints;
     type Secrets: Secrets;
     type Email: EmailSender;
-    type Mirror: IncidentMirror;
+    type IncidentManager: IncidentManager;
     type Undelivered: UndeliveredNotifications;
 }
 
@@ -77,7 +79,7 @@ pub struct Notifier<'a, P: NotifierPorts> {
     pub endpoints: &'a P::Endpoints,
     pub secrets: &'a P::Secrets,
     pub email: &'a P::Email,
-    pub mirror: &'a P::Mirror,
+    pub incident_manager: &'a P::IncidentManager,
     pub undelivered: &'a P::Undelivered,
     pub clock: &'a dyn Clock,
     /// Slack's Web API (`https://slack.com/api`).
@@ -267,7 +269,7 @@ impl<P: NotifierPorts> Notifier<'_, P> {
         incident: &IncidentSummary,
         timeline: &[TimelineEntry],
     ) -> Outcome {
-        let paging = notify::paging_now(timeline);
+        let paging = notifications::paging_now(timeline);
         let paging = if matches!(incident.status, klaxon_core::incident::Status::Triggered) {
             paging
         } else {
@@ -278,7 +280,7 @@ impl<P: NotifierPorts> Notifier<'_, P> {
                 let Some(spec) = destination.spec else {
                     return Outcome::Skipped;
                 };
-                let posted = notify::posted_message(timeline, destination.target);
+                let posted = notifications::posted_message(timeline, destination.target);
                 self.slack(spec, event, incident, &paging, posted).await
             }
             DestinationKind::SlackWebhook | DestinationKind::Teams | DestinationKind::Webhook => {
@@ -297,7 +299,7 @@ impl<P: NotifierPorts> Notifier<'_, P> {
                 let Some(plan) = destination.response_plan_arn else {
                     return Outcome::Skipped;
                 };
-                let record = notify::posted_message(timeline, destination.target);
+                let record = notifications::posted_message(timeline, destination.target);
                 self.incident_manager(plan, event, incident, record).await
             }
         }

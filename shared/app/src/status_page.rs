@@ -19,7 +19,7 @@ use jiff::tz::TimeZone;
 use super::AppError;
 use crate::publisher::retry_from;
 use klaxon_core::incident::{Incident, TimelineEntry};
-use klaxon_core::notify::is_delivery_outcome;
+use klaxon_core::notifications::is_delivery_outcome;
 use klaxon_core::status_page::{StatusPage, html, is_shown};
 use klaxon_ports::StreamRecord;
 use klaxon_ports::{Clock, ConfigSource, Incidents, RenderedPage, StatusPages};

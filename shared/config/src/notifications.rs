@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::RawConfig;
 use klaxon_core::classify::Severity;
 use klaxon_core::events::{DetailType, IncidentSummary};
-use klaxon_core::notify::DestinationKind;
+use klaxon_core::notifications::DestinationKind;
 use klaxon_core::secrets::SecretRef;
 
 /// One destination.

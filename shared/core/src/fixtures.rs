@@ -10,7 +10,7 @@ use super::alarm::AlarmState;
 use super::classify::Severity;
 use super::events::DetailType;
 use super::incident::{AckCode, Channel, Incident, Status, TimelineEntry, TimelineEvent};
-use super::notify::DestinationKind;
+use super::notifications::DestinationKind;
 use super::routing::Urgency;
 use super::voice::{CallNote, CallOutcome};
 

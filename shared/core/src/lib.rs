@@ -13,7 +13,7 @@ pub mod incident_manager;
 pub mod invocation;
 pub mod keys;
 pub mod metrics;
-pub mod notify;
+pub mod notifications;
 pub mod paging;
 pub mod phone;
 pub mod policy;

@@ -206,7 +206,7 @@ pub enum TimelineEvent {
     NotificationDelivered {
         /// The destination's id in `notifications` (or `incident-manager`).
         target: String,
-        destination: super::notify::DestinationKind,
+        destination: super::notifications::DestinationKind,
         event: String,
         /// The last HTTP status, for HTTP destinations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,7 +221,7 @@ pub enum TimelineEvent {
     /// notification is also in the undelivered-notifications queue.
     NotificationFailed {
         target: String,
-        destination: super::notify::DestinationKind,
+        destination: super::notifications::DestinationKind,
         event: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
@@ -273,7 +273,7 @@ impl TimelineEvent {
             Self::Call { call, note, .. } => note.once_key(call),
             Self::NotificationDelivered { target, event, .. }
             | Self::NotificationFailed { target, event, .. } => {
-                Some(super::notify::outcome_key(target, event))
+                Some(super::notifications::outcome_key(target, event))
             }
             _ => None,
         }

@@ -22,21 +22,21 @@ use jiff::Timestamp;
 use klaxon_aws::{backend_error, error_code};
 use klaxon_core::events::{BusEvent, IncidentSummary};
 use klaxon_core::incident_manager::{start_request, timeline_request};
-use klaxon_ports::{BackendError, IncidentMirror};
+use klaxon_ports::{BackendError, IncidentManager};
 
 /// The service's name in errors.
-const SERVICE: &str = "IncidentManager";
+const SERVICE: &str = "SsmIncidentManager";
 /// Incident Manager's code for its own transient failures (not among
 /// [`klaxon_aws::TRANSIENT_CODES`], which other services share).
 const INTERNAL_SERVER: &str = "InternalServerException";
 
 /// Incident records in one account and region.
 #[derive(Clone, Debug)]
-pub struct IncidentManager {
+pub struct SsmIncidentManager {
     client: klaxon_aws::OnFirstUse<aws_sdk_ssmincidents::Client>,
 }
 
-impl IncidentManager {
+impl SsmIncidentManager {
     /// The mirror on the shared SDK configuration.
     /// Its client is built on the first mirrored incident.
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
@@ -99,7 +99,7 @@ where
     error
 }
 
-impl IncidentMirror for IncidentManager {
+impl IncidentManager for SsmIncidentManager {
     async fn start(
         &self,
         response_plan_arn: &str,

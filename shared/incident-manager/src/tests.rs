@@ -28,10 +28,10 @@ const RECORD: &str = "arn:aws:ssm-incidents::123456789012:incident-record/paymen
 
 /// A mirror answering with `rules` only, without the SDK's retries (so
 /// each call is one request).
-fn mirror(rules: &[&Rule]) -> IncidentManager {
+fn mirror(rules: &[&Rule]) -> SsmIncidentManager {
     let client = mock_client!(aws_sdk_ssmincidents, RuleMode::MatchAny, rules, |c| c
         .retry_config(RetryConfig::disabled()));
-    IncidentManager::new(client)
+    SsmIncidentManager::new(client)
 }
 
 fn klaxon_incident() -> Incident {
@@ -236,7 +236,7 @@ async fn throttling_and_internal_errors_are_retryable() {
         .start(PLAN, &IncidentSummary::from(&i), &i.alarm_arn)
         .await
         .unwrap_err();
-    assert_eq!(err.service, "IncidentManager");
+    assert_eq!(err.service, "SsmIncidentManager");
     assert_eq!(err.operation, "StartIncident");
     assert_eq!(err.message, "ThrottlingException: Rate exceeded");
     assert!(err.retryable);

@@ -20,7 +20,7 @@ mod endpoints;
 mod escalations;
 mod events;
 mod inbound;
-mod incident_mirror;
+mod incident_manager;
 mod incidents;
 mod messaging;
 mod metric_log;
@@ -41,7 +41,7 @@ pub use endpoints::{Endpoints, HttpDelivered, HttpFailure, HttpRequest, RetryPol
 pub use escalations::{EscalationStatus, Escalations, StepResult};
 pub use events::{EventBus, PublishError};
 pub use inbound::{ConfirmationClaim, InboundClaim, InboundMessages};
-pub use incident_mirror::IncidentMirror;
+pub use incident_manager::IncidentManager;
 pub use incidents::{
     FoldOutcome, Incidents, OpenOutcome, Requirement, Transition, TransitionOutcome,
 };

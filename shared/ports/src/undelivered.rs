@@ -7,7 +7,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use super::BackendError;
-use klaxon_core::notify::DestinationKind;
+use klaxon_core::notifications::DestinationKind;
 
 /// One failed delivery, as parked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

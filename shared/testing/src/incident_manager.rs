@@ -11,16 +11,16 @@ use klaxon_core::events::{BusEvent, IncidentSummary};
 use klaxon_core::incident_manager::{
     StartRequest, TimelineRequest, start_request, timeline_request,
 };
-use klaxon_ports::{BackendError, IncidentMirror};
+use klaxon_ports::{BackendError, IncidentManager};
 
 /// One call of the mirror, for failure injection and call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MirrorCall {
-    /// [`IncidentMirror::start`].
+    /// [`IncidentManager::start`].
     Start,
-    /// [`IncidentMirror::add_timeline_event`].
+    /// [`IncidentManager::add_timeline_event`].
     AddTimelineEvent,
-    /// [`IncidentMirror::resolve`].
+    /// [`IncidentManager::resolve`].
     Resolve,
 }
 
@@ -166,7 +166,7 @@ impl FakeIncidentManager {
     }
 }
 
-impl IncidentMirror for FakeIncidentManager {
+impl IncidentManager for FakeIncidentManager {
     async fn start(
         &self,
         response_plan_arn: &str,

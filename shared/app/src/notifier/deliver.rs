@@ -6,10 +6,10 @@ use super::{Notifier, NotifierPorts, updates_in_place};
 use klaxon_config::NotificationSpec;
 use klaxon_core::events::{BusEvent, IncidentSummary};
 use klaxon_core::incident_manager::{MirrorAction, action};
-use klaxon_core::notify::{email, slack, teams, webhook};
+use klaxon_core::notifications::{email, slack, teams, webhook};
 use klaxon_core::secrets::SecretRef;
 use klaxon_ports::{
-    BackendError, EmailSender, Endpoints, HttpFailure, HttpRequest, IncidentMirror, SecretError,
+    BackendError, EmailSender, Endpoints, HttpFailure, HttpRequest, IncidentManager, SecretError,
     Secrets,
 };
 
@@ -203,10 +203,10 @@ impl<P: NotifierPorts> Notifier<'_, P> {
         };
         let mut headers = Vec::new();
         let body = match spec.kind {
-            klaxon_core::notify::DestinationKind::SlackWebhook => {
+            klaxon_core::notifications::DestinationKind::SlackWebhook => {
                 json_body(&slack::webhook_message(event, incident, paging))
             }
-            klaxon_core::notify::DestinationKind::Teams => {
+            klaxon_core::notifications::DestinationKind::Teams => {
                 json_body(&teams::message(event, incident, paging))
             }
             _ => {
@@ -268,7 +268,7 @@ impl<P: NotifierPorts> Notifier<'_, P> {
         let (record, started) = match record {
             Some(arn) if to_do != MirrorAction::Start => (arn, false),
             _ => match self
-                .mirror
+                .incident_manager
                 .start(response_plan_arn, incident, &incident.alarm_arn)
                 .await
             {
@@ -277,8 +277,12 @@ impl<P: NotifierPorts> Notifier<'_, P> {
             },
         };
         let done = match to_do {
-            MirrorAction::Timeline { .. } => self.mirror.add_timeline_event(&record, event).await,
-            MirrorAction::Resolve => self.mirror.resolve(&record).await,
+            MirrorAction::Timeline { .. } => {
+                self.incident_manager
+                    .add_timeline_event(&record, event)
+                    .await
+            }
+            MirrorAction::Resolve => self.incident_manager.resolve(&record).await,
             MirrorAction::Start | MirrorAction::Skip { .. } => Ok(()),
         };
         match done {

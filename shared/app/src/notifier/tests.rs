@@ -9,7 +9,7 @@ use super::*;
 use crate::operator::{UpdateOutcome, change_status, post_update};
 use crate::world::World;
 use klaxon_core::incident::Status;
-use klaxon_core::notify::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use klaxon_core::notifications::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use klaxon_ports::{SecretError, Transition};
 use klaxon_testing::{
     CONFIG, FakeEndpoints, FakeIncidentManager, FakeSecrets, FakeUndelivered, MemoryStore,
@@ -44,7 +44,7 @@ struct Given {
     w: World,
     endpoints: FakeEndpoints,
     secrets: FakeSecrets,
-    mirror: FakeIncidentManager,
+    incident_manager: FakeIncidentManager,
     undelivered: FakeUndelivered,
     /// Timeline entries already handed to the notifier (time and key).
     handed: std::sync::Mutex<std::collections::BTreeSet<(jiff::Timestamp, String)>>,
@@ -67,13 +67,13 @@ fn given() -> Given {
     .collect();
     endpoints.script(POST, posted);
     endpoints.always(UPDATE, Reply::ok(r#"{"ok":true}"#));
-    let mirror = FakeIncidentManager::new();
-    mirror.accept_all();
+    let incident_manager = FakeIncidentManager::new();
+    incident_manager.accept_all();
     Given {
         w: World::new(&config()),
         endpoints,
         secrets,
-        mirror,
+        incident_manager,
         undelivered: FakeUndelivered::new(),
         handed: std::sync::Mutex::new(std::collections::BTreeSet::new()),
     }
@@ -88,7 +88,7 @@ impl NotifierPorts for TestPorts {
     type Endpoints = FakeEndpoints;
     type Secrets = FakeSecrets;
     type Email = klaxon_testing::FakeEmail;
-    type Mirror = FakeIncidentManager;
+    type IncidentManager = FakeIncidentManager;
     type Undelivered = FakeUndelivered;
 }
 
@@ -102,7 +102,7 @@ impl Given {
             endpoints: &self.endpoints,
             secrets: &self.secrets,
             email: &self.w.email,
-            mirror: &self.mirror,
+            incident_manager: &self.incident_manager,
             undelivered: &self.undelivered,
             clock: &self.w.clock,
             slack_api: SLACK,
@@ -196,7 +196,7 @@ async fn an_alarm_posts_one_slack_message_that_ack_and_resolve_rewrite_in_place(
     assert_eq!(message["channel"], "C0OPS");
     assert!(message["text"].as_str().unwrap().contains("Triggered"));
     let timeline = g.timeline(&id).await;
-    let ts = klaxon_core::notify::posted_message(&timeline, "ops-slack").unwrap();
+    let ts = klaxon_core::notifications::posted_message(&timeline, "ops-slack").unwrap();
     assert_eq!(ts, "1764576000.001");
 
     // WHEN it is acknowledged, then resolved
@@ -260,7 +260,7 @@ async fn a_webhook_gets_the_bus_event_signed_over_timestamp_and_body() {
     let timeline = g.timeline(&id).await;
     let published = timeline
         .iter()
-        .filter(|e| !klaxon_core::notify::is_delivery_outcome(&e.event))
+        .filter(|e| !klaxon_core::notifications::is_delivery_outcome(&e.event))
         .count();
     assert_eq!(hooks.len(), published);
     for hook in &hooks {
@@ -427,15 +427,16 @@ async fn the_incident_manager_record_is_started_once_told_of_changes_and_resolve
     // a redelivery starts nothing more
     g.transition(&id, Transition::Resolve).await;
     g.notify_new(&id).await;
-    let records = g.mirror.records();
+    let records = g.incident_manager.records();
     assert_eq!(records.len(), 1, "{records:?}");
     assert!(records[0].is_resolved());
-    let calls = g.mirror.calls();
+    let calls = g.incident_manager.calls();
     assert!(calls.contains(&MirrorCall::Start));
     assert!(calls.contains(&MirrorCall::AddTimelineEvent));
     assert!(calls.contains(&MirrorCall::Resolve));
     let timeline = g.timeline(&id).await;
-    let arn = klaxon_core::notify::posted_message(&timeline, INCIDENT_MANAGER_TARGET).unwrap();
+    let arn =
+        klaxon_core::notifications::posted_message(&timeline, INCIDENT_MANAGER_TARGET).unwrap();
     assert_eq!(arn, records[0].arn);
 }
 
@@ -444,7 +445,7 @@ async fn a_service_without_a_mirror_starts_no_incident_manager_record() {
     let g = given();
     let id = g.open("api-latency").await; // the general service
     g.notify_new(&id).await;
-    assert!(g.mirror.calls().is_empty());
+    assert!(g.incident_manager.calls().is_empty());
     // and the execs' list is only for checkout
     assert!(g.w.email.sent().is_empty());
 }
@@ -452,7 +453,7 @@ async fn a_service_without_a_mirror_starts_no_incident_manager_record() {
 #[tokio::test]
 async fn an_incident_manager_that_refuses_is_on_the_timeline_and_parked() {
     let g = given();
-    g.mirror.reject(
+    g.incident_manager.reject(
         MirrorCall::Start,
         klaxon_testing::permanent("StartIncident"),
     );

@@ -176,7 +176,7 @@ mod function {
     use super::*;
     use crate::operator::change_status;
     use crate::world::World;
-    use klaxon_core::notify::DestinationKind;
+    use klaxon_core::notifications::DestinationKind;
     use klaxon_ports::StreamRecord;
     use klaxon_ports::{Clock, Transition};
     use klaxon_testing::{CONFIG, StaticConfig};

@@ -12,7 +12,7 @@ use super::fixtures::{incident, t0};
 use crate::events::sample_entries;
 use klaxon_core::events::{BusEvent, IncidentSummary, bus_event};
 use klaxon_core::incident_manager::{MirrorAction, action, incident_title, timeline_request};
-use klaxon_ports::IncidentMirror;
+use klaxon_ports::IncidentManager;
 
 /// An incident record as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct RecordView {
 /// incident gets another. `read_back` reads a record by ARN.
 pub async fn a_start_is_once_per_incident<M, R, F>(m: &M, u: &str, plan: &str, read_back: R)
 where
-    M: IncidentMirror,
+    M: IncidentManager,
     R: Fn(String) -> F,
     F: Future<Output = Option<RecordView>>,
 {
@@ -62,7 +62,7 @@ pub async fn a_timeline_is_in_event_order_once_per_event_and_the_record_resolves
     plan: &str,
     read_back: R,
 ) where
-    M: IncidentMirror,
+    M: IncidentManager,
     R: Fn(String) -> F,
     F: Future<Output = Option<RecordView>>,
 {

@@ -12,7 +12,7 @@ use klaxon_core::events::{BusEvent, IncidentSummary};
 /// retried handler) without doubling anything: a start with the same
 /// incident returns the same record, a timeline event with the same
 /// `detail.event_id` is added once. The caller keeps the record's ARN.
-pub trait IncidentMirror: Send + Sync {
+pub trait IncidentManager: Send + Sync {
     /// Starts the incident record of `incident` under the response plan
     /// `response_plan_arn`, triggered by the alarm `alarm_arn`, and returns
     /// the record's ARN. Starting the same incident again returns the same

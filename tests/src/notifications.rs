@@ -7,7 +7,7 @@
 use klaxon_app::notifier::{Notifier, NotifierPorts, NotifyReport};
 use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, stream};
 use klaxon_aws::ses::SesEmail;
-use klaxon_incident_manager::IncidentManager;
+use klaxon_incident_manager::SsmIncidentManager;
 use klaxon_ports::{Endpoints, Secrets, UndeliveredNotification};
 use klaxon_runtime::NotifierSettings;
 use klaxon_sqs::SqsUndelivered;
@@ -23,7 +23,7 @@ pub struct NotifierSide {
     pub store: DynamoStore,
     pub config: DynamoConfig,
     pub undelivered: SqsUndelivered,
-    pub mirror: IncidentManager,
+    pub incident_manager: SsmIncidentManager,
     pub email: SesEmail,
     /// The notifier's signed configuration, for the secrets adapter a test
     /// hands it.
@@ -48,7 +48,7 @@ impl NotifierSide {
             store: DynamoStore::from_sdk(&signed, incidents_table),
             config: DynamoConfig::from_sdk(&signed, config_table, std::time::Duration::ZERO),
             undelivered: SqsUndelivered::from_sdk(&signed, &settings.undelivered_queue_url),
-            mirror: IncidentManager::from_sdk(&signed),
+            incident_manager: SsmIncidentManager::from_sdk(&signed),
             email: SesEmail::from_sdk(
                 &signed,
                 settings
@@ -81,7 +81,7 @@ impl<E: Endpoints, S: Secrets> NotifierPorts for LocalNotifierPorts<E, S> {
     type Endpoints = E;
     type Secrets = S;
     type Email = SesEmail;
-    type Mirror = IncidentManager;
+    type IncidentManager = SsmIncidentManager;
     type Undelivered = SqsUndelivered;
 }
 
@@ -97,13 +97,13 @@ impl Local {
         slack_api: &'a str,
     ) -> LocalNotifier<'a, E, S> {
         Notifier {
-            incidents: &self.notify.store,
-            config: &self.notify.config,
+            incidents: &self.as_notifier.store,
+            config: &self.as_notifier.config,
             endpoints,
             secrets,
-            email: &self.notify.email,
-            mirror: &self.notify.mirror,
-            undelivered: &self.notify.undelivered,
+            email: &self.as_notifier.email,
+            incident_manager: &self.as_notifier.incident_manager,
+            undelivered: &self.as_notifier.undelivered,
             clock: &SystemClock,
             slack_api,
         }
@@ -119,7 +119,7 @@ impl Local {
     ) -> Result<NotifyRound, HarnessError> {
         let notifier = self.notifier(endpoints, secrets, slack_api);
         let mut round = NotifyRound::default();
-        self.notify
+        self.as_notifier
             .stream
             .deliver(async |event| {
                 let report: NotifyReport = notifier.handle(&stream::records(event)).await;
@@ -137,7 +137,7 @@ impl Local {
         let out = self
             .sqs
             .receive_message()
-            .queue_url(&self.notify.settings.undelivered_queue_url)
+            .queue_url(&self.as_notifier.settings.undelivered_queue_url)
             .max_number_of_messages(10)
             .visibility_timeout(0)
             .send()
