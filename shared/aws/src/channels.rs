@@ -34,32 +34,27 @@ impl AwsDeliveryChannels {
 
 impl DeliveryChannels for AwsDeliveryChannels {
     async fn origination_numbers(&self) -> Result<Vec<Origination>, BackendError> {
-        let mut listed = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .sns
-                .list_origination_numbers()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| backend_error("SNS", "ListOriginationNumbers", e))?;
-            listed.extend(out.phone_numbers().iter().map(|n| {
-                Origination {
-                    number: n.phone_number().unwrap_or_default().to_string(),
-                    status: n.status().unwrap_or_default().to_string(),
-                    capabilities: n
-                        .number_capabilities()
-                        .iter()
-                        .map(|c| c.as_str().to_string())
-                        .collect(),
-                }
-            }));
-            match out.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => return Ok(listed),
-            }
-        }
+        let numbers = self
+            .sns
+            .list_origination_numbers()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend_error("SNS", "ListOriginationNumbers", e))?;
+        Ok(numbers
+            .iter()
+            .map(|n| Origination {
+                number: n.phone_number().unwrap_or_default().to_string(),
+                status: n.status().unwrap_or_default().to_string(),
+                capabilities: n
+                    .number_capabilities()
+                    .iter()
+                    .map(|c| c.as_str().to_string())
+                    .collect(),
+            })
+            .collect())
     }
 
     async fn sms_in_sandbox(&self) -> Result<bool, BackendError> {
@@ -73,28 +68,20 @@ impl DeliveryChannels for AwsDeliveryChannels {
     }
 
     async fn sms_sandbox_verified(&self) -> Result<Vec<String>, BackendError> {
-        let mut verified = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .sns
-                .list_sms_sandbox_phone_numbers()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| backend_error("SNS", "ListSMSSandboxPhoneNumbers", e))?;
-            for n in out.phone_numbers() {
-                if n.status().is_some_and(|s| s.as_str() == "Verified")
-                    && let Some(number) = n.phone_number()
-                {
-                    verified.push(number.to_string());
-                }
-            }
-            match out.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => return Ok(verified),
-            }
-        }
+        let numbers = self
+            .sns
+            .list_sms_sandbox_phone_numbers()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend_error("SNS", "ListSMSSandboxPhoneNumbers", e))?;
+        Ok(numbers
+            .iter()
+            .filter(|n| n.status().is_some_and(|s| s.as_str() == "Verified"))
+            .filter_map(|n| n.phone_number().map(str::to_string))
+            .collect())
     }
 
     async fn sms_spend_limit(&self) -> Result<Option<String>, BackendError> {

@@ -230,21 +230,13 @@ impl DynamoStore {
 
 /// Every page of a query.
 async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, BackendError> {
-    let mut all = Vec::new();
-    let mut start = None;
-    loop {
-        let out = query
-            .clone()
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| backend_error("DynamoDB", "Query", e))?;
-        all.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(all);
-        }
-    }
+    query
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| backend_error("DynamoDB", "Query", e))
 }
 
 /// The result of a single-item write with a condition: `Ok(false)` when the

@@ -1,34 +1,12 @@
-//! `klaxon doctor` and `klaxon dlq`: argument parsing and printing; the
-//! work is in the library (`klaxon_cli::doctor`, `klaxon_cli::dlq`).
+//! `klaxon dlq list|show|redrive|delete`: arguments and printing; the work
+//! is in the library (`klaxon_cli::dlq`).
 
-use clap::{Args, Subcommand, ValueEnum};
-use jiff::Timestamp;
+use clap::{Subcommand, ValueEnum};
 use klaxon_cli::dlq::{self, DlqQueue};
-use klaxon_cli::doctor::{self, DoctorOptions};
 use klaxon_cli::names::StackNames;
 
+use super::names;
 use crate::{Failure, StackArgs, print_json, say};
-
-#[derive(Args)]
-pub struct DoctorArgs {
-    /// Print the checks as a JSON array of {name, status, message, fix}.
-    #[arg(long)]
-    json: bool,
-    /// The self-test's last success may be at most this many minutes old.
-    #[arg(long, default_value_t = 30, value_name = "MINUTES")]
-    self_test_max_age: u32,
-    /// This stack runs no scheduled self-test (a local stack, say): a
-    /// missing or old self-test success is then a warning, not a problem.
-    #[arg(long)]
-    no_self_test: bool,
-    /// Check this SMS origination number instead of the one deployed with
-    /// the escalator function.
-    #[arg(long, value_name = "E164")]
-    origination_number: Option<String>,
-    /// Check this SES sender instead of the one deployed with the escalator.
-    #[arg(long, value_name = "ADDRESS")]
-    email_from: Option<String>,
-}
 
 #[derive(Subcommand)]
 pub enum DlqCommand {
@@ -121,14 +99,6 @@ impl From<QueueArg> for DlqQueue {
     }
 }
 
-fn names(stack: &StackArgs) -> StackNames {
-    StackNames {
-        incidents_table: stack.incidents(),
-        config_table: stack.config(),
-        ..StackNames::new(stack.name())
-    }
-}
-
 fn queues(queue: Option<QueueArg>) -> Vec<DlqQueue> {
     match queue {
         Some(q) => vec![q.into()],
@@ -136,37 +106,7 @@ fn queues(queue: Option<QueueArg>) -> Vec<DlqQueue> {
     }
 }
 
-pub async fn doctor(stack: &StackArgs, args: DoctorArgs) -> Result<(), Failure> {
-    let sdk = klaxon_aws::sdk_config().await;
-    let options = DoctorOptions {
-        self_test_max_age_minutes: args.self_test_max_age,
-        self_test_expected: !args.no_self_test,
-        origination_number: args.origination_number,
-        email_from: args.email_from,
-    };
-    let names = names(stack);
-    let checks = doctor::run(
-        &doctor::Clients::from_sdk(&sdk),
-        &names,
-        &options,
-        Timestamp::now(),
-    )
-    .await;
-    if args.json {
-        print_json(&serde_json::to_value(&checks)?);
-    } else {
-        say!("{}", doctor::render_text(&names.stack, &checks).trim_end());
-    }
-    match doctor::exit_code(&checks) {
-        0 => Ok(()),
-        code => Err(Failure {
-            message: "doctor found problems".into(),
-            code,
-        }),
-    }
-}
-
-pub async fn dlq(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
+pub async fn run(stack: &StackArgs, cmd: DlqCommand) -> Result<(), Failure> {
     let sdk = klaxon_aws::sdk_config().await;
     let clients = dlq::Clients::from_sdk(&sdk);
     let names = names(stack);
@@ -245,78 +185,4 @@ fn report_outcomes(
             code,
         }),
     }
-}
-
-/// The channel of a test notification.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ChannelArg {
-    Sms,
-    Email,
-    Voice,
-}
-
-#[derive(Args)]
-pub struct TestNotifyArgs {
-    /// The person (their id in the configuration).
-    person: String,
-    #[arg(long, value_enum)]
-    channel: ChannelArg,
-    #[command(flatten)]
-    from: crate::ConfigFrom,
-}
-
-/// `klaxon test-notify`: through the stack's own senders, as its
-/// escalator's environment names them.
-pub async fn test_notify(stack: &StackArgs, args: TestNotifyArgs) -> Result<(), Failure> {
-    use klaxon_aws::{chime::ChimeCalls, ses::SesEmail, sns::SnsSms};
-    use klaxon_core::incident::Channel;
-    let sdk = klaxon_aws::sdk_config().await;
-    let config = crate::configuration::current(stack, &args.from).await?;
-    let settings = klaxon_cli::test_notify::stack_settings(
-        &aws_sdk_lambda::Client::new(&sdk),
-        &names(stack),
-    )
-    .await?
-    .ok_or_else(|| Failure {
-        message: format!(
-            "{}-escalator does not exist: test-notify sends through a deployed stack's senders",
-            stack.name()
-        ),
-        code: 1,
-    })?;
-    let sms = SnsSms::from_sdk(&sdk, settings.sms_origination_number.clone());
-    let email = settings
-        .email_from
-        .as_deref()
-        .map(|from| SesEmail::from_sdk(&sdk, from));
-    let calls = settings
-        .voice
-        .as_ref()
-        .map(|v| ChimeCalls::from_sdk(&sdk, &v.sip_media_application_id, v.from.clone()));
-    let channel = match args.channel {
-        ChannelArg::Sms => Channel::Sms,
-        ChannelArg::Email => Channel::Email,
-        ChannelArg::Voice => Channel::Voice,
-    };
-    let sent = klaxon_cli::test_notify::test_notify(
-        &config,
-        &args.person,
-        channel,
-        &sms,
-        email.as_ref(),
-        calls.as_ref(),
-    )
-    .await
-    .map_err(|message| Failure { message, code: 1 })?;
-    say!(
-        "sent a test {} to {} at {} ({})",
-        sent.channel,
-        sent.person,
-        sent.to,
-        sent.id
-    );
-    if matches!(channel, Channel::Voice) {
-        say!("the call asks them to press 4 to confirm; it changes nothing");
-    }
-    Ok(())
 }

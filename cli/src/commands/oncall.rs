@@ -7,7 +7,7 @@ use klaxon_config::OncallConfig;
 use klaxon_core::schedule::{Schedule, Source};
 use serde_json::json;
 
-use crate::configuration::current;
+use super::config::current;
 use crate::when::parse_instant;
 use crate::{ConfigFrom, Failure, StackArgs, print_json, say, show_time};
 
