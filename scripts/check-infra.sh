@@ -24,6 +24,8 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
 
 cd "$ROOT"
+# The repeated blocks are generated from infra/functions.yaml (make template).
+"$VENV/bin/python" scripts/generate_template.py --check
 echo "check-infra: sam validate --lint -t $TEMPLATE"
 "$VENV/bin/sam" validate --lint -t "$TEMPLATE"
 echo "check-infra: cfn-lint $TEMPLATE"

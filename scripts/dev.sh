@@ -63,6 +63,9 @@ case "${1:-}" in
     # Each assumed role's policies enforced (scripts/moto_ext/iam.py).
     "$ROOT/.venv/bin/python" scripts/test_iam.py 2>&1 | tee -a "$STATE/test-moto-ext.log"
     [[ ${PIPESTATUS[0]} == 0 ]] || ext_status=1
+    # The SIP media application's custom resource (infra/voice_setup/).
+    "$ROOT/.venv/bin/python" scripts/test_voice_setup.py 2>&1 | tee -a "$STATE/test-moto-ext.log"
+    [[ ${PIPESTATUS[0]} == 0 ]] || ext_status=1
     # DynamoDB Local behind the emulator (scripts/moto_ext/ddblocal.py).
     if [[ "${KLAXON_DYNAMODB:-dynamodb-local}" == dynamodb-local ]]; then
       "$ROOT/.venv/bin/python" scripts/test_ddblocal.py 2>&1 | tee -a "$STATE/test-moto-ext.log"
@@ -72,7 +75,7 @@ case "${1:-}" in
     status=${PIPESTATUS[0]}
     set -e
     if [[ $ext_status != 0 ]]; then
-      echo "scripts/test_moto_ext.py, test_iam.py or test_ddblocal.py failed (see .klaxon/test-moto-ext.log)"
+      echo "scripts/test_moto_ext.py, test_iam.py, test_voice_setup.py or test_ddblocal.py failed (see .klaxon/test-moto-ext.log)"
       [[ $status == 0 ]] && status=$ext_status
     fi
     # One closing line for the whole run (cargo prints one per test binary).
@@ -85,7 +88,7 @@ case "${1:-}" in
     building "klaxon-local (stack and pump) and the klaxon CLI"
     cargo build --locked -p klaxon-tests --bin klaxon-local
     # The CLI in its own invocation: built together with klaxon-tests, cargo
-    # would unify klaxon-shared's features, and the user's first
+    # would unify the features of the crates they share, and the user's first
     # `cargo build -p klaxon-cli` (or `cargo run`) would compile it all again.
     cargo build --locked -p klaxon-cli
     target="$(target_dir)"

@@ -19,9 +19,9 @@ and CloudFormation's transform do, with AWS's own translator
 3. The emulator's CloudFormation creates (or updates) the stack from that
    URL with the given parameters.
 4. A custom resource's request, which CloudFormation sends to its function,
-   is run here through the function's own inline code (a Python Lambda in
-   the template), which answers CloudFormation at the request's
-   ResponseURL; the emulator records the request instead of invoking
+   is run here through the function's own code (a Python Lambda: its
+   deployed package, or inline code), which answers CloudFormation at the
+   request's ResponseURL; the emulator records the request instead of invoking
    (scripts/moto_ext/). The function's environment and the caller's
    endpoint settings (`AWS_ENDPOINT_URL_<SERVICE>`) apply.
 
@@ -264,23 +264,30 @@ def pending_custom_requests(stack_id):
         return json.loads(r.read())
 
 
-def run_custom_request(request, template, lambda_client):
-    """Runs a custom resource's request through its function's inline code."""
+def run_custom_request(request, template, lambda_client, s3):
+    """Runs a custom resource's request through its function's code: the
+    package deployed to the emulator (or inline code, with the cfnresponse
+    module Lambda provides to it)."""
     function_name = request["ServiceToken"].split(":function:")[-1]
     config = lambda_client.get_function_configuration(FunctionName=function_name)
     resource = template["Resources"].get(request.get("FunctionLogicalId"), {})
-    code = ((resource.get("Properties") or {}).get("Code") or {}).get("ZipFile")
-    if code is None or not config.get("Runtime", "").startswith("python"):
-        fail(
-            f"custom resource {request['LogicalResourceId']}: only inline Python functions run locally"
-        )
+    code = (resource.get("Properties") or {}).get("Code") or {}
+    if not config.get("Runtime", "").startswith("python") or not (
+        "ZipFile" in code or "S3Key" in code
+    ):
+        fail(f"custom resource {request['LogicalResourceId']}: only Python functions run locally")
     env = dict(os.environ)
     env.update((config.get("Environment") or {}).get("Variables") or {})
     env["AWS_LAMBDA_FUNCTION_NAME"] = function_name
     with tempfile.TemporaryDirectory() as folder:
-        module = config["Handler"].rsplit(".", 1)[0]
-        Path(folder, f"{module}.py").write_text(code)
-        Path(folder, "cfnresponse.py").write_text(CFNRESPONSE)
+        if "ZipFile" in code:
+            module = config["Handler"].rsplit(".", 1)[0]
+            Path(folder, f"{module}.py").write_text(code["ZipFile"])
+            Path(folder, "cfnresponse.py").write_text(CFNRESPONSE)
+        else:
+            package = s3.get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])["Body"].read()
+            with zipfile.ZipFile(io.BytesIO(package)) as z:
+                z.extractall(folder)
         done = subprocess.run(
             [sys.executable, "-c", RUNNER, folder, config["Handler"], function_name],
             input=json.dumps(request).encode(),
@@ -293,7 +300,7 @@ def run_custom_request(request, template, lambda_client):
         fail(f"custom resource {request['LogicalResourceId']}: its function failed")
 
 
-def wait(cfn, lambda_client, stack_id, template):
+def wait(cfn, lambda_client, s3, stack_id, template):
     deadline = time.monotonic() + DEPLOY_TIMEOUT_S
     handled = set()
     while True:
@@ -313,7 +320,7 @@ def wait(cfn, lambda_client, stack_id, template):
             for res in cfn.describe_stack_resources(StackName=stack_id)["StackResources"]:
                 if res.get("PhysicalResourceId") == function_name:
                     request["FunctionLogicalId"] = res["LogicalResourceId"]
-            run_custom_request(request, template, lambda_client)
+            run_custom_request(request, template, lambda_client, s3)
         time.sleep(0.05)
 
 
@@ -410,7 +417,7 @@ def deploy(args):
                 Capabilities=CAPABILITIES,
                 Tags=tags,
             )
-    stack = wait(cfn, lambda_client, stack_id, template)
+    stack = wait(cfn, lambda_client, s3, stack_id, template)
     if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
         fail(
             f"stack {args.name}: {stack['StackStatus']} ({stack.get('StackStatusReason', '')})"

@@ -13,11 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-mod configuration;
-mod events;
-mod incidents;
-mod oncall;
-mod ops;
+mod commands;
 mod when;
 
 /// Prints to stdout; a closed pipe (`klaxon ... | head`) ends output quietly
@@ -91,29 +87,29 @@ impl StackArgs {
 enum Command {
     /// Validate, apply or show the on-call configuration.
     #[command(subcommand)]
-    Config(configuration::ConfigCommand),
+    Config(commands::config::ConfigCommand),
     /// Who is on call now (or at --at), and until when.
-    Oncall(oncall::OncallArgs),
+    Oncall(commands::oncall::OncallArgs),
     /// Schedules: the shifts of one schedule over a period.
     #[command(subcommand)]
-    Schedule(oncall::ScheduleCommand),
+    Schedule(commands::oncall::ScheduleCommand),
     /// List, show, acknowledge or resolve incidents.
     #[command(subcommand)]
-    Incidents(incidents::IncidentsCommand),
+    Incidents(commands::incidents::IncidentsCommand),
     /// Check the deployed stack: resources, configuration, SMS and email
     /// setup, dead letters, failed escalations, the self-test. Exits 1 on
     /// any problem.
-    Doctor(ops::DoctorArgs),
+    Doctor(commands::doctor::DoctorArgs),
     /// Dead letters: list them with why they failed, show one, redrive them.
     #[command(subcommand)]
-    Dlq(ops::DlqCommand),
+    Dlq(commands::dlq::DlqCommand),
     /// Send a clearly marked test notification (SMS, email or a call)
     /// through the stack's real senders, to rehearse.
-    TestNotify(ops::TestNotifyArgs),
+    TestNotify(commands::test_notify::TestNotifyArgs),
     /// Incident events on the stack's EventBridge bus: their detail-types
     /// and JSON Schemas.
     #[command(subcommand)]
-    Events(events::EventsCommand),
+    Events(commands::events::EventsCommand),
     /// Print a completion script for a shell, generated from this CLI's own
     /// commands and options: `klaxon completions bash >
     /// ~/.local/share/bash-completion/completions/klaxon`, `klaxon
@@ -161,16 +157,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         None => None,
     };
     match cli.command {
-        Command::Config(cmd) => configuration::run(&cli.stack, cmd).await,
-        Command::Oncall(args) => oncall::oncall(&cli.stack, tz.as_ref(), args).await,
-        Command::Schedule(cmd) => oncall::schedule(&cli.stack, tz.as_ref(), cmd).await,
+        Command::Config(cmd) => commands::config::run(&cli.stack, cmd).await,
+        Command::Oncall(args) => commands::oncall::oncall(&cli.stack, tz.as_ref(), args).await,
+        Command::Schedule(cmd) => commands::oncall::schedule(&cli.stack, tz.as_ref(), cmd).await,
         Command::Incidents(cmd) => {
-            incidents::run(&cli.stack, &tz.unwrap_or(TimeZone::UTC), cmd).await
+            commands::incidents::run(&cli.stack, &tz.unwrap_or(TimeZone::UTC), cmd).await
         }
-        Command::Doctor(args) => ops::doctor(&cli.stack, args).await,
-        Command::Dlq(cmd) => ops::dlq(&cli.stack, cmd).await,
-        Command::TestNotify(args) => ops::test_notify(&cli.stack, args).await,
-        Command::Events(cmd) => events::run(cmd),
+        Command::Doctor(args) => commands::doctor::run(&cli.stack, args).await,
+        Command::Dlq(cmd) => commands::dlq::run(&cli.stack, cmd).await,
+        Command::TestNotify(args) => commands::test_notify::run(&cli.stack, args).await,
+        Command::Events(cmd) => commands::events::run(cmd),
         Command::Completions(args) => {
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "klaxon", &mut script);

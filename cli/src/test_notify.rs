@@ -5,11 +5,11 @@
 //! opens no incident; a test call asks for 4 to confirm and acts on
 //! nothing.
 
-use klaxon::config::OncallConfig;
-use klaxon::core::incident::Channel;
-use klaxon::core::phone::Phone;
-use klaxon::ports::{CallArguments, CallPurpose, EmailSender, PhoneCalls, SmsSender};
-use klaxon::runtime::Settings;
+use klaxon_config::OncallConfig;
+use klaxon_core::incident::Channel;
+use klaxon_core::phone::Phone;
+use klaxon_ports::{CallArguments, CallPurpose, EmailSender, PhoneCalls, SmsSender};
+use klaxon_runtime::Settings;
 
 use crate::aws_error::describe;
 use crate::names::StackNames;
@@ -70,7 +70,7 @@ pub async fn test_notify<P: SmsSender, M: EmailSender, V: PhoneCalls>(
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            (klaxon::app::escalator::mask_email(&contact.address), id)
+            (klaxon_app::escalator::mask_email(&contact.address), id)
         }
         Channel::Voice => {
             let calls = calls.ok_or("the stack places no calls (its VoiceFromNumber is empty)")?;

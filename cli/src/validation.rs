@@ -2,7 +2,7 @@
 //! functions' own validation plus the numbering-plan check of every phone
 //! number (CLI only). `klaxon doctor` runs it on the applied document.
 
-use klaxon::config::{ConfigError, OncallConfig, RawConfig};
+use klaxon_config::{ConfigError, OncallConfig, RawConfig};
 
 /// Validates a parsed configuration. Numbers that no numbering plan allows
 /// are reported together with every other problem, so one run lists them all.
@@ -29,7 +29,7 @@ pub fn validate_document(text: &str) -> Result<OncallConfig, ConfigError> {
 /// value; and how many were checked.
 pub async fn secret_problems(
     config: &OncallConfig,
-    secrets: &impl klaxon::ports::Secrets,
+    secrets: &impl klaxon_ports::Secrets,
 ) -> (usize, Vec<String>) {
     let mut problems = Vec::new();
     let mut checked = 0;
@@ -87,13 +87,13 @@ routing:
     async fn every_named_secret_that_is_missing_or_unreadable_is_a_problem_naming_its_field() {
         let config = validate_document(&format!(
             "{}\nnotifications:\n  s: {{type: slack, channel: C0A, token: \"ssm:/klaxon/token\"}}\n  w: {{type: webhook, url: \"secretsmanager:klaxon/url\", signing_key: \"secretsmanager:klaxon/key\"}}\n",
-            klaxon::testing::CONFIG
+            klaxon_testing::CONFIG
         ))
         .unwrap();
-        let secrets = klaxon::testing::FakeSecrets::new();
+        let secrets = klaxon_testing::FakeSecrets::new();
         secrets.put("ssm:/klaxon/token", "xoxb-1");
         secrets.put("secretsmanager:klaxon/url", "https://example.com/hook");
-        secrets.fail(klaxon::ports::SecretError::Denied {
+        secrets.fail(klaxon_ports::SecretError::Denied {
             secret: "secretsmanager:klaxon/url".parse().unwrap(),
             message: "AccessDeniedException".into(),
         });

@@ -1,9 +1,9 @@
 //! Instants typed on the command line: `now`, or any form
-//! [`klaxon::core::time::parse_in_zone`] reads.
+//! [`klaxon_core::time::parse_in_zone`] reads.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use klaxon::core::time::{TimeError, parse_in_zone};
+use klaxon_core::time::{TimeError, parse_in_zone};
 
 /// Reads `now`, an RFC 3339 instant (`2026-11-21T09:00:00+09:00`, `...Z`),
 /// a zoned one (`2026-11-21T09:00[Asia/Tokyo]`), or a civil date-time or

@@ -7,9 +7,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{klaxon, root};
-use klaxon::core::events::{DetailType, bus_event};
-use klaxon::testing::contract::{incident, t0};
-use klaxon::testing::events::sample_entries;
+use klaxon_core::events::{DetailType, bus_event};
+use klaxon_testing::contract::{incident, t0};
+use klaxon_testing::events::sample_entries;
 use serde_json::Value;
 
 const DIR: &str = "schema/events";

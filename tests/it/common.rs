@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use klaxon::core::incident::{Incident, TimelineEntry};
-use klaxon::ports::Incidents;
+use klaxon_core::incident::{Incident, TimelineEntry};
 use klaxon_local::{Local, Pump, SentEmail, SentSms};
+use klaxon_ports::Incidents;
 use rand::RngExt;
 
 /// How long a test waits for something asynchronous before failing.
@@ -257,14 +257,14 @@ pub fn ack_code(page: &str) -> String {
 }
 
 /// The single incident id an intake outcome names.
-pub fn opened_id(outcomes: &[klaxon::app::intake::IntakeOutcome]) -> String {
+pub fn opened_id(outcomes: &[klaxon_app::intake::IntakeOutcome]) -> String {
     match outcomes {
-        [klaxon::app::intake::IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
+        [klaxon_app::intake::IntakeOutcome::Opened { incident_id }] => incident_id.clone(),
         other => panic!("expected one opened incident, got {other:?}"),
     }
 }
 
 /// The incident store of a new stack, for the store contract.
-pub async fn store_of_a_new_stack() -> klaxon::aws::dynamo::DynamoStore {
+pub async fn store_of_a_new_stack() -> klaxon_aws::dynamo::DynamoStore {
     World::bare().await.local.store.clone()
 }

@@ -1,13 +1,13 @@
-//! The store contract (`klaxon::testing::contract`) against DynamoDB in the
+//! The store contract (`klaxon_testing::contract`) against DynamoDB in the
 //! emulator: the same cases the in-memory fake passes, each on a new stack.
 
 use crate::common::store_of_a_new_stack;
 
-klaxon::store_contract_tests!(store_of_a_new_stack().await);
+klaxon_testing::store_contract_tests!(store_of_a_new_stack().await);
 
 /// The other ports' contract against the AWS adapters in the emulator.
 mod outbound {
-    use klaxon::testing::contract::{outbound as case, unique};
+    use klaxon_testing::contract::{outbound as case, unique};
 
     use crate::common::World;
 
@@ -52,7 +52,7 @@ mod outbound {
     async fn every_event_is_published_with_its_type_and_detail() {
         let w = World::bare().await;
         let tap = w.local.tap_bus("contract").await.unwrap();
-        klaxon::testing::contract::events::every_event_is_published_with_its_type_and_detail(
+        klaxon_testing::contract::events::every_event_is_published_with_its_type_and_detail(
             &w.local.bus,
             &unique(),
             || async { tap.drain().await.unwrap() },
@@ -105,9 +105,9 @@ mod outbound {
     /// The status page's S3 adapter, on a new bucket under a key prefix,
     /// read back with `GetObject`.
     mod status_page {
-        use klaxon::aws::status_page::{S3StatusPages, client};
-        use klaxon::testing::StoredObject;
-        use klaxon::testing::contract::{status_page as case, unique};
+        use klaxon_s3::{S3StatusPages, client};
+        use klaxon_testing::StoredObject;
+        use klaxon_testing::contract::{status_page as case, unique};
 
         /// An object read back, or none.
         type Read = std::pin::Pin<Box<dyn Future<Output = Option<StoredObject>>>>;
@@ -119,7 +119,7 @@ mod outbound {
                 std::env::var_os("AWS_ENDPOINT_URL").is_some(),
                 "AWS_ENDPOINT_URL must name the emulator (scripts/local-aws.sh start)"
             );
-            let sdk = klaxon::aws::sdk_config().await;
+            let sdk = klaxon_aws::sdk_config().await;
             let s3 = client(&sdk);
             let bucket = format!("klaxon-status-{}", unique());
             s3.create_bucket()
@@ -173,15 +173,15 @@ mod endpoints {
     use std::time::Duration;
 
     use jiff::{SignedDuration, Timestamp};
-    use klaxon::core::events::DetailType;
-    use klaxon::core::notify::webhook;
-    use klaxon::http::HttpEndpoints;
-    use klaxon::ports::{Clock, Endpoints, HttpRequest, RetryPolicy};
-    use klaxon::testing::ManualClock;
-    use klaxon::testing::contract::endpoints::{self as case, Script, Scripted};
-    use klaxon::testing::contract::unique;
-    use klaxon::testing::events::sample_bus_event;
+    use klaxon_core::events::DetailType;
+    use klaxon_core::notifications::webhook;
+    use klaxon_http::HttpEndpoints;
     use klaxon_local::receiver::{Answer, Receiver};
+    use klaxon_ports::{Clock, Endpoints, HttpRequest, RetryPolicy};
+    use klaxon_testing::ManualClock;
+    use klaxon_testing::contract::endpoints::{self as case, Script, Scripted};
+    use klaxon_testing::contract::unique;
+    use klaxon_testing::events::sample_bus_event;
 
     struct Receiving(Receiver);
 
@@ -366,10 +366,10 @@ mod endpoints {
 /// The secrets adapter against SSM and Secrets Manager in the emulator.
 mod secrets {
     use aws_sdk_ssm::types::ParameterType;
-    use klaxon::aws::secrets::AwsSecrets;
-    use klaxon::core::secrets::SecretRef;
-    use klaxon::testing::contract::secrets::{self as case, Seed};
-    use klaxon::testing::contract::unique;
+    use klaxon_core::secrets::SecretRef;
+    use klaxon_secrets::AwsSecrets;
+    use klaxon_testing::contract::secrets::{self as case, Seed};
+    use klaxon_testing::contract::unique;
 
     struct Emulated {
         ssm: aws_sdk_ssm::Client,
@@ -404,7 +404,7 @@ mod secrets {
     }
 
     async fn adapter() -> (AwsSecrets, Emulated) {
-        let sdk = klaxon::aws::sdk_config().await;
+        let sdk = klaxon_aws::sdk_config().await;
         let seed = Emulated {
             ssm: aws_sdk_ssm::Client::new(&sdk),
             secrets_manager: aws_sdk_secretsmanager::Client::new(&sdk),
@@ -445,11 +445,11 @@ mod channels {
     use aws_sdk_cloudwatch::primitives::DateTime;
     use aws_sdk_cloudwatch::types::MetricDatum;
     use aws_types::region::Region;
-    use klaxon::aws::channels::AwsDeliveryChannels;
-    use klaxon::testing::contract::channels::{self as case, Seed};
-    use klaxon::testing::contract::unique;
+    use klaxon_aws::channels::AwsDeliveryChannels;
     use klaxon_local::Emulator;
     use klaxon_local::phone::{PhoneNetwork, VoiceEndpoint};
+    use klaxon_testing::contract::channels::{self as case, Seed};
+    use klaxon_testing::contract::unique;
 
     const REGION: &str = "sa-east-1";
 
@@ -516,7 +516,7 @@ mod channels {
 
     async fn adapter() -> (AwsDeliveryChannels, Emulated) {
         let network = PhoneNetwork::start().await.unwrap();
-        let sdk = klaxon::aws::sdk_config()
+        let sdk = klaxon_aws::sdk_config()
             .await
             .to_builder()
             .region(Region::from_static(REGION))

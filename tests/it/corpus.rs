@@ -13,21 +13,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use klaxon::app::AppError;
-use klaxon::app::alarm_event::parse_alarm_bytes;
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::app::operator::change_status;
-use klaxon::config::OncallConfig;
-use klaxon::config::sources::Sources;
-use klaxon::core::incident::{AckCode, Channel, Status, incident_id};
-use klaxon::core::phone::Phone;
-use klaxon::ports::{
-    ClaimOutcome, IdSource, InboundClaim, InboundMessages, Incidents, PageClaim, Paging, Transition,
-};
-use klaxon::runtime::HandlerError;
-use klaxon::system::SystemClock;
+use klaxon_app::AppError;
+use klaxon_app::alarm_event::parse_alarm_bytes;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_app::operator::change_status;
+use klaxon_config::OncallConfig;
+use klaxon_config::sources::Sources;
+use klaxon_core::incident::{AckCode, Channel, Status, incident_id};
+use klaxon_core::phone::Phone;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::template::repo_root;
+use klaxon_ports::{
+    ClaimOutcome, IdSource, InboundClaim, InboundMessages, Incidents, PageClaim, Paging, Transition,
+};
+use klaxon_runtime::HandlerError;
+use klaxon_system::SystemClock;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -298,7 +298,7 @@ async fn open_reply_target(w: &World, n: usize) -> String {
         "2026-11-21T06:00:00.000Z",
     )
     .expect("alarm event");
-    let intake = klaxon::app::intake::Intake {
+    let intake = klaxon_app::intake::Intake {
         ids: &FixedCode,
         ..w.local.intake(&w.local.tags)
     };
@@ -471,7 +471,7 @@ async fn config_case(
         (loaded, checked)
     })
     .await?;
-    let cli_text = |issues: &[klaxon::config::sources::Located]| {
+    let cli_text = |issues: &[klaxon_config::sources::Located]| {
         issues
             .iter()
             .map(ToString::to_string)

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::app::reply::ReplyOutcome;
-use klaxon::core::incident::{Status, TimelineEvent};
-use klaxon::ports::Incidents;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_app::reply::ReplyOutcome;
+use klaxon_core::incident::{Status, TimelineEvent};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
+use klaxon_ports::Incidents;
 
 use crate::common::{World, ack_code, opened_id};
 
@@ -219,7 +219,7 @@ async fn a_step_that_cannot_succeed_is_written_on_the_timeline_and_fails_the_exe
     let w = World::new(2, 0).await;
     let pump = w.pump();
     let id = format!("20261130-GONE{}", w.tag);
-    let execution = klaxon::ports::Escalations::start(&w.local.escalations, &id, 0)
+    let execution = klaxon_ports::Escalations::start(&w.local.escalations, &id, 0)
         .await
         .expect("start");
     // WHEN its first step runs: the escalator reports it cannot succeed

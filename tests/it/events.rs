@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use klaxon::core::events::{DetailType, event_id};
+use klaxon_core::events::{DetailType, event_id};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::faults::Fault;
 use klaxon_local::ids;

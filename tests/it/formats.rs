@@ -1,7 +1,7 @@
 //! The SNS-wrapped and direct alarm-action deliveries produce the same
 //! incident as the EventBridge one.
 
-use klaxon::app::intake::IntakeOutcome;
+use klaxon_app::intake::IntakeOutcome;
 use klaxon_local::events::{Delivery, alarm};
 
 use crate::common::{World, opened_id};

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use klaxon::core::incident::TimelineEvent;
+use klaxon_core::incident::TimelineEvent;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::faults::Fault;
 use klaxon_local::{IamCall, ids};
@@ -267,7 +267,7 @@ fn role_of(w: &World, function: &str) -> String {
 /// What `klaxon doctor` learns of the deployed stack, from the functions'
 /// ARNs and environments and the applied configuration.
 async fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
-    use klaxon::ports::ConfigSource;
+    use klaxon_ports::ConfigSource;
     let mut facts = klaxon_cli::doctor::roles::Facts {
         stack: w.local.stack.name.clone(),
         ..Default::default()
@@ -276,7 +276,7 @@ async fn deployed_facts(w: &World) -> klaxon_cli::doctor::roles::Facts {
         let deployed = w.local.stack.function(function).unwrap();
         facts.learn(&deployed.arn, |k| deployed.environment.get(k).cloned());
     }
-    let config = w.local.notify.config.current().await.unwrap();
+    let config = w.local.as_notifier.config.current().await.unwrap();
     facts.learn_config(&config);
     facts
 }

@@ -7,16 +7,17 @@
 
 use std::time::Duration;
 
-use klaxon::app::notifier::INCIDENT_MANAGER_TARGET;
-use klaxon::aws::dynamo::stream;
-use klaxon::aws::incident_manager::IncidentManager;
-use klaxon::aws::secrets::AwsSecrets;
-use klaxon::http::HttpEndpoints;
-use klaxon::ports::RetryPolicy;
-use klaxon::system::SystemClock;
+use klaxon_app::notifier::INCIDENT_MANAGER_TARGET;
+use klaxon_aws::dynamo::stream;
+use klaxon_http::HttpEndpoints;
+use klaxon_incident_manager::SsmIncidentManager;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::incident_manager::IncidentManagerStandIn;
+use klaxon_local::notifications::LocalNotifierPorts;
 use klaxon_local::stack::LOCAL_ACCOUNT;
+use klaxon_ports::RetryPolicy;
+use klaxon_secrets::AwsSecrets;
+use klaxon_system::SystemClock;
 
 use crate::common::{World, oncall_yaml, opened_id};
 
@@ -46,22 +47,22 @@ async fn the_mirror_starts_a_record_as_the_notifiers_role_and_a_plan_it_may_not_
     w.local.apply_config(&yaml).await.unwrap();
     let stand_in = IncidentManagerStandIn::start().await.unwrap();
     // The notifier's own signed configuration, its mirror at the stand-in.
-    let mirror = IncidentManager::new(stand_in.client(&w.local.notify.sdk));
+    let incident_manager = SsmIncidentManager::new(stand_in.client(&w.local.as_notifier.sdk));
     let endpoints = HttpEndpoints::new(RetryPolicy {
         base_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(200),
         timeout: Duration::from_secs(2),
         ..RetryPolicy::default()
     });
-    let secrets = AwsSecrets::from_sdk(&w.local.notify.sdk);
-    let notifier = klaxon::app::notifier::Notifier {
-        incidents: &w.local.notify.store,
-        config: &w.local.notify.config,
+    let secrets = AwsSecrets::from_sdk(&w.local.as_notifier.sdk);
+    let notifier = klaxon_app::notifier::Notifier::<LocalNotifierPorts<_, _>> {
+        incidents: &w.local.as_notifier.store,
+        config: &w.local.as_notifier.config,
         endpoints: &endpoints,
         secrets: &secrets,
-        email: &w.local.notify.email,
-        mirror: &mirror,
-        undelivered: &w.local.notify.undelivered,
+        email: &w.local.as_notifier.email,
+        incident_manager: &incident_manager,
+        undelivered: &w.local.as_notifier.undelivered,
         clock: &SystemClock,
         slack_api: "http://127.0.0.1:9/api",
     };
@@ -75,7 +76,7 @@ async fn the_mirror_starts_a_record_as_the_notifiers_role_and_a_plan_it_may_not_
         ids.push(opened_id(&w.local.deliver_alarm(&event).await.unwrap()));
     }
     w.local
-        .notify
+        .as_notifier
         .stream
         .deliver(async |event| Ok(notifier.handle(&stream::records(event)).await.response()))
         .await

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::core::incident::Status;
-use klaxon::ports::Incidents;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_core::incident::Status;
 use klaxon_local::events::{Delivery, alarm};
+use klaxon_ports::Incidents;
 
 use crate::common::{World, ack_code, opened_id};
 

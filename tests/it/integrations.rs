@@ -6,14 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use klaxon::core::classify::Severity;
-use klaxon::core::events::bus_event;
-use klaxon::ports::EventBus;
-use klaxon::testing::contract::{incident, t0, unique};
-use klaxon::testing::events::sample_entries;
+use klaxon_core::classify::Severity;
+use klaxon_core::events::bus_event;
 use klaxon_local::Stack;
 use klaxon_local::template::repo_root;
 use klaxon_local::{ids, streams::BusTap};
+use klaxon_ports::EventBus;
+use klaxon_testing::contract::{incident, t0, unique};
+use klaxon_testing::events::sample_entries;
 use serde_json::Value;
 
 use crate::common::World;
@@ -231,6 +231,6 @@ async fn the_archive_example_keeps_every_event() {
         .unwrap();
     assert_eq!(
         archive.event_count,
-        3 * klaxon::core::events::DetailType::ALL.len() as i64
+        3 * klaxon_core::events::DetailType::ALL.len() as i64
     );
 }

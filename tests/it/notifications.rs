@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use klaxon::aws::dynamo::stream;
-use klaxon::aws::secrets::AwsSecrets;
-use klaxon::core::incident::TimelineEvent;
-use klaxon::core::notify::webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
-use klaxon::http::HttpEndpoints;
-use klaxon::ports::RetryPolicy;
+use klaxon_aws::dynamo::stream;
+use klaxon_core::incident::TimelineEvent;
+use klaxon_core::notifications::webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
+use klaxon_http::HttpEndpoints;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::receiver::{Answer, Receiver};
+use klaxon_ports::RetryPolicy;
+use klaxon_secrets::AwsSecrets;
 
 use crate::common::{World, ack_code, oncall_yaml, opened_id};
 
@@ -102,7 +102,7 @@ notifications:
     Given {
         endpoints: HttpEndpoints::new(policy),
         // The notifier reads secrets as its own role.
-        secrets: AwsSecrets::from_sdk(&w.local.notify.sdk),
+        secrets: AwsSecrets::from_sdk(&w.local.as_notifier.sdk),
         receiver,
         slack_api,
         w,
@@ -110,7 +110,7 @@ notifications:
 }
 
 impl Given {
-    async fn notify(&self) -> klaxon_local::notify::NotifyRound {
+    async fn notify(&self) -> klaxon_local::notifications::NotifyRound {
         let round = self
             .w
             .local
@@ -164,10 +164,7 @@ impl Given {
     }
 }
 
-fn outcomes(
-    timeline: &[klaxon::core::incident::TimelineEntry],
-    target: &str,
-) -> Vec<TimelineEvent> {
+fn outcomes(timeline: &[klaxon_core::incident::TimelineEntry], target: &str) -> Vec<TimelineEvent> {
     timeline
         .iter()
         .filter_map(|e| match &e.event {
@@ -351,7 +348,7 @@ async fn an_ack_and_a_resolve_handled_out_of_order_still_leave_slack_showing_res
     g.w.wait_execution_end(&id).await;
     pump.stop().await;
     // WHEN the new records reach the notifier newest first, one at a time
-    let (event, sequences) = g.w.local.notify.stream.next_batch(100).await.unwrap();
+    let (event, sequences) = g.w.local.as_notifier.stream.next_batch(100).await.unwrap();
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_value(event).unwrap();
     let mut records = stream::records(&event);
     records.reverse();
@@ -360,7 +357,10 @@ async fn an_ack_and_a_resolve_handled_out_of_order_still_leave_slack_showing_res
         let report = notifier.handle(&[record]).await;
         assert_eq!(report.failed_at, None);
     }
-    g.w.local.notify.stream.commit(sequences.last().unwrap());
+    g.w.local
+        .as_notifier
+        .stream
+        .commit(sequences.last().unwrap());
     // THEN the message shows the incident resolved
     let texts = g.slack_text();
     assert_eq!(texts.len(), 1, "{texts:?}");
@@ -482,9 +482,9 @@ fn run(program: &str, script: &str) -> String {
 /// changed after signing, and signed 10 minutes ago. Each as (headers
 /// JSON, body as a JSON string).
 fn signed_requests() -> Vec<(String, String)> {
-    use klaxon::core::events::DetailType;
-    use klaxon::core::notify::webhook::signed;
-    let event = klaxon::testing::events::sample_bus_event(DetailType::IncidentOpened);
+    use klaxon_core::events::DetailType;
+    use klaxon_core::notifications::webhook::signed;
+    let event = klaxon_testing::events::sample_bus_event(DetailType::IncidentOpened);
     let now = jiff::Timestamp::now().as_second();
     let as_case = |(body, headers): (Vec<u8>, Vec<(String, String)>)| {
         let headers: serde_json::Map<String, serde_json::Value> = headers

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use klaxon::core::incident::{Channel, Status, TimelineEntry, TimelineEvent};
+use klaxon_core::incident::{Channel, Status, TimelineEntry, TimelineEvent};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 
 use crate::common::{World, opened_id};
@@ -390,10 +390,10 @@ async fn a_flapping_alarm_is_recorded_but_pages_only_after_the_window() {
         for id in [&first, &flap, &held] {
             eprintln!("== {id}");
             for e in w.timeline(id).await {
-                eprintln!("  {} {}", klaxon::core::time::iso(e.at), e.event.summary());
+                eprintln!("  {} {}", klaxon_core::time::iso(e.at), e.event.summary());
             }
         }
-        eprintln!("now {}", klaxon::core::time::iso(Timestamp::now()));
+        eprintln!("now {}", klaxon_core::time::iso(Timestamp::now()));
     }
     assert_eq!(w.sms_to(&w.alice).await.len(), 1, "held: nobody paged yet");
     w.wait_for_sms(&w.alice, 2).await;
@@ -468,14 +468,14 @@ async fn a_step_run_twice_fires_its_level_once_and_sends_each_notification_once(
 /// The results of concurrent runs of one step that were answered; the
 /// others must have met a page claimed by a concurrent run.
 fn answered_or_in_flight<const N: usize>(
-    runs: [Result<klaxon::ports::StepResult, klaxon::app::AppError>; N],
-) -> Vec<klaxon::ports::StepResult> {
+    runs: [Result<klaxon_ports::StepResult, klaxon_app::AppError>; N],
+) -> Vec<klaxon_ports::StepResult> {
     runs.into_iter()
         .filter_map(|r| match r {
             Ok(result) => Some(result),
             Err(e) => {
                 assert!(
-                    matches!(e, klaxon::app::AppError::InFlight { .. }) && e.retryable(),
+                    matches!(e, klaxon_app::AppError::InFlight { .. }) && e.retryable(),
                     "{e}"
                 );
                 None

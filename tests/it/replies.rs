@@ -1,7 +1,7 @@
 //! SMS replies: only the paged number, only with the right code.
 
-use klaxon::app::reply::ReplyOutcome;
-use klaxon::core::incident::Status;
+use klaxon_app::reply::ReplyOutcome;
+use klaxon_core::incident::Status;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 
 use crate::common::{World, ack_code, opened_id};

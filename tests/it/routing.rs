@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use klaxon::testing::FakeTags;
 use klaxon_local::events::{Delivery, alarm};
+use klaxon_testing::FakeTags;
 
 use crate::common::{World, opened_id};
 
@@ -18,7 +18,7 @@ fn yaml(w: &World) -> String {
 /// Tags as CloudWatch returns them (`FakeTags` answers an alarm it does not
 /// know as CloudWatch does). moto 5.2.5 does not speak the CBOR protocol of
 /// the Rust CloudWatch SDK, so the adapter itself is checked against the
-/// tags contract with a mocked client (`shared/src/aws/cloudwatch.rs`);
+/// tags contract with a mocked client (`shared/aws/src/cloudwatch.rs`);
 /// this checks what intake does with the tags against the emulator.
 fn known_tags(tags: BTreeMap<String, BTreeMap<String, String>>) -> FakeTags {
     FakeTags { tags, fail: false }

@@ -8,12 +8,12 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
 use jiff::{SignedDuration, Timestamp};
-use klaxon::app::channels::{Setting, StackChannels};
-use klaxon::app::operator::list_incidents;
-use klaxon::app::self_test::Limits;
-use klaxon::aws::channels::AwsDeliveryChannels;
-use klaxon::aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
-use klaxon::core::incident::{Channel, Status, TimelineEvent};
+use klaxon_app::channels::{Setting, StackChannels};
+use klaxon_app::operator::list_incidents;
+use klaxon_app::self_test::Limits;
+use klaxon_aws::channels::AwsDeliveryChannels;
+use klaxon_aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
+use klaxon_core::incident::{Channel, Status, TimelineEvent};
 use klaxon_local::Local;
 
 use crate::common::World;
@@ -213,7 +213,7 @@ async fn a_configured_number_the_sms_sandbox_does_not_allow_fails_the_run() {
         .iter()
         .find(|f| f.check == "sms-sandbox")
         .unwrap();
-    assert_eq!(sandbox.health, klaxon::core::channels::Health::Warning);
+    assert_eq!(sandbox.health, klaxon_core::channels::Health::Warning);
 }
 
 #[tokio::test]

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jiff::Timestamp;
-use klaxon::core::classify::Severity;
-use klaxon::core::incident::{Channel, Incident, Status, TimelineEntry, TimelineEvent};
-use klaxon::core::status_page::{StatusPage, html};
-use klaxon::core::status_update::UpdateStatus;
-use klaxon::testing::contract::{incident, unique};
-use klaxon::testing::status_page::status_update;
+use klaxon_core::classify::Severity;
+use klaxon_core::incident::{Channel, Incident, Status, TimelineEntry, TimelineEvent};
+use klaxon_core::status_page::{StatusPage, html};
+use klaxon_core::status_update::UpdateStatus;
 use klaxon_local::template::repo_root;
+use klaxon_testing::contract::{incident, unique};
+use klaxon_testing::status_page::status_update;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const PHONE: &str = "+819012345678";
@@ -244,10 +244,10 @@ fn regenerate_the_readme_screenshot() {
 /// its event source mapping, the template's bucket, and Chromium reading
 /// the page as published.
 mod on_a_stack {
-    use klaxon::app::operator::{UpdateOutcome, post_update};
-    use klaxon::core::status_update::UpdateStatus;
-    use klaxon::system::SystemClock;
+    use klaxon_app::operator::{UpdateOutcome, post_update};
+    use klaxon_core::status_update::UpdateStatus;
     use klaxon_local::events::{Delivery, alarm};
+    use klaxon_system::SystemClock;
     use serde_json::Value;
 
     use super::{chromium, fresh_dir, visible_text};

@@ -2,11 +2,11 @@
 //! incident left without a running escalation is picked up again.
 
 use jiff::SignedDuration;
-use klaxon::core::incident::TimelineEvent;
-use klaxon::ports::Incidents;
+use klaxon_core::incident::TimelineEvent;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::faults::Fault;
 use klaxon_local::ids;
+use klaxon_ports::Incidents;
 
 use crate::common::World;
 

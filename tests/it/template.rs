@@ -236,7 +236,7 @@ fn every_dead_letter_queue_function_and_the_workflow_raise_an_alarm_to_the_opera
 /// breaching within about one interval, and is switched off as a whole.
 #[test]
 fn the_self_test_is_scheduled_alarmed_and_switched_off_together() {
-    use klaxon::aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
+    use klaxon_aws::metrics::{NAMESPACE, SELF_TEST_SUCCEEDED, STACK_DIMENSION};
     let template = klaxon_local::Template::repo().unwrap();
     let doc = &template.doc;
     let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
@@ -300,7 +300,7 @@ fn the_self_test_is_scheduled_alarmed_and_switched_off_together() {
     let policies = text(&function["Policies"]);
     assert_eq!(policies.matches("lambda:InvokeFunction").count(), 1);
     assert!(policies.contains("AlarmIntakeFunction.Arn"), "{policies}");
-    let limits = klaxon::app::self_test::Limits::default();
+    let limits = klaxon_app::self_test::Limits::default();
     let intake_timeout = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap();
     let worst = limits.page_within.as_secs() + limits.resolve_within.as_secs() + 2 * intake_timeout;
     let timeout = function["Timeout"].as_u64().unwrap();
@@ -370,7 +370,7 @@ fn voice_resources_exist_only_with_a_voice_number_and_calls_are_scoped_to_its_ap
 async fn a_stack_with_a_voice_number_gives_its_functions_the_application() {
     let network = klaxon_local::phone::PhoneNetwork::start().await.unwrap();
     let local = klaxon_local::Local::up_voice(
-        &format!("tv{}", &klaxon::testing::contract::unique()[..6]),
+        &format!("tv{}", &klaxon_testing::contract::unique()[..6]),
         &network,
     )
     .await
@@ -491,7 +491,7 @@ fn klaxon_metric_alarms(template: &klaxon_local::Template) -> Vec<(String, Strin
             stats.extend(queries.iter().map(|q| q["MetricStat"]["Metric"].clone()));
         }
         for stat in stats {
-            if stat["Namespace"].as_str() == Some(klaxon::core::metrics::NAMESPACE) {
+            if stat["Namespace"].as_str() == Some(klaxon_core::metrics::NAMESPACE) {
                 let name = stat["MetricName"].as_str().unwrap_or_default().to_string();
                 found.push((id.clone(), name, stat));
             }
@@ -507,7 +507,7 @@ fn klaxon_metric_alarms(template: &klaxon_local::Template) -> Vec<(String, Strin
 /// what to do.
 #[test]
 fn every_metric_of_something_gone_wrong_raises_an_alarm_to_the_operators() {
-    use klaxon::core::metrics::{Metric, STACK};
+    use klaxon_core::metrics::{Metric, STACK};
     let template = klaxon_local::Template::repo().unwrap();
     let alarmed = klaxon_metric_alarms(&template);
     let text = |v: &Value| serde_norway::to_string(v).unwrap_or_default();
@@ -544,7 +544,7 @@ fn every_metric_of_something_gone_wrong_raises_an_alarm_to_the_operators() {
     // Nothing alarms on a metric no function counts.
     for (id, name, _) in &alarmed {
         assert!(
-            wrong.contains(name.as_str()) || name == klaxon::core::metrics::SELF_TEST_SUCCEEDED,
+            wrong.contains(name.as_str()) || name == klaxon_core::metrics::SELF_TEST_SUCCEEDED,
             "{id} reads Klaxon/{name}, which nothing emits"
         );
     }
@@ -557,7 +557,7 @@ fn every_function_knows_its_stack_name_for_its_metrics() {
     let template = klaxon_local::Template::repo().unwrap();
     let globals = &template.doc["Globals"]["Function"]["Environment"]["Variables"];
     assert!(
-        serde_norway::to_string(&globals[klaxon::runtime::ENV_STACK_NAME])
+        serde_norway::to_string(&globals[klaxon_runtime::ENV_STACK_NAME])
             .unwrap()
             .contains("AWS::StackName")
     );

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use klaxon::core::incident::{Status, TimelineEvent};
-use klaxon::core::voice::{CallNote, CallOutcome};
-use klaxon::ports::Incidents;
+use klaxon_core::incident::{Status, TimelineEvent};
+use klaxon_core::voice::{CallNote, CallOutcome};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::phone::{CallRecord, PhoneNetwork, Press, Script};
 use klaxon_local::{LOCAL_VOICE_FROM, Local, Pump};
+use klaxon_ports::Incidents;
 use rand::RngExt;
 use tokio::sync::Notify;
 
@@ -358,14 +358,14 @@ async fn a_call_answered_after_an_sms_acknowledgement_says_who_and_asks_nothing(
     // Acknowledged by SMS through a reply path that cannot reach the call
     // (its update lost), then answered.
     let code = v.hana_code().await;
-    let local_without_calls = klaxon::app::reply::Replies {
+    let local_without_calls = klaxon_app::reply::Replies::<klaxon_local::LocalPorts> {
         incidents: &v.local.store,
         inbound: &v.local.store,
         sms: &v.local.sms,
         escalations: &v.local.escalations,
-        calls: None::<&klaxon::aws::chime::ChimeCalls>,
+        calls: None::<&klaxon_aws::chime::ChimeCalls>,
         config: &v.local.config,
-        clock: &klaxon::system::SystemClock,
+        clock: &klaxon_system::SystemClock,
         deadline: None,
     };
     local_without_calls
@@ -387,10 +387,9 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
     let v = Voice::new(60).await;
     v.network
         .script(&v.hana, Script::Answer(vec![Press::Key('4')]));
-    let config = klaxon::config::OncallConfig::from_yaml(
-        &v.local.config.load().await.unwrap().unwrap().yaml,
-    )
-    .unwrap();
+    let config =
+        klaxon_config::OncallConfig::from_yaml(&v.local.config.load().await.unwrap().unwrap().yaml)
+            .unwrap();
     // As an operator with only the template's OperatorPolicy.
     let operator = v.local.as_operator().await.unwrap();
     let settings = v
@@ -398,14 +397,13 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
         .stack
         .settings(klaxon_local::ids::ESCALATOR)
         .unwrap();
-    let sms =
-        klaxon::aws::sns::SnsSms::from_sdk(&operator, settings.sms_origination_number.clone());
+    let sms = klaxon_aws::sns::SnsSms::from_sdk(&operator, settings.sms_origination_number.clone());
     let email = settings
         .email_from
         .as_ref()
-        .map(|from| klaxon::aws::ses::SesEmail::from_sdk(&operator, from));
+        .map(|from| klaxon_aws::ses::SesEmail::from_sdk(&operator, from));
     let phone = settings.voice.as_ref().map(|voice| {
-        klaxon::aws::chime::ChimeCalls::from_sdk(
+        klaxon_aws::chime::ChimeCalls::from_sdk(
             &operator,
             &voice.sip_media_application_id,
             voice.from.clone(),
@@ -414,7 +412,7 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
     let sent = klaxon_cli::test_notify::test_notify(
         &config,
         "hana",
-        klaxon::core::incident::Channel::Voice,
+        klaxon_core::incident::Channel::Voice,
         &sms,
         email.as_ref(),
         phone.as_ref(),
@@ -433,7 +431,7 @@ async fn a_test_call_and_a_test_sms_go_through_the_real_path_and_change_nothing(
     klaxon_cli::test_notify::test_notify(
         &config,
         "hana",
-        klaxon::core::incident::Channel::Sms,
+        klaxon_core::incident::Channel::Sms,
         &sms,
         email.as_ref(),
         phone.as_ref(),

@@ -2,55 +2,84 @@
 //! adapters (signed as its execution role, [`crate::roles`]), invoked as
 //! AWS would invoke the deployed function.
 
-use klaxon::app::AppError;
-use klaxon::app::channels::StackChannels;
-use klaxon::app::escalator::Escalator;
-use klaxon::app::intake::{Intake, IntakeOutcome};
-use klaxon::app::publisher::Publisher;
-use klaxon::app::reply::{Replies, ReplyOutcome};
-use klaxon::app::self_test::{Limits, SelfTest};
-use klaxon::app::voice::VoiceCalls;
-use klaxon::aws::channels::AwsDeliveryChannels;
-use klaxon::aws::chime::ChimeCalls;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
-use klaxon::aws::emf::EmfLog;
-use klaxon::aws::eventbridge::EventBridgeBus;
-use klaxon::aws::metrics::CloudWatchMetrics;
-use klaxon::aws::ses::SesEmail;
-use klaxon::aws::sfn::StepFunctions;
-use klaxon::aws::sns::SnsSms;
-use klaxon::ports::AlarmTags;
-use klaxon::system::{RandomIds, SystemClock, TokioSleep};
+use klaxon_app::AppError;
+use klaxon_app::channels::StackChannels;
+use klaxon_app::escalator::{Escalator, EscalatorPorts};
+use klaxon_app::intake::{Intake, IntakeOutcome, IntakePorts};
+use klaxon_app::publisher::Publisher;
+use klaxon_app::reply::{Replies, RepliesPorts, ReplyOutcome};
+use klaxon_app::self_test::{Limits, SelfTest, SelfTestPorts};
+use klaxon_app::voice::VoiceCalls;
+use klaxon_aws::channels::AwsDeliveryChannels;
+use klaxon_aws::chime::ChimeCalls;
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon_aws::emf::EmfLog;
+use klaxon_aws::eventbridge::EventBridgeBus;
+use klaxon_aws::metrics::CloudWatchMetrics;
+use klaxon_aws::ses::SesEmail;
+use klaxon_aws::sfn::StepFunctions;
+use klaxon_aws::sns::SnsSms;
+use klaxon_ports::AlarmTags;
+use klaxon_system::{RandomIds, SystemClock, TokioSleep};
 use serde_json::Value;
+use std::marker::PhantomData;
 
 use crate::{HarnessError, Local, PublishRound, deadline_in};
 
-/// The self-test handler on a local stack, as its role.
-pub type LocalSelfTest<'a> = SelfTest<
-    'a,
-    Local,
-    DynamoStore,
-    StepFunctions,
-    CloudWatchMetrics,
-    TokioSleep,
-    AwsDeliveryChannels,
-    DynamoConfig,
->;
+/// The local stack's adapters as the handlers' ports: the harness's
+/// composition root (each function's adapters, signed as its role; the
+/// escalator's metrics in memory).
+pub enum LocalPorts {}
 
-/// The escalator as the local stack runs it: the real adapters, its
-/// metrics in memory.
-pub type LocalEscalator<'a> = Escalator<
-    'a,
-    DynamoStore,
-    DynamoStore,
-    SnsSms,
-    SesEmail,
-    StepFunctions,
-    DynamoConfig,
-    ChimeCalls,
-    DynamoStore,
-    EmfLog<Vec<u8>>,
->;
+impl EscalatorPorts for LocalPorts {
+    type Incidents = DynamoStore;
+    type Paging = DynamoStore;
+    type Sms = SnsSms;
+    type Email = SesEmail;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Calls = ChimeCalls;
+    type Limits = DynamoStore;
+    type Metrics = EmfLog<Vec<u8>>;
+}
+
+impl RepliesPorts for LocalPorts {
+    type Incidents = DynamoStore;
+    type Inbound = DynamoStore;
+    type Sms = SnsSms;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Calls = ChimeCalls;
+}
+
+impl SelfTestPorts for LocalPorts {
+    // The harness stands in for the synchronous invoke of the intake function.
+    type Intake = Local;
+    type Incidents = DynamoStore;
+    type Escalations = StepFunctions;
+    type Metrics = CloudWatchMetrics;
+    type Sleep = TokioSleep;
+    type Channels = AwsDeliveryChannels;
+    type Config = DynamoConfig;
+}
+
+/// The intake's ports on the local stack, its alarm tags read from `T`
+/// (CloudWatch as intake's role, or a test's fake).
+pub struct LocalIntake<T>(PhantomData<T>);
+
+impl<T: AlarmTags> IntakePorts for LocalIntake<T> {
+    type Incidents = DynamoStore;
+    type Memory = DynamoStore;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Tags = T;
+}
+
+/// The self-test handler on a local stack, as its role.
+pub type LocalSelfTest<'a> = SelfTest<'a, LocalPorts>;
+
+/// The escalator as the local stack runs it.
+pub type LocalEscalator<'a> = Escalator<'a, LocalPorts>;
 
 impl Local {
     /// Delivers an event to the intake handler, as EventBridge, SNS or a
@@ -60,10 +89,7 @@ impl Local {
     }
 
     /// The intake handler on this stack, reading alarm tags from `tags`.
-    pub fn intake<'a, T: AlarmTags>(
-        &'a self,
-        tags: &'a T,
-    ) -> Intake<'a, DynamoStore, DynamoStore, StepFunctions, DynamoConfig, T> {
+    pub fn intake<'a, T: AlarmTags>(&'a self, tags: &'a T) -> Intake<'a, LocalIntake<T>> {
         let side = &self.as_intake;
         Intake {
             incidents: &side.store,
@@ -145,29 +171,29 @@ impl Local {
 
     /// The escalation sweep on this stack, as its role, leaving alone
     /// incidents younger than `grace` (the function's is
-    /// [`klaxon::app::sweep::DEFAULT_GRACE`]); the scheduler's runs are the
+    /// [`klaxon_app::sweep::DEFAULT_GRACE`]); the scheduler's runs are the
     /// harness's calls of [`Sweep::run`].
     pub fn sweep_handler(
         &self,
         grace: jiff::SignedDuration,
-    ) -> klaxon::app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions, EmfLog<Vec<u8>>>
+    ) -> klaxon_app::sweep::Sweep<'_, DynamoStore, DynamoStore, StepFunctions, EmfLog<Vec<u8>>>
     {
         let side = &self.as_sweep;
-        klaxon::app::sweep::Sweep {
+        klaxon_app::sweep::Sweep {
             incidents: &side.store,
             paging: &side.store,
             escalations: &side.escalations,
             metrics: &self.metric_log,
             clock: &SystemClock,
             grace,
-            exclude: klaxon::app::sweep::only_self_test,
+            exclude: klaxon_app::sweep::only_self_test,
         }
     }
 
     /// Delivers an inbound-SMS SNS event to the reply handler.
     pub async fn deliver_reply(&self, event: &Value) -> Result<Vec<ReplyOutcome>, AppError> {
         let side = &self.as_reply;
-        Replies {
+        Replies::<LocalPorts> {
             incidents: &side.store,
             inbound: &side.store,
             clock: &SystemClock,

@@ -1,6 +1,6 @@
 //! A stand-in for AWS Systems Manager Incident Manager's API, which the
 //! emulator lacks, at its HTTP boundary: the real SDK client of Klaxon's
-//! mirror (`klaxon::aws::incident_manager`) is pointed here.
+//! mirror (`klaxon_incident_manager`) is pointed here.
 //!
 //! It serves the three operations the mirror makes (`StartIncident`,
 //! `CreateTimelineEvent`, `UpdateIncidentRecord`) with Incident Manager's

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use klaxon::app::AppError;
+use klaxon_app::AppError;
 use serde_json::{Value, json};
 
 use crate::{HarnessError, Local, scaled};
@@ -66,7 +66,7 @@ impl Local {
             tokio::time::sleep(wait).await;
             between();
         };
-        let handler_error = klaxon::runtime::HandlerError(error);
+        let handler_error = klaxon_runtime::HandlerError(error);
         let response = json!({
             "errorType": handler_error.error_type(),
             "errorMessage": handler_error.0.to_string(),

@@ -9,9 +9,10 @@ pub mod emulator;
 pub mod events;
 pub mod faults;
 mod handlers;
+pub use handlers::{LocalIntake, LocalPorts};
 pub mod incident_manager;
 pub mod invoke;
-pub mod notify;
+pub mod notifications;
 pub mod phone;
 pub mod receiver;
 pub mod roles;
@@ -29,17 +30,17 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
-use klaxon::aws::chime::ChimeCalls;
-use klaxon::aws::cloudwatch::CloudWatchTags;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
-use klaxon::aws::eventbridge::EventBridgeBus;
-use klaxon::aws::metrics::CloudWatchMetrics;
-use klaxon::aws::ses::SesEmail;
-use klaxon::aws::sfn::StepFunctions;
-use klaxon::aws::sns::SnsSms;
-use klaxon::config::OncallConfig;
-use klaxon::ports::{AlarmDelivery, BackendError};
-use klaxon::runtime::{PublisherSettings, SelfTestSettings};
+use klaxon_aws::chime::ChimeCalls;
+use klaxon_aws::cloudwatch::CloudWatchTags;
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore};
+use klaxon_aws::eventbridge::EventBridgeBus;
+use klaxon_aws::metrics::CloudWatchMetrics;
+use klaxon_aws::ses::SesEmail;
+use klaxon_aws::sfn::StepFunctions;
+use klaxon_aws::sns::SnsSms;
+use klaxon_config::OncallConfig;
+use klaxon_ports::{AlarmDelivery, BackendError};
+use klaxon_runtime::{PublisherSettings, SelfTestSettings};
 use serde_json::{Value, json};
 
 pub use emulator::{Emulator, IamCall, SentEmail, SentSms};
@@ -182,7 +183,7 @@ pub struct Local {
     pub escalator_timeout: Duration,
     /// How the escalator retries a failing page (the template's
     /// `PageRetry*` parameters, scaled).
-    pub page_retry: klaxon::core::escalation::PageRetry,
+    pub page_retry: klaxon_core::escalation::PageRetry,
     /// How long one sms-reply invocation may run.
     pub reply_timeout: Duration,
     /// The escalation queue's visibility timeout, scaled ([`scaled`]).
@@ -193,7 +194,7 @@ pub struct Local {
     pub metrics: CloudWatchMetrics,
     /// The EMF lines the functions run here wrote (in Lambda, their
     /// standard output, which CloudWatch Logs reads as metrics).
-    pub metric_log: klaxon::aws::emf::EmfLog<Vec<u8>>,
+    pub metric_log: klaxon_aws::emf::EmfLog<Vec<u8>>,
     /// Voice pages, on a stack with a voice number ([`Local::up_voice`]).
     pub calls: Option<ChimeCalls>,
     /// The Chime SDK Voice client the voice-call handler updates calls with.
@@ -203,7 +204,7 @@ pub struct Local {
     /// The publisher's event source mapping on the incidents table's stream.
     pub stream: streams::StreamMapping,
     /// The notifier's event source mapping, queue and adapters.
-    pub notify: notify::NotifierSide,
+    pub as_notifier: notifications::NotifierSide,
     /// The status page function's event source mapping and bucket (local
     /// stacks are deployed with `StatusPage=enabled`).
     pub status_page: Option<status_page::StatusPageSide>,
@@ -335,7 +336,7 @@ impl Local {
     ) -> Result<Self, HarnessError> {
         let emulator = Emulator::from_env()?;
         emulator.enable_step_functions().await?;
-        let sdk = klaxon::aws::sdk_config().await;
+        let sdk = klaxon_aws::sdk_config().await;
         let sdk = match phone {
             Some(url) => sdk
                 .to_builder()
@@ -445,7 +446,7 @@ impl Local {
             ChimeCalls::from_sdk(&klaxon_sdk, &v.sip_media_application_id, v.from.clone())
         });
         let chime = aws_sdk_chimesdkvoice::Client::new(&klaxon_sdk);
-        let metric_log = klaxon::aws::emf::EmfLog::new(stack.name.clone(), Vec::new());
+        let metric_log = klaxon_aws::emf::EmfLog::new(stack.name.clone(), Vec::new());
         let publisher_env = stack.function_env(ids::EVENT_PUBLISHER)?;
         let publisher = PublisherSettings::from_lookup(|k| publisher_env.get(k).cloned())
             .map_err(|e| HarnessError::Template(format!("{}: {e}", ids::EVENT_PUBLISHER)))?;
@@ -481,7 +482,7 @@ impl Local {
             false => None,
         };
         let as_sweep = side(ids::ESCALATION_SWEEP).await?;
-        let notify = notify::NotifierSide::new(
+        let notifier = notifications::NotifierSide::new(
             &sdk,
             &klaxon_sdk,
             &stack,
@@ -505,7 +506,7 @@ impl Local {
             as_voice,
             as_self_test,
             as_sweep,
-            notify,
+            as_notifier: notifier,
             status_page,
             bus,
             stream,

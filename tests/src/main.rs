@@ -19,14 +19,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::app::reply::ReplyOutcome;
-use klaxon::config::OncallConfig;
-use klaxon::core::phone::mask;
-use klaxon::ports::Incidents;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_app::reply::ReplyOutcome;
+use klaxon_config::OncallConfig;
+use klaxon_core::phone::mask;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::template::repo_root;
 use klaxon_local::{HarnessError, Local, Pump, ids};
+use klaxon_ports::Incidents;
 
 #[derive(Parser)]
 #[command(name = "klaxon-local", about = "Klaxon on the local AWS emulator")]
@@ -104,7 +104,7 @@ async fn main() -> std::process::ExitCode {
 
 fn tracing_subscriber_init() {
     if std::env::var_os("RUST_LOG").is_some() {
-        klaxon::runtime::init_tracing();
+        klaxon_runtime::init_tracing();
     }
 }
 
@@ -227,7 +227,7 @@ async fn lambda_runner(stack: &str, command: Vec<std::ffi::OsString>) -> Result<
                 runner::FUNCTION_NAME_VAR
             ))
         })?;
-    let admin = klaxon::aws::sdk_config().await;
+    let admin = klaxon_aws::sdk_config().await;
     let session = runner::function_session(&admin, stack, &function).await?;
     eprintln!(
         "klaxon-local: {} runs as {}",
@@ -249,7 +249,7 @@ async fn self_test(stack: &str) -> Result<(), HarnessError> {
     let local = Arc::new(Local::up(stack).await?);
     let pump = Pump::start(Arc::clone(&local));
     let run = local
-        .self_test_handler(klaxon::app::self_test::Limits::default())
+        .self_test_handler(klaxon_app::self_test::Limits::default())
         .run()
         .await;
     pump.stop().await;
@@ -347,7 +347,7 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         .and_then(|p| {
             p.contacts
                 .iter()
-                .find(|c| c.channel == klaxon::core::incident::Channel::Email)
+                .find(|c| c.channel == klaxon_core::incident::Channel::Email)
         })
         .map(|c| c.address.clone())
         .ok_or_else(|| HarnessError::Config("aiko has no email".into()))?;
@@ -369,7 +369,7 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         );
     }
     let alarm_name = format!("checkout-5xx-demo-{}", now.strftime("%H%M%S"));
-    let at = klaxon::core::time::iso(now);
+    let at = klaxon_core::time::iso(now);
     println!(
         "\n1. CloudWatch: alarm {alarm_name} goes to ALARM (EventBridge event, as events/eventbridge-alarm.json)"
     );
@@ -459,7 +459,7 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
     }
 
     println!("\n6. CloudWatch: alarm {alarm_name} returns to OK");
-    let ok_at = klaxon::core::time::iso(jiff::Timestamp::now());
+    let ok_at = klaxon_core::time::iso(jiff::Timestamp::now());
     let out = local
         .deliver_alarm(&alarm(Delivery::EventBridge, &alarm_name, "OK", &ok_at)?)
         .await
@@ -492,7 +492,7 @@ async fn demo(stack: &str) -> Result<(), HarnessError> {
         .await
         .map_err(|e| HarnessError::Aws(e.to_string()))?
     {
-        println!("  {}  {}", klaxon::core::time::iso(e.at), e.event.summary());
+        println!("  {}  {}", klaxon_core::time::iso(e.at), e.event.summary());
     }
     voice_demo::scene(stack).await?;
     println!(

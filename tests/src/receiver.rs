@@ -19,8 +19,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
-use klaxon::core::notify::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use klaxon::core::signature::{TOLERANCE_SECS, verify};
+use klaxon_core::notifications::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use klaxon_core::signature::{TOLERANCE_SECS, verify};
 use serde_json::{Value, json};
 
 /// One request received.
@@ -388,7 +388,7 @@ async fn respond(answer: Answer) -> Response<Full<Bytes>> {
 
 #[cfg(test)]
 mod tests {
-    use klaxon::core::signature::sign;
+    use klaxon_core::signature::sign;
 
     use super::*;
 

@@ -14,15 +14,15 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_types::sdk_config::SharedCredentialsProvider;
-use klaxon::aws::chime::ChimeCalls;
-use klaxon::aws::cloudwatch::CloudWatchTags;
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore};
-use klaxon::aws::eventbridge::EventBridgeBus;
-use klaxon::aws::metrics::CloudWatchMetrics;
-use klaxon::aws::ses::SesEmail;
-use klaxon::aws::sfn::StepFunctions;
-use klaxon::aws::sns::SnsSms;
-use klaxon::core::phone::Phone;
+use klaxon_aws::chime::ChimeCalls;
+use klaxon_aws::cloudwatch::CloudWatchTags;
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore};
+use klaxon_aws::eventbridge::EventBridgeBus;
+use klaxon_aws::metrics::CloudWatchMetrics;
+use klaxon_aws::ses::SesEmail;
+use klaxon_aws::sfn::StepFunctions;
+use klaxon_aws::sns::SnsSms;
+use klaxon_core::phone::Phone;
 
 use crate::{HarnessError, Stack};
 
@@ -88,7 +88,7 @@ pub struct Side {
     pub tags: CloudWatchTags,
     pub metrics: CloudWatchMetrics,
     /// The delivery channels' reads (SNS, SES, CloudWatch, Chime SDK).
-    pub channels: klaxon::aws::channels::AwsDeliveryChannels,
+    pub channels: klaxon_aws::channels::AwsDeliveryChannels,
     /// The role's signed configuration, for adapters a test builds itself.
     pub sdk: SdkConfig,
 }
@@ -131,7 +131,7 @@ impl Side {
             bus: EventBridgeBus::from_sdk(&sdk, &wiring.event_bus),
             tags: CloudWatchTags::from_sdk(&sdk),
             metrics: CloudWatchMetrics::from_sdk(&direct, &wiring.stack),
-            channels: klaxon::aws::channels::AwsDeliveryChannels::from_sdk(&sdk),
+            channels: klaxon_aws::channels::AwsDeliveryChannels::from_sdk(&sdk),
             sdk,
         })
     }

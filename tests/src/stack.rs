@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use aws_config::SdkConfig;
-use klaxon::runtime::{ENV_REGION, SelfTestSettings, Settings};
+use klaxon_runtime::{ENV_REGION, SelfTestSettings, Settings};
 use serde::Deserialize;
 
 use crate::HarnessError;

@@ -3,12 +3,12 @@
 //! from the template, and the real handler. What a visitor would fetch is
 //! read back from the bucket.
 
-use klaxon::app::status_page::{RefreshReport, StatusPageRefresh};
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, stream};
-use klaxon::aws::status_page::{S3StatusPages, client};
-use klaxon::ports::{FEED_KEY, PAGE_KEY};
-use klaxon::runtime::StatusPageSettings;
-use klaxon::system::SystemClock;
+use klaxon_app::status_page::{RefreshReport, StatusPageRefresh};
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, stream};
+use klaxon_ports::{FEED_KEY, PAGE_KEY};
+use klaxon_runtime::StatusPageSettings;
+use klaxon_s3::{S3StatusPages, client};
+use klaxon_system::SystemClock;
 
 use crate::{HarnessError, Local, ids, roles, streams};
 

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::core::incident::TimelineEvent;
-use klaxon::ports::Incidents;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_core::incident::TimelineEvent;
+use klaxon_ports::Incidents;
 use rand::seq::SliceRandom;
 
 use crate::events::{Delivery, alarm};

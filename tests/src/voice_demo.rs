@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use klaxon::app::calls::call_summaries;
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::core::phone::mask;
-use klaxon::ports::Incidents;
+use klaxon_app::calls::call_summaries;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_core::phone::mask;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::phone::{PhoneNetwork, Press, Script};
 use klaxon_local::{HarnessError, LOCAL_VOICE_FROM, Local, Pump};
+use klaxon_ports::Incidents;
 
 pub async fn scene(stack: &str) -> Result<(), HarnessError> {
     let network = PhoneNetwork::start().await?;
@@ -59,7 +59,7 @@ routing:
         "決済API-5xx-demo-{}",
         jiff::Timestamp::now().strftime("%H%M%S")
     );
-    let at = klaxon::core::time::iso(jiff::Timestamp::now());
+    let at = klaxon_core::time::iso(jiff::Timestamp::now());
     let outcome = local
         .deliver_alarm(&alarm(Delivery::EventBridge, &name, "ALARM", &at)?)
         .await
@@ -111,7 +111,7 @@ routing:
             c.keys.join(", ")
         );
     }
-    if incident.status != klaxon::core::incident::Status::Acknowledged {
+    if incident.status != klaxon_core::incident::Status::Acknowledged {
         return Err(HarnessError::Aws("the keypress did not acknowledge".into()));
     }
     Ok(())

@@ -47,11 +47,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use klaxon::app::escalator::StepRequest;
-use klaxon::core::invocation::{FAILED, INVALID_EVENT, RETRYABLE};
-use klaxon::core::phone::mask;
-use klaxon::core::time::iso;
-use klaxon::ports::UndeliveredNotification;
+use klaxon_app::escalator::StepRequest;
+use klaxon_core::invocation::{FAILED, INVALID_EVENT, RETRYABLE};
+use klaxon_core::phone::mask;
+use klaxon_core::time::iso;
+use klaxon_ports::UndeliveredNotification;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -119,7 +119,7 @@ pub struct DeadLetter {
     pub message_id: String,
     /// When it was first sent (kept when SQS moves a message to its
     /// dead-letter queue).
-    #[serde(with = "klaxon::core::time::iso_ms_opt")]
+    #[serde(with = "klaxon_core::time::iso_ms_opt")]
     pub sent_at: Option<Timestamp>,
     /// How many times it was received, in the source queue and here
     /// (listing it counts too).

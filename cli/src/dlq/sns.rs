@@ -93,7 +93,7 @@ mod tests {
                 .starts_with("SNS could not hand an alarm (SNS message 5e1c)")
         );
         let event = l.event();
-        let messages: Vec<_> = klaxon::app::sns::sns_messages(&event)
+        let messages: Vec<_> = klaxon_app::sns::sns_messages(&event)
             .unwrap()
             .map(|m| m.unwrap().message.to_string())
             .collect();

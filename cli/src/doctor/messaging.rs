@@ -1,13 +1,13 @@
 //! The delivery channels (SMS origination number, sandbox and spend, the
 //! email sender and SES account, the voice number): the same reads and
-//! decisions the scheduled self-test fails on (`klaxon::app::channels`),
+//! decisions the scheduled self-test fails on (`klaxon_app::channels`),
 //! shown as checks. A read the account refused is a warning here: doctor
 //! says what it could not check.
 
 use jiff::Timestamp;
-use klaxon::app::channels::{self, StackChannels};
-use klaxon::config::OncallConfig;
-use klaxon::core::channels::{Finding, Health};
+use klaxon_app::channels::{self, StackChannels};
+use klaxon_config::OncallConfig;
+use klaxon_core::channels::{Finding, Health};
 
 use super::{Check, Clients, Status};
 

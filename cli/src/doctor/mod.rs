@@ -21,8 +21,8 @@ mod stack;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use klaxon::app::channels::StackChannels;
-use klaxon::aws::channels::AwsDeliveryChannels;
+use klaxon_app::channels::StackChannels;
+use klaxon_aws::channels::AwsDeliveryChannels;
 use serde::Serialize;
 
 use crate::names::StackNames;
@@ -142,7 +142,7 @@ impl Clients {
     }
 }
 
-pub use klaxon::app::channels::Setting;
+pub use klaxon_app::channels::Setting;
 
 /// Runs every check, in a fixed order.
 pub async fn run(

@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use klaxon::config::OncallConfig;
-use klaxon::core::secrets::SecretRef;
+use klaxon_config::OncallConfig;
+use klaxon_core::secrets::SecretRef;
 
 use super::{Check, Clients};
 use crate::aws_error::describe;

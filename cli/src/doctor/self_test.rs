@@ -13,16 +13,16 @@
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
 use jiff::{SignedDuration, Timestamp};
-use klaxon::core::time::iso;
+use klaxon_core::time::iso;
 
 use super::{Check, Clients, DoctorOptions};
 use crate::aws_error::describe;
 use crate::names::StackNames;
 
-pub const METRIC_NAMESPACE: &str = klaxon::core::metrics::NAMESPACE;
-pub const METRIC_NAME: &str = klaxon::core::metrics::SELF_TEST_SUCCEEDED;
+pub const METRIC_NAMESPACE: &str = klaxon_core::metrics::NAMESPACE;
+pub const METRIC_NAME: &str = klaxon_core::metrics::SELF_TEST_SUCCEEDED;
 /// The metric's one dimension: the stack name.
-pub const METRIC_DIMENSION: &str = klaxon::core::metrics::STACK;
+pub const METRIC_DIMENSION: &str = klaxon_core::metrics::STACK;
 
 const NAME: &str = "self-test";
 

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use klaxon::aws::dynamo::{DynamoConfig, DynamoStore, StoredConfig};
-use klaxon::config::OncallConfig;
-use klaxon::core::incident::Status as IncidentStatus;
-use klaxon::core::time::iso;
-use klaxon::ports::Incidents;
+use klaxon_aws::dynamo::{DynamoConfig, DynamoStore, StoredConfig};
+use klaxon_config::OncallConfig;
+use klaxon_core::incident::Status as IncidentStatus;
+use klaxon_core::time::iso;
+use klaxon_ports::Incidents;
 
 use super::{Check, Clients, Setting};
 use crate::aws_error::describe;
@@ -172,17 +172,17 @@ pub(super) async fn state_machine(
 ) -> (Check, Option<String>) {
     const NAME: &str = "state-machine";
     let wanted = names.state_machine();
-    let mut token: Option<String> = None;
+    let mut machines = clients
+        .sfn
+        .list_state_machines()
+        .into_paginator()
+        .items()
+        .send();
     let arn = loop {
-        let out = match clients
-            .sfn
-            .list_state_machines()
-            .set_next_token(token.take())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
+        match machines.next().await {
+            Some(Ok(m)) if m.name() == wanted => break Some(m.state_machine_arn().to_string()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
                 let check = Check::could_not_check(
                     NAME,
                     &format!("state machine {wanted}"),
@@ -191,12 +191,6 @@ pub(super) async fn state_machine(
                 );
                 return (check, None);
             }
-        };
-        if let Some(found) = out.state_machines().iter().find(|m| m.name() == wanted) {
-            break Some(found.state_machine_arn().to_string());
-        }
-        match out.next_token() {
-            Some(next) => token = Some(next.to_string()),
             None => break None,
         }
     };
@@ -271,19 +265,18 @@ pub(super) async fn recent_escalations(
         aws_sdk_sfn::types::ExecutionStatus::TimedOut,
         aws_sdk_sfn::types::ExecutionStatus::Aborted,
     ] {
-        let mut token: Option<String> = None;
+        let mut pages = clients
+            .sfn
+            .list_executions()
+            .state_machine_arn(arn)
+            .status_filter(status.clone())
+            .into_paginator()
+            .send();
         for _ in 0..MAX_PAGES {
-            let out = match clients
-                .sfn
-                .list_executions()
-                .state_machine_arn(arn)
-                .status_filter(status.clone())
-                .set_next_token(token.take())
-                .send()
-                .await
-            {
-                Ok(out) => out,
-                Err(e) => {
+            let out = match pages.next().await {
+                None => break,
+                Some(Ok(out)) => out,
+                Some(Err(e)) => {
                     return Check::could_not_check(
                         NAME,
                         "recent escalations",
@@ -313,9 +306,8 @@ pub(super) async fn recent_escalations(
                     failed.push(ended);
                 }
             }
-            match out.next_token() {
-                Some(next) if !older => token = Some(next.to_string()),
-                _ => break,
+            if older {
+                break;
             }
         }
     }

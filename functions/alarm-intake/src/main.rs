@@ -1,15 +1,26 @@
 //! `alarm-intake`: CloudWatch alarm state changes (EventBridge, SNS or a
 //! direct alarm action) in; incidents opened, folded or resolved out.
 
-use klaxon::app::intake::Intake;
-use klaxon::aws::{
+use klaxon_app::intake::{Intake, IntakePorts};
+use klaxon_aws::{
     cloudwatch::CloudWatchTags, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions,
 };
-use klaxon::runtime::{HandlerError, Settings, init_tracing};
-use klaxon::system::{RandomIds, SystemClock};
+use klaxon_runtime::{HandlerError, Settings, init_tracing};
+use klaxon_system::{RandomIds, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+
+/// This function's adapters, as the intake's ports.
+enum Adapters {}
+
+impl IntakePorts for Adapters {
+    type Incidents = DynamoStore;
+    type Memory = DynamoStore;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Tags = CloudWatchTags;
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -20,7 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let escalations = StepFunctions::from_sdk(&sdk, settings.state_machine_arn()?);
     let config = DynamoConfig::from_sdk(&sdk, &settings.config_table, settings.config_cache);
     let tags = CloudWatchTags::from_sdk(&sdk);
-    let intake = Intake {
+    let intake = Intake::<Adapters> {
         incidents: &store,
         memory: &store,
         escalations: &escalations,

@@ -3,10 +3,10 @@
 //! (intake could not start it, or its execution failed or timed out),
 //! where it stood.
 
-use klaxon::app::sweep::{DEFAULT_GRACE, Sweep, only_self_test};
-use klaxon::aws::{dynamo::DynamoStore, emf::EmfLog, function_sdk_config, sfn::StepFunctions};
-use klaxon::runtime::{HandlerError, Settings, init_tracing, stack_name};
-use klaxon::system::SystemClock;
+use klaxon_app::sweep::{DEFAULT_GRACE, Sweep, only_self_test};
+use klaxon_aws::{dynamo::DynamoStore, emf::EmfLog, function_sdk_config, sfn::StepFunctions};
+use klaxon_runtime::{HandlerError, Settings, init_tracing, stack_name};
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

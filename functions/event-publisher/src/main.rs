@@ -6,12 +6,12 @@
 //! written as EMF lines on standard output.
 
 use aws_lambda_events::dynamodb::Event;
-use klaxon::app::publisher::Publisher;
-use klaxon::aws::{
+use klaxon_app::publisher::Publisher;
+use klaxon_aws::{
     dynamo::DynamoStore, dynamo::stream, emf::EmfLog, eventbridge::EventBridgeBus,
     function_sdk_config,
 };
-use klaxon::runtime::{PublisherSettings, init_tracing};
+use klaxon_runtime::{PublisherSettings, init_tracing};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

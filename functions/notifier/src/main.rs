@@ -5,18 +5,32 @@
 //! the event source mapping from the record that failed.
 
 use aws_lambda_events::dynamodb::Event;
-use klaxon::app::notifier::Notifier;
-use klaxon::app::secrets::CachedSecrets;
-use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config,
-    incident_manager::IncidentManager, secrets::AwsSecrets, ses::SesEmail,
-    undelivered::SqsUndelivered,
+use klaxon_app::notifier::{Notifier, NotifierPorts};
+use klaxon_app::secrets::CachedSecrets;
+use klaxon_aws::{
+    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config, ses::SesEmail,
 };
-use klaxon::http::HttpEndpoints;
-use klaxon::ports::RetryPolicy;
-use klaxon::runtime::{NotifierSettings, init_tracing};
-use klaxon::system::SystemClock;
+use klaxon_http::HttpEndpoints;
+use klaxon_incident_manager::SsmIncidentManager;
+use klaxon_ports::RetryPolicy;
+use klaxon_runtime::{NotifierSettings, init_tracing};
+use klaxon_secrets::AwsSecrets;
+use klaxon_sqs::SqsUndelivered;
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
+
+/// This function's adapters, as the notifier's ports.
+enum Adapters {}
+
+impl NotifierPorts for Adapters {
+    type Incidents = DynamoStore;
+    type Config = DynamoConfig;
+    type Endpoints = HttpEndpoints;
+    type Secrets = CachedSecrets<AwsSecrets, SystemClock>;
+    type Email = SesEmail;
+    type IncidentManager = SsmIncidentManager;
+    type Undelivered = SqsUndelivered;
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -30,15 +44,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Without a sender, email destinations fail on the timeline (SES
     // refuses an empty source) instead of vanishing.
     let email = SesEmail::from_sdk(&sdk, settings.email_from.clone().unwrap_or_default());
-    let mirror = IncidentManager::from_sdk(&sdk);
+    let incident_manager = SsmIncidentManager::from_sdk(&sdk);
     let undelivered = SqsUndelivered::from_sdk(&sdk, &settings.undelivered_queue_url);
-    let notifier = Notifier {
+    let notifier = Notifier::<Adapters> {
         incidents: &store,
         config: &config,
         endpoints: &endpoints,
         secrets: &secrets,
         email: &email,
-        mirror: &mirror,
+        incident_manager: &incident_manager,
         undelivered: &undelivered,
         clock: &SystemClock,
         slack_api: &settings.slack_api_url,

@@ -5,18 +5,32 @@
 //! sending; success is published as the metric `Klaxon/SelfTestSucceeded`,
 //! whose absence raises `<stack>-self-test`.
 
-use klaxon::app::self_test::{Limits, SelfTest};
-use klaxon::aws::{
-    channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore, lambda::LambdaIntake,
+use klaxon_app::self_test::{Limits, SelfTest, SelfTestPorts};
+use klaxon_aws::{
+    channels::AwsDeliveryChannels, dynamo::DynamoConfig, dynamo::DynamoStore,
     metrics::CloudWatchMetrics, sdk_config, sfn::StepFunctions, with_call_timeouts,
 };
-use klaxon::runtime::{HandlerError, SelfTestSettings, init_tracing};
-use klaxon::system::{RandomIds, SystemClock, TokioSleep};
+use klaxon_lambda::LambdaIntake;
+use klaxon_runtime::{HandlerError, SelfTestSettings, init_tracing};
+use klaxon_system::{RandomIds, SystemClock, TokioSleep};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 /// The configuration is read once per run (the schedule's interval is minutes).
 const CONFIG_CACHE: std::time::Duration = std::time::Duration::ZERO;
+
+/// This function's adapters, as the self-test's ports.
+enum Adapters {}
+
+impl SelfTestPorts for Adapters {
+    type Intake = LambdaIntake;
+    type Incidents = DynamoStore;
+    type Escalations = StepFunctions;
+    type Metrics = CloudWatchMetrics;
+    type Sleep = TokioSleep;
+    type Channels = AwsDeliveryChannels;
+    type Config = DynamoConfig;
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -31,7 +45,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let escalations = StepFunctions::without_state_machine(&sdk);
     let metrics = CloudWatchMetrics::from_sdk(&sdk, &settings.stack);
     let channels = AwsDeliveryChannels::from_sdk(&sdk);
-    let self_test = SelfTest {
+    let self_test = SelfTest::<Adapters> {
         intake: &intake,
         incidents: &store,
         escalations: &escalations,

@@ -1,15 +1,27 @@
 //! `sms-reply`: two-way SMS replies (`ACK 4821`, `RES 4821`) from the SNS
 //! topic AWS End User Messaging publishes them to.
 
-use klaxon::app::reply::Replies;
-use klaxon::aws::{
+use klaxon_app::reply::{Replies, RepliesPorts};
+use klaxon_aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions, sns::SnsSms,
 };
-use klaxon::runtime::{HandlerError, Settings, init_tracing};
-use klaxon::system::SystemClock;
+use klaxon_runtime::{HandlerError, Settings, init_tracing};
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+
+/// This function's adapters, as the reply handler's ports.
+enum Adapters {}
+
+impl RepliesPorts for Adapters {
+    type Incidents = DynamoStore;
+    type Inbound = DynamoStore;
+    type Sms = SnsSms;
+    type Escalations = StepFunctions;
+    type Config = DynamoConfig;
+    type Calls = ChimeCalls;
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -26,7 +38,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .voice
         .as_ref()
         .map(|v| ChimeCalls::from_sdk(&sdk, &v.sip_media_application_id, v.from.clone()));
-    let replies = Replies {
+    let replies = Replies::<Adapters> {
         calls: calls.as_ref(),
         incidents: &store,
         inbound: &store,
@@ -41,10 +53,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let deadline = i64::try_from(event.context.deadline)
             .ok()
             .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
-        let replies = Replies {
-            deadline,
-            ..replies
-        };
+        let mut replies = replies;
+        replies.deadline = deadline;
         async move {
             replies
                 .handle(&event.payload)

@@ -5,13 +5,11 @@
 //! change.
 
 use aws_lambda_events::dynamodb::Event;
-use klaxon::app::status_page::StatusPageRefresh;
-use klaxon::aws::{
-    dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config,
-    status_page::S3StatusPages,
-};
-use klaxon::runtime::{StatusPageSettings, init_tracing};
-use klaxon::system::SystemClock;
+use klaxon_app::status_page::StatusPageRefresh;
+use klaxon_aws::{dynamo::DynamoConfig, dynamo::DynamoStore, dynamo::stream, function_sdk_config};
+use klaxon_runtime::{StatusPageSettings, init_tracing};
+use klaxon_s3::S3StatusPages;
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -2,13 +2,13 @@
 //! voice page (placed, answered, a key, silence, an update, the hang-up)
 //! comes here; the answer is what the call says and does next.
 
-use klaxon::app::voice::VoiceCalls;
-use klaxon::aws::{
+use klaxon_app::voice::VoiceCalls;
+use klaxon_aws::{
     chime::ChimeCalls, dynamo::DynamoConfig, dynamo::DynamoStore, function_sdk_config,
     sfn::StepFunctions,
 };
-use klaxon::runtime::{HandlerError, Settings, init_tracing};
-use klaxon::system::SystemClock;
+use klaxon_runtime::{HandlerError, Settings, init_tracing};
+use klaxon_system::SystemClock;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use klaxon::app::intake::IntakeOutcome;
-use klaxon::app::reply::ReplyOutcome;
-use klaxon::core::incident::Status;
+use klaxon_app::intake::IntakeOutcome;
+use klaxon_app::reply::ReplyOutcome;
+use klaxon_core::incident::Status;
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::faults::{Fault, Operation};
 
@@ -220,7 +220,7 @@ async fn an_ok_delivered_before_its_alarm_opens_nothing() {
         fault_fired: true,
         ..Outcome::default()
     };
-    let open = klaxon::ports::Incidents::list_open(&w.local.store)
+    let open = klaxon_ports::Incidents::list_open(&w.local.store)
         .await
         .unwrap();
     if open.iter().any(|i| i.alarm_name == name) {

@@ -24,13 +24,13 @@ mod survival;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use klaxon::app::AppError;
-use klaxon::core::incident::{Incident, Status, TimelineEntry};
-use klaxon::ports::Incidents;
+use klaxon_app::AppError;
+use klaxon_core::incident::{Incident, Status, TimelineEntry};
 use klaxon_local::events::{Delivery, alarm, sms_reply};
 use klaxon_local::faults::{Fate, Fault, FaultProxy, Operation};
 use klaxon_local::ids;
 use klaxon_local::invoke::Invoked;
+use klaxon_ports::Incidents;
 
 use crate::common::{World, ack_code};
 
@@ -622,7 +622,7 @@ pub fn count_message(what: &str, arrived: usize, cuts: usize, out: &mut Outcome)
 /// the ack shows a second or more later (its levels are seconds apart).
 pub async fn claimed_after(w: &World, id: &str, acked: jiff::Timestamp) -> Vec<String> {
     let acked = acked + jiff::SignedDuration::from_secs(1);
-    use klaxon::aws::dynamo::items::{PageItem, from_item, incident_pk};
+    use klaxon_aws::dynamo::items::{PageItem, from_item, incident_pk};
     let table = w
         .local
         .stack
@@ -720,7 +720,7 @@ impl Row {
 /// What the stack's functions have counted so far (their EMF lines), by
 /// metric name and channel (`None`: the stack's total only).
 pub fn metric_totals(w: &World) -> BTreeMap<(String, Option<String>), u64> {
-    klaxon::testing::contract::metric_log::ReadBack::counts(&w.local.metric_log)
+    klaxon_testing::contract::metric_log::ReadBack::counts(&w.local.metric_log)
         .into_iter()
         .fold(BTreeMap::new(), |mut all, ((name, channel, _), n)| {
             *all.entry((name, channel)).or_default() += n;

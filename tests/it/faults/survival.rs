@@ -6,14 +6,14 @@
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
-use klaxon::app::operator::change_status;
-use klaxon::core::incident::TimelineEvent;
-use klaxon::ports::{Escalations, Transition, TransitionOutcome};
-use klaxon::system::SystemClock;
+use klaxon_app::operator::change_status;
+use klaxon_core::incident::TimelineEvent;
 use klaxon_local::events::{Delivery, alarm};
 use klaxon_local::faults::{Fate, Fault, FaultProxy};
 use klaxon_local::phone::{PhoneNetwork, Script};
 use klaxon_local::{PAGE_RETRY_PARAMETERS, scaled, time_scale};
+use klaxon_ports::{Escalations, Transition, TransitionOutcome};
+use klaxon_system::SystemClock;
 
 use super::{ALARM_AT, Arm, OK_AT, Outcome, Rig, Row, count_message, repeated};
 use crate::common::{World, emulator_endpoint, opened_id};

@@ -5,16 +5,16 @@
 //! moto 5.2.5 still answers SNS ListOriginationNumbers with HTTP 500, which
 //! must then be a warning that says what could not be checked, never a
 //! problem and never a crash. The channel decisions are unit tested in
-//! `klaxon::core::channels` and `klaxon::app::channels`, and the self-test
+//! `klaxon_core::channels` and `klaxon_app::channels`, and the self-test
 //! fails on the same findings. CloudWatch answers through the emulator's CBOR
 //! bridge (`scripts/moto_server.py`), so the self-test check reads the
 //! metric the self-test publishes.
 
 use jiff::Timestamp;
-use klaxon::ports::Escalations;
 use klaxon_cli::doctor::{self, Check, Clients, DoctorOptions, Status};
 use klaxon_cli::names::StackNames;
 use klaxon_local::events::{Delivery, alarm};
+use klaxon_ports::Escalations;
 
 use super::lambda::LambdaStandIn;
 use super::{FAILED_EVENTS, lambda_failure_record, names, put};
