@@ -19,9 +19,8 @@ and CloudFormation's transform do, with AWS's own translator
 3. The emulator's CloudFormation creates (or updates) the stack from that
    URL with the given parameters.
 4. A custom resource's request, which CloudFormation sends to its function,
-   is run here through the function's own code (a Python Lambda: its
-   deployed package, or inline code), which answers CloudFormation at the
-   request's ResponseURL; the emulator records the request instead of invoking
+   is run here through the function's deployed package (a Python Lambda),
+   which answers CloudFormation at the request's ResponseURL; the emulator records the request instead of invoking
    (scripts/moto_ext/). The function's environment and the caller's
    endpoint settings (`AWS_ENDPOINT_URL_<SERVICE>`) apply.
 
@@ -206,34 +205,6 @@ def _stack(cfn, name):
 
 # ----------------------------------------------------- custom resources
 
-CFNRESPONSE = '''"""cfnresponse, as Lambda provides it to inline Python code."""
-import json
-import urllib.request
-
-SUCCESS = "SUCCESS"
-FAILED = "FAILED"
-
-
-def send(event, context, responseStatus, responseData, physicalResourceId=None, noEcho=False, reason=None):
-    body = json.dumps({
-        "Status": responseStatus,
-        "Reason": reason or "See the details in CloudWatch Log Stream: " + context.log_stream_name,
-        "PhysicalResourceId": physicalResourceId or context.log_stream_name,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "NoEcho": noEcho,
-        "Data": responseData,
-    }).encode()
-    url = event["ResponseURL"]
-    if "://" not in url:
-        url = "http://" + url
-    request = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"content-type": "", "content-length": str(len(body))})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
-'''
-
 RUNNER = '''import json, sys, types, uuid
 sys.path.insert(0, sys.argv[1])
 module, function = sys.argv[2].rsplit(".", 1)
@@ -265,29 +236,23 @@ def pending_custom_requests(stack_id):
 
 
 def run_custom_request(request, template, lambda_client, s3):
-    """Runs a custom resource's request through its function's code: the
-    package deployed to the emulator (or inline code, with the cfnresponse
-    module Lambda provides to it)."""
+    """Runs a custom resource's request through its function's deployed
+    package (a Python Lambda), fetched from the emulator's S3."""
     function_name = request["ServiceToken"].split(":function:")[-1]
     config = lambda_client.get_function_configuration(FunctionName=function_name)
     resource = template["Resources"].get(request.get("FunctionLogicalId"), {})
     code = (resource.get("Properties") or {}).get("Code") or {}
-    if not config.get("Runtime", "").startswith("python") or not (
-        "ZipFile" in code or "S3Key" in code
-    ):
-        fail(f"custom resource {request['LogicalResourceId']}: only Python functions run locally")
+    if not config.get("Runtime", "").startswith("python") or "S3Key" not in code:
+        fail(
+            f"custom resource {request['LogicalResourceId']}: only packaged Python functions run locally"
+        )
     env = dict(os.environ)
     env.update((config.get("Environment") or {}).get("Variables") or {})
     env["AWS_LAMBDA_FUNCTION_NAME"] = function_name
     with tempfile.TemporaryDirectory() as folder:
-        if "ZipFile" in code:
-            module = config["Handler"].rsplit(".", 1)[0]
-            Path(folder, f"{module}.py").write_text(code["ZipFile"])
-            Path(folder, "cfnresponse.py").write_text(CFNRESPONSE)
-        else:
-            package = s3.get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])["Body"].read()
-            with zipfile.ZipFile(io.BytesIO(package)) as z:
-                z.extractall(folder)
+        package = s3.get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(package)) as z:
+            z.extractall(folder)
         done = subprocess.run(
             [sys.executable, "-c", RUNNER, folder, config["Handler"], function_name],
             input=json.dumps(request).encode(),
@@ -314,7 +279,7 @@ def wait(cfn, lambda_client, s3, stack_id, template):
             if request["RequestId"] in handled:
                 continue
             handled.add(request["RequestId"])
-            # Which inline function answers: the one whose physical name the
+            # Which function answers: the one whose physical name the
             # ServiceToken ends with.
             function_name = request["ServiceToken"].split(":function:")[-1]
             for res in cfn.describe_stack_resources(StackName=stack_id)["StackResources"]:
